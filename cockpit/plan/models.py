@@ -1,0 +1,335 @@
+"""The plan file's schema: an estate, and phases of steps over it.
+
+A gate, an `until` and a pane all read the same probes, so conditions and actions share
+one vocabulary of kinds (`ec2.running`, `elb.register`, ...). Each kind is a pydantic model
+in a discriminated union on `kind`; unknown keys are errors everywhere (`extra="forbid"`).
+
+Fields that name another part of the plan carry a `Ref` marker; `plan.refs` walks them so
+a reference to an estate resource or a step that does not exist is reported at its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+# --- shared field types ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Marks a field whose value(s) must name an item of `collection` (an estate list)."""
+
+    collection: str
+
+
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$"
+)
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept seconds as a number, or a string like `90s`, `5m`, `1h30m`."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return value
+    match = _DURATION.match(value)
+    if not value.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"{value!r} is not a duration (write e.g. 90s, 5m, 1h30m)")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+# allow_inf_nan=False: TOML can spell `inf` and `nan`, and neither is a time budget.
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, allow_inf_nan=False)]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+EnvVarName = Annotated[str, Field(max_length=128)]
+ServerRefs = Annotated[list[str], Ref("app_servers"), Field(min_length=1)]
+TargetGroupRef = Annotated[str, Ref("target_groups")]
+RecordRefs = Annotated[list[str], Ref("records"), Field(min_length=1)]
+ResolverRefs = Annotated[list[str], Ref("resolvers")]
+
+
+class Strict(BaseModel):
+    """Base for every plan model: unknown keys are errors, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --- the estate -------------------------------------------------------------------------
+
+
+class AppServer(Strict):
+    """An application server, in the datacentre or imported into EC2 (found by Name tag)."""
+
+    id: Identifier
+    site: Literal["datacentre", "aws"]
+    health_url: str
+    az: str | None = None
+    instance_type: str = "m5.large"
+    address: str | None = None
+
+
+class LoadBalancer(Strict):
+    id: Identifier
+    azs: list[str] = Field(min_length=1)
+    scheme: Literal["internal", "internet-facing"] = "internet-facing"
+
+
+class TargetGroup(Strict):
+    id: Identifier
+    load_balancer: Annotated[str, Ref("load_balancers")]
+    port: int = Field(default=8080, ge=1, le=65535)
+    health_path: str = "/health"
+    interval: Seconds = 10.0
+    healthy_threshold: int = Field(default=3, ge=2, le=10)
+    unhealthy_threshold: int = Field(default=2, ge=2, le=10)
+    deregistration_delay: Seconds = 300.0
+
+
+class HostedZone(Strict):
+    id: Identifier
+    name: str
+    private: bool = False
+
+
+class DnsRecord(Strict):
+    """A name to be switched; `value` is what it answers before the window (datacentre)."""
+
+    id: Identifier
+    zone: Annotated[str, Ref("zones")]
+    name: str
+    type: Literal["A", "CNAME"] = "CNAME"
+    ttl: int = Field(default=60, ge=0, le=172800)
+    value: str
+
+
+class Resolver(Strict):
+    """A DNS resolver the engineer's users sit behind; each is asked directly."""
+
+    id: Identifier
+    address: str
+    port: int = Field(default=53, ge=1, le=65535)
+
+
+class SqlEndpoint(Strict):
+    """A SQL Server endpoint; its ODBC connection string lives in the named env variable."""
+
+    id: Identifier
+    dsn_env: EnvVarName
+    site: Literal["datacentre", "aws"] = "datacentre"
+
+    @field_validator("dsn_env")
+    @classmethod
+    def _names_a_variable(cls, value: str) -> str:
+        return check_env_var_name(value)
+
+
+class Bucket(Strict):
+    id: Identifier
+    name: str = Field(min_length=3, max_length=63)
+
+
+class Estate(Strict):
+    region: str = "ap-southeast-2"
+    aws_profile: str | None = None
+    app_servers: list[AppServer] = []
+    load_balancers: list[LoadBalancer] = []
+    target_groups: list[TargetGroup] = []
+    zones: list[HostedZone] = []
+    records: list[DnsRecord] = []
+    resolvers: list[Resolver] = []
+    sql: list[SqlEndpoint] = []
+    buckets: list[Bucket] = []
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOOKS_SECRET = re.compile(r"(pwd|password|secret|token|uid)\s*=|;|://[^/]*:[^/]*@", re.I)
+
+
+def check_env_var_name(value: str) -> str:
+    """An env var *name* is expected; a connection string or key pasted here is a leak."""
+    if _LOOKS_SECRET.search(value) or "=" in value:
+        raise ValueError(
+            "secret written inline: put it in an environment variable and write that "
+            "variable's name here"
+        )
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name")
+    return value
+
+
+# --- conditions (gates, until, panes) --------------------------------------------------
+
+
+class Ec2Running(Strict):
+    """The servers' EC2 instances are running (and pass their status checks)."""
+
+    kind: Literal["ec2.running"]
+    servers: ServerRefs
+
+
+class Ec2Stopped(Strict):
+    kind: Literal["ec2.stopped"]
+    servers: ServerRefs
+
+
+class Ec2Spread(Strict):
+    """The servers' instances sit in at least `min_azs` availability zones."""
+
+    kind: Literal["ec2.spread"]
+    servers: ServerRefs
+    min_azs: int = Field(default=2, ge=1)
+
+
+class HttpHealthy(Strict):
+    """Each server's health endpoint answers `status`, its body containing `contains`."""
+
+    kind: Literal["http.healthy"]
+    servers: ServerRefs
+    status: int = 200
+    contains: str | None = None
+
+
+class TargetsHealthy(Strict):
+    kind: Literal["elb.targets_healthy"]
+    target_group: TargetGroupRef
+    servers: ServerRefs
+
+
+class TargetsDrained(Strict):
+    """None of the servers is registered or draining in the target group any more."""
+
+    kind: Literal["elb.targets_drained"]
+    target_group: TargetGroupRef
+    servers: ServerRefs
+
+
+class ChangeInsync(Strict):
+    """The Route 53 change made by this step's action (or by step `of`) is INSYNC."""
+
+    kind: Literal["route53.insync"]
+    of: Annotated[str | None, Ref("steps")] = None
+
+
+class ResolvesTo(Strict):
+    """Every named resolver (all, if none named) answers `value` for each record.
+
+    `value` is literal, `alb:<load balancer id>` for the ALB's DNS name, or `original`
+    for the record's datacentre value.
+    """
+
+    kind: Literal["dns.resolves_to"]
+    records: RecordRefs
+    value: str
+    resolvers: ResolverRefs = []
+
+
+Condition = Annotated[
+    Ec2Running
+    | Ec2Stopped
+    | Ec2Spread
+    | HttpHealthy
+    | TargetsHealthy
+    | TargetsDrained
+    | ChangeInsync
+    | ResolvesTo,
+    Field(discriminator="kind"),
+]
+
+# --- actions (do, undo) ----------------------------------------------------------------
+
+
+class Ec2Start(Strict):
+    kind: Literal["ec2.start"]
+    servers: ServerRefs
+
+
+class Ec2Stop(Strict):
+    kind: Literal["ec2.stop"]
+    servers: ServerRefs
+
+
+class Register(Strict):
+    kind: Literal["elb.register"]
+    target_group: TargetGroupRef
+    servers: ServerRefs
+
+
+class Deregister(Strict):
+    kind: Literal["elb.deregister"]
+    target_group: TargetGroupRef
+    servers: ServerRefs
+
+
+class Upsert(Strict):
+    """Route 53 UPSERT of each record to `value` (literal, `alb:<id>` or `original`)."""
+
+    kind: Literal["route53.upsert"]
+    records: RecordRefs
+    value: str
+    ttl: int | None = Field(default=None, ge=0, le=172800)
+
+
+class Manual(Strict):
+    """A human does it, then confirms with a note."""
+
+    kind: Literal["manual"]
+    instruction: str = Field(min_length=1)
+
+
+Action = Annotated[
+    Ec2Start | Ec2Stop | Register | Deregister | Upsert | Manual,
+    Field(discriminator="kind"),
+]
+
+# --- the runbook ------------------------------------------------------------------------
+
+
+class Step(Strict):
+    id: Identifier
+    title: str = Field(min_length=1)
+    after: Annotated[list[str], Ref("steps")] = []
+    gates: list[Condition] = []
+    do: Action | None = None
+    until: list[Condition] = []
+    timeout: Seconds = 300.0
+    undo: Action | None = None
+    confirm: bool = False
+    budget: Seconds = 60.0
+    key: str | None = Field(default=None, pattern=r"^[a-z0-9]$|^f([1-9]|10)$")
+
+
+class Phase(Strict):
+    id: Identifier
+    title: str = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1)
+
+
+class PlanMeta(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    budget: Seconds = 3600.0
+
+
+class Plan(Strict):
+    plan: PlanMeta
+    estate: Estate
+    phases: list[Phase] = Field(min_length=1)
+
+    def steps(self) -> list[Step]:
+        return [step for phase in self.phases for step in phase.steps]
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps():
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def phase_of(self, step_id: str) -> Phase:
+        for phase in self.phases:
+            if any(step.id == step_id for step in phase.steps):
+                return phase
+        raise KeyError(step_id)
