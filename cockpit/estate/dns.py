@@ -1,0 +1,65 @@
+"""DNS as the users see it: each named resolver asked directly, its answer and TTL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import dns.exception
+import dns.rdatatype
+import dns.resolver
+
+from cockpit.estate.handle import EstateHandle
+from cockpit.estate.snapshots import DnsSnapshot, ResolverAnswer
+
+TIMEOUT_S = 2.0
+
+
+def resolve(
+    handle: EstateHandle, records: list[str], resolvers: list[str] | None = None
+) -> DnsSnapshot:
+    """Ask every resolver (all the plan names, if none given) for every record, at once."""
+    resolver_ids = resolvers or [r.id for r in handle.estate.resolvers]
+    questions = [(r, rec) for r in resolver_ids for rec in records]
+    if not questions:
+        return DnsSnapshot()
+    with ThreadPoolExecutor(max_workers=min(16, len(questions))) as pool:
+        answers = list(pool.map(lambda q: ask(handle, q[0], q[1]), questions))
+    return DnsSnapshot(answers=answers)
+
+
+def ask(handle: EstateHandle, resolver_id: str, record_id: str) -> ResolverAnswer:
+    rec = next(r for r in handle.estate.records if r.id == record_id)
+    base = ResolverAnswer(resolver=resolver_id, record=record_id, name=rec.name)
+    try:
+        answer = _stub(handle, resolver_id).resolve(
+            rec.name, rec.type, raise_on_no_answer=False, search=False
+        )
+    except dns.resolver.NXDOMAIN:
+        return base.model_copy(update={"error": "NXDOMAIN"})
+    except dns.resolver.NoNameservers as exc:
+        return base.model_copy(update={"error": _servfail(exc)})
+    except dns.exception.Timeout:
+        return base.model_copy(update={"error": f"timeout after {TIMEOUT_S:g}s"})
+    except (dns.exception.DNSException, OSError) as exc:
+        return base.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
+    if answer.rrset is None:
+        return base.model_copy(update={"error": "no answer (NODATA)"})
+    values = sorted(r.to_text() for r in answer.rrset)
+    return base.model_copy(update={"value": ",".join(values), "ttl": answer.rrset.ttl})
+
+
+def _stub(handle: EstateHandle, resolver_id: str) -> dns.resolver.Resolver:
+    """A resolver that asks exactly one server, with no cache of its own."""
+    host, port = handle.resolver_address(resolver_id)
+    stub = dns.resolver.Resolver(configure=False)
+    stub.nameservers = [host]
+    stub.port = port
+    stub.cache = None
+    stub.timeout = TIMEOUT_S
+    stub.lifetime = TIMEOUT_S
+    return stub
+
+
+def _servfail(exc: dns.resolver.NoNameservers) -> str:
+    text = str(exc)
+    return "SERVFAIL" if "SERVFAIL" in text else f"no nameserver answered: {text}"

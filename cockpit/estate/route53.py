@@ -1,0 +1,108 @@
+"""Route 53: the names being switched, the UPSERT that switches them, and its change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.estate import elb
+from cockpit.estate.errors import describe_error, probe_errors
+from cockpit.estate.handle import EstateHandle
+from cockpit.estate.snapshots import ChangeSnapshot, RecordsSnapshot, RecordValue
+from cockpit.plan.models import DnsRecord
+
+
+def record(handle: EstateHandle, record_id: str) -> DnsRecord:
+    return next(r for r in handle.estate.records if r.id == record_id)
+
+
+def resolve_value(handle: EstateHandle, record_id: str, value: str) -> str:
+    """What a plan's value means for one record: `alb:<id>`, `original`, or itself."""
+    if value.startswith("alb:"):
+        return elb.load_balancer_dns_name(handle, value.removeprefix("alb:"))
+    if value == "original":
+        return record(handle, record_id).value
+    return value
+
+
+def zone_id(handle: EstateHandle, zone: str) -> str:
+    name = next(z.name for z in handle.estate.zones if z.id == zone)
+
+    def fetch() -> str:
+        found = handle.client("route53").list_hosted_zones_by_name(DNSName=name)
+        for hosted in found["HostedZones"]:
+            if hosted["Name"].rstrip(".") == name.rstrip("."):
+                return str(hosted["Id"]).removeprefix("/hostedzone/")
+        raise LookupError(f"no hosted zone named {name}")
+
+    return handle.remembered(f"zone:{zone}", fetch)
+
+
+def upsert(
+    handle: EstateHandle, records: list[str], value: str, ttl: int | None = None
+) -> dict[str, Any]:
+    """UPSERT every record to `value`, one change batch per zone; returns the change ids."""
+    handle.require_write("route53.upsert")
+    batches: dict[str, list[dict[str, Any]]] = {}
+    targets: dict[str, str] = {}
+    for record_id in records:
+        rec = record(handle, record_id)
+        targets[record_id] = resolve_value(handle, record_id, value)
+        batches.setdefault(rec.zone, []).append(_upsert_change(rec, targets[record_id], ttl))
+    change_ids = [_submit(handle, zone, changes) for zone, changes in batches.items()]
+    return {"change_ids": change_ids, "values": targets}
+
+
+def _upsert_change(rec: DnsRecord, value: str, ttl: int | None) -> dict[str, Any]:
+    return {
+        "Action": "UPSERT",
+        "ResourceRecordSet": {
+            "Name": rec.name,
+            "Type": rec.type,
+            "TTL": rec.ttl if ttl is None else ttl,
+            "ResourceRecords": [{"Value": value}],
+        },
+    }
+
+
+def _submit(handle: EstateHandle, zone: str, changes: list[dict[str, Any]]) -> str:
+    response = handle.client("route53").change_resource_record_sets(
+        HostedZoneId=zone_id(handle, zone),
+        ChangeBatch={"Comment": "cutover-cockpit", "Changes": changes},
+    )
+    return str(response["ChangeInfo"]["Id"])
+
+
+def change_status(handle: EstateHandle, change_id: str) -> ChangeSnapshot:
+    try:
+        info = handle.client("route53").get_change(Id=change_id)["ChangeInfo"]
+    except probe_errors() as exc:
+        return ChangeSnapshot(change_id=change_id, error=describe_error(exc))
+    return ChangeSnapshot(
+        change_id=change_id, status=info["Status"], submitted_at=info.get("SubmittedAt")
+    )
+
+
+def record_values(handle: EstateHandle, records: list[str]) -> RecordsSnapshot:
+    """What Route 53 holds for each record now (which may not yet be what resolvers say)."""
+    try:
+        values = [_record_value(handle, record(handle, r)) for r in records]
+    except probe_errors() as exc:
+        return RecordsSnapshot(error=describe_error(exc))
+    return RecordsSnapshot(records=values)
+
+
+def _record_value(handle: EstateHandle, rec: DnsRecord) -> RecordValue:
+    found = handle.client("route53").list_resource_record_sets(
+        HostedZoneId=zone_id(handle, rec.zone),
+        StartRecordName=rec.name,
+        StartRecordType=rec.type,
+        MaxItems="1",
+    )
+    for rrset in found["ResourceRecordSets"]:
+        if rrset["Name"].rstrip(".") == rec.name.rstrip(".") and rrset["Type"] == rec.type:
+            values = [r["Value"] for r in rrset.get("ResourceRecords", [])]
+            return RecordValue(
+                record=rec.id, name=rec.name, type=rec.type,
+                value=",".join(values), ttl=rrset.get("TTL"),
+            )
+    return RecordValue(record=rec.id, name=rec.name, type=rec.type)

@@ -1,0 +1,62 @@
+"""`state.json`: the driver's latest picture of the window, for watchers.
+
+Replaced atomically (write a temporary file, fsync, rename) so a watcher never reads half a
+file. The runner fills in the steps and the log's head; the driver's screen adds each
+pane's latest snapshot. Watchers need nothing else: no credentials, no API calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cockpit.audit.redact import Redactor
+
+
+class StatePublisher:
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
+        self.path = path
+        self._redactor = redactor or Redactor()
+        self._data: dict[str, Any] = {"panes": {}}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    def update(self, **fields: Any) -> None:
+        with self._lock:
+            self._data.update(fields)
+
+    def set_pane(self, name: str, snapshot: Any) -> None:
+        with self._lock:
+            self._data["panes"][name] = snapshot
+
+    def publish(self) -> None:
+        with self._lock:
+            data = dict(self._data, panes=dict(self._data["panes"]))
+        data["published_at"] = datetime.now(UTC).isoformat()
+        payload = json.dumps(self._redactor.redact(data), default=str, indent=1).encode()
+        with self._write_lock:
+            _replace_atomically(self.path, payload)
+
+
+def _replace_atomically(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, payload)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_state(path: Path) -> dict[str, Any] | None:
+    """What the driver last published, or None when there is nothing (yet) to read."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

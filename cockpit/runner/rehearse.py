@@ -1,0 +1,37 @@
+"""A headless rehearsal: every step in order, stopping at the first that does not succeed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cockpit.runner.runner import Runner
+from cockpit.runner.state import Status, StepState
+
+
+@dataclass(frozen=True)
+class RehearsalResult:
+    outcomes: list[StepState]
+    stopped_at: str | None
+    blocked: list[str]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.stopped_at is None and not self.blocked
+
+
+def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None) -> RehearsalResult:
+    """Run every ready step until none is left; a failure stops the rehearsal there."""
+    outcomes: list[StepState] = []
+    interrupted = [s.step_id for s in runner.state().interrupted()]
+    if interrupted:
+        return RehearsalResult(outcomes, interrupted[0], [])
+    while (step_id := runner.next_ready()) is not None:
+        outcome = runner.run_step(step_id)
+        outcomes.append(outcome)
+        if on_step is not None:
+            on_step(outcome)
+        if outcome.status is not Status.SUCCEEDED:
+            return RehearsalResult(outcomes, step_id, [])
+    left = [s.step_id for s in runner.state().steps.values() if not s.done]
+    return RehearsalResult(outcomes, None, left)

@@ -1,0 +1,317 @@
+"""Runs steps: gates -> action -> wait until -> record. The only writer of the audit log.
+
+Every transition is in the log before it is reported; a step's outcome carries the
+evidence it was judged on. State is never kept on the side: it is derived from the
+entries, so what the driver, a restarted driver and a watcher see is the same.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cockpit.audit import events
+from cockpit.audit.entry import AuditEntry
+from cockpit.estate.handle import EstateHandle
+from cockpit.plan.models import Plan, Step
+from cockpit.runner import actions, probes
+from cockpit.runner.publish import StatePublisher
+from cockpit.runner.session import OpenedSession, open_as_driver
+from cockpit.runner.state import RunState, Status, StepState, derive
+
+POLL_S = 5.0  # nominal seconds between polls of an `until`; scaled like every duration
+PROGRESS_EVERY_S = 30.0  # an unchanged wait is still sampled into the log this often
+
+
+class StepRefused(RuntimeError):
+    """The step cannot run now (dependencies, another step running, already done)."""
+
+
+class Runner:
+    def __init__(
+        self,
+        plan: Plan,
+        plan_path: Path,
+        handle: EstateHandle,
+        folder: Path,
+        *,
+        time_scale: float = 1.0,
+        confirm_manual: actions.ConfirmManual | None = None,
+        take_over: bool = False,
+    ) -> None:
+        self.plan = plan
+        self.plan_path = plan_path
+        self.handle = handle
+        self.time_scale = time_scale
+        self._confirm_manual = confirm_manual or (lambda instruction: None)
+        self._session: OpenedSession = open_as_driver(
+            folder, plan_path=plan_path, plan_name=plan.plan.name, handle=handle,
+            take_over=take_over)
+        self.publisher = StatePublisher(self._session.paths.state, self._session.redactor)
+        self._lock = threading.RLock()
+        self._cancel = threading.Event()
+        self._busy: str | None = None
+        self.publish()
+
+    # --- reading ------------------------------------------------------------------------
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._session.warnings)
+
+    @property
+    def folder(self) -> Path:
+        return self._session.paths.folder
+
+    @property
+    def entries(self) -> list[AuditEntry]:
+        with self._lock:
+            return list(self._session.entries)
+
+    def state(self) -> RunState:
+        with self._lock:
+            return derive(self.plan, self._session.entries)
+
+    def step_state(self, step_id: str) -> StepState:
+        return self.state().steps[step_id]
+
+    # --- commands -----------------------------------------------------------------------
+
+    def run_step(self, step_id: str, *, override_reason: str | None = None) -> StepState:
+        """Run one step to its end; returns its state as the log now says."""
+        step = self.plan.step(step_id)
+        self._claim(step, allow={Status.READY, Status.FAILED, Status.UNDONE, Status.INTERRUPTED})
+        try:
+            self._run(step, override_reason)
+        finally:
+            self._release()
+        return self.step_state(step_id)
+
+    def next_ready(self) -> str | None:
+        ready = self.state().next_ready()
+        return ready.step_id if ready else None
+
+    def recheck_step(self, step_id: str) -> StepState:
+        """After an interruption: judge the step's `until` now, without acting again."""
+        step = self.plan.step(step_id)
+        self._claim(step, allow={Status.INTERRUPTED, Status.FAILED})
+        try:
+            started = self._start(step, reason="re-check after interruption")
+            verdict = probes.judge_all(step.until, self._probe_ctx(step)) if step.until else \
+                probes.Verdict(False, "nothing to re-check: the step has no `until`")
+            self._finish(step, started, verdict)
+        finally:
+            self._release()
+        return self.step_state(step_id)
+
+    def mark_done(self, step_id: str, reason: str) -> None:
+        """The engineer vouches that a step is done (e.g. after an interruption)."""
+        self._require_reason(reason)
+        self._append(events.STEP_SUCCEEDED, step_id, {
+            "duration_s": 0.0, "reason": f"marked done: {reason}", "marked_done": True,
+            "evidence": {}})
+
+    def skip_step(self, step_id: str, reason: str) -> None:
+        self._require_reason(reason)
+        state = self.step_state(step_id)
+        if state.status is Status.RUNNING:
+            raise StepRefused(f"{step_id} is running")
+        self._append(events.STEP_SKIPPED, step_id, {"reason": reason})
+
+    def undo_step(self, step_id: str) -> StepState:
+        step = self.plan.step(step_id)
+        if step.undo is None:
+            raise StepRefused(f"{step_id} has no undo")
+        self._claim(step, allow={Status.SUCCEEDED, Status.FAILED, Status.INTERRUPTED})
+        try:
+            self._undo(step)
+        finally:
+            self._release()
+        return self.step_state(step_id)
+
+    def add_note(self, text: str) -> None:
+        self._require_reason(text, what="note")
+        self._append(events.NOTE_ADDED, None, {"text": text})
+
+    def cancel(self) -> None:
+        """Stop waiting: a running step ends as failed (cancelled), on the record."""
+        self._cancel.set()
+
+    def close(self, *, hangup: bool = False) -> None:
+        self.cancel()
+        with self._lock:
+            if hangup:
+                self._append(events.SESSION_HANGUP, None, {"signal": "SIGHUP"})
+            self._append(events.SESSION_CLOSED, None, {"summary": self._summary()})
+            self._session.writer.close()
+            self._session.lock.release()
+
+    # --- the step's life ----------------------------------------------------------------
+
+    def _run(self, step: Step, override_reason: str | None) -> None:
+        started = self._start(step)
+        ctx = self._probe_ctx(step)
+        if not self._pass_gates(step, started, ctx, override_reason):
+            return
+        if step.do is not None and not self._act(step, started, ctx):
+            return
+        if step.until:
+            verdict = self._wait_until(step, ctx)
+        else:
+            verdict = probes.Verdict(True, "action done" if step.do else "no condition")
+        self._finish(step, started, verdict)
+
+    def _start(self, step: Step, reason: str | None = None) -> float:
+        attempt = self.step_state(step.id).attempt + 1
+        detail: dict[str, Any] = {
+            "title": step.title, "kind": step.do.kind if step.do else "check",
+            "phase": self.plan.phase_of(step.id).id, "attempt": attempt}
+        if reason:
+            detail["reason"] = reason
+        self._append(events.STEP_STARTED, step.id, detail)
+        return time.monotonic()
+
+    def _pass_gates(self, step: Step, started: float, ctx: probes.ProbeContext,
+                    override_reason: str | None) -> bool:
+        for gate in step.gates:
+            verdict = probes.judge(gate, ctx)
+            if verdict.ok:
+                continue
+            if not override_reason:
+                self._fail(step, started, f"gate failed: {probes.describe(gate)}: "
+                                          f"{verdict.summary}", verdict.evidence)
+                return False
+            self._append(events.GATE_OVERRIDDEN, step.id, {
+                "gate": probes.describe(gate), "reason": override_reason,
+                "evidence": verdict.evidence, "seen": verdict.summary})
+        return True
+
+    def _act(self, step: Step, started: float, ctx: probes.ProbeContext) -> bool:
+        assert step.do is not None
+        try:
+            outputs = actions.perform(step.do, self._action_ctx())
+        except Exception as exc:  # any failure of the action is the step's outcome
+            self._fail(step, started, f"{actions.describe(step.do)} failed: "
+                                      f"{type(exc).__name__}: {exc}", {})
+            return False
+        ctx.outputs[step.id] = outputs
+        self._append(events.STEP_PROGRESS, step.id, {
+            "message": f"done: {actions.describe(step.do)}", "outputs": outputs})
+        return True
+
+    def _wait_until(self, step: Step, ctx: probes.ProbeContext) -> probes.Verdict:
+        deadline = time.monotonic() + step.timeout / self.time_scale
+        last_summary, last_logged = "", 0.0
+        interval = min(POLL_S, max(step.timeout / 20, 0.5)) / self.time_scale
+        resample = PROGRESS_EVERY_S / self.time_scale
+        while True:
+            verdict = probes.judge_all(step.until, ctx)
+            now = time.monotonic()
+            if verdict.ok:
+                return verdict
+            if verdict.summary != last_summary or now - last_logged > resample:
+                self._append(events.STEP_PROGRESS, step.id,
+                             {"message": verdict.summary, "evidence": verdict.evidence})
+                last_summary, last_logged = verdict.summary, now
+            if now >= deadline:
+                return probes.Verdict(False, f"timed out after {_human(step.timeout)} waiting: "
+                                             f"{verdict.summary}", verdict.evidence)
+            if self._cancel.wait(min(interval, max(0.0, deadline - now))):
+                return probes.Verdict(False, f"cancelled while waiting: {verdict.summary}",
+                                      verdict.evidence)
+
+    def _finish(self, step: Step, started: float, verdict: probes.Verdict) -> None:
+        if verdict.ok:
+            self._append(events.STEP_SUCCEEDED, step.id, {
+                "duration_s": round(time.monotonic() - started, 3), "summary": verdict.summary,
+                "evidence": verdict.evidence})
+        else:
+            self._fail(step, started, verdict.summary, verdict.evidence)
+
+    def _fail(self, step: Step, started: float, reason: str, evidence: dict[str, Any]) -> None:
+        self._append(events.STEP_FAILED, step.id, {
+            "duration_s": round(time.monotonic() - started, 3), "reason": reason,
+            "evidence": evidence})
+
+    def _undo(self, step: Step) -> None:
+        assert step.undo is not None
+        started = time.monotonic()
+        try:
+            outputs = actions.perform(step.undo, self._action_ctx())
+        except Exception as exc:  # an undo that fails must be on the record, not raised
+            self._append(events.STEP_UNDO_FAILED, step.id, {
+                "reason": f"{actions.describe(step.undo)}: {type(exc).__name__}: {exc}"})
+            return
+        self._append(events.STEP_UNDONE, step.id, {
+            "duration_s": round(time.monotonic() - started, 3),
+            "action": actions.describe(step.undo), "outputs": outputs, "evidence": outputs})
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _claim(self, step: Step, allow: set[Status]) -> None:
+        with self._lock:
+            if self._busy is not None:
+                raise StepRefused(f"{self._busy} is running; one step at a time")
+            state = self.step_state(step.id)
+            if state.status not in allow:
+                waiting = f" (waiting on {', '.join(state.waiting_on)})" if state.waiting_on else ""
+                raise StepRefused(f"{step.id} is {state.status}{waiting}")
+            self._busy = step.id
+            self._cancel.clear()
+
+    def _release(self) -> None:
+        with self._lock:
+            self._busy = None
+        self.publish()
+
+    def _append(self, event: str, step: str | None, detail: dict[str, Any]) -> AuditEntry:
+        with self._lock:
+            entry = self._session.writer.append(event, step=step, detail=detail)
+            self._session.entries.append(entry)
+        self.publish()
+        return entry
+
+    def publish(self) -> None:
+        run = self.state()
+        self.publisher.update(
+            plan=self.plan.plan.name, session=str(self.folder),
+            head={"seq": run.head[0], "hash": run.head[1]} if run.head else None,
+            closed=run.closed, steps={sid: _public(s) for sid, s in run.steps.items()},
+            driver=self._session.lock.holder_info())
+        self.publisher.publish()
+
+    def _probe_ctx(self, step: Step) -> probes.ProbeContext:
+        run = self.state()
+        outputs = {sid: s.outputs for sid, s in run.steps.items() if s.outputs}
+        return probes.ProbeContext(self.handle, outputs, step.id)
+
+    def _action_ctx(self) -> actions.ActionContext:
+        return actions.ActionContext(self.handle, self._confirm_manual)
+
+    def _summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for state in self.state().steps.values():
+            counts[state.status.value] = counts.get(state.status.value, 0) + 1
+        return counts
+
+    @staticmethod
+    def _require_reason(text: str, what: str = "reason") -> None:
+        if not text or not text.strip():
+            raise ValueError(f"a {what} is required")
+
+
+def _public(state: StepState) -> dict[str, Any]:
+    return {"status": state.status.value, "attempt": state.attempt,
+            "started_at": state.started_at.isoformat() if state.started_at else None,
+            "ended_at": state.ended_at.isoformat() if state.ended_at else None,
+            "duration_s": state.duration_s, "actor": state.actor, "reason": state.reason,
+            "message": state.message, "waiting_on": state.waiting_on}
+
+
+def _human(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds:g}s"
+

@@ -1,0 +1,190 @@
+"""The state of every step, derived from the audit log alone.
+
+Nothing else is trusted: a restarted driver, a watcher and an export all read the same
+entries and reach the same states. A step that was started but never ended, in a session
+that did not close, is `interrupted`: the operator decides what happens to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cockpit.audit import events
+from cockpit.audit.entry import AuditEntry
+from cockpit.plan.models import Plan
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNDONE = "undone"
+    INTERRUPTED = "interrupted"
+
+
+DONE = frozenset({Status.SUCCEEDED, Status.SKIPPED})
+
+
+@dataclass
+class StepState:
+    step_id: str
+    status: Status = Status.PENDING
+    attempt: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    actor: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
+    waiting_on: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE
+
+
+@dataclass
+class RunState:
+    steps: dict[str, StepState]
+    head: tuple[int, str] | None = None
+    closed: bool = False
+    sessions: int = 0
+    notes: list[AuditEntry] = field(default_factory=list)
+
+    def running(self) -> StepState | None:
+        return next((s for s in self.steps.values() if s.status is Status.RUNNING), None)
+
+    def interrupted(self) -> list[StepState]:
+        return [s for s in self.steps.values() if s.status is Status.INTERRUPTED]
+
+    def next_ready(self) -> StepState | None:
+        return next((s for s in self.steps.values() if s.status is Status.READY), None)
+
+    def all_done(self) -> bool:
+        return all(s.done for s in self.steps.values())
+
+
+def derive(plan: Plan, entries: Iterable[AuditEntry]) -> RunState:
+    run = RunState(steps={step.id: StepState(step.id) for step in plan.steps()})
+    for entry in entries:
+        _apply(run, entry)
+    _mark_ready(plan, run)
+    return run
+
+
+def _apply(run: RunState, entry: AuditEntry) -> None:
+    run.head = (entry.seq, entry.hash)
+    if entry.event == events.SESSION_OPENED:
+        run.sessions += 1
+        run.closed = False
+    elif entry.event == events.SESSION_CLOSED:
+        run.closed = True
+    elif entry.event == events.NOTE_ADDED:
+        run.notes.append(entry)
+    state = run.steps.get(entry.step) if entry.step else None
+    if state is not None:
+        _apply_to_step(state, entry)
+
+
+def _apply_to_step(state: StepState, entry: AuditEntry) -> None:
+    detail = entry.detail
+    handler = _STEP_EVENTS.get(entry.event)
+    if handler is not None:
+        handler(state, entry, detail)
+
+
+def _started(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+    state.status = Status.RUNNING
+    state.attempt = int(detail.get("attempt", state.attempt + 1))
+    state.started_at, state.ended_at, state.duration_s = entry.ts, None, None
+    state.actor = entry.actor.label()
+    state.reason, state.message, state.evidence, state.overrides = None, None, {}, []
+
+
+def _progress(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+    state.message = str(detail.get("message", ""))
+    if isinstance(detail.get("evidence"), dict):
+        state.evidence = detail["evidence"]
+    if isinstance(detail.get("outputs"), dict):
+        state.outputs.update(detail["outputs"])
+
+
+def _ended(status: Status) -> Any:
+    def apply(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+        state.status = status
+        state.ended_at = entry.ts
+        state.duration_s = detail.get("duration_s", state.duration_s)
+        state.reason = detail.get("reason")
+        state.actor = entry.actor.label()
+        if isinstance(detail.get("evidence"), dict):
+            state.evidence = detail["evidence"]
+        if isinstance(detail.get("outputs"), dict):
+            state.outputs.update(detail["outputs"])
+
+    return apply
+
+
+def _overridden(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+    state.overrides.append(f"{detail.get('gate', '?')}: {detail.get('reason', '')}")
+
+
+def _interrupted(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+    state.status = Status.INTERRUPTED
+    state.reason = "the driver stopped while this step ran"
+
+
+def _undo_failed(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+    state.message = f"undo failed: {detail.get('reason', '')}"
+
+
+_STEP_EVENTS = {
+    events.STEP_STARTED: _started,
+    events.STEP_PROGRESS: _progress,
+    events.STEP_SUCCEEDED: _ended(Status.SUCCEEDED),
+    events.STEP_FAILED: _ended(Status.FAILED),
+    events.STEP_SKIPPED: _ended(Status.SKIPPED),
+    events.STEP_UNDONE: _ended(Status.UNDONE),
+    events.GATE_OVERRIDDEN: _overridden,
+    events.SESSION_INTERRUPTED: _interrupted,
+    events.STEP_UNDO_FAILED: _undo_failed,
+}
+
+
+def _mark_ready(plan: Plan, run: RunState) -> None:
+    for step in plan.steps():
+        state = run.steps[step.id]
+        state.waiting_on = [dep for dep in step.after if not run.steps[dep].done]
+        if state.status is Status.PENDING and not state.waiting_on:
+            state.status = Status.READY
+
+
+def cut_short_step(entries: list[AuditEntry]) -> tuple[str, str] | None:
+    """The step a dead session left running, and the last event it wrote, if any."""
+    open_steps: dict[str, str] = {}
+    for entry in entries:
+        if not entry.step:
+            continue
+        if entry.event in (events.STEP_STARTED, events.STEP_PROGRESS, events.GATE_OVERRIDDEN):
+            open_steps[entry.step] = entry.event
+        elif entry.event in _CLOSING_EVENTS:
+            open_steps.pop(entry.step, None)
+    if not open_steps:
+        return None
+    step, last = next(reversed(open_steps.items()))
+    return step, last
+
+
+_CLOSING_EVENTS = frozenset({
+    events.STEP_SUCCEEDED, events.STEP_FAILED, events.STEP_SKIPPED,
+    events.SESSION_INTERRUPTED, events.STEP_UNDONE, events.STEP_UNDO_FAILED,
+})

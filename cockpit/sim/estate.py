@@ -1,0 +1,288 @@
+"""The simulated estate: real servers on loopback, built from a plan's estate section.
+
+moto's server holds the AWS side (VPC, subnets, the imported instances, the ALB and its
+target groups, the hosted zones, the buckets); loopback HTTP servers play the app servers;
+dnslib servers play the resolvers. Whatever a plan names is built, so any plan can be
+rehearsed. `speed` divides every simulated duration.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import boto3
+import httpx
+
+from cockpit.estate.handle import Endpoints
+from cockpit.plan.models import AppServer, Estate
+from cockpit.sim import moto_hooks
+from cockpit.sim.appservers import AppServer as AppServerProcess
+from cockpit.sim.appservers import AppServerState
+from cockpit.sim.dns_server import CachingResolver, ResolverServer
+from cockpit.sim.elb_health import GroupHealth, HealthChecker
+from cockpit.sim.faults import Fault, FaultSet
+from cockpit.sim.route53_changes import ChangeLedger, RecordData
+
+SIM_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+ACCOUNT_ID = "123456789012"
+IMPORTED_AMI = "ami-0a1b2c3d4e5f67890"  # VM Import gives each server an AMI of its own
+
+_one_at_a_time = threading.Lock()
+
+
+class SimEstate:
+    """Start with `start()` (or as a context manager); `endpoints()` tells a handle where."""
+
+    def __init__(self, estate: Estate, *, speed: float = 1.0, faults: Iterable[Fault] = ()):
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.estate = estate
+        self.speed = float(speed)
+        self.faults = FaultSet(tuple(faults))
+        self._moto: Any = None
+        self._endpoint = ""
+        self._apps: dict[str, AppServerProcess] = {}
+        self._resolvers: dict[str, ResolverServer] = {}
+        self._ledgers: dict[str, ChangeLedger] = {}
+        self._instance_ids: dict[str, str] = {}
+        self._checker: HealthChecker | None = None
+        self._owned_lock = False
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def __enter__(self) -> SimEstate:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        # moto's backends are global to the process: two sims at once would share them.
+        if not _one_at_a_time.acquire(blocking=False):
+            raise RuntimeError("a simulated estate is already running in this process")
+        self._owned_lock = True
+        moto_hooks.install()
+        self._start_moto()
+        self._seed_aws()
+        self._start_app_servers()
+        self._start_resolvers()
+        self._start_health_checks()
+
+    def stop(self) -> None:
+        if self._checker:
+            self._checker.stop()
+        for app in self._apps.values():
+            app.stop()
+        for resolver in self._resolvers.values():
+            resolver.stop()
+        for arn in [g.arn for g in (self._checker.groups if self._checker else [])]:
+            moto_hooks.GROUPS.pop(arn, None)
+        for zone_id in self._ledgers:
+            moto_hooks.LEDGERS.pop(zone_id, None)
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if self._owned_lock:
+            self._owned_lock = False
+            _one_at_a_time.release()
+
+    def endpoints(self) -> Endpoints:
+        return Endpoints(
+            aws_endpoint_url=self._endpoint,
+            aws_credentials=dict(SIM_CREDENTIALS),
+            health_urls={server: app.url for server, app in self._apps.items()},
+            resolvers={rid: server.address for rid, server in self._resolvers.items()},
+        )
+
+    @property
+    def aws_endpoint(self) -> str:
+        return self._endpoint
+
+    # --- AWS ------------------------------------------------------------------------
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self._endpoint = f"http://{host}:{port}"
+        httpx.post(f"{self._endpoint}/moto-api/reset", timeout=10)
+
+    def client(self, service: str) -> Any:
+        make: Any = boto3.client
+        return make(service, endpoint_url=self._endpoint, region_name=self.estate.region,
+                    **SIM_CREDENTIALS)
+
+    def _seed_aws(self) -> None:
+        subnets = self._seed_network()
+        self._seed_instances(subnets)
+        self._seed_load_balancers(subnets)
+        self._seed_zones()
+        s3 = self.client("s3")
+        for bucket in self.estate.buckets:
+            s3.create_bucket(Bucket=bucket.name, CreateBucketConfiguration={
+                "LocationConstraint": self.estate.region})
+
+    def _seed_network(self) -> dict[str, str]:
+        ec2 = self.client("ec2")
+        self._vpc_id = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+        subnets: dict[str, str] = {}
+        for index, az in enumerate(sorted(self._azs())):
+            subnet = ec2.create_subnet(VpcId=self._vpc_id, AvailabilityZone=az,
+                                       CidrBlock=f"10.60.{index + 1}.0/24")
+            subnets[az] = subnet["Subnet"]["SubnetId"]
+        return subnets
+
+    def _azs(self) -> set[str]:
+        azs = {s.az for s in self.estate.app_servers if s.az}
+        azs.update(az for lb in self.estate.load_balancers for az in lb.azs)
+        return azs or {f"{self.estate.region}a"}
+
+    def _seed_instances(self, subnets: dict[str, str]) -> None:
+        ec2 = self.client("ec2")
+        for server in self._aws_servers():
+            subnet = subnets[server.az or sorted(subnets)[0]]
+            launched = ec2.run_instances(
+                ImageId=IMPORTED_AMI, MinCount=1, MaxCount=1, SubnetId=subnet,
+                InstanceType=server.instance_type,
+                TagSpecifications=[{"ResourceType": "instance",
+                                    "Tags": [{"Key": "Name", "Value": server.id}]}],
+            )
+            self._instance_ids[server.id] = launched["Instances"][0]["InstanceId"]
+
+    def _aws_servers(self) -> list[AppServer]:
+        return [s for s in self.estate.app_servers if s.site == "aws"]
+
+    def _seed_load_balancers(self, subnets: dict[str, str]) -> None:
+        elbv2 = self.client("elbv2")
+        lb_arns = {}
+        for lb in self.estate.load_balancers:
+            created = elbv2.create_load_balancer(
+                Name=lb.id, Subnets=[subnets[az] for az in lb.azs], Scheme=lb.scheme,
+                Type="application")
+            lb_arns[lb.id] = created["LoadBalancers"][0]["LoadBalancerArn"]
+        self._group_arns: dict[str, str] = {}
+        for group in self.estate.target_groups:
+            arn = self._create_target_group(elbv2, group.id)
+            self._group_arns[group.id] = arn
+            elbv2.create_listener(LoadBalancerArn=lb_arns[group.load_balancer], Protocol="HTTP",
+                                  Port=80 + len(self._group_arns) - 1,
+                                  DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}])
+
+    def _create_target_group(self, elbv2: Any, group_id: str) -> str:
+        group = next(g for g in self.estate.target_groups if g.id == group_id)
+        created = elbv2.create_target_group(
+            Name=group.id, Protocol="HTTP", Port=group.port, VpcId=self._vpc_id,
+            HealthCheckPath=group.health_path,
+            HealthCheckIntervalSeconds=max(5, min(300, int(group.interval))),
+            HealthyThresholdCount=group.healthy_threshold,
+            UnhealthyThresholdCount=group.unhealthy_threshold, TargetType="instance")
+        arn = str(created["TargetGroups"][0]["TargetGroupArn"])
+        elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[{
+            "Key": "deregistration_delay.timeout_seconds",
+            "Value": str(int(group.deregistration_delay))}])
+        return arn
+
+    def _seed_zones(self) -> None:
+        route53 = self.client("route53")
+        for zone in self.estate.zones:
+            created = route53.create_hosted_zone(
+                Name=zone.name, CallerReference=f"sim-{zone.id}",
+                HostedZoneConfig={"Comment": "simulated", "PrivateZone": False})
+            zone_id = str(created["HostedZone"]["Id"]).removeprefix("/hostedzone/")
+            ledger = ChangeLedger(zone.name, self.speed)
+            records = [r for r in self.estate.records if r.zone == zone.id]
+            if records:
+                route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={
+                    "Changes": [{"Action": "CREATE", "ResourceRecordSet": {
+                        "Name": r.name, "Type": r.type, "TTL": r.ttl,
+                        "ResourceRecords": [{"Value": r.value}]}} for r in records]})
+            for r in records:
+                ledger.seed(r.name, r.type, r.value, r.ttl)
+            self._ledgers[zone_id] = ledger
+            moto_hooks.LEDGERS[zone_id] = ledger
+
+    # --- app servers, resolvers, health checks ----------------------------------------
+
+    def _start_app_servers(self) -> None:
+        for server in self.estate.app_servers:
+            app = AppServerProcess(self._app_state(server.id, server.site))
+            app.start()
+            self._apps[server.id] = app
+
+    def _app_state(self, server: str, site: str) -> AppServerState:
+        return AppServerState(
+            server=server, site=site,
+            is_running=lambda: self.instance_running(server),
+            is_down=lambda: self.faults.has("app-down", server),
+            database=lambda: "ok",
+        )
+
+    def instance_running(self, server: str) -> bool:
+        """Datacentre servers always run; an EC2 server runs when moto says so."""
+        instance_id = self._instance_ids.get(server)
+        if instance_id is None:
+            return True
+        from moto.ec2.models import ec2_backends
+
+        instance = ec2_backends[ACCOUNT_ID][self.estate.region].get_instance_by_id(instance_id)
+        return instance is not None and instance.state == "running"
+
+    def _start_resolvers(self) -> None:
+        for resolver in self.estate.resolvers:
+            caching = CachingResolver(self._lookup, self._holds, self.speed,
+                                      stale=self._stale_check(resolver.id))
+            server = ResolverServer(resolver.id, caching)
+            server.start()
+            self._resolvers[resolver.id] = server
+            for record in self.estate.records:  # users have been asking: caches are warm
+                caching._answer(record.name.lower().rstrip(".") + ".", record.type)
+
+    def _stale_check(self, resolver_id: str) -> Callable[[], bool]:
+        return lambda: self.faults.has("resolver-stale", resolver_id)
+
+    def _lookup(self, name: str, rtype: str) -> RecordData | None:
+        for ledger in self._ledgers.values():
+            if ledger.holds(name):
+                return ledger.lookup(name, rtype)
+        return None
+
+    def _holds(self, name: str) -> bool:
+        return any(ledger.holds(name) for ledger in self._ledgers.values())
+
+    def _start_health_checks(self) -> None:
+        by_instance = {iid: server for server, iid in self._instance_ids.items()}
+        groups = []
+        for group in self.estate.target_groups:
+            health = GroupHealth(
+                spec=group, arn=self._group_arns[group.id], speed=self.speed,
+                health_url=lambda iid: self._url_of(by_instance.get(iid)),
+                is_running=lambda iid: self.instance_running(by_instance.get(iid, "")),
+            )
+            moto_hooks.GROUPS[health.arn] = health
+            groups.append(health)
+        self._checker = HealthChecker(groups, self._registered_targets)
+        self._checker.start()
+
+    def _url_of(self, server: str | None) -> str | None:
+        """Where the ALB checks a target; None when it cannot reach it at all."""
+        if server is None or self.faults.has("alb-blocked", server):
+            return None
+        app = self._apps.get(server)
+        return app.url if app else None
+
+    def _registered_targets(self, arn: str) -> dict[str, Any]:
+        from moto.elbv2.models import elbv2_backends
+
+        group = elbv2_backends[ACCOUNT_ID][self.estate.region].target_groups.get(arn)
+        return dict(group.targets) if group else {}

@@ -1,0 +1,88 @@
+"""Where the sim takes over from moto: target health and Route 53 change status.
+
+moto runs in this process (ThreadedMotoServer), so its backend and response classes can
+be extended. Each hook answers only for the target groups and zones a sim registered;
+anything else gets moto's own behaviour.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from cockpit.sim.elb_health import GroupHealth
+from cockpit.sim.route53_changes import ChangeLedger
+
+GROUPS: dict[str, GroupHealth] = {}
+LEDGERS: dict[str, ChangeLedger] = {}
+_installed = False
+_lock = threading.Lock()
+
+
+def install() -> None:
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _hook_target_health()
+        _hook_route53()
+        _installed = True
+
+
+def _hook_target_health() -> None:
+    import time
+
+    from moto.elbv2.models import ELBv2Backend, FakeHealthStatus
+
+    original = ELBv2Backend.describe_target_health
+
+    def describe_target_health(
+        self: Any, target_group_arn: str, targets: list[dict[str, Any]]
+    ) -> list[Any]:
+        group = GROUPS.get(target_group_arn)
+        moto_group = self.target_groups.get(target_group_arn)
+        if group is None or moto_group is None:
+            return original(self, target_group_arn, targets)
+        group.reconcile(dict(moto_group.targets), time.monotonic())
+        wanted = {t["Id"] for t in targets}
+        return [
+            FakeHealthStatus(d["Id"], d["Port"], moto_group.health_check_port, d["State"],
+                             d["Reason"], d["Description"])
+            for d in group.describe()
+            if not wanted or d["Id"] in wanted
+        ]
+
+    ELBv2Backend.describe_target_health = describe_target_health  # type: ignore[method-assign]
+
+
+def _hook_route53() -> None:
+    from moto.core.responses import ActionResult
+    from moto.route53.responses import Route53 as Route53Response
+
+    original_change = Route53Response.change_resource_record_sets
+    original_get = Route53Response.get_change
+
+    def change_resource_record_sets(self: Any) -> Any:
+        result = original_change(self)
+        zone_id = str(self._get_param("HostedZoneId")).removeprefix("/hostedzone/")
+        ledger = LEDGERS.get(zone_id)
+        if ledger is None:
+            return result
+        change = ledger.submit(self._get_param("ChangeBatch.Changes"))
+        return ActionResult({"ChangeInfo": {"Id": change.change_id, "Status": "PENDING",
+                                            "SubmittedAt": change.submitted_at}})
+
+    def get_change(self: Any) -> Any:
+        change_id = str(self._get_param("Id"))
+        if not change_id.startswith("/change/"):
+            change_id = "/change/" + change_id
+        for ledger in list(LEDGERS.values()):
+            found = ledger.status(change_id)
+            if found is not None:
+                status, submitted = found
+                return ActionResult({"ChangeInfo": {"Id": change_id, "Status": status,
+                                                    "SubmittedAt": submitted}})
+        return original_get(self)
+
+    Route53Response.change_resource_record_sets = change_resource_record_sets  # type: ignore[method-assign]
+    Route53Response.get_change = get_change  # type: ignore[method-assign]
