@@ -100,9 +100,13 @@ def audit_export(log: Path, fmt: str, output: Path | None) -> None:
         sys.exit(2)
     if output is None:
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
+    except OSError as exc:
+        click.echo(f"{output}: cannot write: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {output}")
 
 
 # --- rehearse ---------------------------------------------------------------------------
@@ -145,3 +149,46 @@ def rehearse(plan_file: Path, sim: bool, session_dir: Path | None, speed: float,
         raise click.UsageError("--speed and --sim-fault only apply with --sim")
     sys.exit(run_rehearsal(plan_file, sim=sim, session_dir=session_dir, speed=speed,
                            faults=faults, take_over=take_over))
+
+
+# --- the screens ------------------------------------------------------------------------
+
+
+@main.command("run")
+@click.argument("plan_file", type=click.Path(path_type=Path))
+@click.option("--session", "session_dir", type=click.Path(path_type=Path),
+              help="Session folder (default: under $XDG_STATE_HOME/cockpit/sessions).")
+@click.option("--sim", is_flag=True, help="Drive the simulated estate on loopback.")
+@click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="With --sim: divide every simulated duration by N.")
+@click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
+              help="With --sim: inject a fault (see `cockpit rehearse --help`).")
+@click.option("--take-over", is_flag=True, help="Drive a session whose last driver died.")
+def run(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
+        faults: tuple[str, ...], take_over: bool) -> None:
+    """Open the driver's cockpit on PLAN_FILE."""
+    from cockpit.drive import drive
+
+    if (faults or speed != 1.0) and not sim:
+        raise click.UsageError("--speed and --sim-fault only apply with --sim")
+    sys.exit(drive(plan_file, sim=sim, session_dir=session_dir, speed=speed, faults=faults,
+                   take_over=take_over))
+
+
+@main.command("demo")
+@click.option("--session", "session_dir", type=click.Path(path_type=Path),
+              help="Session folder (default: under $XDG_STATE_HOME/cockpit/sessions).")
+def demo(session_dir: Path | None) -> None:
+    """The cockpit on the simulated estate: both windows of the OMS migration."""
+    from cockpit.drive import demo as run_demo
+
+    sys.exit(run_demo(session_dir))
+
+
+@main.command("watch")
+@click.argument("session_dir", type=click.Path(path_type=Path))
+def watch(session_dir: Path) -> None:
+    """Watch a session read-only: needs the session folder, no credentials."""
+    from cockpit.drive import watch as run_watch
+
+    sys.exit(run_watch(session_dir))

@@ -52,7 +52,9 @@ class Runner:
         self.publisher = StatePublisher(self._session.paths.state, self._session.redactor)
         self._lock = threading.RLock()
         self._cancel = threading.Event()
+        self._idle = threading.Condition(self._lock)
         self._busy: str | None = None
+        self._closed = False
         self.publish()
 
     # --- reading ------------------------------------------------------------------------
@@ -73,6 +75,10 @@ class Runner:
     def state(self) -> RunState:
         with self._lock:
             return derive(self.plan, self._session.entries)
+
+    def driver_label(self) -> str:
+        holder = self._session.lock.holder
+        return holder.describe() if holder else "?"
 
     def step_state(self, step_id: str) -> StepState:
         return self.state().steps[step_id]
@@ -139,9 +145,14 @@ class Runner:
         """Stop waiting: a running step ends as failed (cancelled), on the record."""
         self._cancel.set()
 
-    def close(self, *, hangup: bool = False) -> None:
+    def close(self, *, hangup: bool = False, wait_s: float = 30.0) -> None:
+        """End the session on the record; a running step is first brought to its end."""
         self.cancel()
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._idle.wait_for(lambda: self._busy is None, timeout=wait_s)
             if hangup:
                 self._append(events.SESSION_HANGUP, None, {"signal": "SIGHUP"})
             self._append(events.SESSION_CLOSED, None, {"summary": self._summary()})
@@ -264,6 +275,7 @@ class Runner:
     def _release(self) -> None:
         with self._lock:
             self._busy = None
+            self._idle.notify_all()
         self.publish()
 
     def _append(self, event: str, step: str | None, detail: dict[str, Any]) -> AuditEntry:

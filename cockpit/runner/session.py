@@ -90,7 +90,7 @@ def _open_locked(
                          redactor=redactor)
     opened = OpenedSession(paths, writer, lock, redactor, entries)
     opened.entries.append(writer.append(events.SESSION_OPENED, detail={
-        "plan_name": plan_name, "plan_path": str(plan_path),
+        "plan_name": plan_name, "plan_path": str(plan_path.resolve()),
         "plan_sha256": hashlib.sha256(plan_path.read_bytes()).hexdigest(),
         "cockpit_version": __version__, "aws_identity": aws_identity(handle),
         "pid": os.getpid(), "resumed": bool(entries)}))

@@ -1,0 +1,225 @@
+"""The cockpit's one screen, in two modes: the driver's and the watcher's.
+
+Both draw a `SessionView`. The driver polls each pane on a one-shot timer re-armed when
+the poll finishes (a poll never overlaps itself; faster while a running step waits on
+that pane), and runs steps in a worker, so the screen keeps moving. The watcher re-reads
+the session folder and registers no action that changes anything.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from cockpit.runner.panes import PANES, PaneView
+from cockpit.runner.view import SessionView
+from cockpit.ui.keys import bindings_for
+from cockpit.ui.widgets.audit_tail import AuditTail
+from cockpit.ui.widgets.header import CockpitHeader
+from cockpit.ui.widgets.pane import Pane
+from cockpit.ui.widgets.runbook import Runbook
+
+MIN_SIZE = (80, 24)
+WIDE_SIZE = (120, 34)
+CYCLE = [*PANES, "tail"]
+
+
+class CockpitScreen(Screen[None]):
+    """Layout and drawing shared by both modes."""
+
+    mode = "DRIVER"
+
+    class ViewReady(Message):
+        def __init__(self, view: SessionView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, source: Any) -> None:
+        super().__init__()
+        self.source = source
+        self.view: SessionView | None = None
+        self.paused = False
+        self._shown_pane = "apps"
+        self._drawn_head: tuple[int, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield CockpitHeader(id="header")
+        with Vertical(id="body"):
+            with Horizontal(id="top"):
+                yield Runbook(id="runbook")
+                yield AuditTail(id="tail")
+            with Container(id="panes"):
+                for name, title in PANES.items():
+                    yield Pane(name, title, classes="pane")
+        yield Static("", id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+        self._apply_size(self.size.width, self.size.height)
+
+    # --- drawing --------------------------------------------------------------------------
+
+    @on(ViewReady)
+    def _view_ready(self, message: ViewReady) -> None:
+        self.draw(message.view)
+
+    def draw(self, view: SessionView) -> None:
+        first = self.view is None
+        self.view = view
+        runbook = self.query_one(Runbook)
+        if first:
+            runbook.setup(view.plan)
+            runbook.focus()
+            self._select_current(view)
+        if view.run.head != self._drawn_head:
+            runbook.show(view.run)
+            self.query_one(AuditTail).show(view.entries)
+            self._drawn_head = view.run.head
+        for name, pane_view in view.panes.items():
+            self.show_pane(pane_view, name)
+        self._draw_header()
+
+    def show_pane(self, view: PaneView, name: str | None = None) -> None:
+        pane = self.query_one(f"#pane-{name or view.pane}", Pane)
+        if pane.view is None or pane.view.taken_at != view.taken_at:
+            pane.show(view)
+
+    def _select_current(self, view: SessionView) -> None:
+        current = view.run.running() or view.run.next_ready()
+        if current is not None:
+            self.query_one(Runbook).select(current.step_id)
+
+    def _draw_header(self) -> None:
+        if self.view is not None:
+            self.query_one(CockpitHeader).show(self.view, mode=self.mode, hint=self.hint(),
+                                               paused=self.paused)
+
+    def hint(self) -> str:
+        return ""
+
+    def _tick(self) -> None:
+        now = datetime.now(UTC)
+        for pane in self.query(Pane):
+            pane.paused = self.paused
+            pane.refresh_age(now)
+        self._draw_header()
+
+    # --- size -----------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(too_small, "-too-small")
+        self.query_one("#too-small", Static).update(
+            f"Terminal too small: {width}x{height}.\nThe cockpit needs at least "
+            f"{MIN_SIZE[0]}x{MIN_SIZE[1]}: enlarge the window or zoom out." if too_small else "")
+        compact = width < WIDE_SIZE[0] or height < WIDE_SIZE[1]
+        self.set_class(compact, "-compact")
+        self._show_one(self._shown_pane if compact else None)
+
+    def _show_one(self, name: str | None) -> None:
+        """Small terminals show one pane at a time; `[` and `]` cycle through them."""
+        for pane in self.query(Pane):
+            pane.display = name is None or pane.pane == name
+        self.query_one(AuditTail).display = name is None or name == "tail"
+        self.query_one("#panes").display = name != "tail"
+
+    def action_cycle_pane(self, step: int) -> None:
+        if not self.has_class("-compact"):
+            return
+        index = (CYCLE.index(self._shown_pane) + step) % len(CYCLE)
+        self._shown_pane = CYCLE[index]
+        self._show_one(self._shown_pane)
+        self.notify(f"showing: {PANES.get(self._shown_pane, 'Audit log')}", timeout=1.5)
+
+    # --- keys that work in both modes -------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """A plan's own step keys (digits, F-keys) select that step."""
+        if self.view is None:
+            return
+        step = next((s for s in self.view.plan.steps() if s.key == event.key), None)
+        if step is not None:
+            event.stop()
+            self.query_one(Runbook).select(step.id)
+            self.on_step_key(step.id)
+
+    def on_step_key(self, step_id: str) -> None:
+        """Watchers only select; the driver runs the step (see DriverScreen)."""
+
+    def select_step(self, step_id: str) -> None:
+        self.query_one(Runbook).select(step_id)
+
+    def action_help(self) -> None:
+        from cockpit.ui.keys import actions_for
+        from cockpit.ui.screens.help import HelpScreen
+
+        mode = "driver" if self.mode == "DRIVER" else "watch"
+        keymap: dict[str, str] = getattr(self.app, "keymap", {})
+        keys = {a.id: keymap.get(a.id, a.keys) for a in actions_for(mode)}
+        step_keys = [(s.key, s.id) for s in self.view.plan.steps() if s.key] if self.view else []
+        self.app.push_screen(HelpScreen(actions_for(mode), keys, self.mode, step_keys))
+
+    def action_export_log(self) -> None:
+        self._export()
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self) -> None:
+        from cockpit.audit.export import export_log
+
+        folder = Path(self.source.folder)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        target = folder / f"report-{stamp}.html"
+        html = export_log(folder / "audit.jsonl", "html")
+        try:
+            target.write_text(html, encoding="utf-8")
+        except OSError:
+            target = Path.cwd() / target.name  # a watcher may not write the driver's folder
+            target.write_text(html, encoding="utf-8")
+        self.app.call_from_thread(self.notify, f"report written: {target}", timeout=8)
+
+    def action_quit_cockpit(self) -> None:
+        self.app.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place where a worker's failure becomes something the engineer sees."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+
+
+class WatchScreen(CockpitScreen):
+    """Read-only: the session folder is all it reads; no action key that changes anything."""
+
+    mode = "WATCH"
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for("watch")  # type: ignore[assignment]
+    READ_EVERY_S = 0.5
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._read()
+
+    def hint(self) -> str:
+        return "read-only"
+
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
+    def _read(self) -> None:
+        try:
+            view = self.source.read()
+            if view is not None:
+                self.post_message(self.ViewReady(view))
+        finally:
+            self.app.call_from_thread(self.set_timer, self.READ_EVERY_S, self._read)

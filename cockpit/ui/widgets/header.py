@@ -1,0 +1,68 @@
+"""The cockpit's header: plan and phase, mode, who drives, AWS identity, window clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual.widgets import Static
+
+from cockpit.runner.view import SessionView
+
+
+def clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class CockpitHeader(Static):
+    """Two lines; re-rendered each second for the clock, and when the session changes."""
+
+    DEFAULT_CSS = "CockpitHeader { height: 2; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def show(self, view: SessionView, *, mode: str, hint: str = "", paused: bool = False,
+             now: datetime | None = None) -> None:
+        self.update(render_header(view, mode=mode, hint=hint, paused=paused, now=now))
+
+
+def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool = False,
+                  now: datetime | None = None) -> Text:
+    now = now or datetime.now(UTC)
+    line1 = Text(no_wrap=True, overflow="ellipsis")
+    line1.append(f" {mode} ", style="bold reverse" if mode == "DRIVER" else "bold reverse yellow")
+    if mode == "WATCH" and not view.driver_alive:
+        line1.append(" DRIVER GONE: the data below is the last it saw ", style="bold reverse red")
+    line1.append(f" {view.plan.plan.name}", style="bold")
+    line1.append(f" | {view.current_phase()}")
+    line1.append(f" | AWS {view.aws_identity}")
+    line2 = Text(no_wrap=True, overflow="ellipsis")
+    line2.append(f" drives: {_who(view.driver)}")
+    line2.append(" | " + window_clock(view, now))
+    if view.run.head:
+        line2.append(f" | log #{view.run.head[0]} {view.run.head[1][:8]}")
+    if paused:
+        line2.append("  POLLING PAUSED", style="bold reverse")
+    if hint:
+        line2.append(f" | {hint}", style="dim")
+    line1.append("\n")
+    line1.append_text(line2)
+    return line1
+
+
+def _who(driver: str | None) -> str:
+    """`jo@jump1`: the pid and since are in state.json and the lock, not worth the room."""
+    return driver.split(" (pid")[0] if driver else "nobody"
+
+
+def window_clock(view: SessionView, now: datetime) -> str:
+    budget = view.plan.plan.budget
+    started = view.window_started()
+    remaining = view.remaining_budget_s()
+    if started is None:
+        return f"window not started, budget {clock(budget)}"
+    elapsed = (now - started).total_seconds()
+    projected = now + timedelta(seconds=remaining)
+    over = elapsed + remaining - budget
+    verdict = f"{clock(over)} OVER" if over > 0 else f"{clock(-over)} spare"
+    return (f"window {clock(elapsed)} / {clock(budget)}"
+            f" | ends ~{projected.strftime('%H:%M')}Z ({verdict})")

@@ -1,0 +1,74 @@
+"""A live pane: a small table of rows, the age of its data, and its error inline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from cockpit.runner.panes import PaneView
+
+STALE_AFTER_S = 15.0
+
+ROW_STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "info": ""}
+
+
+class Pane(Static):
+    """Renders whatever `PaneView` the driver built (or a watcher read from state.json)."""
+
+    DEFAULT_CSS = "Pane { border: round $primary; padding: 0 1; height: 1fr; }"
+
+    def __init__(self, pane: str, title: str, **kwargs: object) -> None:
+        super().__init__("waiting for the first poll...", id=f"pane-{pane}", **kwargs)  # type: ignore[arg-type]
+        self.pane = pane
+        self.border_title = title
+        self.view: PaneView | None = None
+        self.paused = False
+
+    def show(self, view: PaneView) -> None:
+        self.view = view
+        self.update(render_pane(view))
+        self.refresh_age()
+
+    def refresh_age(self, now: datetime | None = None) -> None:
+        """Stale data is marked as such: a frozen pane must not pass for a live one."""
+        if self.view is None:
+            self.border_subtitle = "no data yet"
+            return
+        age = self.view.age_s(now or datetime.now(UTC))
+        label = f"{age:.0f}s ago"
+        if self.view.error:
+            label = f"ERROR, {label}"
+        if age > STALE_AFTER_S:
+            label = f"STALE {label}"
+        if self.paused:
+            label = f"paused, {label}"
+        self.border_subtitle = label
+        self.set_class(age > STALE_AFTER_S, "-stale")
+        self.set_class(bool(self.view.error), "-error")
+
+
+def render_pane(view: PaneView) -> Table | Text:
+    if not view.columns:
+        return Text(view.error or view.note or "", style="red" if view.error else "dim")
+    table = Table(box=None, expand=True, pad_edge=False, show_edge=False,
+                  header_style="bold", padding=(0, 1))
+    last = len(view.columns) - 1
+    for index, column in enumerate(view.columns):
+        # Every column but the last keeps its widest cell (up to a point): the last,
+        # a reason or free text, is the one to give way on a narrow terminal.
+        cells = [len(r.cells[index]) for r in view.rows if index < len(r.cells)]
+        widest = max([len(column), *cells])
+        table.add_column(column, overflow="ellipsis", no_wrap=True,
+                         min_width=len(column) if index == last else min(widest, 26))
+    for row in view.rows:
+        table.add_row(*row.cells, style=ROW_STYLES[row.status])
+    if view.error:
+        table.caption = f"ERROR: {view.error}"
+        table.caption_style = "bold red"
+    elif view.note:
+        table.caption = view.note
+        table.caption_style = "dim"
+    return table

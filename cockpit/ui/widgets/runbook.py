@@ -1,0 +1,80 @@
+"""The runbook: every step with its status, id, title, duration and key."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from cockpit.plan.models import Plan
+from cockpit.runner.state import RunState, Status, StepState
+
+# Words, not colour alone: the marks must read in 16 colours and with NO_COLOR.
+MARKS: dict[Status, tuple[str, str]] = {
+    Status.PENDING: ("wait", "dim"),
+    Status.READY: ("ready", "bold"),
+    Status.RUNNING: ("RUN..", "bold reverse cyan"),
+    Status.SUCCEEDED: ("done", "green"),
+    Status.FAILED: ("FAIL", "bold reverse red"),
+    Status.SKIPPED: ("skip", "yellow"),
+    Status.UNDONE: ("undone", "magenta"),
+    Status.INTERRUPTED: ("INTR!", "bold reverse yellow"),
+}
+
+
+def duration(state: StepState, budget: float) -> str:
+    def fmt(seconds: float) -> str:
+        return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
+
+    if state.duration_s is not None:
+        return f"{fmt(state.duration_s)}/{fmt(budget)}"
+    return f"-/{fmt(budget)}"
+
+
+class Runbook(DataTable[Text]):
+    """A row per step; the cursor selects the step that the keys act on."""
+
+    def setup(self, plan: Plan) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = False
+        self.add_column("st", key="status", width=6)
+        self.add_column("key", key="key", width=3)
+        self.add_column("step", key="step")
+        self.add_column("time", key="time", width=9)
+        self.add_column("what", key="what")
+        for step in plan.steps():
+            self.add_row(*[Text("")] * 5, key=step.id)
+        self._plan = plan
+
+    def show(self, run: RunState) -> None:
+        for step in self._plan.steps():
+            state = run.steps[step.id]
+            mark, style = MARKS[state.status]
+            self.update_cell(step.id, "status", Text(mark, style=style))
+            self.update_cell(step.id, "key", Text(step.key or "", style="bold"))
+            self.update_cell(step.id, "step", Text(step.id, style="bold" if state.status in (
+                Status.RUNNING, Status.READY) else ""))
+            self.update_cell(step.id, "time", Text(duration(state, step.budget)))
+            self.update_cell(step.id, "what", _what(step.title, state))
+
+    @property
+    def selected_step(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return str(row_key.value) if row_key.value is not None else None
+
+    def select(self, step_id: str) -> None:
+        self.move_cursor(row=self.get_row_index(step_id))
+
+
+def _what(title: str, state: StepState) -> Text:
+    text = Text(title)
+    if state.waiting_on and state.status is Status.PENDING:
+        text.append(f"  (after {', '.join(state.waiting_on)})", style="dim")
+    if state.status in (Status.FAILED, Status.INTERRUPTED) and state.reason:
+        text.append(f"  {state.reason}", style="red")
+    elif state.status is Status.RUNNING and state.message:
+        text.append(f"  {state.message}", style="cyan")
+    elif state.status is Status.SKIPPED and state.reason:
+        text.append(f"  skipped: {state.reason}", style="yellow")
+    return text
