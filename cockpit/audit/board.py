@@ -1,0 +1,319 @@
+"""The change board's view of a log: steps as runs with results, decisions, notes, evidence.
+
+Built from the entries alone (the log is already redacted); `export` renders it as md or html.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cockpit.audit import events
+from cockpit.audit.entry import AuditEntry
+from cockpit.audit.verify import VerifyReport
+
+
+@dataclass
+class StepRun:
+    """One row of the timeline: an attempt at a step, a skip, or an undo."""
+
+    step: str
+    title: str
+    start: datetime | None
+    who: str
+    end: datetime | None = None
+    duration_s: float | None = None
+    result: str = "running"
+    attempt: int | None = None
+    why: str = ""
+    """Why this run started, when the runner said (e.g. a re-check after an interruption)."""
+
+
+@dataclass(frozen=True)
+class Happening:
+    """A dated line in the report: an override, a skip, a failure, a note."""
+
+    ts: datetime
+    step: str | None
+    what: str
+    text: str
+    who: str
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    ts: datetime
+    what: str
+    who: str
+    evidence: Any
+
+
+@dataclass
+class SessionSummary:
+    session: str
+    opened: datetime
+    mode: str
+    plan_sha256: str | None
+    who: list[str] = field(default_factory=list)
+    ended: datetime | None = None
+    how: str = "open or cut short (no session.closed)"
+
+
+@dataclass
+class BoardReport:
+    verify: VerifyReport
+    entries: int
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+    opened: dict[str, Any] = field(default_factory=dict)
+    """The detail of the first `session.opened`: plan, version, AWS identity."""
+    sessions: list[SessionSummary] = field(default_factory=list)
+    drivers: list[str] = field(default_factory=list)
+    timeline: list[StepRun] = field(default_factory=list)
+    decisions: list[Happening] = field(default_factory=list)
+    problems: list[Happening] = field(default_factory=list)
+    notes: list[Happening] = field(default_factory=list)
+    evidence: dict[str, list[EvidenceItem]] = field(default_factory=dict)
+    """Evidence by step id ("" for entries outside any step), steps in order of appearance."""
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def plan_changed(self) -> bool:
+        """Sessions of one log ran different plan files (the sha256 differs)."""
+        return len({s.plan_sha256 for s in self.sessions if s.plan_sha256}) > 1
+
+
+def build_board(entries: list[AuditEntry], verify: VerifyReport) -> BoardReport:
+    builder = _Builder(BoardReport(verify=verify, entries=len(entries)))
+    for entry in entries:
+        builder.feed(entry)
+    return builder.finish()
+
+
+def who(entry: AuditEntry) -> str:
+    return entry.actor.label()
+
+
+def as_text(value: Any) -> str:
+    """A detail value as report text: strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+class _Builder:
+    def __init__(self, report: BoardReport) -> None:
+        self.report = report
+        self.running: dict[str, StepRun] = {}
+        # Progress is sampled often: only each run's last sample goes into the evidence.
+        self.progress: dict[str, tuple[AuditEntry, int]] = {}
+        self.handlers: dict[str, Callable[[AuditEntry], None]] = {
+            events.SESSION_OPENED: self._session_opened,
+            events.SESSION_CLOSED: self._session_closed,
+            events.SESSION_INTERRUPTED: self._session_interrupted,
+            events.SESSION_HANGUP: self._problem("SSH session hung up"),
+            events.LOCK_TAKEN_OVER: self._problem("driver lock taken over"),
+            events.AUDIT_REPAIRED: self._audit_repaired,
+            events.STEP_STARTED: self._step_started,
+            events.STEP_PROGRESS: self._step_progress,
+            events.STEP_SUCCEEDED: self._step_ended,
+            events.STEP_FAILED: self._step_ended,
+            events.STEP_SKIPPED: self._step_skipped,
+            events.GATE_OVERRIDDEN: self._gate_overridden,
+            events.STEP_UNDONE: self._step_undone,
+            events.STEP_UNDO_FAILED: self._step_undo_failed,
+            events.NOTE_ADDED: self._note_added,
+        }
+
+    def feed(self, entry: AuditEntry) -> None:
+        report = self.report
+        report.first_ts = report.first_ts or entry.ts
+        report.last_ts = entry.ts
+        self.handlers.get(entry.event, self._other)(entry)
+        self._count_actor(entry)  # after the handler: session.opened starts a new session
+
+    def finish(self) -> BoardReport:
+        for step in list(self.progress):
+            self._flush_progress(step)
+        return self.report
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def _count_actor(self, entry: AuditEntry) -> None:
+        # Only the driver writes the log (watchers read it), so every actor in it drove.
+        label = who(entry)
+        if label not in self.report.drivers:
+            self.report.drivers.append(label)
+        session = self._session(entry)
+        if session is not None and label not in session.who:
+            session.who.append(label)
+
+    def _session(self, entry: AuditEntry) -> SessionSummary | None:
+        sessions = self.report.sessions
+        return sessions[-1] if sessions and sessions[-1].session == entry.session else None
+
+    def _session_opened(self, entry: AuditEntry) -> None:
+        self._end_runs("interrupted")
+        if self.report.sessions and self.report.sessions[-1].ended is None:
+            self.report.sessions[-1].how = "cut short (a new session opened)"
+        if not self.report.opened:
+            self.report.opened = dict(entry.detail)
+        summary = SessionSummary(entry.session, entry.ts, entry.mode,
+                                 as_text(entry.detail.get("plan_sha256")) or None, [who(entry)])
+        self.report.sessions.append(summary)
+
+    def _session_closed(self, entry: AuditEntry) -> None:
+        self._end_runs("interrupted")
+        session = self._session(entry)
+        if session is not None:
+            session.ended, session.how = entry.ts, "closed"
+
+    def _session_interrupted(self, entry: AuditEntry) -> None:
+        step, last = entry.detail.get("step") or entry.step, entry.detail.get("last_event")
+        text = f"the previous session died during step {as_text(step) or '?'}"
+        if last:
+            text += f" (its last event: {as_text(last)})"
+        self._add(self.report.problems, entry, "session interrupted", text, as_text(step) or None)
+
+    def _audit_repaired(self, entry: AuditEntry) -> None:
+        removed = entry.detail.get("removed_bytes")
+        digest = as_text(entry.detail.get("removed_sha256"))
+        text = f"torn last line cut off: {as_text(removed)} bytes, sha256 {digest}"
+        self._add(self.report.problems, entry, "audit log repaired", text)
+
+    def _problem(self, what: str) -> Callable[[AuditEntry], None]:
+        def record(entry: AuditEntry) -> None:
+            text = ", ".join(f"{k}: {as_text(v)}" for k, v in entry.detail.items())
+            self._add(self.report.problems, entry, what, text)
+
+        return record
+
+    def _other(self, entry: AuditEntry) -> None:
+        self._collect_evidence(entry, entry.event)
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def _step_started(self, entry: AuditEntry) -> None:
+        step = entry.step or "?"
+        self._end_run(step, "interrupted")
+        title = as_text(entry.detail.get("title"))
+        self.report.titles.setdefault(step, title)
+        attempt = entry.detail.get("attempt")
+        run = StepRun(step, title or self._title(step), entry.ts, who(entry),
+                      attempt=attempt if isinstance(attempt, int) else None,
+                      why=as_text(entry.detail.get("reason")))
+        self.running[step] = run
+        self.report.timeline.append(run)
+
+    def _step_progress(self, entry: AuditEntry) -> None:
+        step = entry.step or ""
+        if "outputs" in entry.detail:  # what an action did (ids, change ids): never sampled
+            what = f"{as_text(entry.detail.get('message')) or 'action'}: outputs"
+            self._add_evidence(entry, what, entry.detail["outputs"])
+        if "evidence" in entry.detail:
+            _, count = self.progress.get(step, (entry, 0))
+            self.progress[step] = (entry, count + 1)
+
+    def _step_ended(self, entry: AuditEntry) -> None:
+        step = entry.step or "?"
+        result = "succeeded" if entry.event == events.STEP_SUCCEEDED else "failed"
+        run = self.running.pop(step, None) or self._run_from_end(entry)
+        run.end, run.result = entry.ts, result
+        run.duration_s = _duration(entry, run.start)
+        if who(entry) != run.who:  # the lock was taken over mid-step
+            run.who = f"{run.who} → {who(entry)}"
+        reason = as_text(entry.detail.get("reason"))
+        if result == "failed":
+            self._add(self.report.problems, entry, "step failed", reason, step)
+        elif entry.detail.get("marked_done"):  # vouched for by a person, not by a probe
+            self._add(self.report.decisions, entry, "marked done", reason, step)
+        self._collect_evidence(entry, result)
+
+    def _run_from_end(self, entry: AuditEntry) -> StepRun:
+        # An end without a start we saw (it may lie before a repaired tear): place it by
+        # its duration.
+        step = entry.step or "?"
+        run = StepRun(step, self._title(step), _start_from_duration(entry), who(entry))
+        self.report.timeline.append(run)
+        return run
+
+    def _step_skipped(self, entry: AuditEntry) -> None:
+        step = entry.step or "?"
+        self.report.timeline.append(
+            StepRun(step, self._title(step), entry.ts, who(entry), result="skipped"))
+        reason = as_text(entry.detail.get("reason"))
+        self._add(self.report.decisions, entry, "skipped", reason, step)
+
+    def _gate_overridden(self, entry: AuditEntry) -> None:
+        gate = as_text(entry.detail.get("gate"))
+        reason = as_text(entry.detail.get("reason"))
+        self._add(self.report.decisions, entry, f"gate {gate} overridden", reason, entry.step)
+        self._collect_evidence(entry, f"gate {gate} overridden")
+
+    def _step_undone(self, entry: AuditEntry) -> None:
+        step = entry.step or "?"
+        run = StepRun(step, self._title(step), _start_from_duration(entry), who(entry),
+                      end=entry.ts, duration_s=_duration(entry, None), result="undone")
+        self.report.timeline.append(run)
+        self._collect_evidence(entry, "undone")
+
+    def _step_undo_failed(self, entry: AuditEntry) -> None:
+        step = entry.step or "?"
+        self.report.timeline.append(
+            StepRun(step, self._title(step), None, who(entry), end=entry.ts, result="undo failed"))
+        reason = as_text(entry.detail.get("reason"))
+        self._add(self.report.problems, entry, "undo failed", reason, step)
+
+    def _note_added(self, entry: AuditEntry) -> None:
+        self._add(self.report.notes, entry, "note", as_text(entry.detail.get("text")), entry.step)
+
+    def _title(self, step: str) -> str:
+        return self.report.titles.get(step, "")
+
+    def _end_run(self, step: str, result: str) -> None:
+        run = self.running.pop(step, None)
+        if run is not None:
+            run.result = result
+        self._flush_progress(step)
+
+    def _end_runs(self, result: str) -> None:
+        for step in list(self.running):
+            self._end_run(step, result)
+
+    # --- evidence -------------------------------------------------------------------------
+
+    def _flush_progress(self, step: str) -> None:
+        sample = self.progress.pop(step, None)
+        if sample is not None:
+            entry, count = sample
+            what = f"progress: {as_text(entry.detail.get('message'))}"
+            if count > 1:
+                what += f" (the last of {count} samples)"
+            self._add_evidence(entry, what, entry.detail["evidence"])
+
+    def _collect_evidence(self, entry: AuditEntry, what: str) -> None:
+        self._flush_progress(entry.step or "")
+        if "evidence" in entry.detail:
+            self._add_evidence(entry, what, entry.detail["evidence"])
+
+    def _add_evidence(self, entry: AuditEntry, what: str, evidence: Any) -> None:
+        item = EvidenceItem(entry.ts, what, who(entry), evidence)
+        self.report.evidence.setdefault(entry.step or "", []).append(item)
+
+    def _add(self, rows: list[Happening], entry: AuditEntry, what: str, text: str,
+             step: str | None = None) -> None:
+        rows.append(Happening(entry.ts, step, what, text, who(entry)))
+
+
+def _duration(entry: AuditEntry, start: datetime | None) -> float | None:
+    recorded = entry.detail.get("duration_s")
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
+        return float(recorded)
+    return (entry.ts - start).total_seconds() if start is not None else None
+
+
+def _start_from_duration(entry: AuditEntry) -> datetime | None:
+    seconds = _duration(entry, None)
+    return entry.ts - timedelta(seconds=seconds) if seconds is not None else None

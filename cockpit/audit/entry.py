@@ -1,0 +1,75 @@
+"""One audit entry: who did what, when, in which session, chained to the entry before it."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_serializer
+
+GENESIS = "0" * 64
+"""The `prev` of the first entry of a log: there is no entry before it."""
+
+# The line's keys in the order they are written. Verify checks the order too, so a line
+# that was rebuilt by some other JSON writer is noticed even if someone re-hashed it.
+ENTRY_KEYS = ("seq", "ts", "session", "actor", "mode", "event", "step", "detail", "prev", "hash")
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def render_ts(ts: datetime) -> str:
+    """`2026-11-26T14:33:23.123456Z`: always UTC, always microseconds, so lines sort as text."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Actor(BaseModel):
+    """The person at the keyboard: the login, the jump host, and where they came in from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user: str
+    host: str
+    ssh_client: str | None = None
+
+    @classmethod
+    def current(cls) -> Actor:
+        return cls(user=_login_name(), host=socket.gethostname(),
+                   ssh_client=os.environ.get("SSH_CLIENT") or None)
+
+    def label(self) -> str:
+        """`jo@jump1 from 10.1.1.5`: how a report names the actor."""
+        where = f" from {self.ssh_client.split()[0]}" if self.ssh_client else ""
+        return f"{self.user}@{self.host}{where}"
+
+
+def _login_name() -> str:
+    # getpass raises when the uid has no passwd entry (containers, some jump hosts);
+    # the audit log must still say who it was.
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid:{os.getuid()}"
+
+
+class AuditEntry(BaseModel):
+    """One parsed line of `audit.jsonl`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    ts: AwareDatetime
+    session: str
+    actor: Actor
+    mode: str
+    event: str
+    step: str | None
+    detail: dict[str, Any]
+    prev: Sha256Hex
+    hash: Sha256Hex
+
+    @field_serializer("ts")
+    def _ts_as_written(self, ts: datetime) -> str:
+        return render_ts(ts)

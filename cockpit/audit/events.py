@@ -1,0 +1,25 @@
+"""The names of audit events. The runner writes them; export and resume read them."""
+
+from __future__ import annotations
+
+SESSION_OPENED = "session.opened"
+STEP_STARTED = "step.started"
+STEP_PROGRESS = "step.progress"
+STEP_SUCCEEDED = "step.succeeded"
+STEP_FAILED = "step.failed"
+STEP_SKIPPED = "step.skipped"
+GATE_OVERRIDDEN = "gate.overridden"
+STEP_UNDONE = "step.undone"
+STEP_UNDO_FAILED = "step.undo_failed"
+NOTE_ADDED = "note.added"
+SESSION_CLOSED = "session.closed"
+SESSION_INTERRUPTED = "session.interrupted"
+AUDIT_REPAIRED = "audit.repaired"
+LOCK_TAKEN_OVER = "lock.taken_over"
+SESSION_HANGUP = "session.hangup"
+
+ALL_EVENTS = frozenset({
+    SESSION_OPENED, STEP_STARTED, STEP_PROGRESS, STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED,
+    GATE_OVERRIDDEN, STEP_UNDONE, STEP_UNDO_FAILED, NOTE_ADDED, SESSION_CLOSED,
+    SESSION_INTERRUPTED, AUDIT_REPAIRED, LOCK_TAKEN_OVER, SESSION_HANGUP,
+})

@@ -1,0 +1,134 @@
+"""The change board's record as one self-contained HTML file that also prints well."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from cockpit.audit import tables
+from cockpit.audit.board import BoardReport, EvidenceItem, as_text
+
+_CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111;
+       max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: .2em; }
+h2 { font-size: 1.25em; border-bottom: 2px solid #333; padding-bottom: .15em; margin-top: 1.8em; }
+h3 { font-size: 1.05em; margin: 1.2em 0 .4em; }
+table { border-collapse: collapse; margin: .5em 0; width: 100%; }
+th, td { border: 1px solid #999; padding: .25em .5em; text-align: left; vertical-align: top;
+         white-space: pre-wrap; overflow-wrap: anywhere; }
+th { background: #eee; }
+table.facts th { width: 11em; }
+dl { margin: .2em 0 .2em 0; display: grid; grid-template-columns: max-content auto;
+     gap: .1em 1em; }
+dt { font-weight: 600; }
+dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+ul { margin: .2em 0; padding-left: 1.4em; }
+.evidence { border-left: 3px solid #999; padding: .1em 0 .1em .8em; margin: .6em 0; }
+.evidence p { margin: .1em 0 .3em; }
+.warning { border: 2px solid #b00; color: #b00; padding: .5em .8em; font-weight: 600; }
+.result-failed, .result-interrupted, .result-undo-failed { color: #b00; font-weight: 600; }
+.result-skipped, .result-undone { color: #8a5a00; font-weight: 600; }
+.empty { color: #555; font-style: italic; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10.5pt; }
+  h2 { break-after: avoid; }
+  tr, .evidence { break-inside: avoid; }
+  th { background: none; }
+}
+"""
+
+
+def render_html(report: BoardReport) -> str:
+    clock = tables.Clock(report)
+    title = f"Cutover record: {as_text(report.opened.get('plan_name')) or 'unnamed plan'}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        *_warnings(report),
+        _facts(report),
+        _section("Sessions", tables.sessions_table(report, clock), "No session.opened."),
+        _section("Timeline", tables.timeline_table(report, clock), "No steps ran.", result=5),
+        _section("Overrides and skips", tables.happenings_table(report.decisions, clock, "Reason"),
+                 "No gate was overridden and no step skipped."),
+        _section("Failures and interruptions",
+                 tables.happenings_table(report.problems, clock, "Detail"), "None."),
+        _section("Notes", tables.notes_table(report, clock), "No notes."),
+        _evidence(report, clock),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _warnings(report: BoardReport) -> list[str]:
+    lines = []
+    if report.verify.status != "intact":
+        lines.append(f'<p class="warning">The log did not verify: '
+                     f"{escape(tables.verdict(report))}</p>")
+    if report.plan_changed():
+        lines.append('<p class="warning">The plan file changed between sessions '
+                     "(see Sessions).</p>")
+    return lines
+
+
+def _facts(report: BoardReport) -> str:
+    rows = "".join(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
+                   for label, value in tables.facts(report))
+    return f'<table class="facts">{rows}</table>'
+
+
+def _section(title: str, table: tables.Table, empty: str, result: int | None = None) -> str:
+    body = _table(table, result) if table.rows else f'<p class="empty">{escape(empty)}</p>'
+    return f"<section><h2>{escape(title)}</h2>{body}</section>"
+
+
+def _table(table: tables.Table, result: int | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in table.headers)
+    rows = "".join(f"<tr>{_row(row, result)}</tr>" for row in table.rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _row(row: tuple[str, ...], result: int | None) -> str:
+    """Cells; the `result` column also gets a class, so failures stand out in print."""
+    return "".join(
+        f'<td class="result-{escape(cell.replace(" ", "-"))}">{escape(cell)}</td>'
+        if index == result else f"<td>{escape(cell)}</td>"
+        for index, cell in enumerate(row)
+    )
+
+
+def _evidence(report: BoardReport, clock: tables.Clock) -> str:
+    if not report.evidence:
+        return '<section><h2>Evidence</h2><p class="empty">No evidence recorded.</p></section>'
+    parts = ["<section><h2>Evidence</h2>"]
+    for step, items in report.evidence.items():
+        parts.append(f"<h3>{escape(tables.evidence_heading(report, step))}</h3>")
+        parts += [_evidence_item(item, clock) for item in items]
+    return "".join(parts) + "</section>"
+
+
+def _evidence_item(item: EvidenceItem, clock: tables.Clock) -> str:
+    caption = (f"<p><strong>{escape(item.what)}</strong> at {escape(clock(item.ts))}"
+               f" by {escape(item.who)}</p>")
+    return f'<div class="evidence">{caption}{html_value(item.evidence)}</div>'
+
+
+def html_value(value: Any) -> str:
+    """Dicts as definition lists, lists of flat records as tables, other lists as bullets."""
+    if isinstance(value, dict):
+        if not value:
+            return '<span class="empty">(empty)</span>'
+        pairs = "".join(f"<dt>{escape(str(k))}</dt><dd>{html_value(v)}</dd>"
+                        for k, v in value.items())
+        return f"<dl>{pairs}</dl>"
+    if tables.is_record_list(value):
+        headers = tuple(str(k) for k in value[0])
+        rows = [tuple(tables.scalar(v) for v in row.values()) for row in value]
+        return _table(tables.Table(headers, rows))
+    if isinstance(value, list):
+        if not value:
+            return '<span class="empty">(empty)</span>'
+        return "<ul>" + "".join(f"<li>{html_value(v)}</li>" for v in value) + "</ul>"
+    return escape(tables.scalar(value))

@@ -1,0 +1,193 @@
+"""Append entries to the audit log: one write and one fsync per line, before the caller goes on.
+
+The line is built by a chain of structlog processors (stamp, redact, chain-and-render) and
+written by a tiny "logger" whose `msg()` writes the bytes and fsyncs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+from structlog.typing import EventDict, WrappedLogger
+
+from cockpit.audit.entry import ENTRY_KEYS, GENESIS, Actor, AuditEntry, render_ts
+from cockpit.audit.redact import Redactor
+from cockpit.audit.verify import HASH_KEY, AuditReadError, read_log_bytes, verify_data
+
+_OPEN_FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC
+_HASH_END = 64 + len('"}\n')  # the hash is the 64 characters before the line's `"}\n`
+
+
+class _FsyncedFile:
+    """The 'wrapped logger' at the end of the structlog chain: the line is durable on return."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def msg(self, line: bytes) -> bytes:
+        view = memoryview(line)
+        while view:  # a regular file takes it in one write; the loop is for the rare short one
+            view = view[os.write(self._fd, view) :]
+        os.fsync(self._fd)
+        return line
+
+
+class AuditWriter:
+    """The only way lines get into `audit.jsonl`. Thread-safe; one writer per log."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        session: str,
+        actor: Actor,
+        mode: str,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.session, self.actor, self.mode = session, actor, mode
+        self._redactor = redactor if redactor is not None else Redactor()
+        self._lock = threading.Lock()
+        self._failed: OSError | None = None
+        self._fd: int | None = os.open(self.path, _OPEN_FLAGS, 0o600)
+        try:
+            self._seq, self._prev = _continue_from(self.path)
+        except BaseException:
+            self.close()
+            raise
+        self._log = structlog.wrap_logger(
+            _FsyncedFile(self._fd),
+            processors=[self._stamp, self._redact, self._chain_and_render],
+            wrapper_class=structlog.BoundLogger,  # not the global config: other code may set it
+            context_class=dict,
+            cache_logger_on_first_use=True,
+        )
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last entry written; (0, GENESIS) for an empty log."""
+        with self._lock:
+            return self._seq, self._prev
+
+    def append(
+        self,
+        event: str,
+        *,
+        step: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Write one entry and return it once it is on disk."""
+        if not isinstance(event, str) or not (step is None or isinstance(step, str)):
+            # Checked before writing: a line on disk that cannot be read back is worse.
+            raise TypeError(f"event and step must be text, not {event!r} and {step!r}")
+        with self._lock:
+            self._check_writable()
+            try:
+                line: bytes = self._log.msg(event, step=step, detail=detail)
+            except OSError as exc:
+                # Part of the line may be on disk: appending more would bury a torn line
+                # inside the chain. Reopening the log finds the tear and says so.
+                self._failed = exc
+                raise
+            self._seq, self._prev = self._seq + 1, line[-_HASH_END:-3].decode()
+        return AuditEntry.model_validate_json(line)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> AuditWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _check_writable(self) -> None:
+        if self._fd is None:
+            raise ValueError(f"{self.path}: audit writer is closed")
+        if self._failed is not None:
+            raise OSError(f"{self.path}: an earlier append failed ({self._failed}); reopen the log")
+
+    # --- structlog processors, in order ---------------------------------------------------
+
+    def _stamp(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+        event_dict["seq"] = self._seq + 1
+        event_dict["ts"] = render_ts(datetime.now(UTC))
+        event_dict["session"] = self.session
+        event_dict["actor"] = self.actor.model_dump()
+        event_dict["mode"] = self.mode
+        return event_dict
+
+    def _redact(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+        event_dict["detail"] = self._redactor.redact(plain_json(event_dict["detail"] or {}))
+        return event_dict
+
+    def _chain_and_render(
+        self, _logger: WrappedLogger, _method: str, event_dict: EventDict
+    ) -> bytes:
+        body = {key: event_dict[key] for key in ENTRY_KEYS[:-2]}
+        body["prev"] = self._prev
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        # Drop the closing brace: the hash covers everything before `,"hash":"`.
+        prefix = text[:-1].encode("utf-8", "replace")
+        digest = hashlib.sha256(prefix).hexdigest().encode()
+        return prefix + HASH_KEY + digest + b'"}\n'
+
+
+def _continue_from(path: Path) -> tuple[int, str]:
+    """The (seq, hash) to chain onto; refuses a log that is torn or altered."""
+    report = verify_data(read_log_bytes(path), str(path))
+    if report.status != "intact":
+        raise AuditReadError(report.describe().splitlines()[0])
+    if report.head is None:
+        # A new log: make its directory entry durable too, not only its lines.
+        _fsync_dir(path.parent)
+        return 0, GENESIS
+    return report.head
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def plain_json(value: Any) -> Any:
+    """`value` as JSON types only: evidence may hold datetimes, Decimals, paths or models."""
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else repr(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return [plain_json(item) for item in sorted(value, key=str)]
+    return plain_json(_as_json_value(value))
+
+
+def _as_json_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return render_ts(value) if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)

@@ -1,0 +1,260 @@
+"""AuditWriter: lines on disk as the chain demands, durable on return, secrets kept out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cockpit.audit import (
+    GENESIS,
+    Actor,
+    AuditReadError,
+    AuditWriter,
+    Redactor,
+    read_entries,
+    repair_torn_tail,
+    verify_log,
+)
+from cockpit.audit import events as ev
+
+JO = Actor(user="jo", host="jump1", ssh_client="10.1.1.5 50522 22")
+KEYS = ["seq", "ts", "session", "actor", "mode", "event", "step", "detail", "prev", "hash"]
+
+
+def writer(
+    log: Path, session: str = "20261126-143323-ab12", redactor: Redactor | None = None
+) -> AuditWriter:
+    return AuditWriter(log, session=session, actor=JO, mode="driver", redactor=redactor)
+
+
+def test_appended_entries_verify_and_the_head_is_the_last_entry(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        assert w.head == (0, GENESIS)
+        written = [w.append(ev.STEP_PROGRESS, step="S1", detail={"i": i}) for i in range(5)]
+        assert w.head == (5, written[-1].hash)
+
+    report = verify_log(log)
+    assert (report.status, report.exit_code, report.entries) == ("intact", 0, 5)
+    assert report.head == (5, written[-1].hash)
+    assert [e.seq for e in written] == [1, 2, 3, 4, 5]
+    assert written[0].prev == GENESIS
+    assert [e.prev for e in written[1:]] == [e.hash for e in written[:-1]]
+    assert read_entries(log).entries == written
+
+
+def test_reopening_the_log_continues_seq_and_chain(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log, session="first") as w:
+        w.append(ev.SESSION_OPENED)
+        last = w.append(ev.STEP_STARTED, step="S1")
+    with writer(log, session="second") as w:
+        assert w.head == (2, last.hash)
+        resumed = w.append(ev.SESSION_OPENED)
+        w.append(ev.SESSION_CLOSED)
+
+    assert (resumed.seq, resumed.prev, resumed.session) == (3, last.hash, "second")
+    report = verify_log(log)
+    assert (report.status, report.entries, report.closed) == ("intact", 4, True)
+
+
+def test_each_line_is_in_the_file_when_append_returns(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        reader = os.open(log, os.O_RDONLY)
+        try:
+            for i in range(3):
+                entry = w.append(ev.NOTE_ADDED, detail={"text": f"note {i}"})
+                lines = os.pread(reader, 1 << 16, 0).split(b"\n")
+                assert lines[-1] == b""  # the whole line, newline included
+                assert json.loads(lines[-2])["hash"] == entry.hash
+        finally:
+            os.close(reader)
+
+
+def test_line_bytes_follow_the_format(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        entry = w.append(ev.STEP_STARTED, step="S1", detail={"title": "Stop the app: «OMS»"})
+    line = log.read_bytes()
+    assert line.endswith(b'"}\n') and line.count(b"\n") == 1
+    assert list(json.loads(line)) == KEYS
+    assert b", " not in line and b'": ' not in line  # compact separators
+    assert "«OMS»".encode() in line  # UTF-8, not \u escapes
+    prefix = line[: line.rindex(b',"hash":"')]
+    assert hashlib.sha256(prefix).hexdigest() == entry.hash
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", json.loads(line)["ts"])
+    assert entry.ts.utcoffset() is not None and entry.ts.utcoffset().total_seconds() == 0
+
+
+def test_a_key_named_hash_inside_detail_does_not_confuse_the_chain(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        w.append(ev.STEP_SUCCEEDED, step="S1", detail={"evidence": {"hash": "abc", "x": 1}})
+        w.append(ev.STEP_SUCCEEDED, step="S2", detail={"note": ',"hash":"'})
+    assert verify_log(log).status == "intact"
+
+
+def test_new_log_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        w.append(ev.SESSION_OPENED)
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    redactor = Redactor()
+    redactor.add_secret("wJalrXUtnFEMI/K7MDENG")  # an AWS secret key
+    redactor.add_secret("Sup3r;S3cret")  # the DSN password
+    with writer(log, redactor=redactor) as w:
+        w.append(ev.STEP_FAILED, step="S4", detail={
+            "reason": "login failed with Sup3r;S3cret",
+            "password": "hunter22",
+            "evidence": {
+                "env": ["AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG"],
+                "dsn": "Driver={ODBC Driver 18};Server=db1;UID=sa;PWD={Sup3r;S3cret};",
+                "other_dsn": "Server=db2;Password=letmein99;Encrypt=yes",
+                "SessionToken": "FQoGZXIvYXdzE",
+                "url": "s3://bucket/key?x=wJalrXUtnFEMI%2FK7MDENG",
+            },
+        })
+    data = log.read_bytes()
+    for secret in (b"wJalrXUtnFEMI", b"Sup3r", b"hunter22", b"letmein99", b"FQoGZXIvYXdzE"):
+        assert secret not in data
+    evidence = read_entries(log).entries[0].detail["evidence"]
+    assert evidence["dsn"] == "Driver={ODBC Driver 18};Server=db1;UID=sa;PWD=***;"
+    assert evidence["other_dsn"] == "Server=db2;Password=***;Encrypt=yes"
+    assert verify_log(log).status == "intact"
+
+
+def test_secrets_shorter_than_four_characters_are_ignored() -> None:
+    redactor = Redactor()
+    redactor.add_secret("abc")
+    assert redactor.redact({"plan": "abc step"}) == {"plan": "abc step"}
+
+
+SECRETS = st.text(st.characters(codec="utf-8", exclude_characters="*"), min_size=4, max_size=24)
+TEXT = st.text(max_size=30)
+
+
+@given(secret=SECRETS, before=TEXT, after=TEXT, key=TEXT)
+def test_a_registered_secret_never_survives_redaction(secret: str, before: str, after: str,
+                                                      key: str) -> None:
+    redactor = Redactor()
+    redactor.add_secret(secret)
+    found = redactor.redact({key: [before + secret + after, {"k": (secret, 1)}],
+                             before + secret: None})
+    assert not any(secret in text for text in strings_in(found))
+
+
+def strings_in(obj: object) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() for s in strings_in(k) + strings_in(v)]
+    if isinstance(obj, list):
+        return [s for item in obj for s in strings_in(item)]
+    return []
+
+
+def test_redact_returns_a_copy() -> None:
+    redactor = Redactor()
+    redactor.add_secret("s3cr3t-value")
+    original = {"a": ["s3cr3t-value", {"token": "t"}]}
+    assert redactor.redact(original) == {"a": ["***", {"token": "***"}]}
+    assert original == {"a": ["s3cr3t-value", {"token": "t"}]}
+
+
+def test_appends_from_many_threads_make_one_chain(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        def worker(n: int) -> None:
+            for i in range(20):
+                w.append(ev.STEP_PROGRESS, step=f"S{n}", detail={"i": i})
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    report = verify_log(log)
+    assert (report.status, report.entries) == ("intact", 120)
+
+
+def test_a_torn_log_is_refused_until_its_tail_is_repaired(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        w.append(ev.SESSION_OPENED)
+        last = w.append(ev.STEP_STARTED, step="S1")
+    with log.open("ab") as f:
+        f.write(b'{"seq":3,"ts":"2026-11-26T14:')
+
+    with pytest.raises(AuditReadError, match="TORN"):
+        writer(log)
+    assert repair_torn_tail(log) == b'{"seq":3,"ts":"2026-11-26T14:'
+    with writer(log) as w:
+        assert w.head == (2, last.hash)
+        w.append(ev.AUDIT_REPAIRED, detail={"removed_bytes": 29})
+    assert verify_log(log).status == "intact"
+
+
+def test_an_altered_log_is_refused(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        w.append(ev.NOTE_ADDED, detail={"text": "go"})
+    log.write_bytes(log.read_bytes().replace(b'"go"', b'"no"'))
+    with pytest.raises(AuditReadError, match="ALTERED"):
+        writer(log)
+
+
+def test_evidence_that_is_not_json_is_recorded_as_text(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    when = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+    with writer(log) as w:
+        entry = w.append(ev.STEP_SUCCEEDED, step="S1", detail={"evidence": {
+            "rows": Decimal("120345"), "at": when, "file": Path("/backups/oms.bak"),
+            "azs": {"eu-west-1b", "eu-west-1a"}, "ratio": float("nan"), 7: (1, 2),
+        }})
+    assert entry.detail["evidence"] == {
+        "rows": "120345", "at": "2026-11-26T14:00:00.000000Z", "file": "/backups/oms.bak",
+        "azs": ["eu-west-1a", "eu-west-1b"], "ratio": "nan", "7": [1, 2],
+    }
+    assert read_entries(log).entries == [entry]
+
+
+def test_a_closed_writer_refuses_to_append(tmp_path: Path) -> None:
+    w = writer(tmp_path / "audit.jsonl")
+    w.close()
+    w.close()  # closing twice is harmless
+    with pytest.raises(ValueError, match="closed"):
+        w.append(ev.NOTE_ADDED)
+
+
+def test_current_actor_names_user_host_and_ssh_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSH_CLIENT", "10.1.1.5 50522 22")
+    actor = Actor.current()
+    assert actor.user and actor.host
+    assert actor.ssh_client == "10.1.1.5 50522 22"
+    monkeypatch.delenv("SSH_CLIENT")
+    assert Actor.current().ssh_client is None
+
+
+def test_an_entry_that_could_not_be_read_back_is_refused_before_writing(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        with pytest.raises(TypeError):
+            w.append(ev.NOTE_ADDED, step=7)  # type: ignore[arg-type]
+        assert w.head == (0, GENESIS)
+    assert log.read_bytes() == b""
