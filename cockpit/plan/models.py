@@ -4,7 +4,7 @@ A gate, an `until` and a pane all read the same probes, so conditions and action
 one vocabulary of kinds (`ec2.running`, `elb.register`, ...). Each kind is a pydantic model
 in a discriminated union on `kind`; unknown keys are errors everywhere (`extra="forbid"`).
 
-Fields that name another part of the plan carry a `Ref` marker; `plan.refs` walks them so
+Fields that name another part of the plan carry a `Ref` marker; `plan.checks` walks them so
 a reference to an estate resource or a step that does not exist is reported at its line.
 """
 
@@ -299,7 +299,8 @@ class Step(Strict):
     undo: Action | None = None
     confirm: bool = False
     budget: Seconds = 60.0
-    key: str | None = Field(default=None, pattern=r"^[a-z0-9]$|^f([1-9]|10)$")
+    # Digits and F-keys only: letters are the cockpit's own keys (run, undo, skip...).
+    key: str | None = Field(default=None, pattern=r"^[1-9]$|^f([2-9]|10)$")
 
 
 class Phase(Strict):

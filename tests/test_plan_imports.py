@@ -1,0 +1,43 @@
+"""The plan package is used by headless rehearsal and by CI: it must not pull in textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN_MODULES = [
+    "cockpit.plan",
+    "cockpit.plan.models",
+    "cockpit.plan.loader",
+    "cockpit.plan.checks",
+    "cockpit.plan.table",
+    "cockpit.plan.toml_lines",
+]
+LIST_UI_MODULES = "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"
+VALIDATE_WITHOUT_TEXTUAL = """
+import sys
+sys.modules['textual'] = None  # importing textual now fails
+from click.testing import CliRunner
+from cockpit.cli import main
+result = CliRunner().invoke(main, ['plan', 'validate', sys.argv[1]])
+print(result.exit_code)
+"""
+
+
+def run_python(code: str, *args: str) -> str:
+    command = [sys.executable, "-c", code, *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    return result.stdout.strip()
+
+
+def test_importing_the_plan_package_does_not_import_textual() -> None:
+    imports = "; ".join(f"import {module}" for module in PLAN_MODULES)
+    assert run_python(f"import sys; {imports}; {LIST_UI_MODULES}") == "[]"
+
+
+def test_validate_runs_without_textual_on_the_path() -> None:
+    """Even with textual unimportable, `cockpit plan validate` works (a bare CI image)."""
+    plan = str(ROOT / "tests" / "data" / "bad_plans" / "_base.toml")
+    assert run_python(VALIDATE_WITHOUT_TEXTUAL, plan) == "0"
