@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from textual.app import App
@@ -16,10 +18,13 @@ class CockpitApp(App[None]):
     COMMANDS = App.COMMANDS | {StepCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, source: Any, *, keymap: dict[str, str] | None = None) -> None:
+    def __init__(self, source: Any, *, keymap: dict[str, str] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
         self.source = source
         self.keymap = keymap or {}
+        # Ages, the window clock and report names read the time here: tests freeze it.
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def on_mount(self) -> None:
         if self.keymap:
@@ -40,6 +45,8 @@ class CockpitApp(App[None]):
         return WatchScreen(self.source)
 
 
-def make_app(source: Any, *, keymap: dict[str, str] | None = None) -> CockpitApp:
+def make_app(source: Any, *, keymap: dict[str, str] | None = None,
+             clock: Callable[[], datetime] | None = None) -> CockpitApp:
     """The one factory for the CLI and the tests."""
-    return CockpitApp(source, keymap=keymap if keymap is not None else load_keymap())
+    return CockpitApp(source, keymap=keymap if keymap is not None else load_keymap(),
+                      clock=clock)

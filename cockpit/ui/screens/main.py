@@ -94,22 +94,27 @@ class CockpitScreen(Screen[None]):
         pane = self.query_one(f"#pane-{name or view.pane}", Pane)
         if pane.view is None or pane.view.taken_at != view.taken_at:
             pane.show(view)
+            pane.refresh_age(self.now())
 
     def _select_current(self, view: SessionView) -> None:
         current = view.run.running() or view.run.next_ready()
         if current is not None:
             self.query_one(Runbook).select(current.step_id)
 
+    def now(self) -> datetime:
+        clock = getattr(self.app, "clock", None)
+        return clock() if clock is not None else datetime.now(UTC)
+
     def _draw_header(self) -> None:
         if self.view is not None:
             self.query_one(CockpitHeader).show(self.view, mode=self.mode, hint=self.hint(),
-                                               paused=self.paused)
+                                               paused=self.paused, now=self.now())
 
     def hint(self) -> str:
         return ""
 
     def _tick(self) -> None:
-        now = datetime.now(UTC)
+        now = self.now()
         for pane in self.query(Pane):
             pane.paused = self.paused
             pane.refresh_age(now)
@@ -181,7 +186,7 @@ class CockpitScreen(Screen[None]):
         from cockpit.audit.export import export_log
 
         folder = Path(self.source.folder)
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = self.now().strftime("%Y%m%d-%H%M%S")
         target = folder / f"report-{stamp}.html"
         html = export_log(folder / "audit.jsonl", "html")
         try:

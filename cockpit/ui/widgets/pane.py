@@ -30,7 +30,6 @@ class Pane(Static):
     def show(self, view: PaneView) -> None:
         self.view = view
         self.update(render_pane(view))
-        self.refresh_age()
 
     def refresh_age(self, now: datetime | None = None) -> None:
         """Stale data is marked as such: a frozen pane must not pass for a live one."""
