@@ -140,15 +140,19 @@ class _RehearseCommand(click.Command):
 @click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
               help="Inject a fault into the simulated estate (repeatable; listed below).")
 @click.option("--take-over", is_flag=True, help="Drive a session whose last driver died.")
+@click.option("--interrupted", type=click.Choice(["stop", "recheck", "rerun"]), default="stop",
+              show_default=True,
+              help="A step a dead driver left running: stop there, re-check its condition, "
+                   "or run it again.")
 def rehearse(plan_file: Path, sim: bool, session_dir: Path | None, speed: float,
-             faults: tuple[str, ...], take_over: bool) -> None:
+             faults: tuple[str, ...], take_over: bool, interrupted: str) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
     from cockpit.rehearsal import run_rehearsal
 
     if (faults or speed != 1.0) and not sim:
         raise click.UsageError("--speed and --sim-fault only apply with --sim")
     sys.exit(run_rehearsal(plan_file, sim=sim, session_dir=session_dir, speed=speed,
-                           faults=faults, take_over=take_over))
+                           faults=faults, take_over=take_over, interrupted=interrupted))
 
 
 # --- the screens ------------------------------------------------------------------------

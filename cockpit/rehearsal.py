@@ -17,7 +17,7 @@ from cockpit.sessions import default_session_dir
 
 
 def run_rehearsal(plan_file: Path, *, sim: bool, session_dir: Path | None, speed: float,
-                  faults: Sequence[str], take_over: bool) -> int:
+                  faults: Sequence[str], take_over: bool, interrupted: str = "stop") -> int:
     try:
         plan = load_plan(plan_file)
     except PlanLoadError as exc:
@@ -35,7 +35,7 @@ def run_rehearsal(plan_file: Path, *, sim: bool, session_dir: Path | None, speed
                             confirm_manual=_simulated_confirmation if sim else None,
                             take_over=take_over)
             try:
-                return _rehearse(runner)
+                return _rehearse(runner, interrupted)
             finally:
                 runner.close()
     except (SimUnavailable, LockHeld, StaleLock, ValueError) as exc:
@@ -43,11 +43,14 @@ def run_rehearsal(plan_file: Path, *, sim: bool, session_dir: Path | None, speed
         return 2
 
 
-def _rehearse(runner: Runner) -> int:
+def _rehearse(runner: Runner, interrupted: str) -> int:
     click.echo(f"session: {runner.folder}")
     for warning in runner.warnings:
         click.echo(f"warning: {warning}", err=True)
-    result = rehearse(runner, on_step=_print_progress)
+    result = rehearse(runner, on_step=_print_progress, interrupted=interrupted)
+    if result.stopped_at and not result.outcomes and interrupted == "stop":
+        click.echo(f"{result.stopped_at} is interrupted: rerun with --interrupted recheck "
+                   "(judge its condition now) or --interrupted rerun (run it again)", err=True)
     click.echo()
     click.echo(render_result(result))
     click.echo(f"audit log: {runner.folder / 'audit.jsonl'}")

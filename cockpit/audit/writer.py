@@ -20,6 +20,7 @@ import structlog
 from pydantic import BaseModel
 from structlog.typing import EventDict, WrappedLogger
 
+from cockpit.audit.crashpoints import CrashPoints
 from cockpit.audit.entry import ENTRY_KEYS, GENESIS, Actor, AuditEntry, render_ts
 from cockpit.audit.redact import Redactor
 from cockpit.audit.verify import HASH_KEY, AuditReadError, read_log_bytes, verify_data
@@ -33,12 +34,17 @@ class _FsyncedFile:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self._crash = CrashPoints.from_env()
 
     def msg(self, line: bytes) -> bytes:
+        if self._crash.armed:
+            self._crash.before_write(self._fd, line)
         view = memoryview(line)
         while view:  # a regular file takes it in one write; the loop is for the rare short one
             view = view[os.write(self._fd, view) :]
         os.fsync(self._fd)
+        if self._crash.armed:
+            self._crash.after_write(line)
         return line
 
 

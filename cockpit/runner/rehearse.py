@@ -20,12 +20,24 @@ class RehearsalResult:
         return self.stopped_at is None and not self.blocked
 
 
-def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None) -> RehearsalResult:
+# What to do with a step a dead driver left running: only the operator decides.
+INTERRUPTED_CHOICES = ("stop", "recheck", "rerun")
+
+
+def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
+             *, interrupted: str = "stop") -> RehearsalResult:
     """Run every ready step until none is left; a failure stops the rehearsal there."""
     outcomes: list[StepState] = []
-    interrupted = [s.step_id for s in runner.state().interrupted()]
-    if interrupted:
-        return RehearsalResult(outcomes, interrupted[0], [])
+    for state in runner.state().interrupted():
+        if interrupted == "stop":
+            return RehearsalResult(outcomes, state.step_id, [])
+        outcome = (runner.recheck_step(state.step_id) if interrupted == "recheck"
+                   else runner.run_step(state.step_id))
+        outcomes.append(outcome)
+        if on_step is not None:
+            on_step(outcome)
+        if outcome.status is not Status.SUCCEEDED:
+            return RehearsalResult(outcomes, state.step_id, [])
     while (step_id := runner.next_ready()) is not None:
         outcome = runner.run_step(step_id)
         outcomes.append(outcome)
