@@ -140,19 +140,23 @@ class _RehearseCommand(click.Command):
 @click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
               help="Inject a fault into the simulated estate (repeatable; listed below).")
 @click.option("--take-over", is_flag=True, help="Drive a session whose last driver died.")
+@click.option("--sim-endpoints", type=click.Path(path_type=Path),
+              help="Reach a simulated estate served by `cockpit sim serve`.")
 @click.option("--interrupted", type=click.Choice(["stop", "recheck", "rerun"]), default="stop",
               show_default=True,
               help="A step a dead driver left running: stop there, re-check its condition, "
                    "or run it again.")
 def rehearse(plan_file: Path, sim: bool, session_dir: Path | None, speed: float,
-             faults: tuple[str, ...], take_over: bool, interrupted: str) -> None:
+             faults: tuple[str, ...], take_over: bool, sim_endpoints: Path | None,
+             interrupted: str) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
     from cockpit.rehearsal import run_rehearsal
 
     if (faults or speed != 1.0) and not sim:
         raise click.UsageError("--speed and --sim-fault only apply with --sim")
     sys.exit(run_rehearsal(plan_file, sim=sim, session_dir=session_dir, speed=speed,
-                           faults=faults, take_over=take_over, interrupted=interrupted))
+                           faults=faults, take_over=take_over, interrupted=interrupted,
+                           sim_endpoints=sim_endpoints))
 
 
 # --- the screens ------------------------------------------------------------------------
@@ -167,16 +171,18 @@ def rehearse(plan_file: Path, sim: bool, session_dir: Path | None, speed: float,
               help="With --sim: divide every simulated duration by N.")
 @click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
               help="With --sim: inject a fault (see `cockpit rehearse --help`).")
+@click.option("--sim-endpoints", type=click.Path(path_type=Path),
+              help="Reach a simulated estate served by `cockpit sim serve`.")
 @click.option("--take-over", is_flag=True, help="Drive a session whose last driver died.")
 def run(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
-        faults: tuple[str, ...], take_over: bool) -> None:
+        faults: tuple[str, ...], sim_endpoints: Path | None, take_over: bool) -> None:
     """Open the driver's cockpit on PLAN_FILE."""
     from cockpit.drive import drive
 
     if (faults or speed != 1.0) and not sim:
         raise click.UsageError("--speed and --sim-fault only apply with --sim")
     sys.exit(drive(plan_file, sim=sim, session_dir=session_dir, speed=speed, faults=faults,
-                   take_over=take_over))
+                   take_over=take_over, sim_endpoints=sim_endpoints))
 
 
 @main.command("demo")
@@ -196,3 +202,38 @@ def watch(session_dir: Path) -> None:
     from cockpit.drive import watch as run_watch
 
     sys.exit(run_watch(session_dir))
+
+
+# --- the simulated estate on its own -----------------------------------------------------
+
+
+@main.group("sim")
+def sim_group() -> None:
+    """The simulated estate, served by a process of its own."""
+
+
+@sim_group.command("serve", cls=_RehearseCommand)
+@click.argument("plan_file", type=click.Path(path_type=Path))
+@click.option("--endpoints", "endpoints_file", type=click.Path(path_type=Path), required=True,
+              help="Write where the sim answers here (read by --sim-endpoints).")
+@click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="Divide every simulated duration by N.")
+@click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
+              help="Inject a fault (repeatable; listed below).")
+def sim_serve(plan_file: Path, endpoints_file: Path, speed: float,
+              faults: tuple[str, ...]) -> None:
+    """Serve PLAN_FILE's simulated estate until stopped; drivers may die and come back."""
+    from cockpit.launch import SimUnavailable
+    from cockpit.plan.loader import PlanLoadError, load_plan
+    from cockpit.sim.serve import serve
+
+    try:
+        serve(load_plan(plan_file), endpoints_file, speed=speed, faults=faults,
+              ready=click.echo)
+    except PlanLoadError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    except (SimUnavailable, ValueError) as exc:
+        click.echo(f"cockpit: {exc}", err=True)
+        sys.exit(2)

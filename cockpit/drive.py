@@ -33,7 +33,8 @@ DEMO_SPEED = 4.0
 
 
 def drive(plan_file: Path, *, sim: bool, session_dir: Path | None, speed: float,
-          faults: Sequence[str] = (), take_over: bool = False) -> int:
+          faults: Sequence[str] = (), take_over: bool = False,
+          sim_endpoints: Path | None = None) -> int:
     try:
         plan = load_plan(plan_file)
     except PlanLoadError as exc:
@@ -43,7 +44,7 @@ def drive(plan_file: Path, *, sim: bool, session_dir: Path | None, speed: float,
     folder = session_dir or default_session_dir(plan_file)
     warn_if_not_multiplexed()
     opening = DriverOpening(plan_file, plan, folder, sim=sim, speed=speed, faults=faults,
-                            take_over=take_over)
+                            take_over=take_over, sim_endpoints=sim_endpoints)
     from cockpit.ui.app import make_app
 
     app = make_app(opening)
@@ -66,8 +67,10 @@ class DriverOpening:
     mode = "driver"
 
     def __init__(self, plan_file: Path, plan: Plan, folder: Path, *, sim: bool, speed: float,
-                 faults: Sequence[str], take_over: bool) -> None:
+                 faults: Sequence[str], take_over: bool,
+                 sim_endpoints: Path | None = None) -> None:
         self.plan_file, self.plan, self.folder = plan_file, plan, folder
+        self.sim_endpoints = sim_endpoints
         self.sim, self.speed, self.faults, self.take_over = sim, speed, faults, take_over
         self.runner: Runner | None = None
         self.error: str | None = None
@@ -75,7 +78,8 @@ class DriverOpening:
         self._stack = ExitStack()
 
     def describe(self) -> str:
-        where = "the simulated estate" if self.sim else f"the estate of {self.plan_file}"
+        where = ("the simulated estate" if self.sim or self.sim_endpoints
+                 else f"the estate of {self.plan_file}")
         return f"opening {where} and session {self.folder} ..."
 
     def open(self) -> DriverSource:
@@ -85,7 +89,8 @@ class DriverOpening:
 
         try:
             estate = self._stack.enter_context(
-                open_estate(self.plan, sim=self.sim, speed=self.speed, faults=self.faults))
+                open_estate(self.plan, sim=self.sim, speed=self.speed, faults=self.faults,
+                            sim_endpoints=self.sim_endpoints))
             self.runner = Runner(self.plan, self.plan_file, estate.handle, self.folder,
                                  time_scale=estate.time_scale, take_over=self.take_over)
         except (SimUnavailable, LockHeld, StaleLock, ValueError, OSError) as exc:

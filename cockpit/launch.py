@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cockpit.estate.handle import Endpoints, EstateHandle
@@ -25,9 +26,21 @@ class OpenEstate:
 @contextmanager
 def open_estate(
     plan: Plan, *, sim: bool, speed: float = 1.0, faults: Sequence[str] = (),
-    read_only: bool = False,
+    read_only: bool = False, sim_endpoints: Path | None = None,
 ) -> Iterator[OpenEstate]:
-    """Yield a handle on the plan's estate; with `sim`, start the simulated one first."""
+    """Yield a handle on the plan's estate; with `sim`, start the simulated one first.
+
+    With `sim_endpoints`, reach a sim served by another process (`cockpit sim serve`).
+    """
+    if sim_endpoints is not None:
+        from cockpit.sim.serve import read_endpoints, served_speed
+
+        handle = EstateHandle(plan.estate, read_endpoints(sim_endpoints), read_only=read_only)
+        try:
+            yield OpenEstate(handle, served_speed(sim_endpoints), None)
+        finally:
+            handle.close()
+        return
     if not sim:
         handle = EstateHandle(plan.estate, Endpoints(), read_only=read_only)
         try:

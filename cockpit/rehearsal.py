@@ -17,7 +17,8 @@ from cockpit.sessions import default_session_dir
 
 
 def run_rehearsal(plan_file: Path, *, sim: bool, session_dir: Path | None, speed: float,
-                  faults: Sequence[str], take_over: bool, interrupted: str = "stop") -> int:
+                  faults: Sequence[str], take_over: bool, interrupted: str = "stop",
+                  sim_endpoints: Path | None = None) -> int:
     try:
         plan = load_plan(plan_file)
     except PlanLoadError as exc:
@@ -26,13 +27,15 @@ def run_rehearsal(plan_file: Path, *, sim: bool, session_dir: Path | None, speed
         return 2
     folder = session_dir or default_session_dir(plan_file)
     try:
-        with open_estate(plan, sim=sim, speed=speed, faults=faults) as estate:
+        with open_estate(plan, sim=sim, speed=speed, faults=faults,
+                         sim_endpoints=sim_endpoints) as estate:
             if estate.sim is not None:
                 injected = f", faults: {', '.join(faults)}" if faults else ""
                 click.echo(f"simulated estate up: AWS at {estate.sim.aws_endpoint}, "
                            f"speed x{speed:g}{injected}")
             runner = Runner(plan, plan_file, estate.handle, folder, time_scale=estate.time_scale,
-                            confirm_manual=_simulated_confirmation if sim else None,
+                            confirm_manual=_simulated_confirmation
+                            if sim or sim_endpoints else None,
                             take_over=take_over)
             try:
                 return _rehearse(runner, interrupted)
