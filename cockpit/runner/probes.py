@@ -28,6 +28,7 @@ class ProbeContext:
     # Outputs of actions, by step id (e.g. the Route 53 change ids an UPSERT returned).
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     step_id: str | None = None
+    action: Any | None = None  # the step's `do`, for judging what it meant to change
 
 
 def judge(condition: Any, ctx: ProbeContext) -> Verdict:
@@ -128,6 +129,8 @@ def _targets_drained(c: m.TargetsDrained, ctx: ProbeContext) -> Verdict:
 def _change_insync(c: m.ChangeInsync, ctx: ProbeContext) -> Verdict:
     source = c.of or ctx.step_id or ""
     change_ids = ctx.outputs.get(source, {}).get("change_ids", [])
+    if not change_ids and isinstance(ctx.action, m.Upsert) and c.of is None:
+        return _records_hold(ctx.action, ctx)
     if not change_ids:
         return Verdict(False, f"no Route 53 change recorded for step {source}", {})
     statuses = {cid: route53.change_status(ctx.handle, cid) for cid in change_ids}
@@ -137,6 +140,22 @@ def _change_insync(c: m.ChangeInsync, ctx: ProbeContext) -> Verdict:
     if pending:
         return Verdict(False, f"Route 53 change {', '.join(pending)}", evidence)
     return Verdict(True, f"Route 53 change(s) INSYNC: {', '.join(change_ids)}", evidence)
+
+
+def _records_hold(action: m.Upsert, ctx: ProbeContext) -> Verdict:
+    """No change id on record (the driver died before writing it): judge by what Route 53
+    holds. An UPSERT is idempotent, so the records holding its value means it happened."""
+    snap = route53.record_values(ctx.handle, action.records)
+    if snap.error:
+        return Verdict(False, f"Route 53: {snap.error}", {"error": snap.error})
+    held = {r.record: r.value for r in snap.records}
+    wanted = {r: route53.resolve_value(ctx.handle, r, action.value) for r in action.records}
+    evidence = {"no_change_id": True, "held": held, "wanted": wanted}
+    off = [r for r in action.records if _norm(held.get(r) or "") != _norm(wanted[r])]
+    if off:
+        return Verdict(False, f"no change id recorded, and {', '.join(off)} not switched",
+                       evidence)
+    return Verdict(True, "no change id recorded; Route 53 holds the new value(s)", evidence)
 
 
 def _resolves_to(c: m.ResolvesTo, ctx: ProbeContext) -> Verdict:

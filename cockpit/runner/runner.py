@@ -297,7 +297,7 @@ class Runner:
     def _probe_ctx(self, step: Step) -> probes.ProbeContext:
         run = self.state()
         outputs = {sid: s.outputs for sid, s in run.steps.items() if s.outputs}
-        return probes.ProbeContext(self.handle, outputs, step.id)
+        return probes.ProbeContext(self.handle, outputs, step.id, step.do)
 
     def _action_ctx(self) -> actions.ActionContext:
         return actions.ActionContext(self.handle, self._confirm_manual)
