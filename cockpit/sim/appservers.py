@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 APP_VERSION = "oms-4.12.3"
+HANG_S = 30.0
 
 
 @dataclass
@@ -23,6 +25,7 @@ class AppServerState:
     is_running: Callable[[], bool]
     is_down: Callable[[], bool]
     database: Callable[[], str]
+    hangs: Callable[[], bool] = lambda: False
 
 
 class _HealthHandler(BaseHTTPRequestHandler):
@@ -32,6 +35,8 @@ class _HealthHandler(BaseHTTPRequestHandler):
     state: AppServerState
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.state.hangs():
+            time.sleep(HANG_S)  # longer than any health check's timeout
         if not self.state.is_running():
             self.close_connection = True
             return  # a stopped instance does not answer: the client sees a dropped line

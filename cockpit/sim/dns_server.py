@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from dnslib import CNAME, QTYPE, RCODE, RR, A, DNSRecord
-from dnslib.server import BaseResolver, DNSServer
+from dnslib.server import BaseResolver, DNSError, DNSServer
 
 from cockpit.sim.route53_changes import RecordData
 
 Lookup = Callable[[str, str], RecordData | None]
+
+
+@dataclass
+class ResolverWeather:
+    """A resolver's bad day: slow answers, no answers, SERVFAIL, or NXDOMAIN for all."""
+
+    latency_s: float = 0.0
+    failure: str | None = None  # "timeout", "servfail", "nxdomain"
 
 
 @dataclass
@@ -32,7 +40,8 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
     """A recursive resolver's behaviour, reduced to what a cutover sees: a TTL cache."""
 
     def __init__(self, lookup: Lookup, holds: Callable[[str], bool], speed: float,
-                 stale: Callable[[], bool]) -> None:
+                 stale: Callable[[], bool], weather: ResolverWeather | None = None) -> None:
+        self.weather = weather or ResolverWeather()
         self._lookup = lookup
         self._holds = holds
         self._speed = speed
@@ -41,7 +50,15 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         self._lock = threading.Lock()
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
+        if self.weather.latency_s:
+            time.sleep(self.weather.latency_s)
+        if self.weather.failure == "timeout":
+            raise DNSError("simulated: this resolver does not answer")  # no reply is sent
         reply = request.reply()
+        if self.weather.failure in ("servfail", "nxdomain"):
+            reply.header.rcode = RCODE.SERVFAIL if self.weather.failure == "servfail" else \
+                RCODE.NXDOMAIN
+            return reply
         name = str(request.q.qname).lower()
         rtype = QTYPE[request.q.qtype]
         if not self._holds(name):

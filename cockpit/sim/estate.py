@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,7 +22,8 @@ from cockpit.plan.models import AppServer, Estate
 from cockpit.sim import moto_hooks
 from cockpit.sim.appservers import AppServer as AppServerProcess
 from cockpit.sim.appservers import AppServerState
-from cockpit.sim.dns_server import CachingResolver, ResolverServer
+from cockpit.sim.aws_server import SIM_AGENT_MARK, AwsServer, AwsWeather
+from cockpit.sim.dns_server import CachingResolver, ResolverServer, ResolverWeather
 from cockpit.sim.elb_health import GroupHealth, HealthChecker
 from cockpit.sim.faults import Fault, FaultSet
 from cockpit.sim.route53_changes import ChangeLedger, RecordData
@@ -75,6 +77,7 @@ class SimEstate:
         self._start_app_servers()
         self._start_resolvers()
         self._start_health_checks()
+        self._bring_weather()
 
     def stop(self) -> None:
         if self._checker:
@@ -109,19 +112,30 @@ class SimEstate:
     # --- AWS ------------------------------------------------------------------------
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto = AwsServer(AwsWeather())  # calm while the sim seeds; weather comes after
         self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self._endpoint = f"http://{host}:{port}"
+        self._endpoint = self._moto.endpoint
         httpx.post(f"{self._endpoint}/moto-api/reset", timeout=10)
 
+    def _bring_weather(self) -> None:
+        """The faults that make AWS slow, throttled, failing, silent or expired."""
+        weather, faults = self._moto.weather, self.faults
+        weather.latency_s = sum(float(ms) for ms in faults.args("aws-latency")) / 1000
+        weather.throttle_percent = sum(float(p) for p in faults.args("aws-throttle"))
+        weather.error_percent = sum(float(p) for p in faults.args("aws-5xx"))
+        weather.hung_services = set(faults.args("aws-hang"))
+        expiry = faults.args("aws-credentials-expire")
+        if expiry:
+            weather.credentials_expire_at = time.monotonic() + float(expiry[0]) / self.speed
+
     def client(self, service: str) -> Any:
+        from botocore.config import Config
+
         make: Any = boto3.client
+        # Marked, so the weather the sim makes for the cockpit never falls on the sim itself.
         return make(service, endpoint_url=self._endpoint, region_name=self.estate.region,
-                    **SIM_CREDENTIALS)
+                    config=Config(user_agent_extra=SIM_AGENT_MARK), **SIM_CREDENTIALS)
 
     def _seed_aws(self) -> None:
         subnets = self._seed_network()
@@ -225,6 +239,7 @@ class SimEstate:
             server=server, site=site,
             is_running=lambda: self.instance_running(server),
             is_down=lambda: self.faults.has("app-down", server),
+            hangs=lambda: self.faults.has("http-hang", server),
             database=lambda: "ok",
         )
 
@@ -241,12 +256,20 @@ class SimEstate:
     def _start_resolvers(self) -> None:
         for resolver in self.estate.resolvers:
             caching = CachingResolver(self._lookup, self._holds, self.speed,
-                                      stale=self._stale_check(resolver.id))
+                                      stale=self._stale_check(resolver.id),
+                                      weather=self._resolver_weather(resolver.id))
             server = ResolverServer(resolver.id, caching)
             server.start()
             self._resolvers[resolver.id] = server
             for record in self.estate.records:  # users have been asking: caches are warm
                 caching._answer(record.name.lower().rstrip(".") + ".", record.type)
+
+    def _resolver_weather(self, resolver_id: str) -> ResolverWeather:
+        latency = sum(float(ms) for ms in self.faults.args("dns-latency")) / 1000
+        failure = next((name.removeprefix("dns-") for name in
+                        ("dns-timeout", "dns-servfail", "dns-nxdomain")
+                        if self.faults.has(name, resolver_id)), None)
+        return ResolverWeather(latency_s=latency, failure=failure)
 
     def _stale_check(self, resolver_id: str) -> Callable[[], bool]:
         return lambda: self.faults.has("resolver-stale", resolver_id)

@@ -12,7 +12,20 @@ FAULTS: dict[str, tuple[str, str]] = {
     "alb-blocked": ("app server id", "the ALB's health checks of it time out (a security "
                     "group that does not let the ALB in) while it answers the cockpit"),
     "resolver-stale": ("resolver id", "it keeps serving the answer it first cached"),
+    "http-hang": ("app server id", "its health endpoint accepts the connection, never answers"),
+    "dns-timeout": ("resolver id", "it stops answering: queries time out"),
+    "dns-servfail": ("resolver id", "it answers SERVFAIL to everything"),
+    "dns-nxdomain": ("resolver id", "it answers NXDOMAIN to everything"),
+    "dns-latency": ("milliseconds", "every resolver answers this much later"),
+    "aws-latency": ("milliseconds", "every AWS call takes this much longer"),
+    "aws-throttle": ("percent", "that share of AWS calls is throttled (retried with backoff)"),
+    "aws-5xx": ("percent", "that share of AWS calls gets 503 ServiceUnavailable"),
+    "aws-hang": ("service: ec2|elbv2|route53|s3|sts", "that AWS service stops answering"),
+    "aws-credentials-expire": ("seconds", "the AWS credentials expire this long into the run"),
 }
+
+_NUMERIC = {"dns-latency", "aws-latency", "aws-throttle", "aws-5xx", "aws-credentials-expire"}
+_SERVICES = ["ec2", "elbv2", "route53", "s3", "sts"]
 
 
 class FaultError(ValueError):
@@ -34,25 +47,40 @@ def parse_fault(text: str, estate: Estate) -> Fault:
         raise FaultError(f"{text!r}: write NAME=ARG, e.g. app-down=oms-app-1")
     if name not in FAULTS:
         raise FaultError(f"unknown fault {name!r} (known: {', '.join(sorted(FAULTS))})")
+    if name in _NUMERIC:
+        return Fault(name, _number(text, arg))
     known = _ids_for(name, estate)
     if known is not None and arg not in known:
         raise FaultError(f"{text}: {FAULTS[name][0]} {arg!r} not in the plan ({', '.join(known)})")
     return Fault(name, arg)
 
 
+def _number(text: str, arg: str) -> str:
+    try:
+        value = float(arg)
+    except ValueError:
+        raise FaultError(f"{text}: {arg!r} is not a number") from None
+    if value < 0:
+        raise FaultError(f"{text}: must not be negative")
+    return arg
+
+
 def _ids_for(name: str, estate: Estate) -> list[str] | None:
-    if name in ("app-down", "alb-blocked"):
+    if name in ("app-down", "alb-blocked", "http-hang"):
         return [s.id for s in estate.app_servers]
-    if name == "resolver-stale":
+    if name in ("resolver-stale", "dns-timeout", "dns-servfail", "dns-nxdomain"):
         return [r.id for r in estate.resolvers]
+    if name == "aws-hang":
+        return _SERVICES
     return None
 
 
 def describe_faults() -> str:
-    width = max(len(n) for n in FAULTS) + len("=<server id>")
+    """One fault a line: `NAME=<what ARG names>` and what it does."""
     lines = []
     for name, (arg, effect) in FAULTS.items():
-        lines.append(f"{name}=<{arg}>".ljust(width + 8) + effect)
+        lines.append(f"{name}=<{arg}>")
+        lines.append(f"    {effect}")
     return "\n".join(lines)
 
 
