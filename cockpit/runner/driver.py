@@ -45,6 +45,7 @@ class DriverSource:
     def poll_pane(self, pane: str) -> PaneView:
         view = probe_pane(pane, self.handle, self.runner.plan, self.runner.state())
         with self._lock:
+            view = _keep_last_good(self._panes.get(pane), view)
             self._panes[pane] = view
         self.runner.publisher.set_pane(pane, view.model_dump(mode="json"))
         self.runner.publisher.publish()
@@ -58,3 +59,11 @@ class DriverSource:
         step = self.runner.plan.step(running.step_id)
         kinds = {c.kind for c in [*step.gates, *step.until]}
         return {pane for pane in PANES if WATCHED_BY[pane] & kinds}
+
+
+def _keep_last_good(previous: PaneView | None, fresh: PaneView) -> PaneView:
+    """A poll that failed outright keeps the last rows it had, with their own (ageing)
+    time and the new error: the pane shows what was last seen, marked stale, and why."""
+    if not fresh.error or fresh.rows or previous is None or not previous.rows:
+        return fresh
+    return previous.model_copy(update={"error": fresh.error})

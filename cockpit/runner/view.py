@@ -49,6 +49,17 @@ class SessionView:
             return f"no identity ({identity.get('profile', '?')})"
         return f"{identity.get('account', '?')} ({identity.get('profile', '?')})"
 
+    def credentials_problem(self) -> str | None:
+        """Expired or missing AWS credentials show in every AWS pane's error: say it once,
+        loudly, naming the profile to refresh."""
+        for pane in self.panes.values():
+            error = pane.error or ""
+            if any(sign in error for sign in _CREDENTIAL_SIGNS):
+                profile = self.aws_identity.rpartition("(")[2].rstrip(")") or "default"
+                return (f"AWS CREDENTIALS EXPIRED OR MISSING (profile {profile}): refresh them, "
+                        f"e.g. `aws sso login --profile {profile}`; panes show the last data")
+        return None
+
     def window_started(self) -> datetime | None:
         return next((e.ts for e in self.entries if e.event == events.STEP_STARTED), None)
 
@@ -60,6 +71,10 @@ class SessionView:
         running = self.run.running() or self.run.next_ready()
         step_id = running.step_id if running else self.plan.steps()[-1].id
         return self.plan.phase_of(step_id).title
+
+
+_CREDENTIAL_SIGNS = ("ExpiredToken", "InvalidClientTokenId", "UnrecognizedClient",
+                     "Unable to locate credentials", "NoCredentialsError", "RequestExpired")
 
 
 class SessionReader:

@@ -18,7 +18,9 @@ def clock(seconds: float) -> str:
 class CockpitHeader(Static):
     """Two lines; re-rendered each second for the clock, and when the session changes."""
 
-    DEFAULT_CSS = "CockpitHeader { height: 2; text-wrap: nowrap; text-overflow: ellipsis; }"
+    DEFAULT_CSS = """
+    CockpitHeader { height: auto; max-height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
 
     def show(self, view: SessionView, *, mode: str, hint: str = "", paused: bool = False,
              now: datetime | None = None) -> None:
@@ -46,6 +48,10 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
         line2.append(f" | {hint}", style="dim")
     line1.append("\n")
     line1.append_text(line2)
+    problem = view.credentials_problem()
+    if problem:
+        line1.append("\n")
+        line1.append(f" {problem} ", style="bold reverse red")
     return line1
 
 
