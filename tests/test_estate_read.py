@@ -237,11 +237,6 @@ def test_an_unreachable_app_server_and_resolver_give_error_values(plan: Plan) ->
     assert answer.error is not None and "timeout" in answer.error
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cockpit/estate/dns.py: ask() calls _stub() inside its try, but _stub sets "
-    "`Resolver.nameservers = [host]` and dnspython raises ValueError for a host name "
-    "(the plan accepts any string as a resolver address); ValueError is not caught, so "
-    "dns.resolve raises instead of returning an answer with .error"))
 def test_a_resolver_given_by_host_name_gives_an_error_value_not_an_exception(
     plan: Plan,
 ) -> None:
@@ -256,10 +251,6 @@ def test_a_resolver_given_by_host_name_gives_an_error_value_not_an_exception(
     assert answer.value is None and answer.error
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cockpit/sim/moto_hooks.py: get_change falls back to moto's own answer for an id no "
-    "sim ledger issued, and moto answers INSYNC for any id; AWS answers NoSuchChange, so "
-    "a rehearsal cannot catch a step that polls the wrong change id"))
 def test_a_change_id_route53_never_issued_is_an_error_not_insync(handle: EstateHandle) -> None:
     snap = route53.change_status(handle, "/change/C0000000000NOSUCH")
     assert snap.status != "INSYNC"

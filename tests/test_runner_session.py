@@ -394,11 +394,6 @@ timeout = "10s"
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cockpit/runner/runner.py: an exception from a probe escapes run_step (here dns.resolve's "
-    "ValueError for a resolver given by host name, see test_estate_read), so the log keeps a "
-    "step.started with no ending and the step stays `running` in a live session, where "
-    "run_step refuses it; the step should end `failed` with the error as its reason"))
 def test_a_probe_that_raises_fails_the_step_on_the_record(
     tmp_path: Path, sim: tuple[SimEstate, EstateHandle], folder: Path,
 ) -> None:
@@ -459,10 +454,6 @@ def test_no_secret_reaches_the_session_files_and_they_are_private(
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cockpit/runner/session.py secrets_of: the DSN is split on ';' without regard to ODBC "
-    "braces, so for PWD={s3cr3t;Pa55} it registers '{s3cr3t' as the secret; the password "
-    "written without its braces (in a note, a reason) reaches audit.jsonl in clear"))
 def test_a_braced_password_holding_a_semicolon_is_masked_too(
     plan: Plan, handle: EstateHandle, folder: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import dns.exception
@@ -31,7 +33,11 @@ def ask(handle: EstateHandle, resolver_id: str, record_id: str) -> ResolverAnswe
     rec = next(r for r in handle.estate.records if r.id == record_id)
     base = ResolverAnswer(resolver=resolver_id, record=record_id, name=rec.name)
     try:
-        answer = _stub(handle, resolver_id).resolve(
+        stub = _stub(handle, resolver_id)
+    except (OSError, ValueError) as exc:
+        return base.model_copy(update={"error": f"resolver address: {exc}"})
+    try:
+        answer = stub.resolve(
             rec.name, rec.type, raise_on_no_answer=False, search=False
         )
     except dns.resolver.NXDOMAIN:
@@ -52,12 +58,21 @@ def _stub(handle: EstateHandle, resolver_id: str) -> dns.resolver.Resolver:
     """A resolver that asks exactly one server, with no cache of its own."""
     host, port = handle.resolver_address(resolver_id)
     stub = dns.resolver.Resolver(configure=False)
-    stub.nameservers = [host]
+    stub.nameservers = [_address_of(host)]
     stub.port = port
     stub.cache = None
     stub.timeout = TIMEOUT_S
     stub.lifetime = TIMEOUT_S
     return stub
+
+
+def _address_of(host: str) -> str:
+    """dnspython wants an IP: a resolver written by name is looked up once, here."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        return str(socket.getaddrinfo(host, 53, proto=socket.IPPROTO_UDP)[0][4][0])
 
 
 def _servfail(exc: dns.resolver.NoNameservers) -> str:

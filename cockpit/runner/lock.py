@@ -76,11 +76,17 @@ class DriverLock:
     def holder_info(self) -> dict[str, object] | None:
         return asdict(self.holder) if self.holder else None
 
-    def release(self) -> None:
-        """Empty the file first: an empty lock file means the last driver closed cleanly."""
+    def release(self, *, restore_previous: bool = False) -> None:
+        """Empty the file first: an empty lock file means the last driver closed cleanly.
+
+        A take-over that failed to open the session puts the dead driver's name back, so
+        the next attempt still needs --take-over and still records whom it took over from.
+        """
         if self._fd is None:
             return
         os.ftruncate(self._fd, 0)
+        if restore_previous and self.previous is not None:
+            os.pwrite(self._fd, json.dumps(asdict(self.previous)).encode(), 0)
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = None

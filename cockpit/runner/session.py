@@ -74,7 +74,7 @@ def open_as_driver(
     try:
         return _open_locked(paths, lock, plan_path, plan_name, handle, mode)
     except BaseException:
-        lock.release()
+        lock.release(restore_previous=True)  # the dead driver's name stays for next time
         raise
 
 
@@ -124,9 +124,8 @@ def secrets_of(handle: EstateHandle) -> Redactor:
         value = os.environ.get(endpoint.dsn_env)
         if value:
             redactor.add_secret(value)
-            for part in value.split(";"):
-                key, _, secret = part.partition("=")
-                if key.strip().lower() in ("pwd", "password") and secret:
+            for key, secret in odbc_pairs(value):
+                if key.lower() in ("pwd", "password") and secret:
                     redactor.add_secret(secret)
     for value in (handle.endpoints.aws_credentials or {}).values():
         if value != "testing":  # the sim's placeholder is no secret, and hides nothing
@@ -135,6 +134,37 @@ def secrets_of(handle: EstateHandle) -> Redactor:
         if os.environ.get(name):
             redactor.add_secret(os.environ[name])
     return redactor
+
+
+def odbc_pairs(text: str) -> list[tuple[str, str]]:
+    """`KEY=value;KEY={va;lue}}x}` -> pairs, braces honoured (`}}` is a literal `}`)."""
+    pairs, i = [], 0
+    while i < len(text):
+        key_end = text.find("=", i)
+        if key_end < 0:
+            break
+        key, i = text[i:key_end].strip(" ;"), key_end + 1
+        value, i = _odbc_value(text, i)
+        pairs.append((key, value))
+    return pairs
+
+
+def _odbc_value(text: str, i: int) -> tuple[str, int]:
+    if text[i:i + 1] != "{":
+        end = text.find(";", i)
+        end = len(text) if end < 0 else end
+        return text[i:end].strip(), end + 1
+    value, i = [], i + 1
+    while i < len(text):
+        if text[i] == "}" and text[i + 1:i + 2] == "}":
+            value.append("}")
+            i += 2
+        elif text[i] == "}":
+            return "".join(value), text.find(";", i) + 1 if ";" in text[i:] else len(text)
+        else:
+            value.append(text[i])
+            i += 1
+    return "".join(value), i
 
 
 def aws_identity(handle: EstateHandle) -> dict[str, Any]:

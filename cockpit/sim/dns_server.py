@@ -69,7 +69,8 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
             if self._lookup(name, "CNAME") is None and self._lookup(name, "A") is None:
                 reply.header.rcode = RCODE.NXDOMAIN
             return reply
-        reply.add_answer(_rr(name, rtype, entry, self._speed))
+        for rr in _rrs(name, rtype, entry, self._speed):
+            reply.add_answer(rr)
         return reply
 
     def _answer(self, name: str, rtype: str) -> _Cached:
@@ -85,12 +86,13 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
             return cached
 
 
-def _rr(name: str, rtype: str, entry: _Cached, speed: float) -> RR:
+def _rrs(name: str, rtype: str, entry: _Cached, speed: float) -> list[RR]:
     assert entry.data is not None
     left = max(0.0, entry.expires_at - time.monotonic()) * speed
     ttl = int(min(entry.data.ttl, round(left))) if left > 0 else entry.data.ttl
-    rdata = CNAME(entry.data.value) if rtype == "CNAME" else A(entry.data.value.split(",")[0])
-    return RR(name, QTYPE.reverse[rtype], rdata=rdata, ttl=ttl)
+    if rtype == "CNAME":
+        return [RR(name, QTYPE.CNAME, rdata=CNAME(entry.data.value), ttl=ttl)]
+    return [RR(name, QTYPE.A, rdata=A(value), ttl=ttl) for value in entry.data.value.split(",")]
 
 
 class ResolverServer:

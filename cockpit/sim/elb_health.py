@@ -22,6 +22,7 @@ from cockpit.plan.models import TargetGroup
 REASONS = {
     "initial": ("Elb.RegistrationInProgress", "Target registration is in progress"),
     "unhealthy": ("Target.FailedHealthChecks", "Health checks failed"),
+    "timeout": ("Target.Timeout", "Request timed out"),
     "draining": ("Target.DeregistrationInProgress", "Target deregistration is in progress"),
     "unused": ("Target.InvalidState", "Target is in the stopped state"),
 }
@@ -36,6 +37,7 @@ class TargetHealth:
     fails: int = 0
     next_check: float = 0.0
     drained_at: float | None = None
+    timed_out: bool = False
 
 
 @dataclass
@@ -69,7 +71,8 @@ class GroupHealth:
             return [t for t in self.targets.values()
                     if t.state != "draining" and now >= t.next_check]
 
-    def record_check(self, target: TargetHealth, passed: bool, now: float) -> None:
+    def record_check(self, target: TargetHealth, passed: bool | None, now: float) -> None:
+        """`passed` None: the check got no answer at all (it timed out)."""
         with self.lock:
             target.next_check = now + self.spec.interval / self.speed
             if not self.is_running(target.target_id):
@@ -77,6 +80,7 @@ class GroupHealth:
                 return
             if target.state == "unused":
                 target.state = "initial"
+            target.timed_out = passed is None
             if passed:
                 target.passes, target.fails = target.passes + 1, 0
             else:
@@ -92,7 +96,8 @@ class GroupHealth:
 
 
 def _description(target: TargetHealth) -> dict[str, Any]:
-    reason, description = REASONS.get(target.state, (None, None))
+    key = "timeout" if target.state == "unhealthy" and target.timed_out else target.state
+    reason, description = REASONS.get(key, (None, None))
     return {"Id": target.target_id, "Port": target.port, "State": target.state,
             "Reason": reason, "Description": description}
 
@@ -127,11 +132,13 @@ class HealthChecker:
         while not self._stop.wait(max(0.02, min(step, 1.0))):
             self.tick()
 
-    def _check(self, group: GroupHealth, target_id: str) -> bool:
+    def _check(self, group: GroupHealth, target_id: str) -> bool | None:
         url = group.health_url(target_id)
         if url is None:
-            return False
+            return None  # unreachable from the ALB: as good as a timeout
         try:
             return self._client.get(url).status_code == 200
+        except httpx.TimeoutException:
+            return None
         except httpx.HTTPError:
             return False

@@ -55,6 +55,14 @@ def _hook_target_health() -> None:
     ELBv2Backend.describe_target_health = describe_target_health  # type: ignore[method-assign]
 
 
+def _no_such_change(change_id: str) -> Exception:
+    from moto.route53.exceptions import Route53ClientError
+
+    # NoSuchChange is a shape in Route 53's model: moto serialises it with its 404.
+    return Route53ClientError(
+        "NoSuchChange", f"A change with the specified change ID does not exist: {change_id}")
+
+
 def _hook_route53() -> None:
     from moto.core.responses import ActionResult
     from moto.route53.responses import Route53 as Route53Response
@@ -82,6 +90,8 @@ def _hook_route53() -> None:
                 status, submitted = found
                 return ActionResult({"ChangeInfo": {"Id": change_id, "Status": status,
                                                     "SubmittedAt": submitted}})
+        if LEDGERS:  # the sim issued every change id there is: this one is unknown, as in AWS
+            raise _no_such_change(change_id)
         return original_get(self)
 
     Route53Response.change_resource_record_sets = change_resource_record_sets  # type: ignore[method-assign]
