@@ -1,0 +1,151 @@
+"""`cockpit demo` in a real terminal: tmux at 120x40, keys sent, the screen read back.
+
+The driver runs in one tmux window and a watcher in a second, each a real `cockpit`
+process on the same session folder, exactly as the README's demo has an engineer do it.
+The tmux server has a socket of its own, and is killed however the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from ui_support import log_entries
+
+from cockpit.drive import DEMO_PLAN
+from cockpit.plan.loader import load_plan
+
+TMUX = shutil.which("tmux")
+COCKPIT = Path(sys.executable).parent / "cockpit"
+
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (CI installs it)")
+
+T = TypeVar("T")
+
+
+class Tmux:
+    """One private tmux server (`tmux -L <socket>`), no user config."""
+
+    def __init__(self, socket: str, env: dict[str, str]) -> None:
+        self.socket, self.env = socket, env
+
+    def __call__(self, *args: str) -> str:
+        assert TMUX is not None
+        done = subprocess.run([TMUX, "-L", self.socket, "-f", "/dev/null", *args],
+                              env=self.env, capture_output=True, text=True, timeout=15)
+        assert done.returncode == 0, f"tmux {' '.join(args)}: {done.stderr.strip()}"
+        return done.stdout
+
+    def capture(self, target: str) -> str:
+        return self("capture-pane", "-p", "-t", target)
+
+    def kill(self) -> None:
+        """Stop the server and remove its socket file (tmux leaves it behind)."""
+        assert TMUX is not None
+        where = subprocess.run([TMUX, "-L", self.socket, "display-message", "-p",
+                                "#{socket_path}"], env=self.env, capture_output=True,
+                               text=True, timeout=15).stdout.strip()
+        subprocess.run([TMUX, "-L", self.socket, "kill-server"], env=self.env,
+                       capture_output=True, timeout=15)
+        if where:
+            Path(where).unlink(missing_ok=True)
+
+
+def poll(observe: Callable[[], T], until: Callable[[T], object], *, within: float,
+         what: str) -> tuple[T, float]:
+    """Observe until `until(value)` holds or the deadline passes; returns the value and how
+    long it took. The pause between looks paces the polling; nothing waits on it."""
+    started = time.monotonic()
+    while True:
+        value = observe()
+        if until(value):
+            return value, time.monotonic() - started
+        if time.monotonic() - started > within:
+            raise AssertionError(f"{what}: not within {within:g}s; last saw:\n{value}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "NO_COLOR")}
+    # The user's own key config must not change which key runs what.
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["COCKPIT_KEYS"] = str(tmp_path / "config" / "no-keys.toml")
+    server = Tmux(f"cockpit-test-{uuid.uuid4().hex[:10]}", env)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def apps_pane_live(screen: str, servers: list[str]) -> bool:
+    """The App servers pane has a row for a server with an HTTP status, and an age."""
+    rows = any(re.search(rf"\b{re.escape(s)}\b[^│\n]*\b\d{{3}}\b", screen) for s in servers)
+    return "App servers" in screen and rows and " ago " in screen
+
+
+def runbook_shows_done(screen: str, step: str) -> bool:
+    return re.search(rf"\bdone\b[^│\n]*\b{re.escape(step)}\b", screen) is not None
+
+
+def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
+    assert COCKPIT.exists(), f"no cockpit script next to {sys.executable}"
+    session = tmp_path / "session"
+    log = session / "audit.jsonl"
+    servers = [s.id for s in load_plan(DEMO_PLAN).estate.app_servers]
+
+    demo = f"{shlex.quote(str(COCKPIT))} demo --session {shlex.quote(str(session))}"
+    tmux("new-session", "-d", "-s", "cutover", "-x", "120", "-y", "40", demo,
+         ";", "set-option", "-t", "cutover", "remain-on-exit", "on")
+    driver = "cutover:0"
+
+    screen, took = poll(lambda: tmux.capture(driver), lambda s: apps_pane_live(s, servers),
+                        within=30, what="the driver's App servers pane with live data")
+    for title in ("App servers", "ALB targets", "SQL availability group",
+                  "Backup and restore", "DNS", "Audit log"):
+        assert title in screen, f"{title!r} missing from the 120x40 screen:\n{screen}"
+    # The header's hint is cut at 120 columns when the path is long: its start must show.
+    assert " DRIVER " in screen and "watch: cockpit watch " in screen
+    print(f"live panes {took:.1f}s after tmux started the demo")
+
+    tmux("send-keys", "-t", driver, "g")
+    succeeded, _ = poll(lambda: [e for e in log_entries(session) if e.event == "step.succeeded"],
+                        bool, within=30, what="a step.succeeded in the audit log after g")
+    step = succeeded[0].step
+    assert step is not None
+    poll(lambda: tmux.capture(driver), lambda s: runbook_shows_done(s, step), within=5,
+         what=f"the driver's runbook shows {step} done")
+
+    watch = f"{shlex.quote(str(COCKPIT))} watch {shlex.quote(str(session))}"
+    tmux("new-window", "-t", "cutover", watch)
+    watcher = "cutover:1"
+    screen, took = poll(lambda: tmux.capture(watcher), lambda s: runbook_shows_done(s, step),
+                        within=10, what=f"the watcher shows {step} done")
+    assert " WATCH " in screen and "read-only" in screen
+    print(f"the watcher showed {step} done {took:.1f}s after it was started")
+
+    before = log.read_bytes()
+    for key in ("r", "g", "s", "n"):
+        tmux("send-keys", "-t", watcher, key)
+    # The keys reached it: the watcher still answers (its help opens and closes).
+    tmux("send-keys", "-t", watcher, "?")
+    poll(lambda: tmux.capture(watcher), lambda s: "Keys (watch mode)" in s, within=5,
+         what="the watcher's help screen")
+    tmux("send-keys", "-t", watcher, "?")
+    assert log.read_bytes() == before, "a key pressed in the watcher changed the audit log"
+
+    tmux("send-keys", "-t", driver, "q")
+    entries, _ = poll(lambda: log_entries(session),
+                      lambda es: es[-1].event == "session.closed", within=30,
+                      what="session.closed as the log's last entry after q")
+    assert [e.event for e in entries].count("step.started") == 1

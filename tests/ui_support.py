@@ -1,0 +1,352 @@
+"""Helpers for the cockpit's UI tests: what the screen shows, waiting on it, the audit log,
+a real estate and runner for the key flows, and a frozen session for the snapshots.
+
+Heavy imports (moto, boto3) happen inside the helpers, so collecting the snapshot tests
+does not pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from cockpit.audit.entry import Actor, AuditEntry
+from cockpit.plan.loader import load_plan
+from cockpit.plan.models import Plan
+from cockpit.runner.panes import PaneRow, PaneView
+from cockpit.runner.state import derive
+from cockpit.runner.view import SessionView
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.pilot import Pilot
+
+    from cockpit.estate.handle import EstateHandle
+    from cockpit.runner.runner import Runner
+
+DATA = Path(__file__).resolve().parent / "data" / "ui"
+KEYS_PLAN = DATA / "keys-plan.toml"
+WINDOW_PLAN = DATA / "window-plan.toml"
+
+# The sim and the runner both run 50 times faster than life: a 30 s timeout is 0.6 s.
+SPEED = 50.0
+# In the keys plan, `gated-on-app-1`'s gate reads oms-app-1, which this fault holds down.
+KEYS_FAULTS = ("app-down=oms-app-1",)
+
+
+# --- what the user sees -------------------------------------------------------------------
+
+
+def screen_text(app: App[Any]) -> str:
+    """The terminal's text as the user sees it now, modals and all (no colour).
+
+    `App.export_screenshot` renders the same compositor output to SVG; this renders it to
+    plain text so tests can read the screen line by line.
+    """
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False,
+                      safe_box=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return console.export_text(styles=False)
+
+
+def footer_line(app: App[Any]) -> str:
+    """The key hints along the bottom: the screen's last line with text on it."""
+    return [line for line in screen_text(app).splitlines() if line.strip()][-1]
+
+
+def runbook_marks(app: App[Any]) -> dict[str, str]:
+    """step id -> the status word in the runbook's first column."""
+    from cockpit.ui.widgets.runbook import Runbook
+
+    runbook = app.screen.query_one(Runbook)
+    return {str(row.value): runbook.get_cell(row, "status").plain
+            for row in runbook.rows}
+
+
+def runbook_what(app: App[Any], step_id: str) -> str:
+    from cockpit.ui.widgets.runbook import Runbook
+
+    return app.screen.query_one(Runbook).get_cell(step_id, "what").plain
+
+
+def header_text(app: App[Any]) -> str:
+    from cockpit.ui.widgets.header import CockpitHeader
+
+    content = app.screen.query_one(CockpitHeader).content
+    return str(getattr(content, "plain", content))
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], *, what: str,
+                   within: float = 10.0) -> None:
+    """Let the app run until `condition()` holds; fail saying what did not happen.
+
+    The deadline is wall-clock time, so `within=2` means what a user would mean by it.
+    """
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() >= deadline:
+            assert condition(), f"{what}: not within {within:g}s"
+            return
+        await pilot.pause(0.05)
+
+
+def freeze_cursor_blink(app: App[Any]) -> None:
+    """A blinking cursor makes snapshots flake: hold every input's cursor still."""
+    from textual.widgets import Input
+
+    for screen in app.screen_stack:
+        for widget in screen.query(Input):
+            widget.cursor_blink = False
+
+
+# --- the audit log ------------------------------------------------------------------------
+
+
+def log_entries(folder: Path) -> list[AuditEntry]:
+    from cockpit.audit.verify import read_entries
+
+    return read_entries(folder / "audit.jsonl").entries
+
+
+def events_of(folder: Path, step: str | None = None) -> list[str]:
+    """The log's events in order (those of `step` only, when given)."""
+    return [e.event for e in log_entries(folder) if step is None or e.step == step]
+
+
+def entries_named(folder: Path, event: str) -> list[AuditEntry]:
+    return [e for e in log_entries(folder) if e.event == event]
+
+
+# --- a real estate and runner ---------------------------------------------------------------
+
+
+@contextmanager
+def keys_estate() -> Iterator[tuple[Plan, EstateHandle]]:
+    """The keys plan's simulated estate (oms-app-1 held down) and a handle on it.
+
+    Only one sim may run per process: callers hold this for a module at most.
+    """
+    from cockpit.estate.handle import EstateHandle
+    from cockpit.sim.estate import SimEstate
+    from cockpit.sim.faults import parse_fault
+
+    plan = load_plan(KEYS_PLAN)
+    faults = [parse_fault(text, plan.estate) for text in KEYS_FAULTS]
+    with SimEstate(plan.estate, speed=SPEED, faults=faults) as sim:
+        handle = EstateHandle(plan.estate, sim.endpoints(), read_only=False)
+        try:
+            yield plan, handle
+        finally:
+            handle.close()
+
+
+def open_runner(plan: Plan, handle: EstateHandle, folder: Path) -> Runner:
+    """A driver's runner on a fresh session folder, as `cockpit run --sim` opens one."""
+    from cockpit.runner.runner import Runner
+
+    return Runner(plan, KEYS_PLAN, handle, folder, time_scale=SPEED)
+
+
+def driver_source(runner: Runner, handle: EstateHandle) -> Any:
+    """What the driver's screen is given, built as `DriverOpening.open` builds it."""
+    from cockpit.runner.driver import DriverSource
+
+    return DriverSource(runner, handle, how_to_watch=f"watch: cockpit watch {runner.folder}")
+
+
+# --- a frozen session, for snapshots ---------------------------------------------------------
+
+FROZEN_NOW = datetime(2026, 11, 28, 2, 15, 0, tzinfo=UTC)
+FROZEN_FOLDER = Path("/srv/cutover/oms-20261128")
+FROZEN_ACTOR = Actor(user="jo", host="jump1", ssh_client="10.1.1.5 52144 22")
+FROZEN_DRIVER = "jo@jump1 (pid 4242) since 2026-11-28 01:57:40Z"
+FROZEN_SESSION = "20261128-015740-9c1e"
+
+
+def frozen_clock() -> datetime:
+    return FROZEN_NOW
+
+
+def _at(hh: int, mm: int, ss: int) -> datetime:
+    return datetime(2026, 11, 28, hh, mm, ss, tzinfo=UTC)
+
+
+# (time, event, step, detail): a window 17 minutes in. Two steps done, the targets step
+# failed once and is running again after a fix, with notes on the record.
+_FROZEN_LOG: list[tuple[datetime, str, str | None, dict[str, Any]]] = [
+    (_at(1, 57, 40), "session.opened", None, {
+        "plan_name": "OMS Phase One: app servers to AWS", "plan_path": str(WINDOW_PLAN),
+        "plan_sha256": "0" * 64, "cockpit_version": "0.1.0", "pid": 4242, "resumed": False,
+        "aws_identity": {"account": "123456789012", "profile": "oms-cutover",
+                         "arn": "arn:aws:sts::123456789012:assumed-role/cutover/jo"}}),
+    (_at(1, 58, 10), "step.started", "instances-running", {
+        "title": "Imported instances running", "kind": "check", "phase": "phase-one",
+        "attempt": 1}),
+    (_at(1, 58, 41), "step.succeeded", "instances-running", {
+        "duration_s": 31.0, "summary": "2 instance(s) running; 2 AZs", "evidence": {}}),
+    (_at(1, 59, 2), "step.started", "apps-healthy", {
+        "title": "New app servers healthy", "kind": "check", "phase": "phase-one",
+        "attempt": 1}),
+    (_at(2, 0, 15), "step.succeeded", "apps-healthy", {
+        "duration_s": 73.2, "summary": "2 server(s) healthy", "evidence": {}}),
+    (_at(2, 1, 30), "note.added", None, {
+        "text": "DBA on the bridge: datacentre database healthy, no blocking"}),
+    (_at(2, 2, 5), "step.started", "register-targets", {
+        "title": "Register the new app servers", "kind": "elb.register",
+        "phase": "phase-one", "attempt": 1}),
+    (_at(2, 2, 6), "step.progress", "register-targets", {
+        "message": "done: elb.register(oms-web: oms-app-1+oms-app-2)",
+        "outputs": {"target_group": "oms-web"}}),
+    (_at(2, 2, 6), "step.succeeded", "register-targets", {
+        "duration_s": 1.4, "summary": "action done", "evidence": {}}),
+    (_at(2, 2, 40), "step.started", "targets-healthy", {
+        "title": "Wait for healthy targets", "kind": "check", "phase": "phase-one",
+        "attempt": 1}),
+    (_at(2, 5, 40), "step.failed", "targets-healthy", {
+        "duration_s": 180.0, "evidence": {},
+        "reason": "timed out after 3m waiting: oms-app-1 unhealthy (ResponseCodeMismatch)"}),
+    (_at(2, 13, 5), "note.added", None, {
+        "text": "oms-app-1 health path fixed on the instance (Jo, with app team); re-running"}),
+    (_at(2, 13, 20), "step.started", "targets-healthy", {
+        "title": "Wait for healthy targets", "kind": "check", "phase": "phase-one",
+        "attempt": 2}),
+    (_at(2, 14, 30), "step.progress", "targets-healthy", {
+        "message": "oms-app-2 initial (RegistrationInProgress)", "evidence": {}}),
+]
+
+
+def frozen_entries() -> list[AuditEntry]:
+    entries, prev = [], "0" * 64
+    for seq, (ts, event, step, detail) in enumerate(_FROZEN_LOG, start=1):
+        digest = hashlib.sha256(f"frozen {seq} {event}".encode()).hexdigest()
+        entries.append(AuditEntry(seq=seq, ts=ts, session=FROZEN_SESSION, actor=FROZEN_ACTOR,
+                                  mode="driver", event=event, step=step, detail=detail,
+                                  prev=prev, hash=digest))
+        prev = digest
+    return entries
+
+
+def _ago(seconds: float) -> datetime:
+    return FROZEN_NOW - timedelta(seconds=seconds)
+
+
+def _rows(*rows: tuple[str, list[str]]) -> list[PaneRow]:
+    return [PaneRow(status=status, cells=cells) for status, cells in rows]  # type: ignore[arg-type]
+
+
+def frozen_panes() -> dict[str, PaneView]:
+    """All five panes as a driver publishes them: live ones, one with an error gone stale."""
+    dc = "oms-web.dc1.retail.example"
+    return {
+        "apps": PaneView(pane="apps", title="App servers", taken_at=_ago(2),
+                         columns=["server", "AZ", "EC2", "http", "ms", "version", "db"],
+                         rows=_rows(
+                             ("ok", ["dc-app-1", "DC", "-", "200", "12", "4.12.3", "ok"]),
+                             ("ok", ["dc-app-2", "DC", "-", "200", "14", "4.12.3", "ok"]),
+                             ("ok", ["oms-app-1", "2a", "running", "200", "18", "4.12.3", "ok"]),
+                             ("ok", ["oms-app-2", "2b", "running", "200", "21", "4.12.3", "ok"]))),
+        "targets": PaneView(pane="targets", title="ALB targets", taken_at=_ago(1),
+                            columns=["group", "target", "port", "AZ", "state", "reason"],
+                            rows=_rows(
+                                ("ok", ["oms-web", "oms-app-1", "8080", "2a", "healthy", ""]),
+                                ("warn", ["oms-web", "oms-app-2", "8080", "2b", "initial",
+                                          "RegistrationInProgress"]))),
+        "ag": PaneView(pane="ag", title="SQL availability group", taken_at=_ago(3),
+                       columns=["AG", "replica", "role", "db", "sync", "health", "send KB",
+                                "redo KB"],
+                       rows=_rows(
+                           ("ok", ["oms-ag", "oms-db-dc", "primary", "OMS", "SYNCHRONIZED",
+                                   "HEALTHY", "0", "0"]),
+                           ("warn", ["oms-ag", "oms-db-aws1", "secondary", "OMS",
+                                     "SYNCHRONIZING", "HEALTHY", "1204", "88"]))),
+        "backup": PaneView(pane="backup", title="Backup and restore", taken_at=_ago(40),
+                           columns=["operation", "db", "%", "rate", "ETA", "S3 parts",
+                                    "bytes"],
+                           rows=_rows(("warn", ["backup", "OMS", "62", "48 MB/s", "0:03:10",
+                                                "114/184", "5.6 GB"])),
+                           error="oms-db-dc: login timeout expired (HYT00)"),
+        "dns": PaneView(pane="dns", title="DNS", taken_at=_ago(3),
+                        columns=["name", "source", "answer", "change", "TTL", "match"],
+                        note=f"expected: fulfilment={dc}, orders={dc}",
+                        rows=_rows(
+                            ("ok", ["orders.oms.retail.example", "route53", dc, "", "",
+                                    "= match"]),
+                            ("ok", ["", "dc-dns-1", dc, "", "41", "= match"]),
+                            ("ok", ["", "vpc-resolver", dc, "", "41", "= match"]),
+                            ("ok", ["fulfilment.oms.retail.example", "route53", dc, "", "",
+                                    "= match"]),
+                            ("ok", ["", "dc-dns-1", dc, "", "41", "= match"]),
+                            ("bad", ["", "vpc-resolver", "SERVFAIL", "", "-",
+                                     "x MISMATCH"]))),
+    }
+
+
+def frozen_view(*, driver_alive: bool = True) -> SessionView:
+    plan = load_plan(WINDOW_PLAN)
+    entries = frozen_entries()
+    return SessionView(plan=plan, run=derive(plan, entries), entries=entries,
+                       panes=frozen_panes(), driver=FROZEN_DRIVER if driver_alive else None,
+                       driver_alive=driver_alive, published_at=_ago(1))
+
+
+class FrozenDriverSource:
+    """What the driver's screen reads, with every answer fixed: no estate, no runner."""
+
+    mode = "driver"
+    folder = FROZEN_FOLDER
+    how_to_watch = f"watch: cockpit watch {FROZEN_FOLDER}"
+
+    def __init__(self, view: SessionView) -> None:
+        self._view = view
+
+    def view(self) -> SessionView:
+        return self._view
+
+    def poll_pane(self, pane: str) -> PaneView:
+        return self._view.panes[pane]
+
+    def watched_now(self, run: Any) -> set[str]:
+        return {"targets"} if run.running() is not None else set()
+
+
+class FrozenReader:
+    """What a watcher's screen reads (a `SessionReader`'s `read`), fixed."""
+
+    mode = "watch"
+    folder = FROZEN_FOLDER
+    problem = None
+
+    def __init__(self, view: SessionView) -> None:
+        self._view = view
+
+    def read(self) -> SessionView:
+        return self._view
+
+
+def frozen_app(mode: str, *, driver_alive: bool = True) -> Any:
+    """The cockpit on the frozen session, as the driver or a watcher, its clock pinned."""
+    from cockpit.ui.app import make_app
+
+    view = frozen_view(driver_alive=driver_alive)
+    source = FrozenDriverSource(view) if mode == "driver" else FrozenReader(view)
+    return make_app(source, keymap={}, clock=frozen_clock)
+
+
+async def drawn(pilot: Pilot[Any]) -> None:
+    """The frozen session drawn and the cursor held still: ready for a picture."""
+    app = pilot.app
+    await wait_for(pilot, lambda: getattr(app.screen, "view", None) is not None,
+                   what="the frozen session drawn")
+    freeze_cursor_blink(app)
+    await pilot.pause()
