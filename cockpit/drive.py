@@ -97,7 +97,7 @@ class DriverOpening:
             self.error = str(exc)
             raise
         return DriverSource(self.runner, estate.handle,
-                            how_to_watch=f"watch: cockpit watch {self.folder}")
+                            how_to_watch=f"cockpit watch {self.folder}")
 
     def cancel(self, *, hangup: bool) -> None:
         self.hung_up = self.hung_up or hangup

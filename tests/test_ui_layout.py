@@ -22,11 +22,6 @@ from ui_support import (
 )
 
 
-def xfail_at(size: tuple[int, int], reason: str) -> object:
-    return pytest.param(size, marks=pytest.mark.xfail(strict=True, reason=reason),
-                        id=f"{size[0]}x{size[1]}")
-
-
 def at(size: tuple[int, int]) -> object:
     return pytest.param(size, id=f"{size[0]}x{size[1]}")
 
@@ -83,10 +78,7 @@ async def test_every_pane_shows_its_age_and_the_stale_one_says_so(size: tuple[in
 
 
 @pytest.mark.parametrize("mode", [
-    pytest.param("driver", marks=pytest.mark.xfail(strict=True, reason=(
-        "DriverScreen.on_mount draws before layout, so AuditTail.show sizes the tail by "
-        "`self.size.height or 8`: 8 entries go into a box 7 lines tall at 120x40, and the "
-        "newest (#14) is cut off below the border until the log grows again"))),
+    "driver",
     "watch",
 ])
 async def test_the_audit_tail_shows_the_newest_entry_at_120x40(mode: str) -> None:
@@ -98,9 +90,7 @@ async def test_the_audit_tail_shows_the_newest_entry_at_120x40(mode: str) -> Non
 
 
 @pytest.mark.parametrize("size", [
-    xfail_at((120, 40), "cockpit.tcss gives #top (runbook and tail) 1fr against #panes' 3fr: "
-             "at 120x40 the runbook shows 5 of the plan's 7 steps (resolvers-agree and "
-             "final-checks are off screen, behind a horizontal scrollbar row)"),
+    at((120, 40)),
     at((160, 48)),
 ])
 async def test_every_step_of_the_runbook_is_on_screen(size: tuple[int, int]) -> None:
@@ -113,10 +103,7 @@ async def test_every_step_of_the_runbook_is_on_screen(size: tuple[int, int]) -> 
 
 
 @pytest.mark.parametrize("size", [
-    xfail_at((120, 40), "the watch hint is the last item of header line 2, after the "
-             "window clock, projection and log head: at 120 columns `cockpit watch "
-             "/srv/cutover/oms-20261128` is cut to `cockpit watch /…` (and any default "
-             "~/.local/state/cockpit/sessions/... folder is longer still)"),
+    at((120, 40)),
     at((160, 48)),
 ])
 async def test_the_driver_header_says_how_to_watch(size: tuple[int, int]) -> None:
@@ -127,9 +114,7 @@ async def test_the_driver_header_says_how_to_watch(size: tuple[int, int]) -> Non
 
 
 @pytest.mark.parametrize("mode", [
-    pytest.param("driver", marks=pytest.mark.xfail(strict=True, reason=(
-        "at 80 columns the driver's footer holds r g u s o c n p and is cut at `p Pa`: "
-        "the `? Help` hint (and `q Quit`) never shows at the minimum size"))),
+    "driver",
     "watch",
 ])
 async def test_the_footer_shows_the_help_key_at_80x24(mode: str) -> None:
@@ -139,9 +124,6 @@ async def test_the_footer_shows_the_help_key_at_80x24(mode: str) -> None:
         assert "? Help" in footer_line(app)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the watcher's read-only badge is the last item of header line 2 (`| read-only`): at "
-    "80 columns the line is cut after the log head and the badge never shows"))
 async def test_the_watcher_says_read_only_at_80x24() -> None:
     app = frozen_app("watch")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -115,7 +115,7 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
                   "Backup and restore", "DNS", "Audit log"):
         assert title in screen, f"{title!r} missing from the 120x40 screen:\n{screen}"
     # The header's hint is cut at 120 columns when the path is long: its start must show.
-    assert " DRIVER " in screen and "watch: cockpit watch " in screen
+    assert " DRIVER " in screen and "watch from another terminal: cockpit watch " in screen
     print(f"live panes {took:.1f}s after tmux started the demo")
 
     tmux("send-keys", "-t", driver, "g")

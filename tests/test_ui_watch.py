@@ -94,7 +94,7 @@ async def test_the_watcher_shows_the_step_states_the_log_says(runner: Runner) ->
         # The panes come from the driver's state.json: oms-app-1 answers 503 there.
         await wait_for(pilot, lambda: "503" in screen_text(app),
                        what="the App servers pane as the driver published it")
-        assert "waiting for the first poll" in screen_text(app)  # the panes it never polled
+        assert "no data yet" in screen_text(app)  # the panes the driver never polled
 
 
 async def test_the_watcher_follows_the_driver_within_two_seconds(runner: Runner) -> None:

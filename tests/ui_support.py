@@ -162,7 +162,7 @@ def driver_source(runner: Runner, handle: EstateHandle) -> Any:
     """What the driver's screen is given, built as `DriverOpening.open` builds it."""
     from cockpit.runner.driver import DriverSource
 
-    return DriverSource(runner, handle, how_to_watch=f"watch: cockpit watch {runner.folder}")
+    return DriverSource(runner, handle, how_to_watch=f"cockpit watch {runner.folder}")
 
 
 # --- a frozen session, for snapshots ---------------------------------------------------------
@@ -305,7 +305,7 @@ class FrozenDriverSource:
 
     mode = "driver"
     folder = FROZEN_FOLDER
-    how_to_watch = f"watch: cockpit watch {FROZEN_FOLDER}"
+    how_to_watch = f"cockpit watch {FROZEN_FOLDER}"
 
     def __init__(self, view: SessionView) -> None:
         self._view = view

@@ -19,7 +19,7 @@ class StepCommands(Provider):
         for step in view.plan.steps():
             status = view.run.steps[step.id].status.value
             entries.append((f"select {step.id}", _call(screen, "select_step", step.id),
-                            f"{step.title} [{status}]"))
+                            f"{step.title} ({status})"))
             if driver:
                 entries.append((f"run {step.id}", _call(screen, "run_step_by_id", step.id),
                                 step.title))

@@ -26,11 +26,16 @@ class CockpitAction:
     show: bool = True
 
 
+# Footer order: the essential keys first, so an 80-column footer still shows them.
 ACTIONS: tuple[CockpitAction, ...] = (
     CockpitAction("run_step", "r,f5", "run_selected", "Run",
                   "Run the selected step (type-to-confirm where the plan asks)"),
     CockpitAction("run_next", "g,f6", "run_next", "Next",
                   "Run the next ready step"),
+    CockpitAction("help", "question_mark,f1", "help", "Help", "List every key",
+                  driver_only=False),
+    CockpitAction("quit", "q,f10", "quit_cockpit", "Quit", "Leave the cockpit",
+                  driver_only=False),
     CockpitAction("undo_step", "u", "undo_selected", "Undo", "Undo the selected step"),
     CockpitAction("skip_step", "s", "skip_selected", "Skip",
                   "Skip the selected step, with a reason"),
@@ -49,12 +54,8 @@ ACTIONS: tuple[CockpitAction, ...] = (
                   "Show the next pane (small terminals)", driver_only=False, show=False),
     CockpitAction("previous_pane", "[", "cycle_pane(-1)", "Pane",
                   "Show the previous pane (small terminals)", driver_only=False, show=False),
-    CockpitAction("help", "question_mark,f1", "help", "Help", "List every key",
-                  driver_only=False),
-    CockpitAction("palette", "colon,ctrl+p", "command_palette", "Steps",
+    CockpitAction("palette", "colon,ctrl+p", "app.command_palette", "Steps",
                   "Command palette: every step and action", driver_only=False),
-    CockpitAction("quit", "q,f10", "quit_cockpit", "Quit", "Leave the cockpit",
-                  driver_only=False),
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,6 +16,7 @@ class ConfirmStep(ModalScreen[bool]):
     ConfirmStep { align: center middle; }
     ConfirmStep > Vertical { width: 70; max-width: 95%; height: auto; border: thick $error;
                              padding: 1 2; background: $surface; }
+    ConfirmStep Label { width: 100%; }
     ConfirmStep Horizontal { height: auto; margin-top: 1; }
     ConfirmStep Button { margin-right: 2; }
     """
@@ -29,13 +30,21 @@ class ConfirmStep(ModalScreen[bool]):
             yield Label(f"[b]{self.title_text}[/b]")
             yield Label(f"This changes the estate: {self.action_text}")
             yield Label(f"Type [b]{self.step_id}[/b] to run it, or press Cancel.")
-            yield Input(placeholder=self.step_id, id="typed")
+            yield Input(placeholder=self.step_id, id="typed", select_on_focus=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button("Run", id="run", variant="error", disabled=True)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()  # the safe choice has focus
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while Cancel has focus goes into the id field: Enter alone still cancels."""
+        typed = self.query_one("#typed", Input)
+        if event.is_printable and event.character and not typed.has_focus:
+            event.stop()
+            typed.focus()
+            typed.insert_text_at_cursor(event.character)
 
     @on(Input.Changed, "#typed")
     def _typed(self, event: Input.Changed) -> None:

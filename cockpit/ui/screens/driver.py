@@ -19,6 +19,9 @@ from cockpit.ui.screens.main import CockpitScreen
 from cockpit.ui.screens.reason import AskReason
 from cockpit.ui.widgets.runbook import Runbook
 
+# Statuses from which the run key may start a step (the runner checks again).
+RUNNABLE = frozenset({Status.READY, Status.FAILED, Status.UNDONE, Status.INTERRUPTED})
+
 
 class DriverScreen(CockpitScreen):
     mode = "DRIVER"
@@ -40,7 +43,7 @@ class DriverScreen(CockpitScreen):
             self._poll(pane)
 
     def hint(self) -> str:
-        return self.source.how_to_watch
+        return f"watch from another terminal: {self.source.how_to_watch}"
 
     # --- polling ------------------------------------------------------------------------
 
@@ -52,7 +55,8 @@ class DriverScreen(CockpitScreen):
         try:
             self.post_message(self.PanePolled(self.source.poll_pane(pane)))
         finally:
-            self.app.call_from_thread(self._rearm, pane)
+            if self.app.is_running:  # after quit there is nothing left to re-arm
+                self.app.call_from_thread(self._rearm, pane)
 
     def _rearm(self, pane: str) -> None:
         """One-shot timer, re-armed after the poll ends: polls never overlap."""
@@ -162,8 +166,9 @@ class DriverScreen(CockpitScreen):
     def _confirm_then(self, step_id: str, go: Callable[[], object]) -> None:
         step = self.source.runner.plan.step(step_id)
         state = self.source.runner.step_state(step_id)
-        if state.status is Status.RUNNING:
-            self.notify(f"{step_id} is already running", severity="warning")
+        if state.status not in RUNNABLE:  # say so before asking anyone to type an id
+            waiting = f": waiting on {', '.join(state.waiting_on)}" if state.waiting_on else ""
+            self.notify(f"{step_id} is {state.status.value}{waiting}", severity="warning")
             return
         if step.confirm and step.do is not None:
             from cockpit.runner.actions import describe

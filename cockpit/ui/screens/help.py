@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from cockpit.ui.keys import CockpitAction
+from cockpit.ui.keys import CockpitAction, keymap_path
 
 _NAMES = {"question_mark": "?", "colon": ":", "ctrl+p": "ctrl+p"}
 
@@ -42,5 +43,6 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(key, f"Select step {step}", "")
         with VerticalScroll():
             yield Static(table)
-            yield Static("\nRemap keys in ~/.config/cockpit/keys.toml: [keys] run_step = \"x,f7\"."
-                         "\nArrows / page keys move the runbook cursor. Esc, q or ? closes this.")
+            yield Static(Text(
+                f"\nRemap keys in {keymap_path()}: [keys] run_step = \"x,f7\"."
+                "\nArrows and page keys move the runbook cursor. Esc, q or ? closes this."))

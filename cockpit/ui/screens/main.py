@@ -82,8 +82,9 @@ class CockpitScreen(Screen[None]):
             runbook.setup(view.plan)
             runbook.focus()
             self._select_current(view)
-        if view.run.head != self._drawn_head:
-            runbook.show(view.run)
+        running = view.run.running() is not None
+        if view.run.head != self._drawn_head or running:
+            runbook.show(view.run, self.now())
             self.query_one(AuditTail).show(view.entries)
             self._drawn_head = view.run.head
         for name, pane_view in view.panes.items():
@@ -139,6 +140,8 @@ class CockpitScreen(Screen[None]):
         """Small terminals show one pane at a time; `[` and `]` cycle through them."""
         for pane in self.query(Pane):
             pane.display = name is None or pane.pane == name
+            where = f"  ({CYCLE.index(pane.pane) + 1}/{len(CYCLE)}: [ ] for more)"
+            pane.border_title = PANES[pane.pane] + (where if name is not None else "")
         self.query_one(AuditTail).display = name is None or name == "tail"
         self.query_one("#panes").display = name != "tail"
 
@@ -218,7 +221,7 @@ class WatchScreen(CockpitScreen):
         self._read()
 
     def hint(self) -> str:
-        return "read-only"
+        return ""
 
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def _read(self) -> None:

@@ -14,17 +14,33 @@ EVENT_STYLES = {
 }
 
 
+# Short words for the events, so the step id and the reason get the width.
+SHORT = {
+    "session.opened": "opened", "session.closed": "closed", "step.started": "start",
+    "step.progress": "...", "step.succeeded": "done", "step.failed": "FAILED",
+    "step.skipped": "skipped", "gate.overridden": "OVERRIDE", "step.undone": "undone",
+    "step.undo_failed": "UNDO-FAIL", "note.added": "note", "session.interrupted": "INTERRUPT",
+    "audit.repaired": "REPAIRED", "lock.taken_over": "TAKEOVER", "session.hangup": "HANGUP",
+}
+
+
 class AuditTail(Static):
     DEFAULT_CSS = """
     AuditTail { border: round $secondary; padding: 0 1; height: 1fr;
                 text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    _entries: list[AuditEntry] = []
+
     def on_mount(self) -> None:
         self.border_title = "Audit log"
 
+    def on_resize(self) -> None:
+        self.show(self._entries)  # the first draw may come before the layout knows the height
+
     def show(self, entries: list[AuditEntry]) -> None:
-        lines = max(1, self.size.height or 8)
+        self._entries = entries
+        lines = max(1, self.content_size.height or 8)
         text = Text(no_wrap=True, overflow="ellipsis")
         for index, entry in enumerate(entries[-lines:]):
             if index:
@@ -36,7 +52,8 @@ class AuditTail(Static):
 def render_entry(entry: AuditEntry) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{entry.ts.strftime('%H:%M:%S')} #{entry.seq:<4}", style="dim")
-    text.append(f"{entry.event:<19}", style=EVENT_STYLES.get(entry.event, ""))
+    text.append(f"{SHORT.get(entry.event, entry.event):<9}",
+                style=EVENT_STYLES.get(entry.event, ""))
     if entry.step:
         text.append(f" {entry.step}", style="bold")
     summary = _summary(entry)

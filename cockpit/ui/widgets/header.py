@@ -19,7 +19,7 @@ class CockpitHeader(Static):
     """Two lines; re-rendered each second for the clock, and when the session changes."""
 
     DEFAULT_CSS = """
-    CockpitHeader { height: auto; max-height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
+    CockpitHeader { height: auto; max-height: 4; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def show(self, view: SessionView, *, mode: str, hint: str = "", paused: bool = False,
@@ -31,12 +31,13 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
                   now: datetime | None = None) -> Text:
     now = now or datetime.now(UTC)
     line1 = Text(no_wrap=True, overflow="ellipsis")
-    line1.append(f" {mode} ", style="bold reverse" if mode == "DRIVER" else "bold reverse yellow")
+    badge = f" {mode} " if mode == "DRIVER" else f" {mode} (read-only) "
+    line1.append(badge, style="bold reverse" if mode == "DRIVER" else "bold reverse yellow")
     if mode == "WATCH" and not view.driver_alive:
         line1.append(" DRIVER GONE: the data below is the last it saw ", style="bold reverse red")
     line1.append(f" {view.plan.plan.name}", style="bold")
-    line1.append(f" | {view.current_phase()}")
     line1.append(f" | AWS {view.aws_identity}")
+    line1.append(f" | {view.current_phase()}")
     line2 = Text(no_wrap=True, overflow="ellipsis")
     line2.append(f" drives: {_who(view.driver)}")
     line2.append(" | " + window_clock(view, now))
@@ -44,10 +45,11 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
         line2.append(f" | log #{view.run.head[0]} {view.run.head[1][:8]}")
     if paused:
         line2.append("  POLLING PAUSED", style="bold reverse")
-    if hint:
-        line2.append(f" | {hint}", style="dim")
     line1.append("\n")
     line1.append_text(line2)
+    if hint:  # its own line: a path must not be cut to make room for the clock
+        line1.append("\n")
+        line1.append(f" {hint}", style="dim")
     problem = view.credentials_problem()
     if problem:
         line1.append("\n")

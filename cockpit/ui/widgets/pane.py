@@ -21,7 +21,7 @@ class Pane(Static):
     DEFAULT_CSS = "Pane { border: round $primary; padding: 0 1; height: 1fr; }"
 
     def __init__(self, pane: str, title: str, **kwargs: object) -> None:
-        super().__init__("waiting for the first poll...", id=f"pane-{pane}", **kwargs)  # type: ignore[arg-type]
+        super().__init__("no data yet", id=f"pane-{pane}", **kwargs)  # type: ignore[arg-type]
         self.pane = pane
         self.border_title = title
         self.view: PaneView | None = None

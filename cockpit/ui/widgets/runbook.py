@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -21,12 +23,14 @@ MARKS: dict[Status, tuple[str, str]] = {
 }
 
 
-def duration(state: StepState, budget: float) -> str:
+def duration(state: StepState, budget: float, now: datetime | None = None) -> str:
     def fmt(seconds: float) -> str:
         return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
 
     if state.duration_s is not None:
         return f"{fmt(state.duration_s)}/{fmt(budget)}"
+    if state.status is Status.RUNNING and state.started_at is not None and now is not None:
+        return f"{fmt((now - state.started_at).total_seconds())}/{fmt(budget)}"
     return f"-/{fmt(budget)}"
 
 
@@ -45,7 +49,7 @@ class Runbook(DataTable[Text]):
             self.add_row(*[Text("")] * 5, key=step.id)
         self._plan = plan
 
-    def show(self, run: RunState) -> None:
+    def show(self, run: RunState, now: datetime | None = None) -> None:
         for step in self._plan.steps():
             state = run.steps[step.id]
             mark, style = MARKS[state.status]
@@ -53,7 +57,7 @@ class Runbook(DataTable[Text]):
             self.update_cell(step.id, "key", Text(step.key or "", style="bold"))
             self.update_cell(step.id, "step", Text(step.id, style="bold" if state.status in (
                 Status.RUNNING, Status.READY) else ""))
-            self.update_cell(step.id, "time", Text(duration(state, step.budget)))
+            self.update_cell(step.id, "time", Text(duration(state, step.budget, now)))
             self.update_cell(step.id, "what", _what(step.title, state))
 
     @property
