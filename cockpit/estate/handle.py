@@ -30,7 +30,10 @@ class ReadOnlyError(PermissionError):
 class Endpoints:
     """Where the estate answers. Empty for a real estate; the sim fills it with loopback.
 
-    `health_urls` and `resolvers` override the plan's addresses per id.
+    `health_urls` and `resolvers` override the plan's addresses per id. `sql_connect`
+    overrides how a SQL endpoint is reached (a DB-API connection factory per endpoint id;
+    otherwise pyodbc with the DSN from the plan's environment variable), and
+    `sql_disk_root` is where paths of BACKUP TO DISK are found from here (the sim's disks).
     """
 
     aws_endpoint_url: str | None = None
@@ -38,6 +41,8 @@ class Endpoints:
     aws_credentials: dict[str, str] | None = None
     health_urls: dict[str, str] = field(default_factory=dict)
     resolvers: dict[str, tuple[str, int]] = field(default_factory=dict)
+    sql_connect: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    sql_disk_root: str | None = None
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
     max_attempts: int = 3
@@ -129,6 +134,16 @@ class EstateHandle:
             return self.endpoints.resolvers[resolver_id]
         resolver = next(r for r in self.estate.resolvers if r.id == resolver_id)
         return resolver.address, resolver.port
+
+    def sql_connection(self, endpoint_id: str) -> Any:
+        """A new DB-API connection to a SQL endpoint; the caller closes it. On a read-only
+        handle it refuses every statement but SELECT and USE."""
+        from cockpit.estate import sql
+
+        factory = self.endpoints.sql_connect.get(endpoint_id)
+        endpoint = next(e for e in self.estate.sql if e.id == endpoint_id)
+        connection = factory() if factory else sql.connect_odbc(endpoint)
+        return sql.ReadOnlyConnection(connection) if self.read_only else connection
 
     def close(self) -> None:
         with self._lock:

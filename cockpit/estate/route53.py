@@ -16,9 +16,13 @@ def record(handle: EstateHandle, record_id: str) -> DnsRecord:
 
 
 def resolve_value(handle: EstateHandle, record_id: str, value: str) -> str:
-    """What a plan's value means for one record: `alb:<id>`, `original`, or itself."""
+    """What a plan's value means for one record: `alb:<id>`, `ag:<id>` (the availability
+    group's listener), `original`, or itself."""
     if value.startswith("alb:"):
         return elb.load_balancer_dns_name(handle, value.removeprefix("alb:"))
+    if value.startswith("ag:"):
+        ag_id = value.removeprefix("ag:")
+        return next(ag.listener for ag in handle.estate.availability_groups if ag.id == ag_id)
     if value == "original":
         return record(handle, record_id).value
     return value

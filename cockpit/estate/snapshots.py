@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def utcnow() -> datetime:
@@ -99,3 +99,145 @@ class ResolverAnswer(BaseModel):
 
 class DnsSnapshot(Snapshot):
     answers: list[ResolverAnswer] = []
+
+
+# --- SQL Server ---------------------------------------------------------------------------
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQL Server's datetimes carry no zone; the sim's and the servers' clocks are UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class ReplicaState(BaseModel):
+    """One replica of an AG, and (when the AG holds it) one database on that replica."""
+
+    replica: str
+    availability_mode: str | None = None
+    role: str | None = None
+    connected_state: str | None = None
+    replica_health: str | None = None
+    database: str | None = None
+    sync_state: str | None = None
+    sync_health: str | None = None
+    log_send_queue_kb: int | None = None
+    redo_queue_kb: int | None = None
+
+    @property
+    def synchronous(self) -> bool:
+        return (self.availability_mode or "").upper().startswith("SYNCHRONOUS")
+
+
+class AgSnapshot(Snapshot):
+    ag: str
+    endpoint: str | None = None
+    replicas: list[ReplicaState] = []
+
+    def for_database(self, database: str) -> list[ReplicaState]:
+        return [r for r in self.replicas if r.database == database]
+
+
+class RunningRequest(BaseModel):
+    """A BACKUP or RESTORE in `sys.dm_exec_requests`."""
+
+    session_id: int
+    command: str
+    database: str | None = None
+    percent_complete: float = 0.0
+    estimated_completion_ms: int | None = None
+    start_time: datetime | None = None
+
+    @field_validator("start_time")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
+
+
+class RequestsSnapshot(Snapshot):
+    endpoint: str
+    requests: list[RunningRequest] = []
+
+
+class SessionGroup(BaseModel):
+    host_name: str | None = None
+    program_name: str | None = None
+    login_name: str | None = None
+    sessions: int
+
+
+class SessionsSnapshot(Snapshot):
+    endpoint: str
+    database: str
+    groups: list[SessionGroup] = []
+
+    @property
+    def total(self) -> int:
+        return sum(g.sessions for g in self.groups)
+
+
+class DatabaseStateSnapshot(Snapshot):
+    endpoint: str
+    database: str
+    exists: bool = False
+    state: str | None = None
+    is_read_only: bool | None = None
+    user_access: str | None = None
+    recovery_model: str | None = None
+    size_pages: int | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return (self.size_pages or 0) * 8192
+
+
+class TableData(BaseModel):
+    """One table as the data check sees it: exact rows, checksum, and the partition stats."""
+
+    table: str
+    rows: int | None = None
+    checksum: int | None = None
+    stats_rows: int | None = None
+
+
+class DataSnapshot(Snapshot):
+    endpoint: str
+    database: str
+    tables: list[TableData] = []
+
+    def by_table(self) -> dict[str, TableData]:
+        return {t.table.lower(): t for t in self.tables}
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+
+class UploadState(BaseModel):
+    """An open multipart upload: a backup in flight, or the parts a failed one left."""
+
+    key: str
+    upload_id: str
+    parts: int = 0
+    bytes: int = 0
+    initiated: datetime | None = None
+
+
+class ObjectState(BaseModel):
+    key: str
+    size: int
+    parts: int = 1
+    etag: str | None = None
+
+
+class BackupObjectsSnapshot(Snapshot):
+    """A backup's key (or its stripes) in S3: uploads still open, objects complete."""
+
+    bucket: str
+    key: str
+    uploads: list[UploadState] = []
+    objects: list[ObjectState] = []
+
+    @property
+    def uploaded_bytes(self) -> int:
+        return sum(u.bytes for u in self.uploads) + sum(o.size for o in self.objects)

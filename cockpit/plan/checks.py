@@ -14,7 +14,18 @@ from typing import Any
 from cockpit.plan.graph import find_cycles
 from cockpit.plan.inline_secrets import find_secret
 from cockpit.plan.messages import noun, owner, quoted
-from cockpit.plan.models import ChangeInsync, Condition, Plan, Step, Upsert
+from cockpit.plan.models import (
+    AddToAg,
+    AgHealthy,
+    AgSynchronized,
+    ChangeInsync,
+    Condition,
+    DropDatabase,
+    Plan,
+    RemoveFromAg,
+    Step,
+    Upsert,
+)
 from cockpit.plan.schema import ref_of, walk_models
 from cockpit.plan.toml_lines import KeyPath, LineMap, line_of
 
@@ -27,7 +38,11 @@ ESTATE_COLLECTIONS = (
     "resolvers",
     "sql",
     "buckets",
+    "availability_groups",
+    "databases",
 )
+# `value = "alb:<id>"` names a load balancer, `"ag:<id>"` an availability group (its listener).
+VALUE_PREFIXES = {"alb:": "load_balancers", "ag:": "availability_groups"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,10 @@ def duplicate_ids(context: Context) -> list[Finding]:
         (noun(name), [("estate", name, i) for i in range(len(getattr(context.plan.estate, name)))])
         for name in ESTATE_COLLECTIONS
     ]
+    for a, ag in enumerate(context.plan.estate.availability_groups):
+        replicas: list[KeyPath] = [("estate", "availability_groups", a, "replicas", r)
+                                   for r in range(len(ag.replicas))]
+        groups.append(("AG replica", replicas))
     groups.append(("phase", [("phases", p) for p in range(len(context.plan.phases))]))
     groups.append(("step", [loc for loc, _ in context.step_locs()]))
     return [finding for what, locs in groups for finding in _duplicates(context, what, locs)]
@@ -146,15 +165,17 @@ def _holder(context: Context, loc: KeyPath) -> str:
 
 
 def alb_values(context: Context) -> list[Finding]:
-    """`value = "alb:<id>"` (Route 53 upsert, resolves-to) must name a load balancer."""
-    known = known_ids(context.plan, "load_balancers")
+    """`value = "alb:<id>"` / `"ag:<id>"` (upsert, resolves-to) must name what it says."""
     findings = []
     for loc, model in walk_models(context.plan):
         value = getattr(model, "value", None)
-        if getattr(model, "kind", None) and isinstance(value, str) and value.startswith("alb:"):
-            ident = value.removeprefix("alb:")
-            if ident not in known:
-                message = _unknown(context, loc + ("value",), "load_balancers", ident, known)
+        if not (getattr(model, "kind", None) and isinstance(value, str)):
+            continue
+        for prefix, collection in VALUE_PREFIXES.items():
+            known = known_ids(context.plan, collection)
+            ident = value.removeprefix(prefix)
+            if value.startswith(prefix) and ident not in known:
+                message = _unknown(context, loc + ("value",), collection, ident, known)
                 findings.append(context.at(loc + ("value",), message))
     return findings
 
@@ -182,6 +203,21 @@ def elb_targets_in_aws(context: Context) -> list[Finding]:
     return findings
 
 
+def registered_targets_in_aws(context: Context) -> list[Finding]:
+    """A target group's `registered` servers are ALB targets too: EC2 instances only."""
+    sites = {server.id: server.site for server in context.plan.estate.app_servers}
+    return [
+        context.at(
+            ("estate", "target_groups", g, "registered", i),
+            f"target group {quoted(group.id)} lists datacentre server {quoted(server)} as "
+            'registered: only site = "aws" app servers can be ALB targets',
+        )
+        for g, group in enumerate(context.plan.estate.target_groups)
+        for i, server in enumerate(group.registered)
+        if sites.get(server) == "datacentre"
+    ]
+
+
 def aws_servers_have_az(context: Context) -> list[Finding]:
     """The sim places an imported instance in its AZ, and `ec2.spread` counts them."""
     example = f'az = "{context.plan.estate.region}a"'
@@ -192,6 +228,64 @@ def aws_servers_have_az(context: Context) -> list[Finding]:
         )
         for i, server in enumerate(context.plan.estate.app_servers)
         if server.site == "aws" and not server.az
+    ]
+
+
+def checksum_tables_counted(context: Context) -> list[Finding]:
+    """A table compared by checksum is one whose rows are counted too."""
+    return [
+        context.at(
+            ("estate", "databases", d, "checksum_tables", i),
+            f"checksum table {quoted(table)} of database {quoted(db.id)} is not in its "
+            f"'tables' (add it there: every checked table is counted too)",
+        )
+        for d, db in enumerate(context.plan.estate.databases)
+        for i, table in enumerate(db.checksum_tables)
+        if table not in db.tables
+    ]
+
+
+def ags_reachable(context: Context) -> list[Finding]:
+    """The AG's state is read through a replica's endpoint: an AG condition needs one."""
+    reachable = {ag.id for ag in context.plan.estate.availability_groups
+                 if any(r.endpoint for r in ag.replicas)}
+    known = {ag.id for ag in context.plan.estate.availability_groups}
+    return [
+        context.at(loc + ("ag",), f"{model.kind} in {_holder(context, loc + ('ag',))}: no "
+                   f"replica of availability group {quoted(model.ag)} names an 'endpoint' "
+                   "to read its state through")
+        for loc, model in walk_models(context.plan)
+        if isinstance(model, AgHealthy | AgSynchronized)
+        and model.ag in known and model.ag not in reachable
+    ]
+
+
+def ag_actions_on_a_replica(context: Context) -> list[Finding]:
+    """ADD/REMOVE DATABASE and joins run on a replica of that AG, not on any server."""
+    groups = {ag.id: ag for ag in context.plan.estate.availability_groups}
+    findings = []
+    for loc, model in walk_models(context.plan):
+        if not isinstance(model, AddToAg | RemoveFromAg) or model.ag not in groups:
+            continue
+        endpoints = [r.endpoint for r in groups[model.ag].replicas if r.endpoint]
+        if model.endpoint not in endpoints:
+            findings.append(context.at(loc + ("endpoint",), (
+                f"{model.kind} in {_holder(context, loc + ('endpoint',))} runs on "
+                f"{quoted(model.endpoint)}, which is not a replica of {quoted(model.ag)} "
+                f"(its replicas' endpoints: {', '.join(endpoints) or 'none'})")))
+    return findings
+
+
+def never_drop_the_source(context: Context) -> list[Finding]:
+    """`sql.drop_database` undoes a restore on a target; on the source it destroys the data."""
+    sources = {db.id: db.source for db in context.plan.estate.databases}
+    return [
+        context.at(loc + ("endpoint",), (
+            f"sql.drop_database in {_holder(context, loc + ('endpoint',))} would drop "
+            f"database {quoted(model.database)} on its source {quoted(model.endpoint)}: "
+            "only a restored copy may be dropped"))
+        for loc, model in walk_models(context.plan)
+        if isinstance(model, DropDatabase) and sources.get(model.database) == model.endpoint
     ]
 
 
@@ -312,7 +406,12 @@ CHECKS: tuple[Check, ...] = (
     references,
     alb_values,
     elb_targets_in_aws,
+    registered_targets_in_aws,
     aws_servers_have_az,
+    checksum_tables_counted,
+    ags_reachable,
+    ag_actions_on_a_replica,
+    never_drop_the_source,
     duplicate_keys,
     dependency_cycles,
     insync_has_a_change,

@@ -50,6 +50,14 @@ ServerRefs = Annotated[list[str], Ref("app_servers"), Field(min_length=1)]
 TargetGroupRef = Annotated[str, Ref("target_groups")]
 RecordRefs = Annotated[list[str], Ref("records"), Field(min_length=1)]
 ResolverRefs = Annotated[list[str], Ref("resolvers")]
+SqlRef = Annotated[str, Ref("sql")]
+DatabaseRef = Annotated[str, Ref("databases")]
+AgRef = Annotated[str, Ref("availability_groups")]
+BucketRef = Annotated[str, Ref("buckets")]
+# A SQL Server name (database, table) as SQL Server allows it: anything but empty; the
+# generated T-SQL quotes it, so `]`, `;` or `'` in a name cannot inject.
+SqlName = Annotated[str, Field(min_length=1, max_length=128)]
+S3Key = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
 class Strict(BaseModel):
@@ -79,6 +87,9 @@ class LoadBalancer(Strict):
 
 
 class TargetGroup(Strict):
+    """`registered`: the targets already in the group when the window opens (a later
+    window's plan says so; the simulated estate starts with them registered and healthy)."""
+
     id: Identifier
     load_balancer: Annotated[str, Ref("load_balancers")]
     port: int = Field(default=8080, ge=1, le=65535)
@@ -87,6 +98,7 @@ class TargetGroup(Strict):
     healthy_threshold: int = Field(default=3, ge=2, le=10)
     unhealthy_threshold: int = Field(default=2, ge=2, le=10)
     deregistration_delay: Seconds = 300.0
+    registered: Annotated[list[str], Ref("app_servers")] = []
 
 
 class HostedZone(Strict):
@@ -115,11 +127,15 @@ class Resolver(Strict):
 
 
 class SqlEndpoint(Strict):
-    """A SQL Server endpoint; its ODBC connection string lives in the named env variable."""
+    """A SQL Server endpoint; its ODBC connection string lives in the named env variable.
+
+    `server` is its host name, the value a DNS record of the database points at.
+    """
 
     id: Identifier
     dsn_env: EnvVarName
     site: Literal["datacentre", "aws"] = "datacentre"
+    server: str | None = None
 
     @field_validator("dsn_env")
     @classmethod
@@ -130,6 +146,46 @@ class SqlEndpoint(Strict):
 class Bucket(Strict):
     id: Identifier
     name: str = Field(min_length=3, max_length=63)
+
+
+class AgReplica(Strict):
+    """One replica of an availability group; `id` is its server name (`@@SERVERNAME`)."""
+
+    id: Identifier
+    endpoint: Annotated[str | None, Ref("sql")] = None
+    availability_mode: Literal["synchronous_commit", "asynchronous_commit"] = (
+        "synchronous_commit"
+    )
+    az: str | None = None
+
+
+class AvailabilityGroup(Strict):
+    """An Always On availability group; `id` is its name, the first replica its primary.
+
+    `listener` is the listener's DNS name: what the database's name is switched to.
+    """
+
+    id: Identifier
+    listener: str = Field(min_length=1)
+    replicas: list[AgReplica] = Field(min_length=1)
+
+    def primary(self) -> AgReplica:
+        return self.replicas[0]
+
+
+class Database(Strict):
+    """A database to move: `name` on its `source` endpoint, reached by apps through `record`.
+
+    `tables` (`schema.table`, or `table` in dbo) are counted row by row in the data check;
+    `checksum_tables` are also compared by checksum.
+    """
+
+    id: Identifier
+    name: SqlName
+    source: SqlRef
+    record: Annotated[str | None, Ref("records")] = None
+    tables: list[SqlName] = Field(default=[], max_length=500)
+    checksum_tables: list[SqlName] = []
 
 
 class Estate(Strict):
@@ -143,6 +199,8 @@ class Estate(Strict):
     resolvers: list[Resolver] = []
     sql: list[SqlEndpoint] = []
     buckets: list[Bucket] = []
+    availability_groups: list[AvailabilityGroup] = []
+    databases: list[Database] = []
 
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -217,14 +275,62 @@ class ChangeInsync(Strict):
 class ResolvesTo(Strict):
     """Every named resolver (all, if none named) answers `value` for each record.
 
-    `value` is literal, `alb:<load balancer id>` for the ALB's DNS name, or `original`
-    for the record's datacentre value.
+    `value` is literal, `alb:<load balancer id>` for the ALB's DNS name, `ag:<availability
+    group id>` for its listener's name, or `original` for the record's datacentre value.
     """
 
     kind: Literal["dns.resolves_to"]
     records: RecordRefs
     value: str
     resolvers: ResolverRefs = []
+
+
+class AgHealthy(Strict):
+    """Every replica of the availability group is connected and healthy."""
+
+    kind: Literal["sql.ag_healthy"]
+    ag: AgRef
+
+
+class AgSynchronized(Strict):
+    """The database is SYNCHRONIZED on every synchronous-commit replica (and synchronizing,
+    healthy, on the asynchronous ones)."""
+
+    kind: Literal["sql.ag_synchronized"]
+    ag: AgRef
+    database: DatabaseRef
+
+
+class NoUserSessions(Strict):
+    """No user session is left on the database at the endpoint (apps, ETL, reports...)."""
+
+    kind: Literal["sql.no_user_sessions"]
+    endpoint: SqlRef
+    database: DatabaseRef
+
+
+class DataMatches(Strict):
+    """Row counts of every table, and checksums of the chosen ones, equal on both sides."""
+
+    kind: Literal["sql.data_matches"]
+    source: SqlRef
+    target: SqlRef
+    database: DatabaseRef
+
+
+class ReadOnly(Strict):
+    kind: Literal["sql.read_only"]
+    endpoint: SqlRef
+    database: DatabaseRef
+
+
+class BackupPresent(Strict):
+    """The backup object (or every stripe of it) is in the bucket, at least `min_bytes`."""
+
+    kind: Literal["s3.backup_present"]
+    bucket: BucketRef
+    key: S3Key
+    min_bytes: int = Field(default=1, ge=0)
 
 
 Condition = Annotated[
@@ -235,7 +341,13 @@ Condition = Annotated[
     | TargetsHealthy
     | TargetsDrained
     | ChangeInsync
-    | ResolvesTo,
+    | ResolvesTo
+    | AgHealthy
+    | AgSynchronized
+    | NoUserSessions
+    | DataMatches
+    | ReadOnly
+    | BackupPresent,
     Field(discriminator="kind"),
 ]
 
@@ -265,7 +377,7 @@ class Deregister(Strict):
 
 
 class Upsert(Strict):
-    """Route 53 UPSERT of each record to `value` (literal, `alb:<id>` or `original`)."""
+    """Route 53 UPSERT of each record to `value` (literal, `alb:<id>`, `ag:<id>`, `original`)."""
 
     kind: Literal["route53.upsert"]
     records: RecordRefs
@@ -280,8 +392,104 @@ class Manual(Strict):
     instruction: str = Field(min_length=1)
 
 
+class SetReadOnly(Strict):
+    """READ_ONLY and RESTRICTED_USER, rolling back whoever is still connected."""
+
+    kind: Literal["sql.set_read_only"]
+    endpoint: SqlRef
+    database: DatabaseRef
+
+
+class SetReadWrite(Strict):
+    kind: Literal["sql.set_read_write"]
+    endpoint: SqlRef
+    database: DatabaseRef
+
+
+class BackupToUrl(Strict):
+    """A full backup straight into S3 (SQL Server 2022's S3 connector).
+
+    `stripes`: how many URLs to split it over; by default, as many as its size needs.
+    """
+
+    kind: Literal["sql.backup_to_url"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    bucket: BucketRef
+    key: S3Key
+    stripes: int | None = Field(default=None, ge=1, le=64)
+
+
+class BackupToDisk(Strict):
+    """For older sources: a backup to `path` (a share the cockpit reads too), then upload."""
+
+    kind: Literal["sql.backup_to_disk"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    path: str = Field(min_length=1, max_length=259)
+    bucket: BucketRef
+    key: S3Key
+
+
+class RestoreFromUrl(Strict):
+    kind: Literal["sql.restore_from_url"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    bucket: BucketRef
+    key: S3Key
+    recovery: bool = True
+
+
+class DropDatabase(Strict):
+    """The undo of a restore on the target. Never allowed on the database's source."""
+
+    kind: Literal["sql.drop_database"]
+    endpoint: SqlRef
+    database: DatabaseRef
+
+
+class AddToAg(Strict):
+    """`automatic`: ADD DATABASE on the primary, which seeds the secondaries;
+    `join`: on a secondary that restored WITH NORECOVERY, join the database to the AG."""
+
+    kind: Literal["sql.add_to_ag"]
+    endpoint: SqlRef
+    ag: AgRef
+    database: DatabaseRef
+    seeding: Literal["automatic", "join"] = "automatic"
+
+
+class RemoveFromAg(Strict):
+    kind: Literal["sql.remove_from_ag"]
+    endpoint: SqlRef
+    ag: AgRef
+    database: DatabaseRef
+
+
+class AbortMultipart(Strict):
+    """Abort the open multipart uploads a failed backup left under `key` (and its stripes)."""
+
+    kind: Literal["s3.abort_multipart"]
+    bucket: BucketRef
+    key: S3Key
+
+
 Action = Annotated[
-    Ec2Start | Ec2Stop | Register | Deregister | Upsert | Manual,
+    Ec2Start
+    | Ec2Stop
+    | Register
+    | Deregister
+    | Upsert
+    | Manual
+    | SetReadOnly
+    | SetReadWrite
+    | BackupToUrl
+    | BackupToDisk
+    | RestoreFromUrl
+    | DropDatabase
+    | AddToAg
+    | RemoveFromAg
+    | AbortMultipart,
     Field(discriminator="kind"),
 ]
 

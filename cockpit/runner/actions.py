@@ -19,18 +19,38 @@ class ManualNotConfirmed(RuntimeError):
     """The engineer did not confirm a manual action."""
 
 
+class ActionFailed(RuntimeError):
+    """An action that failed, with what it found: `evidence` goes into the failed step."""
+
+    def __init__(self, message: str, evidence: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.evidence = evidence or {}
+
+
 # Asked when a `manual` action runs: returns the engineer's note, or None to refuse.
 ConfirmManual = Callable[[str], str | None]
+# Told how a long action is getting on (a message, and its figures for the log).
+Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
 class ActionContext:
     handle: EstateHandle
     confirm_manual: ConfirmManual
+    progress: Progress | None = None
+    progress_every_s: float = 5.0
 
 
 def perform(action: Any, ctx: ActionContext) -> dict[str, Any]:
-    return _ACTIONS[type(action)](action, ctx)
+    return _handler(type(action))(action, ctx)
+
+
+def _handler(kind: type) -> Callable[[Any, ActionContext], dict[str, Any]]:
+    if kind not in _ACTIONS:  # the database window's kinds build on this module's names
+        from cockpit.runner.database_actions import ACTIONS
+
+        _ACTIONS.update(ACTIONS)
+    return _ACTIONS[kind]
 
 
 def describe(action: Any) -> str:

@@ -57,7 +57,7 @@ class DriverSource:
         if running is None:
             return set()
         step = self.runner.plan.step(running.step_id)
-        kinds = {c.kind for c in [*step.gates, *step.until]}
+        kinds = {c.kind for c in [*step.gates, *step.until, *([step.do] if step.do else [])]}
         return {pane for pane in PANES if WATCHED_BY[pane] & kinds}
 
 

@@ -15,10 +15,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from cockpit.estate import dns, ec2, elb, http, route53
+from cockpit.estate import dns, ec2, elb, http, route53, s3, sql
 from cockpit.estate.handle import EstateHandle
-from cockpit.estate.snapshots import utcnow
-from cockpit.plan.models import Plan, Upsert
+from cockpit.estate.snapshots import (
+    BackupObjectsSnapshot,
+    ReplicaState,
+    RequestsSnapshot,
+    RunningRequest,
+    UploadState,
+    utcnow,
+)
+from cockpit.plan.models import BackupToDisk, BackupToUrl, Plan, RestoreFromUrl, Upsert
 from cockpit.runner.state import RunState, Status
 
 RowStatus = Literal["ok", "warn", "bad", "info"]
@@ -36,8 +43,11 @@ WATCHED_BY: dict[str, frozenset[str]] = {
     "apps": frozenset({"ec2.running", "ec2.stopped", "ec2.spread", "http.healthy"}),
     "targets": frozenset({"elb.targets_healthy", "elb.targets_drained"}),
     "dns": frozenset({"route53.insync", "dns.resolves_to"}),
-    "ag": frozenset({"sql.ag_synchronized", "sql.no_user_sessions"}),
-    "backup": frozenset({"sql.backup_done", "sql.restore_done", "s3.object_present"}),
+    "ag": frozenset({"sql.ag_healthy", "sql.ag_synchronized", "sql.add_to_ag",
+                     "sql.remove_from_ag"}),
+    # Action kinds too: a backup's step has nothing to wait on, but its pane is what moves.
+    "backup": frozenset({"s3.backup_present", "sql.backup_to_url", "sql.backup_to_disk",
+                         "sql.restore_from_url", "s3.abort_multipart"}),
 }
 
 
@@ -186,6 +196,151 @@ def _match(same: bool) -> str:
     return "= match" if same else "x MISMATCH"
 
 
+# --- the availability group -----------------------------------------------------------------
+
+
+def _ag(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
+    if not plan.estate.availability_groups:
+        return _not_in_plan("ag", "availability group")
+    rows: list[PaneRow] = []
+    errors = []
+    for ag in plan.estate.availability_groups:
+        snap = sql.ag_state(handle, ag.id)
+        if snap.error:
+            errors.append(f"{ag.id}: {snap.error}")
+        rows += [PaneRow(status=_replica_status(r), cells=[
+            ag.id, r.replica, (r.role or "-").lower(), r.database or "-", r.sync_state or "-",
+            r.sync_health or r.replica_health or "-", _kb(r.log_send_queue_kb),
+            _kb(r.redo_queue_kb)]) for r in snap.replicas]
+    return PaneView(pane="ag", title=PANES["ag"], rows=rows, error="; ".join(errors) or None,
+                    columns=["AG", "replica", "role", "db", "sync", "health", "send KB",
+                             "redo KB"])
+
+
+def _replica_status(r: ReplicaState) -> RowStatus:
+    """NOT SYNCHRONIZING or unhealthy is bad; SYNCHRONIZING is on its way on a synchronous
+    replica (warn) and the normal state of an asynchronous one (ok if healthy)."""
+    health = r.sync_health or r.replica_health
+    if r.connected_state not in (None, "CONNECTED") or health == "NOT_HEALTHY" or \
+            r.sync_state == "NOT SYNCHRONIZING":
+        return "bad"
+    if r.sync_state == "SYNCHRONIZING" and (r.synchronous or health != "HEALTHY"):
+        return "warn"
+    return "ok" if health == "HEALTHY" else "warn"
+
+
+def _kb(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+# --- backup and restore ---------------------------------------------------------------------
+
+_Transfer = BackupToUrl | BackupToDisk | RestoreFromUrl
+
+
+def _transfers(plan: Plan) -> list[_Transfer]:
+    """The plan's backups and restores (do or undo), in step order."""
+    kinds = (BackupToUrl, BackupToDisk, RestoreFromUrl)
+    return [a for step in plan.steps() for a in (step.do, step.undo) if isinstance(a, kinds)]
+
+
+def _backup(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
+    transfers = _transfers(plan)
+    if not transfers:
+        return _not_in_plan("backup", "database backup")
+    endpoints = sorted({t.endpoint for t in transfers})
+    keys = sorted({(t.bucket, t.key) for t in transfers})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        uploads_f = pool.map(lambda b: s3.bucket_uploads(handle, b),
+                             sorted({t.bucket for t in transfers}))
+        requests = list(pool.map(lambda e: sql.backup_progress(handle, e), endpoints))
+        objects = list(pool.map(lambda k: s3.backup_objects(handle, *k), keys))
+        buckets = list(uploads_f)
+    rows = _request_rows(handle, transfers, requests, objects)
+    busy = {u.upload_id for o in objects for u in o.uploads} if rows else set()
+    rows += _object_rows(objects) + _open_upload_rows(buckets, busy)
+    errors = [f"{r.endpoint}: {r.error}" for r in requests if r.error] + \
+        [f"s3://{o.bucket}/{o.key}: {o.error}" for o in [*objects, *buckets] if o.error]
+    idle = None if rows else "no backup or restore running; no backup of the plan in S3 yet"
+    return PaneView(pane="backup", title=PANES["backup"], rows=rows, note=idle,
+                    error="; ".join(errors) or None,
+                    columns=["operation", "db", "%", "rate", "ETA", "S3 parts", "bytes"])
+
+
+def _request_rows(handle: EstateHandle, transfers: list[_Transfer],
+                  requests: list[RequestsSnapshot],
+                  objects: list[BackupObjectsSnapshot]) -> list[PaneRow]:
+    """A row per BACKUP or RESTORE running; a backup's S3 upload shows on its row."""
+    return [_request_row(handle, snap.endpoint, request, _transfer_of(
+        transfers, snap.endpoint, request), objects)
+        for snap in requests for request in snap.requests]
+
+
+def _transfer_of(transfers: list[_Transfer], endpoint: str,
+                 request: RunningRequest) -> _Transfer | None:
+    """The plan's backup or restore that this running request is."""
+    restoring = request.command.startswith("RESTORE")
+    return next((t for t in transfers if t.endpoint == endpoint
+                 and isinstance(t, RestoreFromUrl) == restoring), None)
+
+
+def _request_row(handle: EstateHandle, endpoint: str, request: RunningRequest,
+                 transfer: _Transfer | None, objects: list[BackupObjectsSnapshot]) -> PaneRow:
+    uploads: list[UploadState] = []
+    if isinstance(transfer, BackupToUrl):
+        uploads = next((o.uploads for o in objects if o.key == transfer.key), [])
+    database = request.database or (
+        sql.database(handle, transfer.database).name if transfer else "-")
+    sent = sum(u.bytes for u in uploads)
+    rate = s3.meter(handle).rate(f"{endpoint}:{request.session_id}", sent) if uploads else None
+    return PaneRow(status="info", cells=[
+        f"{request.command.split()[0].lower()} @ {endpoint}", database,
+        f"{request.percent_complete:.0f}", _rate(rate), _eta(request.estimated_completion_ms),
+        str(sum(u.parts for u in uploads)) if uploads else "-",
+        _bytes(sent) if uploads else "-"])
+
+
+def _object_rows(objects: list[BackupObjectsSnapshot]) -> list[PaneRow]:
+    """The plan's backups that have landed in S3, whole."""
+    rows = []
+    for snap in objects:
+        found = s3.complete_set(snap.objects, snap.key)
+        if found:
+            rows.append(PaneRow(status="ok", cells=[
+                f"in S3: {snap.key}", "-", "100", "-", "-", str(sum(o.parts for o in found)),
+                _bytes(sum(o.size for o in found))]))
+    return rows
+
+
+def _open_upload_rows(buckets: list[BackupObjectsSnapshot], busy: set[str]) -> list[PaneRow]:
+    """Open multipart uploads no running backup explains: a failed backup's parts, which S3
+    keeps (and bills) until they are aborted."""
+    return [PaneRow(status="warn", cells=[
+        f"open upload: {u.key}", "-", "-", "-", "-", str(u.parts), _bytes(u.bytes)])
+        for snap in buckets for u in snap.uploads if u.upload_id not in busy]
+
+
+def _bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def _rate(rate: float | None) -> str:
+    return "-" if not rate else f"{_bytes(int(rate))}/s"
+
+
+def _eta(remaining_ms: int | None) -> str:
+    if remaining_ms is None:
+        return "-"
+    minutes, seconds = divmod(int(remaining_ms / 1000), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
 def _not_in_plan(pane: str, what: str) -> PaneView:
     return PaneView(pane=pane, title=PANES[pane], columns=[], note=f"no {what} in this plan")
 
@@ -194,6 +349,6 @@ _BUILDERS: dict[str, Callable[[EstateHandle, Plan, RunState], PaneView]] = {
     "apps": _apps,
     "targets": _targets,
     "dns": _dns,
-    "ag": lambda handle, plan, run: _not_in_plan("ag", "availability group"),
-    "backup": lambda handle, plan, run: _not_in_plan("backup", "database backup"),
+    "ag": _ag,
+    "backup": _backup,
 }

@@ -202,10 +202,12 @@ class Runner:
     def _act(self, step: Step, started: float, ctx: probes.ProbeContext) -> bool:
         assert step.do is not None
         try:
-            outputs = actions.perform(step.do, self._action_ctx())
+            outputs = actions.perform(step.do, self._action_ctx(step.id))
         except Exception as exc:  # any failure of the action is the step's outcome
-            self._fail(step, started, f"{actions.describe(step.do)} failed: "
-                                      f"{type(exc).__name__}: {exc}", {})
+            said = str(exc) if isinstance(exc, actions.ActionFailed) else \
+                f"{type(exc).__name__}: {exc}"
+            self._fail(step, started, f"{actions.describe(step.do)} failed: {said}",
+                       getattr(exc, "evidence", {}))
             return False
         ctx.outputs[step.id] = outputs
         self._append(events.STEP_PROGRESS, step.id, {
@@ -250,7 +252,7 @@ class Runner:
         assert step.undo is not None
         started = time.monotonic()
         try:
-            outputs = actions.perform(step.undo, self._action_ctx())
+            outputs = actions.perform(step.undo, self._action_ctx(step.id))
         except Exception as exc:  # an undo that fails must be on the record, not raised
             self._append(events.STEP_UNDO_FAILED, step.id, {
                 "reason": f"{actions.describe(step.undo)}: {type(exc).__name__}: {exc}"})
@@ -299,8 +301,12 @@ class Runner:
         outputs = {sid: s.outputs for sid, s in run.steps.items() if s.outputs}
         return probes.ProbeContext(self.handle, outputs, step.id, step.do)
 
-    def _action_ctx(self) -> actions.ActionContext:
-        return actions.ActionContext(self.handle, self._confirm_manual)
+    def _action_ctx(self, step_id: str) -> actions.ActionContext:
+        def progress(message: str, detail: dict[str, Any]) -> None:
+            self._append(events.STEP_PROGRESS, step_id, {"message": message, **detail})
+
+        return actions.ActionContext(self.handle, self._confirm_manual, progress,
+                                     POLL_S / self.time_scale)
 
     def _summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -24,9 +24,10 @@ from cockpit.sim.appservers import AppServer as AppServerProcess
 from cockpit.sim.appservers import AppServerState
 from cockpit.sim.aws_server import SIM_AGENT_MARK, AwsServer, AwsWeather
 from cockpit.sim.dns_server import CachingResolver, ResolverServer, ResolverWeather
-from cockpit.sim.elb_health import GroupHealth, HealthChecker
+from cockpit.sim.elb_health import GroupHealth, HealthChecker, TargetHealth
 from cockpit.sim.faults import Fault, FaultSet
 from cockpit.sim.route53_changes import ChangeLedger, RecordData
+from cockpit.sim.sql_estate import AppView, SimSqlEstate
 
 SIM_CREDENTIALS = {
     "aws_access_key_id": "testing",
@@ -55,6 +56,7 @@ class SimEstate:
         self._ledgers: dict[str, ChangeLedger] = {}
         self._instance_ids: dict[str, str] = {}
         self._checker: HealthChecker | None = None
+        self.sql: SimSqlEstate | None = None
         self._owned_lock = False
 
     # --- lifecycle ------------------------------------------------------------------
@@ -74,6 +76,7 @@ class SimEstate:
         moto_hooks.install()
         self._start_moto()
         self._seed_aws()
+        self._start_sql()
         self._start_app_servers()
         self._start_resolvers()
         self._start_health_checks()
@@ -86,6 +89,9 @@ class SimEstate:
             app.stop()
         for resolver in self._resolvers.values():
             resolver.stop()
+        if self.sql is not None:
+            self.sql.stop()
+            self.sql = None
         for arn in [g.arn for g in (self._checker.groups if self._checker else [])]:
             moto_hooks.GROUPS.pop(arn, None)
         for zone_id in self._ledgers:
@@ -103,6 +109,9 @@ class SimEstate:
             aws_credentials=dict(SIM_CREDENTIALS),
             health_urls={server: app.url for server, app in self._apps.items()},
             resolvers={rid: server.address for rid, server in self._resolvers.items()},
+            sql_connect={e.id: self.sql.connector(e.id) for e in self.estate.sql}
+            if self.sql else {},
+            sql_disk_root=str(self.sql.disk_root) if self.sql else None,
         )
 
     @property
@@ -189,6 +198,9 @@ class SimEstate:
         for group in self.estate.target_groups:
             arn = self._create_target_group(elbv2, group.id)
             self._group_arns[group.id] = arn
+            if group.registered:  # a later window's plan starts with them in the group
+                elbv2.register_targets(TargetGroupArn=arn, Targets=[
+                    {"Id": self._instance_ids[s], "Port": group.port} for s in group.registered])
             elbv2.create_listener(LoadBalancerArn=lb_arns[group.load_balancer], Protocol="HTTP",
                                   Port=80 + len(self._group_arns) - 1,
                                   DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}])
@@ -226,6 +238,18 @@ class SimEstate:
             self._ledgers[zone_id] = ledger
             moto_hooks.LEDGERS[zone_id] = ledger
 
+    # --- SQL Server ---------------------------------------------------------------------
+
+    def _start_sql(self) -> None:
+        self.sql = SimSqlEstate(
+            self.estate, speed=self.speed, faults=self.faults, s3=self.client("s3"),
+            s3_host=self._endpoint.split("://", 1)[1],
+            apps=AppView(running_apps=self._running_aws_apps, resolve=self._published_value))
+        self.sql.start()
+
+    def _running_aws_apps(self) -> list[str]:
+        return [s.id for s in self._aws_servers() if self.instance_running(s.id)]
+
     # --- app servers, resolvers, health checks ----------------------------------------
 
     def _start_app_servers(self) -> None:
@@ -240,8 +264,11 @@ class SimEstate:
             is_running=lambda: self.instance_running(server),
             is_down=lambda: self.faults.has("app-down", server),
             hangs=lambda: self.faults.has("http-hang", server),
-            database=lambda: "ok",
+            database=self._database_status,
         )
+
+    def _database_status(self) -> str:
+        return self.sql.database_status() if self.sql is not None else "ok"
 
     def instance_running(self, server: str) -> bool:
         """Datacentre servers always run; an EC2 server runs when moto says so."""
@@ -280,6 +307,11 @@ class SimEstate:
                 return ledger.lookup(name, rtype)
         return None
 
+    def _published_value(self, name: str) -> str | None:
+        """What a name answers now at the source (CNAME or A), before any resolver cache."""
+        data = self._lookup(name, "CNAME") or self._lookup(name, "A")
+        return data.value if data else None
+
     def _holds(self, name: str) -> bool:
         return any(ledger.holds(name) for ledger in self._ledgers.values())
 
@@ -292,6 +324,10 @@ class SimEstate:
                 health_url=lambda iid: self._url_of(by_instance.get(iid)),
                 is_running=lambda iid: self.instance_running(by_instance.get(iid, "")),
             )
+            for server in group.registered:  # in the group, and healthy, since the last window
+                iid = self._instance_ids[server]
+                health.targets[iid] = TargetHealth(iid, group.port, state="healthy",
+                                                   passes=group.healthy_threshold)
             moto_hooks.GROUPS[health.arn] = health
             groups.append(health)
         self._checker = HealthChecker(groups, self._registered_targets)

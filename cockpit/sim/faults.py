@@ -22,6 +22,10 @@ FAULTS: dict[str, tuple[str, str]] = {
     "aws-5xx": ("percent", "that share of AWS calls gets 503 ServiceUnavailable"),
     "aws-hang": ("service: ec2|elbv2|route53|s3|sts", "that AWS service stops answering"),
     "aws-credentials-expire": ("seconds", "the AWS credentials expire this long into the run"),
+    "restore-drops-row": ("table", "the restored copy of that table misses one row"),
+    "backup-fails-at": ("percent", "the backup fails there (Msg 3013), leaving its multipart "
+                        "upload open in S3"),
+    "replica-stuck": ("AG secondary replica", "it never leaves SYNCHRONIZING"),
 }
 
 _NUMERIC = {"dns-latency", "aws-latency", "aws-throttle", "aws-5xx", "aws-credentials-expire"}
@@ -49,10 +53,23 @@ def parse_fault(text: str, estate: Estate) -> Fault:
         raise FaultError(f"unknown fault {name!r} (known: {', '.join(sorted(FAULTS))})")
     if name in _NUMERIC:
         return Fault(name, _number(text, arg))
+    if name == "backup-fails-at":
+        return Fault(name, _percent(text, arg))
     known = _ids_for(name, estate)
     if known is not None and arg not in known:
-        raise FaultError(f"{text}: {FAULTS[name][0]} {arg!r} not in the plan ({', '.join(known)})")
+        listed = ", ".join(known) or "none"
+        raise FaultError(f"{text}: {FAULTS[name][0]} {arg!r} not in the plan ({listed})")
     return Fault(name, arg)
+
+
+def _percent(text: str, arg: str) -> str:
+    try:
+        value = float(arg)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 100:
+        raise FaultError(f"{text}: write a percent between 0 and 100 (exclusive), e.g. 40")
+    return f"{value:g}"
 
 
 def _number(text: str, arg: str) -> str:
@@ -72,7 +89,17 @@ def _ids_for(name: str, estate: Estate) -> list[str] | None:
         return [r.id for r in estate.resolvers]
     if name == "aws-hang":
         return _SERVICES
+    if name == "restore-drops-row":
+        return _tables(estate)
+    if name == "replica-stuck":  # the primary is never behind itself: secondaries only
+        return [r.id for ag in estate.availability_groups for r in ag.replicas[1:]]
     return None
+
+
+def _tables(estate: Estate) -> list[str]:
+    """A plan's tables as written (`dbo.orders`) and by their bare name (`orders`)."""
+    tables = [t for db in estate.databases for t in db.tables]
+    return tables + [t.partition(".")[2] for t in tables if "." in t]
 
 
 def describe_faults() -> str:

@@ -1,0 +1,240 @@
+"""An Always On availability group in the sim: replicas, databases, and seeding over time.
+
+Adding a database on the primary seeds every secondary: NOT SYNCHRONIZING while the
+seeding starts, SYNCHRONIZING while the log send queue drains (and the redo queue rises
+and falls), then SYNCHRONIZED on synchronous-commit replicas. Asynchronous-commit ones
+stay SYNCHRONIZING, which is healthy for them. A replica told to be stuck
+(`replica-stuck`) never leaves SYNCHRONIZING. Each replica server's DMVs show what SQL
+Server shows there: the primary every replica, a secondary only itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.plan.models import AgReplica, AvailabilityGroup
+from cockpit.sim.sql_errors import SimSqlError
+from cockpit.sim.sqlserver import SimDatabase, SimSqlServer
+
+SEEDING_S = 60.0  # nominal time to seed the OMS database to a secondary
+JOIN_S = 20.0  # a secondary restored WITH NORECOVERY only catches up on the log
+STARTING = 0.15  # the share of the seeding spent NOT SYNCHRONIZING
+STUCK_AT = 0.55  # where a stuck replica's queues stop draining
+STAGGER = 0.1  # each further secondary starts this share of the seeding later
+
+
+@dataclass
+class DatabaseReplica:
+    """One database on one replica, and where its synchronization has got to."""
+
+    replica: AgReplica
+    database: str
+    size_kb: int
+    started: float
+    duration: float
+    primary: bool = False
+    stuck: bool = False
+    state: str = "NOT SYNCHRONIZING"
+    send_kb: int = 0
+    redo_kb: int = 0
+
+    @property
+    def synchronous(self) -> bool:
+        return self.replica.availability_mode == "synchronous_commit"
+
+    @property
+    def health(self) -> str:
+        if self.state == "SYNCHRONIZED" or (self.state == "SYNCHRONIZING"
+                                            and not self.synchronous):
+            return "HEALTHY"
+        return "PARTIALLY_HEALTHY" if self.state == "SYNCHRONIZING" else "NOT_HEALTHY"
+
+    def advance(self, now: float) -> None:
+        if self.primary:
+            self.state, self.send_kb, self.redo_kb = "SYNCHRONIZED", 0, 0
+            return
+        progress = max(0.0, (now - self.started) / self.duration)
+        if self.stuck:
+            progress = min(progress, STUCK_AT)
+        if progress < STARTING:
+            self.state, self.send_kb, self.redo_kb = "NOT SYNCHRONIZING", self.size_kb, 0
+        elif progress < 1.0:
+            drained = (progress - STARTING) / (1.0 - STARTING)
+            self.state = "SYNCHRONIZING"
+            self.send_kb = int(self.size_kb * (1.0 - drained))
+            self.redo_kb = int(self.size_kb * drained * (1.0 - drained))
+        else:
+            self.send_kb, self.redo_kb = 0, 0
+            self.state = "SYNCHRONIZED" if self.synchronous else "SYNCHRONIZING"
+
+
+class SimAvailabilityGroup:
+    """One AG across its replica servers; the first replica is the primary."""
+
+    def __init__(self, spec: AvailabilityGroup, servers: dict[str, SimSqlServer],
+                 speed: float, stuck: set[str]) -> None:
+        self.spec = spec
+        self.servers = servers  # replica id -> server
+        self.speed = speed
+        self.stuck = stuck
+        self.group_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"ag.{spec.id}")).upper()
+        self.databases: dict[str, dict[str, DatabaseReplica]] = {}
+        self.lock = threading.RLock()
+        self._published: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+
+    @property
+    def primary(self) -> AgReplica:
+        return self.spec.primary()
+
+    @property
+    def primary_server(self) -> SimSqlServer:
+        return self.servers[self.primary.id]
+
+    def replica_id(self, replica: AgReplica) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"replica.{self.spec.id}.{replica.id}"))
+
+    def holds(self, database: str) -> bool:
+        return database.lower() in self.databases
+
+    # --- statements -----------------------------------------------------------------------------
+
+    def add_database(self, server: SimSqlServer, db: SimDatabase) -> None:
+        """ALTER AVAILABILITY GROUP ... ADD DATABASE, on the primary: seeding starts."""
+        self._require_primary(server, "add a database to")
+        self._require_addable(db)
+        now, size_kb = time.monotonic(), db.data_pages() * 8
+        duration = SEEDING_S / self.speed
+        with self.lock:
+            self.databases[db.name.lower()] = {
+                r.id: DatabaseReplica(r, db.name, size_kb, now + n * STAGGER * duration,
+                                      duration, primary=n == 0, stuck=r.id in self.stuck)
+                for n, r in enumerate(self.spec.replicas)}
+        self.tick(now)
+
+    def remove_database(self, server: SimSqlServer, name: str) -> None:
+        self._require_primary(server, "remove a database from")
+        with self.lock:
+            if self.databases.pop(name.lower(), None) is None:
+                raise SimSqlError(35207, f"Database '{name}' is not in availability group "
+                                         f"'{self.spec.id}'.")
+        for replica in self.spec.replicas[1:]:  # the secondaries' copies stop, RESTORING
+            secondary = self.servers[replica.id]
+            copy = secondary.database(name)
+            if copy is not None:
+                copy.state = "RESTORING"
+                secondary.publish_databases()
+        self.publish()
+
+    def join(self, server: SimSqlServer, db: SimDatabase) -> None:
+        """ALTER DATABASE ... SET HADR AVAILABILITY GROUP, on a secondary restored WITH
+        NORECOVERY: it catches up on the log and synchronizes."""
+        replica = next((r for r, s in self.servers.items() if s is server), None)
+        rows = self.databases.get(db.name.lower())
+        if replica is None or rows is None or db.state != "RESTORING":
+            raise SimSqlError(35250, f"The database '{db.name}' cannot join availability "
+                                     f"group '{self.spec.id}': it must be added on the primary "
+                                     "and restored WITH NORECOVERY here first.")
+        duration = JOIN_S / self.speed
+        with self.lock:  # no seeding: it starts where the log catches up
+            rows[replica].duration = duration
+            rows[replica].started = time.monotonic() - STARTING * duration
+        self.tick(time.monotonic())
+
+    def _require_primary(self, server: SimSqlServer, what: str) -> None:
+        if server is not self.primary_server:
+            raise SimSqlError(41190, f"Cannot {what} availability group '{self.spec.id}' on "
+                                     f"'{server.name}': the local replica is not the primary.")
+
+    def _require_addable(self, db: SimDatabase) -> None:
+        if self.holds(db.name):
+            raise SimSqlError(35250, f"Database '{db.name}' is already in availability group "
+                                     f"'{self.spec.id}'.")
+        if not db.online or db.read_only:
+            raise SimSqlError(41145, f"Cannot add database '{db.name}' to availability group "
+                                     f"'{self.spec.id}': an availability database must be "
+                                     "online and read-write.")
+
+    # --- time ------------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Advance every seeding, create the secondaries' copies, and publish the DMVs."""
+        with self.lock:
+            for rows in self.databases.values():
+                for row in rows.values():
+                    row.advance(now)
+                    self._ensure_copy(row)
+        self.publish()
+
+    def _ensure_copy(self, row: DatabaseReplica) -> None:
+        """Seeding creates the database on a secondary (unreadable: RESTORING until synced)."""
+        if row.primary or row.state == "NOT SYNCHRONIZING":
+            return
+        server = self.servers[row.replica.id]
+        copy = server.database(row.database)
+        if copy is None:
+            source = self.primary_server.require(row.database)
+            copy = server.add_database(row.database, source.data_file.read_bytes(),
+                                       state="RESTORING")
+        state = "ONLINE" if row.state in ("SYNCHRONIZED", "SYNCHRONIZING") and \
+            row.health == "HEALTHY" else "RESTORING"
+        if copy.state != state:
+            copy.state = state
+            server.publish_databases()
+
+    # --- the DMVs ------------------------------------------------------------------------------
+
+    def publish(self) -> None:
+        for replica in self.spec.replicas:
+            self._publish_on(replica)
+
+    def _publish_on(self, local: AgReplica) -> None:
+        """Rewrite the replica's AG views, when what they show has changed."""
+        server = self.servers[local.id]
+        seen = self.spec.replicas if local is self.primary else [local]
+        with self.lock:
+            rows = [row for rows in self.databases.values() for row in rows.values()
+                    if row.replica in seen]
+            tables = {
+                "availability_groups": [(self.group_id, self.spec.id)],
+                "availability_replicas": [self._replica_row(r) for r in self.spec.replicas],
+                "dm_hadr_availability_replica_states": [
+                    self._replica_state(r, local, rows) for r in seen],
+                "dm_hadr_database_replica_states": [
+                    found for row in rows
+                    if (found := self._database_row(server, row, local)) is not None],
+            }
+            if self._published.get(local.id) == tables:
+                return
+            self._published[local.id] = tables
+        for table, table_rows in tables.items():
+            server.replace(table, table_rows)
+
+    def _replica_row(self, replica: AgReplica) -> tuple[Any, ...]:
+        return (self.replica_id(replica), self.group_id, replica.id,
+                replica.availability_mode.upper(), "AUTOMATIC" if replica.availability_mode
+                == "synchronous_commit" else "MANUAL", "AUTOMATIC")
+
+    def _replica_state(self, replica: AgReplica, local: AgReplica,
+                       rows: list[DatabaseReplica]) -> tuple[Any, ...]:
+        healths = [row.health for row in rows if row.replica is replica]
+        health = min(healths, key=_HEALTH_ORDER.index) if healths else "HEALTHY"
+        role = "PRIMARY" if replica.id == self.primary.id else "SECONDARY"
+        return (self.replica_id(replica), self.group_id, int(replica is local), role,
+                "ONLINE" if replica is local else None, "CONNECTED", health)
+
+    def _database_row(self, server: SimSqlServer, row: DatabaseReplica,
+                      local: AgReplica) -> tuple[Any, ...] | None:
+        db = server.database(row.database)
+        if db is None:  # seeding has not created the copy on this secondary yet
+            return None
+        return (db.database_id, self.group_id, self.replica_id(row.replica),
+                int(row.replica is local), int(row.primary), row.state, row.health,
+                "ONLINE" if row.state != "NOT SYNCHRONIZING" else "RECOVERING",
+                row.send_kb, row.redo_kb)
+
+
+_HEALTH_ORDER = ["NOT_HEALTHY", "PARTIALLY_HEALTHY", "HEALTHY"]

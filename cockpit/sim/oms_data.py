@@ -1,0 +1,73 @@
+"""The OMS database the datacentre holds in the simulated estate: real rows, always the same.
+
+Customers, their orders and the orders' lines, from a fixed seed: a few thousand rows, so
+the data check compares real counts and checksums, and a row lost in a restore shows.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import tempfile
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+SEED = 20231215  # the week the case study's window fell in
+CUSTOMERS = 600
+ORDERS = 1500
+STATES = ("NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT")
+STATUSES = ("placed", "picked", "packed", "shipped", "delivered")
+SKUS = [f"KM-{n:06d}" for n in range(1000, 1400)]
+
+SCHEMA = """
+CREATE TABLE customers (
+    customer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,
+    state TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE orders (
+    order_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, placed_at TEXT NOT NULL,
+    status TEXT NOT NULL, total_cents INTEGER NOT NULL);
+CREATE TABLE order_lines (
+    order_line_id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, sku TEXT NOT NULL,
+    quantity INTEGER NOT NULL, unit_price_cents INTEGER NOT NULL);
+"""
+
+
+def write_oms_database(path: Path) -> None:
+    """Write the OMS database to `path` (a new SQLite file)."""
+    path.write_bytes(oms_database_bytes())
+
+
+@cache
+def oms_database_bytes() -> bytes:
+    """The OMS database as SQLite file bytes: built once per process, the same every time."""
+    with tempfile.TemporaryDirectory(prefix="oms-data-") as folder:
+        path = Path(folder) / "oms.db"
+        connection = sqlite3.connect(path)
+        try:
+            connection.executescript(SCHEMA)
+            _fill(connection, random.Random(SEED))
+            connection.commit()
+        finally:
+            connection.close()
+        return path.read_bytes()
+
+
+def _fill(connection: sqlite3.Connection, rng: random.Random) -> None:
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    connection.executemany("INSERT INTO customers VALUES (?, ?, ?, ?, ?)", [
+        (n, f"Customer {n:04d}", f"customer{n:04d}@example.com", rng.choice(STATES),
+         (start + timedelta(days=rng.randrange(300))).isoformat())
+        for n in range(1, CUSTOMERS + 1)])
+    line_id = 0
+    for order_id in range(1, ORDERS + 1):
+        lines = [(rng.choice(SKUS), rng.randint(1, 4), rng.randrange(199, 25000))
+                 for _ in range(rng.randint(1, 5))]
+        total = sum(quantity * price for _, quantity, price in lines)
+        placed = start + timedelta(minutes=rng.randrange(500_000))
+        connection.execute("INSERT INTO orders VALUES (?, ?, ?, ?, ?)", (
+            order_id, rng.randint(1, CUSTOMERS), placed.isoformat(), rng.choice(STATUSES), total))
+        for sku, quantity, price in lines:
+            line_id += 1
+            connection.execute("INSERT INTO order_lines VALUES (?, ?, ?, ?, ?)",
+                               (line_id, order_id, sku, quantity, price))

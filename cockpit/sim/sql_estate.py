@@ -1,0 +1,307 @@
+"""The SQL side of the simulated estate, built from the plan: servers, AGs, the OMS data.
+
+Each `[[estate.sql]]` endpoint and each AG replica is a `SimSqlServer`; the database of
+each `[[estate.databases]]` lives on its source with the OMS rows. Statements arriving on
+any connection are dispatched here, to the operation they start. A ticker advances AG
+seeding and keeps `sys.dm_exec_sessions` true to the app servers: each running EC2 app
+server holds a connection pool on the database its DNS name points at, for as long as
+that database lets it in. (The datacentre app servers were retired after Phase One:
+they hold none.)
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cockpit.estate.tsql import TableName
+from cockpit.plan.models import Estate
+from cockpit.sim import tsql_grammar as grammar
+from cockpit.sim.availability_group import SimAvailabilityGroup
+from cockpit.sim.faults import FaultSet
+from cockpit.sim.oms_data import oms_database_bytes
+from cockpit.sim.sql_backup import Clock, Operations
+from cockpit.sim.sql_errors import SimSqlError, terminating
+from cockpit.sim.sqlserver import (
+    SimConnection,
+    SimDatabase,
+    SimSqlServer,
+    checksum_agg,
+    table_counts,
+    table_rows,
+)
+
+TICK_S = 0.05
+APP_PROGRAM = "OMS Order Service"
+APP_LOGIN = "oms_app"
+POOL = 2  # sessions in each app server's connection pool
+
+Rows = list[tuple[Any, ...]]
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppView:
+    """What the SQL side needs to know of the rest of the sim."""
+
+    running_apps: Callable[[], list[str]]  # EC2 app servers running now
+    resolve: Callable[[str], str | None]  # a DNS name -> its published value
+
+
+def _norm(host: str) -> str:
+    return host.strip().lower().rstrip(".")
+
+
+class SimSqlEstate:
+    def __init__(self, estate: Estate, *, speed: float, faults: FaultSet, s3: Any,
+                 s3_host: str, apps: AppView) -> None:
+        self.estate = estate
+        self.speed = speed
+        self.faults = faults
+        self.apps = apps
+        self.folder = Path(tempfile.mkdtemp(prefix="cockpit-sim-sql-"))
+        self.disk_root = self.folder / "disks"
+        self.servers: dict[str, SimSqlServer] = {}
+        self.ags: dict[str, SimAvailabilityGroup] = {}
+        self._hosts: dict[str, str] = {}
+        self._stopping = threading.Event()
+        self.operations = Operations(Clock(speed, self._stopping), s3, s3_host, self.disk_root,
+                                     fail_backup_at=_first_number(faults.args("backup-fails-at")),
+                                     drop_row_of=_first_table(faults.args("restore-drops-row")))
+        self._sessions: dict[str, Rows] = {}
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="sim-sql")
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._build_servers()
+        self._build_ags()
+        for db in self.estate.databases:
+            self.servers[db.source].add_database(db.name, oms_database_bytes())
+        for server in self.servers.values():
+            server.handler = self.perform
+        self.tick()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        for server in self.servers.values():
+            server.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _build_servers(self) -> None:
+        for endpoint in self.estate.sql:
+            name = (endpoint.server or endpoint.id).split(".")[0].upper()
+            self._add_server(endpoint.id, name)
+            if endpoint.server:
+                self._hosts[_norm(endpoint.server)] = endpoint.id
+
+    def _add_server(self, key: str, name: str) -> SimSqlServer:
+        if key not in self.servers:
+            folder = self.folder / f"server-{len(self.servers) + 1}"
+            self.servers[key] = SimSqlServer(name, folder)
+        return self.servers[key]
+
+    def _build_ags(self) -> None:
+        stuck = set(self.faults.args("replica-stuck"))
+        for ag in self.estate.availability_groups:
+            replicas = {}
+            for replica in ag.replicas:
+                server = self._add_server(replica.endpoint or f"replica:{replica.id}", replica.id)
+                server.name = replica.id  # @@SERVERNAME is the replica's name
+                replicas[replica.id] = server
+            self.ags[ag.id] = SimAvailabilityGroup(ag, replicas, self.speed, stuck)
+            self._hosts[_norm(ag.listener)] = f"ag:{ag.id}"
+
+    # --- where things are -----------------------------------------------------------------------
+
+    def connector(self, endpoint_id: str) -> Callable[[], SimConnection]:
+        server = self.servers[endpoint_id]
+        return server.connect
+
+    def server_for(self, host: str) -> SimSqlServer | None:
+        """The server a DNS name reaches: an endpoint's host, or an AG listener's primary."""
+        key = self._hosts.get(_norm(host))
+        if key is None:
+            return None
+        if key.startswith("ag:"):
+            return self.ags[key.removeprefix("ag:")].primary_server
+        return self.servers[key]
+
+    def reached_by_apps(self) -> list[tuple[str, SimSqlServer | None]]:
+        """(database name, the server its DNS name points at now) for each plan database."""
+        found = []
+        for db in self.estate.databases:
+            record = next((r for r in self.estate.records if r.id == db.record), None)
+            if record is not None:
+                value = self.apps.resolve(record.name)
+                found.append((db.name, self.server_for(value) if value else None))
+        return found
+
+    def database_status(self) -> str:
+        """What an app server's health check says of its database: `ok` while the database
+        its DNS name points at is online and writable."""
+        for name, server in self.reached_by_apps():
+            db = server.database(name) if server else None
+            status = "unreachable" if server is None else (
+                db.status_for_apps() if db else "missing")
+            if status != "ok":
+                return status
+        return "ok"
+
+    # --- statements -----------------------------------------------------------------------------
+
+    def perform(self, conn: SimConnection, statement: grammar.Statement) -> Rows:
+        """Run one generated statement on the connection's server."""
+        handler = _HANDLERS.get(type(statement))
+        if handler is None:
+            raise grammar.incorrect_syntax(type(statement).__name__)
+        return handler(self, conn, statement)
+
+    def _table_query(self, conn: SimConnection, st: grammar.TableQuery) -> Rows:
+        db = conn.server.require(st.database)
+        if not db.online:
+            raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
+                                   "middle of a restore.", level=14)
+        table = next((t for t in table_counts(db.data_file) if t.lower() == st.table.lower()),
+                     None)
+        if table is None or st.schema.lower() != "dbo":
+            raise SimSqlError(208, f"Invalid object name '{st.database}.{st.schema}."
+                                   f"{st.table}'.")
+        rows = table_rows(db.data_file, table)
+        if st.what == "count":
+            return [(len(rows),)]
+        return [(checksum_agg(rows) if rows else None,)]
+
+    def _set_option(self, conn: SimConnection, st: grammar.SetOption) -> Rows:
+        server = conn.server
+        with server.lock:
+            db = server.require(st.database)
+            if st.option in ("READ_ONLY", "READ_WRITE"):
+                db.read_only = st.option == "READ_ONLY"
+            else:
+                db.user_access = st.option
+            server.publish_databases()
+        if st.rollback_immediate:  # whoever may no longer be there is rolled back and gone
+            self._publish_sessions()
+        return []
+
+    def _ag_database(self, conn: SimConnection, st: grammar.AgDatabase) -> Rows:
+        ag = self._ag(conn.server, st.ag)
+        if st.verb == "ADD":
+            ag.add_database(conn.server, conn.server.require(st.database))
+        else:
+            ag.remove_database(conn.server, st.database)
+        return []
+
+    def _join(self, conn: SimConnection, st: grammar.JoinAg) -> Rows:
+        self._ag(conn.server, st.ag).join(conn.server, conn.server.require(st.database))
+        return []
+
+    def _ag(self, server: SimSqlServer, name: str) -> SimAvailabilityGroup:
+        for ag in self.ags.values():
+            if ag.spec.id.lower() == name.lower() and server in ag.servers.values():
+                return ag
+        raise SimSqlError(15151, f"Cannot find the availability group '{name}', because it "
+                                 "does not exist or you do not have permission.")
+
+    def _drop(self, conn: SimConnection, st: grammar.DropDatabase) -> Rows:
+        db = conn.server.require(st.database)
+        if any(ag.holds(db.name) and conn.server in ag.servers.values()
+               for ag in self.ags.values()):
+            raise SimSqlError(3752, f"The database '{db.name}' is currently joined to an "
+                                    "availability group. Before you can drop the database, "
+                                    "you need to remove it from the availability group.")
+        conn.server.drop_database(db.name)
+        return []
+
+    def _backup_url(self, conn: SimConnection, st: grammar.BackupToUrl) -> Rows:
+        self.operations.backup_to_url(conn, self._backup_source(conn, st.database), st.urls)
+        return []
+
+    def _backup_disk(self, conn: SimConnection, st: grammar.BackupToDisk) -> Rows:
+        self.operations.backup_to_disk(conn, self._backup_source(conn, st.database), st.path)
+        return []
+
+    def _backup_source(self, conn: SimConnection, name: str) -> SimDatabase:
+        db = conn.server.require(name)
+        if not db.online:
+            raise SimSqlError(3007, f"The backup of database '{db.name}' is not permitted "
+                                    "because it is not online.", then=terminating(
+                                        "BACKUP DATABASE"))
+        return db
+
+    def _restore(self, conn: SimConnection, st: grammar.Restore) -> Rows:
+        if conn.server.database(st.database) is not None:
+            raise SimSqlError(3159, f"The tail of the log for the database '{st.database}' "
+                                    "has not been backed up. Use WITH REPLACE to overwrite it.",
+                              then=terminating("RESTORE DATABASE"))
+        self.operations.restore(conn, conn.server, st.database, st.urls,
+                                recovery=st.recovery)
+        return []
+
+    # --- time -----------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for ag in self.ags.values():
+            ag.tick(now)
+        self._publish_sessions()
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(TICK_S):
+            try:
+                self.tick()
+            except Exception:  # one bad tick must not stop the seeding for good
+                if self._stopping.is_set():
+                    return
+                _log.exception("simulated SQL Server tick failed")
+
+    def _publish_sessions(self) -> None:
+        """Each running app server's pool, on the database its DNS name reaches, if it may."""
+        wanted: dict[str, Rows] = {key: [] for key in self.servers}
+        apps = self.apps.running_apps()
+        for name, server in self.reached_by_apps():
+            db = server.database(name) if server else None
+            if server is None or db is None or not db.online or db.user_access != "MULTI_USER":
+                continue
+            key = next(k for k, s in self.servers.items() if s is server)
+            wanted[key] += [(100 + 10 * n + k, app, APP_PROGRAM, APP_LOGIN, 1, db.database_id,
+                             "sleeping") for n, app in enumerate(apps) for k in range(POOL)]
+        for key, rows in wanted.items():
+            if self._sessions.get(key) != rows:
+                self._sessions[key] = rows
+                self.servers[key].replace("dm_exec_sessions", _system_sessions() + rows)
+
+
+def _system_sessions() -> Rows:
+    return [(n, None, None, "sa", 0, 1, "background") for n in range(1, 5)]
+
+
+def _first_number(args: list[str]) -> float | None:
+    return float(args[0]) if args else None
+
+
+def _first_table(args: list[str]) -> str | None:
+    return TableName.parse(args[0]).table if args else None
+
+
+_HANDLERS: dict[type, Callable[[SimSqlEstate, SimConnection, Any], Rows]] = {
+    grammar.TableQuery: SimSqlEstate._table_query,
+    grammar.SetOption: SimSqlEstate._set_option,
+    grammar.AgDatabase: SimSqlEstate._ag_database,
+    grammar.JoinAg: SimSqlEstate._join,
+    grammar.DropDatabase: SimSqlEstate._drop,
+    grammar.BackupToUrl: SimSqlEstate._backup_url,
+    grammar.BackupToDisk: SimSqlEstate._backup_disk,
+    grammar.Restore: SimSqlEstate._restore,
+}

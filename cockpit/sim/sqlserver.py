@@ -1,0 +1,372 @@
+"""One simulated SQL Server: its DMVs in a SQLite file, its databases in SQLite files, and
+a DB-API connection with the surface the pyodbc adapter uses.
+
+A connection's SELECTs run on SQLite exactly as written, with the server's DMV file
+attached as `sys` (or, after `USE [db]`, that database's catalog views); every other
+statement must be one `cockpit.estate.tsql` generates, and goes to the estate's handler,
+which turns it into a simulated operation. The DMV file is a real file a pyodbc
+connection can attach too: that is how the adapter's queries are tested through ODBC.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sqlite3
+import threading
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cockpit.sim import tsql_grammar as grammar
+from cockpit.sim.sql_errors import SimSqlError, no_such_database
+
+DMV_SCHEMA = """
+CREATE TABLE IF NOT EXISTS databases (
+    database_id INTEGER, name TEXT, state_desc TEXT, is_read_only BIT,
+    user_access_desc TEXT, recovery_model_desc TEXT, create_date DATETIME);
+CREATE TABLE IF NOT EXISTS master_files (
+    database_id INTEGER, file_id INTEGER, type INTEGER, type_desc TEXT, name TEXT,
+    physical_name TEXT, size INTEGER);
+CREATE TABLE IF NOT EXISTS availability_groups (group_id TEXT, name TEXT);
+CREATE TABLE IF NOT EXISTS availability_replicas (
+    replica_id TEXT, group_id TEXT, replica_server_name TEXT, availability_mode_desc TEXT,
+    failover_mode_desc TEXT, seeding_mode_desc TEXT);
+CREATE TABLE IF NOT EXISTS dm_hadr_availability_replica_states (
+    replica_id TEXT, group_id TEXT, is_local BIT, role_desc TEXT,
+    operational_state_desc TEXT, connected_state_desc TEXT,
+    synchronization_health_desc TEXT);
+CREATE TABLE IF NOT EXISTS dm_hadr_database_replica_states (
+    database_id INTEGER, group_id TEXT, replica_id TEXT, is_local BIT,
+    is_primary_replica BIT, synchronization_state_desc TEXT,
+    synchronization_health_desc TEXT, database_state_desc TEXT,
+    log_send_queue_size BIGINT, redo_queue_size BIGINT);
+CREATE TABLE IF NOT EXISTS dm_exec_requests (
+    session_id INTEGER, command TEXT, database_id INTEGER, status TEXT,
+    percent_complete REAL, estimated_completion_time BIGINT, start_time DATETIME);
+CREATE TABLE IF NOT EXISTS dm_exec_sessions (
+    session_id INTEGER, host_name TEXT, program_name TEXT, login_name TEXT,
+    is_user_process BIT, database_id INTEGER, status TEXT);
+"""
+
+CATALOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schemas (schema_id INTEGER, name TEXT);
+CREATE TABLE IF NOT EXISTS tables (
+    object_id INTEGER, schema_id INTEGER, name TEXT, is_ms_shipped BIT);
+CREATE TABLE IF NOT EXISTS dm_db_partition_stats (
+    object_id INTEGER, index_id INTEGER, partition_number INTEGER, row_count BIGINT);
+"""
+
+SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
+Handler = Callable[["SimConnection", grammar.Statement], list[tuple[Any, ...]]]
+PAGE = 8192
+# The sim's rows are a sample of an OMS: its files are sized as the row data padded to the
+# allocation a real one of this shape carries (indexes, free space), so a backup of it is
+# several S3 parts yet still uploads in a blink on loopback.
+ALLOCATION_FACTOR = 64
+LOG_PAGES = 256
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """DATETIME as SQLite stores it and the ODBC driver reads it back (UTC, no zone)."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+@dataclass
+class SimDatabase:
+    name: str
+    database_id: int
+    data_file: Path
+    catalog_file: Path
+    state: str = "ONLINE"
+    read_only: bool = False
+    user_access: str = "MULTI_USER"
+    recovery_model: str = "FULL"
+    created_at: str = field(default_factory=timestamp)
+
+    @property
+    def online(self) -> bool:
+        return self.state == "ONLINE"
+
+    def data_pages(self) -> int:
+        size = self.data_file.stat().st_size if self.data_file.exists() else 0
+        return math.ceil(size * ALLOCATION_FACTOR / PAGE) if size else 0
+
+    def status_for_apps(self) -> str:
+        """What an app server's health check says of this database."""
+        if not self.online:
+            return self.state.lower()
+        if self.read_only:
+            return "read-only"
+        return "ok" if self.user_access == "MULTI_USER" else "restricted"
+
+
+class SimSqlServer:
+    """One server's files and state. Python holds the truth; the DMV file mirrors it."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        self.name = name
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.dmv_file = folder / "sys.sqlite"
+        self.lock = threading.RLock()
+        self.databases: dict[str, SimDatabase] = {}
+        self.handler: Handler | None = None  # the estate's: what a statement starts
+        self._ids = itertools.count(5)  # 1-4 are the system databases
+        self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
+        self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
+                                       isolation_level=None)
+        # Readers never wait for the writer (WAL); the files die with the sim (no fsync).
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer.execute("PRAGMA synchronous=OFF")
+        self._writer.executescript(DMV_SCHEMA)
+        self.publish_databases()
+
+    # --- databases --------------------------------------------------------------------------
+
+    def database(self, name: str) -> SimDatabase | None:
+        return self.databases.get(name.lower())
+
+    def require(self, name: str) -> SimDatabase:
+        found = self.database(name)
+        if found is None:
+            raise no_such_database(name)
+        return found
+
+    def add_database(self, name: str, data: bytes | None, *, state: str = "ONLINE") -> SimDatabase:
+        """A database on this server (its file named by id: a name may hold anything)."""
+        with self.lock:
+            database_id = next(self._ids)
+            db = SimDatabase(name, database_id, self.folder / f"db-{database_id}.sqlite",
+                             self.folder / f"db-{database_id}.catalog.sqlite", state=state)
+            if data is not None:
+                db.data_file.write_bytes(data)
+            self.databases[name.lower()] = db
+            self.refresh_catalog(db)
+            self.publish_databases()
+            return db
+
+    def drop_database(self, name: str) -> None:
+        with self.lock:
+            db = self.databases.pop(name.lower())
+            for path in (db.data_file, db.catalog_file):
+                path.unlink(missing_ok=True)
+            self.publish_databases()
+
+    def publish_databases(self) -> None:
+        """Mirror the databases into `sys.databases` and `sys.master_files`."""
+        with self.lock:
+            dbs = list(self.databases.values())
+            system = [(n + 1, name, "ONLINE", 0, "MULTI_USER", "SIMPLE", timestamp())
+                      for n, name in enumerate(SYSTEM_DATABASES)]
+            rows = system + [(d.database_id, d.name, d.state, int(d.read_only), d.user_access,
+                              d.recovery_model, d.created_at) for d in dbs]
+            files = [f for d in dbs for f in _files(d)]
+            self.replace("databases", rows)
+            self.replace("master_files", files)
+
+    def refresh_catalog(self, db: SimDatabase) -> None:
+        """`sys.tables` and the partition stats of a database, from its data."""
+        tables = table_counts(db.data_file) if db.data_file.exists() else {}
+        with sqlite3.connect(db.catalog_file, isolation_level=None) as catalog:
+            catalog.execute("PRAGMA journal_mode=WAL")
+            catalog.executescript(CATALOG_SCHEMA + "BEGIN; DELETE FROM schemas; "
+                                  "DELETE FROM tables; DELETE FROM dm_db_partition_stats;")
+            catalog.execute("INSERT INTO schemas VALUES (1, 'dbo')")
+            for n, (table, count) in enumerate(sorted(tables.items()), start=1001):
+                catalog.execute("INSERT INTO tables VALUES (?, 1, ?, 0)", (n, table))
+                catalog.execute("INSERT INTO dm_db_partition_stats VALUES (?, 1, 1, ?)",
+                                (n, count))
+            catalog.execute("COMMIT")
+        catalog.close()
+
+    # --- the DMV file -------------------------------------------------------------------------
+
+    def replace(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Replace every row of one DMV table, in one transaction (readers see all or none)."""
+        with self.lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                self._writer.execute(f"DELETE FROM {table}")
+                if rows:
+                    marks = ", ".join("?" * len(rows[0]))
+                    self._writer.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+
+    def write(self, statement: str, params: Sequence[Any] = ()) -> None:
+        with self.lock:
+            self._writer.execute(statement, params)
+
+    # --- connections --------------------------------------------------------------------------
+
+    def connect(self) -> SimConnection:
+        return SimConnection(self, next(self._sessions))
+
+    def close(self) -> None:
+        with self.lock:
+            self._writer.close()
+
+
+def _files(db: SimDatabase) -> list[tuple[Any, ...]]:
+    return [(db.database_id, 1, 0, "ROWS", db.name, f"D:\\Data\\{db.name}.mdf", db.data_pages()),
+            (db.database_id, 2, 1, "LOG", f"{db.name}_log", f"L:\\Log\\{db.name}_log.ldf",
+             LOG_PAGES)]
+
+
+# --- the data itself ------------------------------------------------------------------------------
+
+
+def _quote(table: str) -> str:
+    return '"' + table.replace('"', '""') + '"'
+
+
+def table_counts(data_file: Path) -> dict[str, int]:
+    with sqlite3.connect(data_file) as data:
+        names = [row[0] for row in data.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        counts = {name: int(data.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()[0])
+                  for name in names}
+    data.close()
+    return counts
+
+
+def table_rows(data_file: Path, table: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(data_file) as data:
+        rows = data.execute(f"SELECT * FROM {_quote(table)}").fetchall()
+    data.close()
+    return rows
+
+
+def checksum_agg(rows: list[tuple[Any, ...]]) -> int:
+    """The sim's CHECKSUM_AGG(CHECKSUM(*)): an order-free XOR of a 32-bit hash per row."""
+    value = 0
+    for row in rows:
+        value ^= zlib.crc32(repr(row).encode())
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+# --- the DB-API surface ------------------------------------------------------------------------
+
+
+class SimConnection:
+    """What pyodbc's Connection offers the adapter: cursor(), execute(), commit(), close()."""
+
+    def __init__(self, server: SimSqlServer, session_id: int) -> None:
+        self.server = server
+        self.session_id = session_id
+        self.autocommit = True
+        self.timeout = 0
+        self.database = "master"
+        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._attach(server.dmv_file)
+        self._closed = False
+
+    def cursor(self) -> SimCursor:
+        self._check_open()
+        return SimCursor(self)
+
+    def execute(self, statement: str, *params: Any) -> SimCursor:
+        return self.cursor().execute(statement, *params)
+
+    def commit(self) -> None:
+        """Autocommit: nothing is pending."""
+
+    def rollback(self) -> None:
+        """Autocommit: nothing is pending."""
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    # --- what a cursor asks of its connection --------------------------------------------
+
+    def run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
+        """Rows and a description for a statement (no rows, None, for a command)."""
+        self._check_open()
+        parsed = grammar.parse(statement)
+        if isinstance(parsed, grammar.Select):
+            return self._select(parsed.sql, params)
+        if isinstance(parsed, grammar.Use):
+            self.use(parsed.database)
+            return [], None
+        if self.server.handler is None:
+            raise SimSqlError(40613, "The server is not ready.", sqlstate="08S01")
+        rows = self.server.handler(self, parsed)
+        return rows, ((("", int, None, None, None, None, True),) if rows else None)
+
+    def use(self, name: str) -> None:
+        """The connection's database: `sys` then means that database's catalog views."""
+        if name.lower() in SYSTEM_DATABASES:
+            self._attach(self.server.dmv_file)
+            self.database = name
+            return
+        db = self.server.require(name)
+        if not db.online:
+            raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
+                                   "middle of a restore.", level=14)
+        self._attach(db.catalog_file)
+        self.database = db.name
+
+    def _attach(self, path: Path) -> None:
+        if any(row[1] == "sys" for row in self._db.execute("PRAGMA database_list")):
+            self._db.execute("DETACH DATABASE sys")
+        self._db.execute("ATTACH DATABASE ? AS sys", (str(path),))
+
+    def _select(self, sql: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
+        try:
+            cursor = self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _as_sql_server(exc) from None
+        description = tuple((c[0], None, None, None, None, None, True)
+                            for c in cursor.description or ())
+        return [tuple(row) for row in cursor.fetchall()], description
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SimSqlError(0, "Attempt to use a closed connection.", sqlstate="08003")
+
+
+def _as_sql_server(exc: sqlite3.Error) -> SimSqlError:
+    text = str(exc)
+    if text.startswith("no such table: "):
+        return SimSqlError(208, f"Invalid object name '{text.removeprefix('no such table: ')}'.")
+    if text.startswith("no such column: "):
+        return SimSqlError(207, f"Invalid column name '{text.removeprefix('no such column: ')}'.")
+    return SimSqlError(102, f"Incorrect syntax ({text}).", level=15)
+
+
+class SimCursor:
+    """pyodbc's Cursor, as far as the adapter goes."""
+
+    def __init__(self, connection: SimConnection) -> None:
+        self.connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self._rows: list[tuple[Any, ...]] = []
+
+    def execute(self, statement: str, *params: Any) -> SimCursor:
+        values = params[0] if len(params) == 1 and isinstance(params[0], list | tuple) \
+            else params
+        self._rows, self.description = self.connection.run(statement, list(values))
+        self.rowcount = len(self._rows) if self.description else -1
+        return self
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def nextset(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._rows = []

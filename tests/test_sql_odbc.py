@@ -1,0 +1,318 @@
+"""The adapter's production queries, through pyodbc and a real ODBC driver.
+
+No SQL Server runs here, so pyodbc talks to SQLite through the SQLite3 ODBC driver, with
+the DMV tables the simulated SQL Server builds attached as `sys` (on every connection:
+an `Attach=` key in the connection string does nothing). The `.sql` files run unchanged,
+and what comes back is typed the way the adapter reads it.
+
+Without unixODBC or the driver these tests skip and say what to install; CI sets
+COCKPIT_REQUIRE_ODBC=1, which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, load
+
+from cockpit.estate import sql
+from cockpit.estate.handle import Endpoints, EstateHandle
+from cockpit.plan.models import Plan
+from cockpit.sim.faults import FaultSet
+from cockpit.sim.oms_data import oms_database_bytes
+from cockpit.sim.sql_backup import Request
+from cockpit.sim.sql_estate import AppView, SimSqlEstate
+from cockpit.sim.sqlserver import SimDatabase, SimSqlServer
+
+PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+APPS = ["oms-app-1", "oms-app-2"]
+
+
+def _odbc_missing() -> str | None:
+    try:
+        import pyodbc
+    except ImportError as exc:
+        return f"pyodbc cannot load unixODBC ({exc}): apt-get install unixodbc libsqliteodbc"
+    if "SQLite3" not in pyodbc.drivers():
+        return (f"the SQLite3 ODBC driver is not installed (drivers: {pyodbc.drivers()}): "
+                "apt-get install libsqliteodbc")
+    return None
+
+
+@pytest.fixture(scope="module")
+def pyodbc() -> Any:
+    """pyodbc with the SQLite3 driver, or a skip (a failure when CI requires ODBC)."""
+    missing = _odbc_missing()
+    if missing is not None:
+        if os.environ.get("COCKPIT_REQUIRE_ODBC") == "1":
+            pytest.fail(f"COCKPIT_REQUIRE_ODBC=1 but {missing}")
+        pytest.skip(missing)
+    import pyodbc as module
+
+    return module
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return load(PHASE_TWO)
+
+
+@pytest.fixture(scope="module")
+def sim_sql(plan: Plan) -> Iterator[SimSqlEstate]:
+    """The sim's SQL side alone (no AWS): its servers, AG and OMS data, apps running."""
+    estate = SimSqlEstate(plan.estate, speed=1.0, faults=FaultSet(), s3=None, s3_host="-",
+                          apps=AppView(running_apps=lambda: APPS,
+                                       resolve=lambda name: "sql-dc1.dc1.retail.example."))
+    estate.start()
+    yield estate
+    estate.stop()
+
+
+@pytest.fixture(scope="module")
+def primary(sim_sql: SimSqlEstate) -> SimSqlServer:
+    """The AG primary holding OMS, seeded to the end (its seeding moved back in time)."""
+    server = sim_sql.servers["oms-sql-1"]
+    db = server.add_database("OMS", oms_database_bytes())
+    ag = sim_sql.ags["oms-ag"]
+    ag.add_database(server, db)
+    for row in ag.databases["oms"].values():
+        row.started -= 3600
+    sim_sql.tick()
+    return server
+
+
+def odbc_on(pyodbc: Any, tmp_path: Path, sys_file: Path) -> Any:
+    """A pyodbc connection to SQLite with `sys_file` attached as `sys`."""
+    conn = pyodbc.connect(f"DRIVER={{SQLite3}};Database={tmp_path / 'main.sqlite'}",
+                          autocommit=True)
+    conn.execute(f"ATTACH DATABASE '{sys_file}' AS sys")
+    return conn
+
+
+def query(conn: Any, name: str, *params: Any) -> list[dict[str, Any]]:
+    return sql.fetch(conn, sql.query_text(name), params)
+
+
+# --- the .sql files, as written ----------------------------------------------------------------
+
+
+def test_every_query_file_is_packaged_and_read_as_written() -> None:
+    folder = resources.files("cockpit.estate.queries")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    assert names == ["ag_state.sql", "backup_progress.sql", "database_state.sql",
+                     "row_counts.sql", "user_sessions.sql"]
+    for name in names:
+        assert sql.query_text(name.removesuffix(".sql")) == (folder / name).read_text()
+
+
+def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
+    for name in ("ag_state", "backup_progress", "database_state", "row_counts",
+                 "user_sessions"):
+        text = sql.query_text(name)
+        code = "\n".join(line.split("--")[0] for line in text.splitlines())
+        for banned in ("TOP ", "ISNULL", "GETDATE", "DB_NAME", "N'", "CROSS APPLY", "NOLOCK"):
+            assert banned not in code.upper(), (name, banned)
+        # The SQLite ODBC driver counts `?` with a parser that takes a quote in a comment for
+        # the start of a string: a comment with an apostrophe hides the parameter after it.
+        comments = [line for line in text.splitlines() if line.lstrip().startswith("--")]
+        assert not any("'" in line for line in comments), name
+
+
+# --- each query through ODBC -------------------------------------------------------------------
+
+
+def test_ag_state_reads_every_replica_typed(pyodbc: Any, primary: SimSqlServer,
+                                            tmp_path: Path) -> None:
+    rows = query(odbc_on(pyodbc, tmp_path, primary.dmv_file), "ag_state", "oms-ag")
+    by_replica = {r["replica"]: r for r in rows}
+    assert set(by_replica) == {"OMS-SQL-1", "OMS-SQL-2", "OMS-SQL-3"}
+    assert by_replica["OMS-SQL-1"]["role"] == "PRIMARY"
+    assert by_replica["OMS-SQL-2"]["role"] == "SECONDARY"
+    assert {r["database_name"] for r in rows} == {"OMS"}
+    assert by_replica["OMS-SQL-2"]["sync_state"] == "SYNCHRONIZED"
+    assert by_replica["OMS-SQL-3"]["availability_mode"] == "ASYNCHRONOUS_COMMIT"
+    assert by_replica["OMS-SQL-3"]["sync_state"] == "SYNCHRONIZING"
+    assert by_replica["OMS-SQL-3"]["sync_health"] == "HEALTHY"
+    for row in rows:
+        assert row["connected_state"] == "CONNECTED"
+        assert isinstance(row["log_send_queue_kb"], int)
+        assert isinstance(row["redo_queue_kb"], int)
+    assert query(odbc_on(pyodbc, tmp_path, primary.dmv_file), "ag_state", "no-such-ag") == []
+
+
+def test_backup_progress_reads_percent_eta_and_start(pyodbc: Any, sim_sql: SimSqlEstate,
+                                                     tmp_path: Path) -> None:
+    source = sim_sql.servers["oms-db-dc"]
+    request = Request(source.connect(), "BACKUP DATABASE", source.require("OMS"), 60.0)
+    request.progress(0.4)
+    try:
+        rows = query(odbc_on(pyodbc, tmp_path, source.dmv_file), "backup_progress")
+    finally:
+        request.end()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["command"], row["database_name"]) == ("BACKUP DATABASE", "OMS")
+    assert isinstance(row["percent_complete"], float) and row["percent_complete"] == 40.0
+    assert isinstance(row["estimated_completion_ms"], int)
+    assert 0 < row["estimated_completion_ms"] <= 36_000
+    assert isinstance(row["start_time"], datetime)
+    assert isinstance(row["session_id"], int)
+
+
+def test_user_sessions_are_grouped_by_host_and_program(pyodbc: Any, sim_sql: SimSqlEstate,
+                                                       tmp_path: Path) -> None:
+    rows = query(odbc_on(pyodbc, tmp_path, sim_sql.servers["oms-db-dc"].dmv_file),
+                 "user_sessions", "OMS")
+    assert [(r["host_name"], r["program_name"], r["sessions"]) for r in rows] == [
+        ("oms-app-1", "OMS Order Service", 2), ("oms-app-2", "OMS Order Service", 2)]
+    assert all(isinstance(r["sessions"], int) for r in rows)
+
+
+def test_database_state_reads_flags_as_bools_and_size_as_pages(
+    pyodbc: Any, sim_sql: SimSqlEstate, tmp_path: Path,
+) -> None:
+    source = sim_sql.servers["oms-db-dc"]
+    rows = query(odbc_on(pyodbc, tmp_path, source.dmv_file), "database_state", "OMS")
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["state"], row["user_access"], row["recovery_model"]) == (
+        "ONLINE", "MULTI_USER", "FULL")
+    assert row["is_read_only"] is False
+    assert isinstance(row["size_pages"], int) and row["size_pages"] > 1000
+
+
+def test_row_counts_read_the_databases_catalog(pyodbc: Any, sim_sql: SimSqlEstate,
+                                               tmp_path: Path) -> None:
+    db: SimDatabase = sim_sql.servers["oms-db-dc"].require("OMS")
+    rows = query(odbc_on(pyodbc, tmp_path, db.catalog_file), "row_counts")
+    assert [(r["schema_name"], r["table_name"], r["row_count"]) for r in rows] == [
+        ("dbo", "customers", 600), ("dbo", "order_lines", 4581), ("dbo", "orders", 1500)]
+
+
+# --- the adapter, over a real ODBC connection ---------------------------------------------------
+
+
+def odbc_handle(plan: Plan, pyodbc: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                attach: dict[str, Path]) -> EstateHandle:
+    """A handle whose endpoints connect with the adapter's own `connect_odbc` (the DSN from
+    the plan's environment variable), then attach the sim's DMVs as `sys`."""
+    def connect(endpoint_id: str) -> Callable[[], Any]:
+        endpoint = next(e for e in plan.estate.sql if e.id == endpoint_id)
+
+        def factory() -> Any:
+            conn = sql.connect_odbc(endpoint)
+            conn.execute(f"ATTACH DATABASE '{attach[endpoint_id]}' AS sys")
+            return conn
+        return factory
+
+    for endpoint in plan.estate.sql:
+        monkeypatch.setenv(endpoint.dsn_env,
+                           f"DRIVER={{SQLite3}};Database={tmp_path / endpoint.id}.sqlite")
+    return EstateHandle(plan.estate, Endpoints(
+        sql_connect={e: connect(e) for e in attach}), read_only=True)
+
+
+def test_the_adapter_reads_snapshots_through_pyodbc(
+    pyodbc: Any, plan: Plan, sim_sql: SimSqlEstate, primary: SimSqlServer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handle = odbc_handle(plan, pyodbc, tmp_path, monkeypatch, {
+        "oms-db-dc": sim_sql.servers["oms-db-dc"].dmv_file, "oms-sql-1": primary.dmv_file})
+    ag = sql.ag_state(handle, "oms-ag")
+    assert ag.error is None
+    assert [(r.replica, r.role, r.sync_state) for r in ag.for_database("OMS")] == [
+        ("OMS-SQL-1", "PRIMARY", "SYNCHRONIZED"), ("OMS-SQL-2", "SECONDARY", "SYNCHRONIZED"),
+        ("OMS-SQL-3", "SECONDARY", "SYNCHRONIZING")]
+    sessions = sql.user_sessions(handle, "oms-db-dc", "OMS")
+    assert (sessions.error, sessions.total) == (None, 4)
+    state = sql.database_state(handle, "oms-db-dc", "OMS")
+    assert (state.error, state.exists, state.is_read_only) == (None, True, False)
+    assert state.size_bytes == state.size_pages * 8192 if state.size_pages else False
+    assert sql.backup_progress(handle, "oms-db-dc").requests == []
+
+
+def test_a_missing_driver_says_what_to_install_and_never_the_dsn(
+    pyodbc: Any, plan: Plan, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "Winter2024!xyz"
+    monkeypatch.setenv("OMS_DC_DSN", f"DRIVER={{ODBC Driver 18 for SQL Server}};"
+                                     f"SERVER=sql-dc1;UID=cutover;PWD={secret}")
+    handle = EstateHandle(plan.estate, Endpoints(), read_only=True)
+    snap = sql.database_state(handle, "oms-db-dc", "OMS")
+    assert snap.error is not None
+    assert "msodbcsql18" in snap.error and "tdsodbc" in snap.error and "unixodbc" in snap.error
+    assert "SQLite3" in snap.error  # the drivers that are installed
+    assert secret not in snap.error and "SERVER=sql-dc1" not in snap.error
+
+
+def test_a_refused_login_is_an_error_value_without_the_password(
+    pyodbc: Any, plan: Plan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    secret = "S3cretPass-77"
+    folder = tmp_path / "no-such-folder"  # SQLite cannot create a file here: the login fails
+    monkeypatch.setenv("OMS_DC_DSN", f"DRIVER={{SQLite3}};Database={folder}/x.db;"
+                                     f"NoCreat=1;PWD={secret}")
+    handle = EstateHandle(plan.estate, Endpoints(), read_only=True)
+    snap = sql.ag_state(handle, "oms-ag")  # reads through oms-sql-1: its variable is unset
+    assert snap.error is not None and "OMS_SQL1_DSN is not set" in snap.error
+    sessions = sql.user_sessions(handle, "oms-db-dc", "OMS")
+    assert sessions.error is not None and "oms-db-dc" in sessions.error
+    assert secret not in sessions.error
+    assert not re.search(r"PWD=[^*]", sessions.error)
+
+
+# --- without ODBC at all --------------------------------------------------------------------------
+
+IMPORT_CHECK = """
+import sys
+import cockpit.estate.sql, cockpit.estate.s3, cockpit.runner.database_probes
+import cockpit.runner.database_actions, cockpit.runner.panes
+print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyodbc', 'textual')))
+"""
+
+
+def test_the_adapter_imports_neither_pyodbc_nor_textual_until_a_real_endpoint_is_used() -> None:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", IMPORT_CHECK], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
+
+
+def test_without_unixodbc_the_error_says_what_to_install(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyodbc", None)  # `import pyodbc` now fails, as without
+    monkeypatch.setenv("OMS_DC_DSN", "DRIVER={ODBC Driver 18 for SQL Server};PWD=hunter22")
+    with pytest.raises(sql.SqlUnavailable) as missing:
+        sql.connect_odbc(plan.estate.sql[0])
+    assert "unixodbc" in str(missing.value) and "msodbcsql18" in str(missing.value)
+    assert "hunter22" not in str(missing.value)
+    snap = sql.backup_progress(EstateHandle(plan.estate, Endpoints(), read_only=True),
+                               "oms-db-dc")
+    assert snap.error is not None and "unixodbc" in snap.error
+
+
+def test_without_the_driver_these_tests_skip_unless_ci_requires_them(tmp_path: Path) -> None:
+    """An empty ODBCSYSINI hides every driver from unixODBC, as on a machine without
+    libsqliteodbc."""
+    import subprocess
+
+    def run(**env: str) -> str:
+        command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                   str(Path(__file__)), "-k", "ag_state_reads"]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                              env={**os.environ, "ODBCSYSINI": str(tmp_path), **env})
+        return done.stdout
+
+    assert "1 skipped" in run(COCKPIT_REQUIRE_ODBC="0")
+    required = run(COCKPIT_REQUIRE_ODBC="1")
+    assert "1 error" in required and "COCKPIT_REQUIRE_ODBC=1 but" in required
