@@ -156,10 +156,6 @@ def test_a_failing_gate_fails_the_step_and_an_override_with_a_reason_proceeds(
     assert steps[4].detail["outputs"]["note"] == "done on the phone with the duty manager"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cockpit/runner/runner.py _pass_gates: `if not override_reason` lets a blank reason "
-    "('   ') override a failing gate; skip_step and add_note reject blank text with "
-    "_require_reason, the override does not"))
 def test_a_blank_override_reason_does_not_override_a_gate(
     tmp_path: Path, handle: EstateHandle, folder: Path,
 ) -> None:

@@ -47,7 +47,12 @@ def _probe(kind: type) -> Callable[[Any, ProbeContext], Verdict]:
 def judge_all(conditions: list[Any], ctx: ProbeContext) -> Verdict:
     verdicts = [judge(c, ctx) for c in conditions]
     failing = [v.summary for v in verdicts if not v.ok]
-    evidence = {c.kind: v.evidence for c, v in zip(conditions, verdicts, strict=True)}
+    evidence: dict[str, Any] = {}
+    for condition, verdict in zip(conditions, verdicts, strict=True):
+        key, n = condition.kind, 2
+        while key in evidence:  # two conditions of one kind: keep both
+            key, n = f"{condition.kind}#{n}", n + 1
+        evidence[key] = verdict.evidence
     summary = "; ".join(failing) if failing else "; ".join(v.summary for v in verdicts)
     return Verdict(not failing, summary, evidence)
 

@@ -88,9 +88,11 @@ class Runner:
     def run_step(self, step_id: str, *, override_reason: str | None = None) -> StepState:
         """Run one step to its end; returns its state as the log now says."""
         step = self.plan.step(step_id)
+        if override_reason is not None:
+            self._require_reason(override_reason)  # a blank reason overrides nothing
         self._claim(step, allow={Status.READY, Status.FAILED, Status.UNDONE, Status.INTERRUPTED})
         try:
-            self._run(step, override_reason)
+            self._run_to_an_end(step, override_reason)
         finally:
             self._release()
         return self.step_state(step_id)
@@ -115,16 +117,21 @@ class Runner:
     def mark_done(self, step_id: str, reason: str) -> None:
         """The engineer vouches that a step is done (e.g. after an interruption)."""
         self._require_reason(reason)
+        self._refuse_if(step_id, {Status.RUNNING, Status.SUCCEEDED, Status.SKIPPED})
         self._append(events.STEP_SUCCEEDED, step_id, {
             "duration_s": 0.0, "reason": f"marked done: {reason}", "marked_done": True,
             "evidence": {}})
 
     def skip_step(self, step_id: str, reason: str) -> None:
         self._require_reason(reason)
-        state = self.step_state(step_id)
-        if state.status is Status.RUNNING:
-            raise StepRefused(f"{step_id} is running")
+        self._refuse_if(step_id, {Status.RUNNING, Status.SUCCEEDED, Status.SKIPPED})
         self._append(events.STEP_SKIPPED, step_id, {"reason": reason})
+
+    def _refuse_if(self, step_id: str, refused: set[Status]) -> None:
+        """Skip and mark-done are records, not runs: they may not rewrite what happened."""
+        state = self.step_state(step_id)
+        if state.status in refused:
+            raise StepRefused(f"{step_id} is {state.status.value}")
 
     def undo_step(self, step_id: str) -> StepState:
         step = self.plan.step(step_id)
@@ -160,6 +167,24 @@ class Runner:
             self._session.lock.release()
 
     # --- the step's life ----------------------------------------------------------------
+
+    def _run_to_an_end(self, step: Step, override_reason: str | None) -> None:
+        """Whatever happens inside, the step ends on the record: a started step is never
+        left open by an exception (a probe or an adapter that raised)."""
+        entries_before = len(self._session.entries)
+        try:
+            self._run(step, override_reason)
+        except Exception as exc:
+            if self._still_open(step.id, entries_before):
+                self._append(events.STEP_FAILED, step.id, {
+                    "duration_s": 0.0, "evidence": {},
+                    "reason": f"internal error: {type(exc).__name__}: {exc}"})
+            raise
+
+    def _still_open(self, step_id: str, since: int) -> bool:
+        started = [e for e in self._session.entries[since:] if e.step == step_id]
+        return bool(started) and started[-1].event not in (events.STEP_SUCCEEDED,
+                                                           events.STEP_FAILED)
 
     def _run(self, step: Step, override_reason: str | None) -> None:
         started = self._start(step)

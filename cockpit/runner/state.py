@@ -161,11 +161,30 @@ _STEP_EVENTS = {
 
 
 def _mark_ready(plan: Plan, run: RunState) -> None:
+    """A step is ready when everything it comes after is done and still stands: a step
+    done before something upstream of it was undone no longer counts as done for it."""
+    standing = _standing(plan, run)
     for step in plan.steps():
         state = run.steps[step.id]
-        state.waiting_on = [dep for dep in step.after if not run.steps[dep].done]
+        state.waiting_on = [dep for dep in step.after if not standing[dep]]
         if state.status is Status.PENDING and not state.waiting_on:
             state.status = Status.READY
+
+
+def _standing(plan: Plan, run: RunState) -> dict[str, bool]:
+    standing: dict[str, bool] = {}
+    for step in plan.steps():  # plan order; `after` may point forward, so resolve lazily
+        _stands(step.id, plan, run, standing)
+    return standing
+
+
+def _stands(step_id: str, plan: Plan, run: RunState, standing: dict[str, bool]) -> bool:
+    if step_id not in standing:
+        standing[step_id] = False  # a cycle (refused by the loader) stands for nothing
+        deps = plan.step(step_id).after
+        standing[step_id] = run.steps[step_id].done and all(
+            _stands(dep, plan, run, standing) for dep in deps)
+    return standing[step_id]
 
 
 def cut_short_step(entries: list[AuditEntry]) -> tuple[str, str] | None:
