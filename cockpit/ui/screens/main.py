@@ -8,6 +8,7 @@ the session folder and registers no action that changes anything.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -191,12 +192,12 @@ class CockpitScreen(Screen[None]):
         folder = Path(self.source.folder)
         stamp = self.now().strftime("%Y%m%d-%H%M%S")
         target = folder / f"report-{stamp}.html"
-        html = export_log(folder / "audit.jsonl", "html")
+        html = export_log(folder / "audit.jsonl", "html").encode("utf-8")
         try:
-            target.write_text(html, encoding="utf-8")
+            _write_private(target, html)
         except OSError:
             target = Path.cwd() / target.name  # a watcher may not write the driver's folder
-            target.write_text(html, encoding="utf-8")
+            _write_private(target, html)
         self.app.call_from_thread(self.notify, f"report written: {target}", timeout=8)
 
     def action_quit_cockpit(self) -> None:
@@ -207,6 +208,13 @@ class CockpitScreen(Screen[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Reports hold the whole record: readable by their owner only, like the session."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 class WatchScreen(CockpitScreen):

@@ -1,0 +1,87 @@
+"""Planted secrets never reach the record: not the audit log, state.json, the exports or
+the screen; and a session's files are readable by their owner only."""
+
+from __future__ import annotations
+
+import dataclasses
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ui_support import screen_text, wait_for
+
+from cockpit.audit.export import export_log
+from cockpit.estate.handle import EstateHandle
+from cockpit.plan.loader import load_plan
+from cockpit.runner.driver import DriverSource
+from cockpit.runner.rehearse import rehearse
+from cockpit.runner.runner import Runner
+from cockpit.sim.estate import SimEstate
+from cockpit.ui.app import make_app
+
+PHASE_ONE = Path(__file__).parent.parent / "plans" / "oms-phase1-app-servers.toml"
+DSN_PASSWORD = "Winter-Sale-2026!"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+AWS_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKENvYXBzb3V0aGVhc3QtMiJHMEUCIQ"
+PLANTED = (DSN_PASSWORD, AWS_SECRET, AWS_TOKEN)
+
+
+@pytest.fixture
+def planted_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        tuple[Runner, EstateHandle]]:
+    """A phase-one session whose DSN and AWS credentials hold the planted secrets."""
+    monkeypatch.setenv("OMS_DC_DSN", "DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql-dc1;"
+                                     f"UID=cutover;PWD={{{DSN_PASSWORD}}};Encrypt=yes")
+    plan = load_plan(PHASE_ONE)
+    with SimEstate(plan.estate, speed=50) as sim:
+        # moto takes any keys: the session runs on the planted ones, as on a real jump host.
+        endpoints = dataclasses.replace(sim.endpoints(), aws_credentials={
+            "aws_access_key_id": "ASIAEXAMPLEPLANTED01", "aws_secret_access_key": AWS_SECRET,
+            "aws_session_token": AWS_TOKEN})
+        handle = EstateHandle(plan.estate, endpoints, read_only=False)
+        runner = Runner(plan, PHASE_ONE, handle, tmp_path / "session", time_scale=50)
+        try:
+            yield runner, handle
+        finally:
+            runner.close()
+            handle.close()
+
+
+def leaks(text: str) -> list[str]:
+    return [secret for secret in PLANTED if secret in text]
+
+
+async def test_planted_secrets_reach_no_record_and_no_screen(
+    planted_session: tuple[Runner, EstateHandle],
+) -> None:
+    runner, handle = planted_session
+    # An engineer pastes them where they should not go: a note, and a skip reason.
+    runner.add_note(f"DBA says the password is {DSN_PASSWORD}")
+    runner.add_note(f"keys in use: {AWS_SECRET} / {AWS_TOKEN}")
+    assert rehearse(runner).succeeded
+    source = DriverSource(runner, handle, how_to_watch=f"cockpit watch {runner.folder}")
+    app = make_app(source, keymap={})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: "DNS" in screen_text(app) and "match" in screen_text(app),
+                       what="the panes with live data")
+        assert leaks(screen_text(app)) == []
+    folder = runner.folder
+    records = {"audit.jsonl": (folder / "audit.jsonl").read_text(encoding="utf-8"),
+               "state.json": (folder / "state.json").read_text(encoding="utf-8")}
+    for fmt in ("json", "csv", "md", "html"):
+        records[f"export.{fmt}"] = export_log(folder / "audit.jsonl", fmt)
+    assert {name: leaks(text) for name, text in records.items()} == {
+        name: [] for name in records}
+    assert "***" in records["audit.jsonl"]  # the notes are there, the secrets masked
+
+
+def test_session_files_are_readable_by_their_owner_only(
+    planted_session: tuple[Runner, EstateHandle],
+) -> None:
+    runner, _ = planted_session
+    runner.add_note("checking file modes")
+    folder = runner.folder
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("audit.jsonl", "state.json", "lock"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
