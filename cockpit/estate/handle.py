@@ -30,10 +30,12 @@ class ReadOnlyError(PermissionError):
 class Endpoints:
     """Where the estate answers. Empty for a real estate; the sim fills it with loopback.
 
-    `health_urls` and `resolvers` override the plan's addresses per id. `sql_connect`
-    overrides how a SQL endpoint is reached (a DB-API connection factory per endpoint id;
-    otherwise pyodbc with the DSN from the plan's environment variable), and
-    `sql_disk_root` is where paths of BACKUP TO DISK are found from here (the sim's disks).
+    `health_urls` and `resolvers` override the plan's addresses per id. `sql_connect` and
+    `sql_servers` override how a SQL endpoint is reached: a DB-API connection factory per
+    endpoint id (the in-process sim's), else the (host, port) where a sim in another
+    process serves it (`cockpit.sim.sql_wire`), else pyodbc with the DSN from the plan's
+    environment variable. `sql_disk_root` is where paths of BACKUP TO DISK are found from
+    here (the sim's disks). All but `sql_connect` can be written to a file and read back.
     """
 
     aws_endpoint_url: str | None = None
@@ -42,6 +44,7 @@ class Endpoints:
     health_urls: dict[str, str] = field(default_factory=dict)
     resolvers: dict[str, tuple[str, int]] = field(default_factory=dict)
     sql_connect: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    sql_servers: dict[str, tuple[str, int]] = field(default_factory=dict)
     sql_disk_root: str | None = None
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
@@ -142,7 +145,15 @@ class EstateHandle:
 
         factory = self.endpoints.sql_connect.get(endpoint_id)
         endpoint = next(e for e in self.estate.sql if e.id == endpoint_id)
-        connection = factory() if factory else sql.connect_odbc(endpoint)
+        served = self.endpoints.sql_servers.get(endpoint_id)
+        if factory:
+            connection = factory()
+        elif served:
+            from cockpit.sim.sql_wire import WireConnection
+
+            connection = WireConnection(*served)
+        else:
+            connection = sql.connect_odbc(endpoint)
         return sql.ReadOnlyConnection(connection) if self.read_only else connection
 
     def close(self) -> None:

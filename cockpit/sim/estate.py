@@ -27,7 +27,9 @@ from cockpit.sim.dns_server import CachingResolver, ResolverServer, ResolverWeat
 from cockpit.sim.elb_health import GroupHealth, HealthChecker, TargetHealth
 from cockpit.sim.faults import Fault, FaultSet
 from cockpit.sim.route53_changes import ChangeLedger, RecordData
+from cockpit.sim.sql_backup import BACKUP_S, RESTORE_S
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
+from cockpit.sim.sql_wire import SqlWireServer
 
 SIM_CREDENTIALS = {
     "aws_access_key_id": "testing",
@@ -57,6 +59,7 @@ class SimEstate:
         self._instance_ids: dict[str, str] = {}
         self._checker: HealthChecker | None = None
         self.sql: SimSqlEstate | None = None
+        self._sql_wire: dict[str, SqlWireServer] = {}
         self._owned_lock = False
 
     # --- lifecycle ------------------------------------------------------------------
@@ -89,6 +92,9 @@ class SimEstate:
             app.stop()
         for resolver in self._resolvers.values():
             resolver.stop()
+        for wire in self._sql_wire.values():  # first: a statement running ends, answered
+            wire.stop()
+        self._sql_wire.clear()
         if self.sql is not None:
             self.sql.stop()
             self.sql = None
@@ -111,6 +117,7 @@ class SimEstate:
             resolvers={rid: server.address for rid, server in self._resolvers.items()},
             sql_connect={e.id: self.sql.connector(e.id) for e in self.estate.sql}
             if self.sql else {},
+            sql_servers={eid: wire.address for eid, wire in self._sql_wire.items()},
             sql_disk_root=str(self.sql.disk_root) if self.sql else None,
         )
 
@@ -246,6 +253,12 @@ class SimEstate:
             s3_host=self._endpoint.split("://", 1)[1],
             apps=AppView(running_apps=self._running_aws_apps, resolve=self._published_value))
         self.sql.start()
+        # Each endpoint also on a loopback port, for drivers in other processes.
+        longest = max(BACKUP_S, RESTORE_S) / self.speed
+        for endpoint in self.estate.sql:
+            wire = SqlWireServer(self.sql.servers[endpoint.id], longest_statement_s=longest)
+            wire.start()
+            self._sql_wire[endpoint.id] = wire
 
     def _running_aws_apps(self) -> list[str]:
         return [s.id for s in self._aws_servers() if self.instance_running(s.id)]

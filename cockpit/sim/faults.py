@@ -25,6 +25,9 @@ FAULTS: dict[str, tuple[str, str]] = {
     "restore-drops-row": ("table", "the restored copy of that table misses one row"),
     "backup-fails-at": ("percent", "the backup fails there (Msg 3013), leaving its multipart "
                         "upload open in S3"),
+    "sql-drop-at": ("percent", "the connection running the backup drops there: the server "
+                    "kills the session, the backup is aborted and its multipart upload left "
+                    "open; the client gets a communication link failure (08S01)"),
     "replica-stuck": ("AG secondary replica", "it never leaves SYNCHRONIZING"),
 }
 
@@ -53,7 +56,7 @@ def parse_fault(text: str, estate: Estate) -> Fault:
         raise FaultError(f"unknown fault {name!r} (known: {', '.join(sorted(FAULTS))})")
     if name in _NUMERIC:
         return Fault(name, _number(text, arg))
-    if name == "backup-fails-at":
+    if name in ("backup-fails-at", "sql-drop-at"):
         return Fault(name, _percent(text, arg))
     known = _ids_for(name, estate)
     if known is not None and arg not in known:

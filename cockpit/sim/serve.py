@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,13 @@ from cockpit.estate.handle import Endpoints
 from cockpit.plan.models import Plan
 
 SERIALISED = ("aws_endpoint_url", "aws_credentials", "health_urls", "resolvers",
-              "sql_servers")
+              "sql_servers", "sql_disk_root")
+ADDRESSES = ("resolvers", "sql_servers")  # id -> (host, port): JSON writes them as lists
 
 
 def write_endpoints(endpoints: Endpoints, path: Path, extra: dict[str, Any]) -> None:
-    data = {k: v for k, v in asdict(endpoints).items() if k in SERIALISED}
+    # Field by field: `asdict` would deep-copy the in-process SQL connection factories.
+    data: dict[str, Any] = {name: getattr(endpoints, name) for name in SERIALISED}
     data.update(extra)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -40,10 +42,17 @@ def read_endpoints(path: Path) -> Endpoints:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read the sim's endpoints: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: cannot read the sim's endpoints: not a JSON object")
     known = {f.name for f in fields(Endpoints)}
     kwargs = {k: v for k, v in data.items() if k in known and k in SERIALISED}
-    resolvers = kwargs.get("resolvers", {})
-    kwargs["resolvers"] = {k: (str(v[0]), int(v[1])) for k, v in resolvers.items()}
+    for name in ADDRESSES:
+        try:
+            kwargs[name] = {str(k): (str(v[0]), int(v[1]))
+                            for k, v in (kwargs.get(name) or {}).items()}
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+            raise ValueError(f"{path}: {name} must map ids to [host, port], not "
+                             f"{kwargs.get(name)!r}") from None
     return Endpoints(**kwargs)
 
 

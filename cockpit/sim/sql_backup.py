@@ -5,8 +5,9 @@ A backup to URL reads the database over its (scaled) duration, moving `percent_c
 in `sys.dm_exec_requests`, and writes its image into the sim's S3 bucket as a real
 multipart upload whose parts arrive as the bytes are read; the statement returns only
 when the upload is complete, as on a server. One that fails (`backup-fails-at`) leaves
-its upload open, parts and all, as SQL Server does. A restore reads the image back from
-S3 and creates the database from it.
+its upload open, parts and all, as SQL Server does; so does one whose session is killed
+(its client's connection dropped: `sql-drop-at`, or a client that died). A restore reads
+the image back from S3 and creates the database from it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from cockpit.sim.sql_errors import SimSqlError, terminating
+from cockpit.sim.sql_errors import SimSqlError, link_failure, shutting_down, terminating
 from cockpit.sim.sqlserver import PAGE, SimConnection, SimDatabase, SimSqlServer, timestamp
 
 BACKUP_S = 120.0  # nominal time of the OMS full backup, divided by the sim's speed
@@ -78,8 +79,10 @@ class Clock:
     speed: float
     stopping: threading.Event
 
-    def run(self, nominal_s: float, tick: Callable[[float], None]) -> None:
-        """Call `tick(fraction)` from 0 to 1 over the scaled duration."""
+    def run(self, nominal_s: float, tick: Callable[[float], None],
+            session: SimConnection | None = None) -> None:
+        """Call `tick(fraction)` from 0 to 1 over the scaled duration; between ticks, a
+        killed `session` ends the statement with the error it was killed with."""
         duration = nominal_s / self.speed
         started = time.monotonic()
         while True:
@@ -87,9 +90,10 @@ class Clock:
             tick(fraction)
             if fraction >= 1.0:
                 return
+            if session is not None:
+                session.check_alive()
             if self.stopping.wait(min(TICK_S, duration / 50)):
-                raise SimSqlError(233, "A transport-level error has occurred: the server "
-                                       "is shutting down.", level=20, sqlstate="08S01")
+                raise shutting_down()
 
 
 class Request:
@@ -169,6 +173,7 @@ class Operations:
     s3_host: str
     disk_root: Path
     fail_backup_at: float | None = None
+    drop_session_at: float | None = None
     drop_row_of: str | None = None
 
     def backup_to_url(self, conn: SimConnection, db: SimDatabase, urls: list[str]) -> None:
@@ -179,7 +184,7 @@ class Operations:
             self._open(target)
         request = Request(conn, "BACKUP DATABASE", db, BACKUP_S / self.clock.speed)
         try:
-            self.clock.run(BACKUP_S, lambda f: self._backup_tick(request, targets, f))
+            self.clock.run(BACKUP_S, lambda f: self._backup_tick(request, targets, f), conn)
             for target in targets:
                 target.complete()
         finally:
@@ -193,14 +198,28 @@ class Operations:
                                     f"system error 50({exc}).",
                               then=terminating("BACKUP DATABASE")) from None
 
+    def _cut(self, fraction: float) -> tuple[float, str] | None:
+        """Where a faulted backup ends, once it has got there: the first of
+        `backup-fails-at` ("fail": an I/O error) and `sql-drop-at` ("drop": the client's
+        connection drops, and the server kills the session)."""
+        cuts = [(percent, kind) for percent, kind in ((self.fail_backup_at, "fail"),
+                                                      (self.drop_session_at, "drop"))
+                if percent is not None]
+        if not cuts:
+            return None
+        percent, kind = min(cuts)
+        return (percent / 100, kind) if fraction * 100 >= percent else None
+
     def _backup_tick(self, request: Request, targets: list[Target], fraction: float) -> None:
-        failing = self.fail_backup_at is not None and fraction * 100 >= self.fail_backup_at
-        if failing:
-            fraction = (self.fail_backup_at or 0) / 100
+        cut = self._cut(fraction)
+        if cut:
+            fraction = cut[0]
         for target in targets:
             target.feed(fraction)
         request.progress(fraction)
-        if failing:
+        if cut and cut[1] == "drop":  # the upload stays open, as after any killed backup
+            raise link_failure()
+        if cut:
             raise SimSqlError(3202, f"Write on '{targets[0].url}' failed: 1117(The request "
                                     "could not be performed because of an I/O device error.)",
                               then=terminating("BACKUP DATABASE"))
@@ -212,9 +231,17 @@ class Operations:
         request = Request(conn, "BACKUP DATABASE", db, BACKUP_S / self.clock.speed)
         try:
             with local.open("wb") as out:
-                self.clock.run(BACKUP_S, lambda f: _write_upto(out, image, f, request))
+                self.clock.run(BACKUP_S, lambda f: self._disk_tick(out, image, f, request),
+                               conn)
         finally:
             request.end()
+
+    def _disk_tick(self, out: Any, image: bytes, fraction: float, request: Request) -> None:
+        dropping = self.drop_session_at is not None and fraction * 100 >= self.drop_session_at
+        _write_upto(out, image, (self.drop_session_at or 0) / 100 if dropping else fraction,
+                    request)
+        if dropping:
+            raise link_failure()
 
     def restore(self, conn: SimConnection, server: SimSqlServer, name: str, urls: list[str],
                 *, recovery: bool) -> SimDatabase:
@@ -222,7 +249,7 @@ class Operations:
         db = server.add_database(name, None, state="RESTORING")
         request = Request(conn, "RESTORE DATABASE", db, RESTORE_S / self.clock.speed)
         try:
-            self.clock.run(RESTORE_S, request.progress)
+            self.clock.run(RESTORE_S, request.progress, conn)
         except BaseException:
             server.drop_database(name)
             raise

@@ -74,6 +74,7 @@ class SimSqlEstate:
         self._stopping = threading.Event()
         self.operations = Operations(Clock(speed, self._stopping), s3, s3_host, self.disk_root,
                                      fail_backup_at=_first_number(faults.args("backup-fails-at")),
+                                     drop_session_at=_first_number(faults.args("sql-drop-at")),
                                      drop_row_of=_first_table(faults.args("restore-drops-row")))
         self._sessions: dict[str, Rows] = {}
         self._thread = threading.Thread(target=self._loop, daemon=True, name="sim-sql")

@@ -19,10 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cockpit.sim import tsql_grammar as grammar
-from cockpit.sim.sql_errors import SimSqlError, no_such_database
+from cockpit.sim.sql_errors import (
+    LinkFailure,
+    SimSqlError,
+    connection_closed,
+    no_such_database,
+    rebuild,
+)
 
 DMV_SCHEMA = """
 CREATE TABLE IF NOT EXISTS databases (
@@ -266,6 +272,7 @@ class SimConnection:
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._attach(server.dmv_file)
         self._closed = False
+        self._killed: SimSqlError | None = None
 
     def cursor(self) -> SimCursor:
         self._check_open()
@@ -285,11 +292,35 @@ class SimConnection:
             self._closed = True
             self._db.close()
 
+    # --- the session's end, from outside ------------------------------------------------
+
+    def kill(self, error: SimSqlError) -> None:
+        """KILL the session (its client went away, the server stops): a statement running
+        on it ends with `error` at its next tick, and any later one is refused with it."""
+        self._killed = error
+
+    def check_alive(self) -> None:
+        """Raise the error the session was killed with, if it was (a fresh copy each time)."""
+        killed = self._killed
+        if killed is not None:
+            raise rebuild(killed.messages, killed.args[0], type(killed).__name__)
+
     # --- what a cursor asks of its connection --------------------------------------------
 
     def run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
-        """Rows and a description for a statement (no rows, None, for a command)."""
+        """Rows and a description for a statement (no rows, None, for a command).
+
+        A `LinkFailure` (the fault `sql-drop-at`) takes the connection with it, as a
+        dropped TCP connection takes a pyodbc one: later use is refused as closed."""
         self._check_open()
+        self.check_alive()
+        try:
+            return self._run(statement, params)
+        except LinkFailure:
+            self.close()
+            raise
+
+    def _run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
         parsed = grammar.parse(statement)
         if isinstance(parsed, grammar.Select):
             return self._select(parsed.sql, params)
@@ -330,7 +361,7 @@ class SimConnection:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise SimSqlError(0, "Attempt to use a closed connection.", sqlstate="08003")
+            raise connection_closed()
 
 
 def _as_sql_server(exc: sqlite3.Error) -> SimSqlError:
@@ -342,10 +373,16 @@ def _as_sql_server(exc: sqlite3.Error) -> SimSqlError:
     return SimSqlError(102, f"Incorrect syntax ({text}).", level=15)
 
 
+class Session(Protocol):
+    """What a cursor needs of its connection: one entry every statement goes through."""
+
+    def run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]: ...
+
+
 class SimCursor:
     """pyodbc's Cursor, as far as the adapter goes."""
 
-    def __init__(self, connection: SimConnection) -> None:
+    def __init__(self, connection: Session) -> None:
         self.connection = connection
         self.description: Any = None
         self.rowcount = -1
