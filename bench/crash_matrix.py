@@ -4,7 +4,8 @@ For each plan: one clean rehearsal counts its audit entries; then, for every ent
 rehearsal against a freshly served sim is SIGKILLed right after entry N is on disk, and
 again half-way through writing it (a torn line); a few more are killed at random moments
 in the middle of steps. Each time the session is reopened (`--take-over --interrupted
-recheck`) and must: verify intact after repairing a torn tail (the repair recorded); keep
+resume`: re-check, run again only if not done) and must: verify intact after repairing a
+torn tail (the repair recorded); keep
 every byte of every entry written before the crash (entries lost: 0); mark a step that was
 running as interrupted and never start it again without the operator's choice; and
 finish the plan.
@@ -102,7 +103,7 @@ def check_point(point: Point, plan: str, speed: float, workdir: Path, env: dict[
         status, said = verify(session / "audit.jsonl")
         if status == 2 or "ALTERED" in said:
             point.problems.append(f"log after the crash: {said}")
-        code = rehearse(plan, endpoints, session, "--take-over", "--interrupted", "recheck")
+        code = rehearse(plan, endpoints, session, "--take-over", "--interrupted", "resume")
         after = lines_of(session / "audit.jsonl")
     _judge(point, before, after, code, session)
     return point

@@ -142,10 +142,10 @@ class _RehearseCommand(click.Command):
 @click.option("--take-over", is_flag=True, help="Drive a session whose last driver died.")
 @click.option("--sim-endpoints", type=click.Path(path_type=Path),
               help="Reach a simulated estate served by `cockpit sim serve`.")
-@click.option("--interrupted", type=click.Choice(["stop", "recheck", "rerun"]), default="stop",
-              show_default=True,
+@click.option("--interrupted", type=click.Choice(["stop", "recheck", "rerun", "resume"]),
+              default="stop", show_default=True,
               help="A step a dead driver left running: stop there, re-check its condition, "
-                   "or run it again.")
+                   "run it again, or resume (re-check, and run again only if not done).")
 def rehearse(plan_file: Path, sim: bool, session_dir: Path | None, speed: float,
              faults: tuple[str, ...], take_over: bool, sim_endpoints: Path | None,
              interrupted: str) -> None:

@@ -52,8 +52,9 @@ def _rehearse(runner: Runner, interrupted: str) -> int:
         click.echo(f"warning: {warning}", err=True)
     result = rehearse(runner, on_step=_print_progress, interrupted=interrupted)
     if result.stopped_at and not result.outcomes and interrupted == "stop":
-        click.echo(f"{result.stopped_at} is interrupted: rerun with --interrupted recheck "
-                   "(judge its condition now) or --interrupted rerun (run it again)", err=True)
+        click.echo(f"{result.stopped_at} is interrupted: reopen with --interrupted resume "
+                   "(re-check, run it again only if not done), recheck (judge its condition "
+                   "now) or rerun (run it again)", err=True)
     click.echo()
     click.echo(render_result(result))
     click.echo(f"audit log: {runner.folder / 'audit.jsonl'}")

@@ -21,7 +21,9 @@ class RehearsalResult:
 
 
 # What to do with a step a dead driver left running: only the operator decides.
-INTERRUPTED_CHOICES = ("stop", "recheck", "rerun")
+# `resume` re-checks the step's condition and runs it again only if that does not hold
+# (or it has none to check: a backup cut short was aborted with its session).
+INTERRUPTED_CHOICES = ("stop", "recheck", "rerun", "resume")
 
 
 def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
@@ -31,8 +33,7 @@ def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
     for state in runner.state().interrupted():
         if interrupted == "stop":
             return RehearsalResult(outcomes, state.step_id, [])
-        outcome = (runner.recheck_step(state.step_id) if interrupted == "recheck"
-                   else runner.run_step(state.step_id))
+        outcome = _recover(runner, state.step_id, interrupted)
         outcomes.append(outcome)
         if on_step is not None:
             on_step(outcome)
@@ -47,3 +48,14 @@ def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
             return RehearsalResult(outcomes, step_id, [])
     left = [s.step_id for s in runner.state().steps.values() if not s.done]
     return RehearsalResult(outcomes, None, left)
+
+
+def _recover(runner: Runner, step_id: str, choice: str) -> StepState:
+    if choice == "rerun":
+        return runner.run_step(step_id)
+    has_condition = bool(runner.plan.step(step_id).until)
+    if choice == "recheck" or has_condition:
+        outcome = runner.recheck_step(step_id)
+        if choice == "recheck" or outcome.status is Status.SUCCEEDED:
+            return outcome
+    return runner.run_step(step_id)
