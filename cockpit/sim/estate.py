@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -88,10 +89,10 @@ class SimEstate:
     def stop(self) -> None:
         if self._checker:
             self._checker.stop()
-        for app in self._apps.values():
-            app.stop()
-        for resolver in self._resolvers.values():
-            resolver.stop()
+        # Each loopback server waits out its own poll interval to stop: stop them together.
+        servers: list[Any] = [*self._apps.values(), *self._resolvers.values()]
+        with ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
+            list(pool.map(lambda server: server.stop(), servers))
         for wire in self._sql_wire.values():  # first: a statement running ends, answered
             wire.stop()
         self._sql_wire.clear()
