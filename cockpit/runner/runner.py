@@ -102,12 +102,13 @@ class Runner:
         return ready.step_id if ready else None
 
     def recheck_step(self, step_id: str) -> StepState:
-        """After an interruption: judge the step's `until` now, without acting again."""
+        """After an interruption: wait for the step's `until` as a run would (to its
+        timeout: what was started may still be converging), without acting again."""
         step = self.plan.step(step_id)
         self._claim(step, allow={Status.INTERRUPTED, Status.FAILED})
         try:
             started = self._start(step, reason="re-check after interruption")
-            verdict = probes.judge_all(step.until, self._probe_ctx(step)) if step.until else \
+            verdict = self._wait_until(step, self._probe_ctx(step)) if step.until else \
                 probes.Verdict(False, "nothing to re-check: the step has no `until`")
             self._finish(step, started, verdict)
         finally:
