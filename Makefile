@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench crash-matrix clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# Figures, never assertions: see bench/__main__.py. Not the crash matrix (~20 min).
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+crash-matrix: $(STAMP)
+	$(BIN)/python -m bench.crash_matrix
 
 clean:
 	rm -rf $(VENV)
