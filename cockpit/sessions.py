@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
-from cockpit.runner.session import new_session_id
+
+def new_session_id() -> str:
+    """`20261126-143323-ab12`: sortable, and unique enough for one jump host."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def default_session_dir(plan_path: Path) -> Path:

@@ -19,7 +19,7 @@ def check_health(handle: EstateHandle, servers: list[str]) -> AppHealthSnapshot:
     """Every server's health endpoint, asked at once."""
     if not servers:
         return AppHealthSnapshot()
-    with ThreadPoolExecutor(max_workers=min(16, len(servers))) as pool:
+    with ThreadPoolExecutor(max_workers=min(64, len(servers))) as pool:
         results = list(pool.map(lambda s: check_one(handle, s), servers))
     return AppHealthSnapshot(servers=results)
 

@@ -88,25 +88,30 @@ def change_status(handle: EstateHandle, change_id: str) -> ChangeSnapshot:
 
 def record_values(handle: EstateHandle, records: list[str]) -> RecordsSnapshot:
     """What Route 53 holds for each record now (which may not yet be what resolvers say)."""
+    wanted = [record(handle, r) for r in records]
     try:
-        values = [_record_value(handle, record(handle, r)) for r in records]
+        # One paged listing per zone, not one call per name: thirty names cost one call.
+        held = {zone: _zone_rrsets(handle, zone) for zone in {rec.zone for rec in wanted}}
     except probe_errors() as exc:
         return RecordsSnapshot(error=describe_error(exc))
-    return RecordsSnapshot(records=values)
+    return RecordsSnapshot(records=[_record_value(rec, held[rec.zone]) for rec in wanted])
 
 
-def _record_value(handle: EstateHandle, rec: DnsRecord) -> RecordValue:
-    found = handle.client("route53").list_resource_record_sets(
-        HostedZoneId=zone_id(handle, rec.zone),
-        StartRecordName=rec.name,
-        StartRecordType=rec.type,
-        MaxItems="1",
-    )
-    for rrset in found["ResourceRecordSets"]:
-        if rrset["Name"].rstrip(".") == rec.name.rstrip(".") and rrset["Type"] == rec.type:
-            values = [r["Value"] for r in rrset.get("ResourceRecords", [])]
-            return RecordValue(
-                record=rec.id, name=rec.name, type=rec.type,
-                value=",".join(values), ttl=rrset.get("TTL"),
-            )
-    return RecordValue(record=rec.id, name=rec.name, type=rec.type)
+def _zone_rrsets(handle: EstateHandle, zone: str) -> dict[tuple[str, str], dict[str, Any]]:
+    pages = handle.client("route53").get_paginator("list_resource_record_sets").paginate(
+        HostedZoneId=zone_id(handle, zone))
+    return {(_dotted(rrset["Name"]), rrset["Type"]): rrset
+            for page in pages for rrset in page["ResourceRecordSets"]}
+
+
+def _dotted(name: str) -> str:
+    return name.rstrip(".").lower() + "."
+
+
+def _record_value(rec: DnsRecord, rrsets: dict[tuple[str, str], dict[str, Any]]) -> RecordValue:
+    rrset = rrsets.get((_dotted(rec.name), rec.type))
+    if rrset is None:
+        return RecordValue(record=rec.id, name=rec.name, type=rec.type)
+    values = [r["Value"] for r in rrset.get("ResourceRecords", [])]
+    return RecordValue(record=rec.id, name=rec.name, type=rec.type,
+                       value=",".join(values), ttl=rrset.get("TTL"))

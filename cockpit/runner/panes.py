@@ -116,8 +116,10 @@ _TARGET_STATUS: dict[str, RowStatus] = {
 def _targets(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
     rows: list[PaneRow] = []
     errors = []
-    for group in plan.estate.target_groups:
-        snap = elb.target_health(handle, group.id)
+    groups = [g.id for g in plan.estate.target_groups]
+    with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:  # groups at once
+        snaps = list(pool.map(lambda group: elb.target_health(handle, group), groups))
+    for group, snap in zip(plan.estate.target_groups, snaps, strict=True):
         if snap.error:
             errors.append(f"{group.id}: {snap.error}")
         if not snap.targets and not snap.error:

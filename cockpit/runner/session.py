@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from cockpit.audit.writer import AuditWriter
 from cockpit.estate.handle import EstateHandle
 from cockpit.runner.lock import DriverLock
 from cockpit.runner.state import cut_short_step
+from cockpit.sessions import new_session_id
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,6 @@ class OpenedSession:
     redactor: Redactor
     entries: list[AuditEntry]
     warnings: list[str] = field(default_factory=list)
-
-
-def new_session_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def open_as_driver(

@@ -8,9 +8,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.runner.panes import PaneView
+from cockpit.runner.panes import PaneRow, PaneView
 
 STALE_AFTER_S = 15.0
+WIDE_ROWS = 11  # a pane's max-height (16) less its border, header and caption
 
 ROW_STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "info": ""}
 
@@ -29,7 +30,18 @@ class Pane(Static):
 
     def show(self, view: PaneView) -> None:
         self.view = view
-        self.update(render_pane(view))
+        self.update(render_pane(view, self._room()))
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self.update(render_pane(self.view, self._room()))
+
+    def _room(self) -> int:
+        """Rows that fit: a 160-target group must not be laid out to show ten of them."""
+        height = self.content_size.height
+        if self.screen.has_class("-compact") and height > 4:
+            return height - 2  # the header row, and the caption or the "more" line
+        return WIDE_ROWS
 
     def refresh_age(self, now: datetime | None = None) -> None:
         """Stale data is marked as such: a frozen pane must not pass for a live one."""
@@ -49,7 +61,7 @@ class Pane(Static):
         self.set_class(bool(self.view.error), "-error")
 
 
-def render_pane(view: PaneView) -> Table | Text:
+def render_pane(view: PaneView, room: int = WIDE_ROWS) -> Table | Text:
     if not view.columns:
         return Text(view.error or view.note or "", style="red" if view.error else "dim")
     table = Table(box=None, expand=True, pad_edge=False, show_edge=False,
@@ -62,8 +74,14 @@ def render_pane(view: PaneView) -> Table | Text:
         widest = max([len(column), *cells])
         table.add_column(column, overflow="ellipsis", no_wrap=True,
                          min_width=len(column) if index == last else min(widest, 26))
-    for row in view.rows:
+    shown = _fitting(view.rows, room)
+    for row in shown:
         table.add_row(*row.cells, style=ROW_STYLES[row.status])
+    hidden = [r for r in view.rows if r not in shown]
+    if hidden:
+        bad = sum(r.status in ("bad", "warn") for r in hidden)
+        table.add_row(f"+{len(hidden)} more" + (f", {bad} not ok" if bad else ""),
+                      style="bold yellow" if bad else "dim")
     if view.error:
         table.caption = f"ERROR: {view.error}"
         table.caption_style = "bold red"
@@ -71,3 +89,13 @@ def render_pane(view: PaneView) -> Table | Text:
         table.caption = view.note
         table.caption_style = "dim"
     return table
+
+
+def _fitting(rows: list[PaneRow], room: int) -> list[PaneRow]:
+    """The rows that fit, those that are not ok first: a problem is never the row cut."""
+    if len(rows) <= room:
+        return rows
+    keep = room - 1
+    ranked = sorted(range(len(rows)), key=lambda i: (rows[i].status not in ("bad", "warn"), i))
+    chosen = sorted(ranked[:keep])
+    return [rows[i] for i in chosen]
