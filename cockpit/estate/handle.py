@@ -62,6 +62,8 @@ class EstateHandle:
         self._clients: dict[str, Any] = {}
         self._facts: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # Retries botocore made (throttling, 5xx) per service: the panes show them.
+        self.retries: dict[str, int] = {}
 
     def remembered(self, key: str, fetch: Callable[[], T]) -> T:
         """Facts that do not change in a window (ARNs, instance ids), fetched once."""
@@ -104,7 +106,16 @@ class EstateHandle:
         )
         if self.read_only:
             client.meta.events.register("before-call.*.*", _refuse_writes)
+        client.meta.events.register("after-call.*.*", self._count_retries)
         return client
+
+    def _count_retries(self, parsed: Any = None, event_name: str = "", **_: Any) -> None:
+        attempts = (parsed or {}).get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        if attempts:
+            service = event_name.split(".")[1] if event_name.count(".") >= 2 else "aws"
+            service = _SHORT_SERVICE.get(service, service)
+            with self._lock:
+                self.retries[service] = self.retries.get(service, 0) + int(attempts)
 
     def _boto_session(self) -> boto3.Session:
         import boto3
@@ -161,6 +172,10 @@ class EstateHandle:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+
+
+# botocore's event names use service ids; the engineer knows the short names.
+_SHORT_SERVICE = {"elastic-load-balancing-v2": "elbv2", "route-53": "route53"}
 
 
 def _refuse_writes(model: Any, **_: Any) -> None:

@@ -71,11 +71,24 @@ class PaneView(BaseModel):
 
 def probe_pane(pane: str, handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
     """One pane's fresh view. Never raises: failures become the view's error."""
+    before = dict(handle.retries)
     try:
-        return _BUILDERS[pane](handle, plan, run)
+        view = _BUILDERS[pane](handle, plan, run)
     except Exception as exc:  # a pane must degrade, never take the cockpit down
         return PaneView(pane=pane, title=PANES[pane], columns=[],
                         error=f"{type(exc).__name__}: {exc}")
+    return _with_retries(view, before, handle.retries)
+
+
+def _with_retries(view: PaneView, before: dict[str, int], after: dict[str, int]) -> PaneView:
+    """Throttling and 5xx are retried with backoff: say so, or a slow pane is a mystery.
+    (Counts are per service, so panes polled at once may each show the other's retries.)"""
+    grown = {s: n - before.get(s, 0) for s, n in after.items() if n > before.get(s, 0)}
+    if not grown:
+        return view
+    said = ", ".join(f"{service} {n}" for service, n in sorted(grown.items()))
+    note = f"AWS retried with backoff ({said})"
+    return view.model_copy(update={"note": f"{note}; {view.note}" if view.note else note})
 
 
 def _apps(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
