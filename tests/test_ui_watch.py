@@ -109,6 +109,7 @@ async def test_the_drivers_action_keys_change_nothing(runner: Runner) -> None:
     log = runner.folder / "audit.jsonl"
     async with watching(runner.folder) as (app, pilot):
         before, depth = log.read_bytes(), len(app.screen_stack)
+        await wait_for(pilot, lambda: "Help" in footer_line(app), what="the footer drawn")
         footer = footer_line(app)
         assert "Run" not in footer and "Skip" not in footer and "Help" in footer
 
