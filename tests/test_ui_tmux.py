@@ -149,3 +149,37 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
                       lambda es: es[-1].event == "session.closed", within=30,
                       what="session.closed as the log's last entry after q")
     assert [e.event for e in entries].count("step.started") == 1
+
+
+def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path: Path) -> None:
+    """SIGHUP while a step waits (the SSH line dropped): the step's end, the hang-up and the
+    close are on the record, in that order, and the log verifies."""
+    session = tmp_path / "session"
+    plan = Path(__file__).parent.parent / "plans" / "oms-phase1-app-servers.toml"
+    command = (f"{shlex.quote(str(COCKPIT))} run {shlex.quote(str(plan))} --sim --speed 2 "
+               f"--sim-fault alb-blocked=oms-app-1 --session {shlex.quote(str(session))}")
+    tmux("new-session", "-d", "-s", "hup", "-x", "120", "-y", "40", f"{command}; sleep 60")
+    poll(lambda: tmux.capture("hup"), lambda s: apps_pane_live(s, ["oms-app-1"]), within=60,
+         what="the driver's panes")
+    for done in range(1, 4):  # instances, apps, register: each to its end, one by one
+        tmux("send-keys", "-t", "hup", "g")
+        poll(lambda: [e.event for e in log_entries(session)],
+             lambda ev, n=done: ev.count("step.succeeded") >= n, within=30,
+             what=f"step {done} done")
+    tmux("send-keys", "-t", "hup", "g")  # the wait for healthy targets, which cannot succeed
+    poll(lambda: [(e.event, e.step) for e in log_entries(session)],
+         lambda ev: ("step.started", "targets-healthy") in ev, within=30,
+         what="targets-healthy started")
+    pid = tmux("display-message", "-p", "-t", "hup", "#{pane_pid}").strip()
+    driver = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
+    assert driver, "the cockpit process under the pane's shell"
+    subprocess.run(["kill", "-HUP", *driver], check=True)
+    events, _ = poll(lambda: [(e.event, e.step) for e in log_entries(session)],
+                     lambda ev: bool(ev) and ev[-1][0] == "session.closed", within=30,
+                     what="the session closed after the hang-up")
+    tail = [event for event, _ in events[-3:]]
+    assert tail == ["step.failed", "session.hangup", "session.closed"], events[-5:]
+    assert events[-3][1] == "targets-healthy"
+    verified = subprocess.run([str(COCKPIT), "audit", "verify", str(session / "audit.jsonl")],
+                              capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout
