@@ -10,7 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from cockpit.ui.keys import CockpitAction, keymap_path
+from cockpit.bindings import CockpitAction
+from cockpit.ui.keys import keymap_path
 
 _NAMES = {"question_mark": "?", "colon": ":", "ctrl+p": "ctrl+p"}
 

@@ -1,0 +1,55 @@
+"""One registry of the cockpit's actions: it feeds the bindings, the help screen and the
+command palette. Every binding has an id, so keys can be remapped from the config file.
+
+Keys are single printable characters or F-keys: they arrive intact through SSH, tmux and
+PuTTY. Nothing essential sits on Esc alone, alt or ctrl+shift. Plain data, no textual:
+the settings check a config's `[keys]` table against it without loading the UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CockpitAction:
+    id: str
+    keys: str
+    action: str
+    description: str
+    help: str
+    driver_only: bool = True
+    show: bool = True
+
+
+# Footer order: the essential keys first, so an 80-column footer still shows them.
+ACTIONS: tuple[CockpitAction, ...] = (
+    CockpitAction("run_step", "r,f5", "run_selected", "Run",
+                  "Run the selected step (type-to-confirm where the plan asks)"),
+    CockpitAction("run_next", "g,f6", "run_next", "Next",
+                  "Run the next ready step"),
+    CockpitAction("help", "question_mark,f1", "help", "Help", "List every key",
+                  driver_only=False),
+    CockpitAction("quit", "q,f10", "quit_cockpit", "Quit", "Leave the cockpit",
+                  driver_only=False),
+    CockpitAction("undo_step", "u", "undo_selected", "Undo", "Undo the selected step"),
+    CockpitAction("skip_step", "s", "skip_selected", "Skip",
+                  "Skip the selected step, with a reason"),
+    CockpitAction("override_gate", "o", "override_selected", "Override",
+                  "Run the selected step overriding its failed gates, with a reason"),
+    CockpitAction("recheck_step", "c", "recheck_selected", "Re-check",
+                  "Re-check an interrupted step's condition without acting again"),
+    CockpitAction("mark_done", "m", "mark_done_selected", "Mark done",
+                  "Mark the selected step done, with a reason", show=False),
+    CockpitAction("add_note", "n", "add_note", "Note", "Add a note to the audit log"),
+    CockpitAction("pause_polling", "p", "toggle_pause", "Pause",
+                  "Pause or resume polling the estate"),
+    CockpitAction("export_log", "e", "export_log", "Export",
+                  "Export the audit log as an html report", driver_only=False),
+    CockpitAction("next_pane", "]", "cycle_pane(1)", "Pane",
+                  "Show the next pane (small terminals)", driver_only=False, show=False),
+    CockpitAction("previous_pane", "[", "cycle_pane(-1)", "Pane",
+                  "Show the previous pane (small terminals)", driver_only=False, show=False),
+    CockpitAction("palette", "colon,ctrl+p", "app.command_palette", "Steps",
+                  "Command palette: every step and action", driver_only=False),
+)

@@ -1,0 +1,334 @@
+"""Every operational knob of the cockpit, its default and its reason, in one model.
+
+The knobs used to be constants next to the code that used them, so an engineer could not
+see or change them without reading the source. Here each one is a field with its unit,
+bounds and why its default is what it is, read from one TOML file
+(`locations.config_file()`) and from `COCKPIT_SECTION__FIELD` variables, which win over
+the file so one run can be changed without editing it.
+
+A config problem is found before a window starts and reported like a plan problem:
+`file:line: what is wrong` (or `COCKPIT_X__Y: what is wrong`), never a traceback, because
+the engineer reading it may be on a jump host minutes before the outage.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic_settings
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+from cockpit.bindings import ACTIONS
+from cockpit.locations import config_file
+from cockpit.plan.loader import PlanLoadError, parse_toml
+from cockpit.plan.messages import closest, quoted, show
+from cockpit.plan.toml_lines import KeyPath, line_of, scan_key_lines
+
+ENV_PREFIX = "COCKPIT_"
+ENV_DELIMITER = "__"
+
+
+class SettingsError(ValueError):
+    """The config file or a `COCKPIT_*` variable cannot be used: one `where: what` a line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# --- value types ------------------------------------------------------------------------
+
+
+def _plain_number(value: Any) -> Any:
+    """pydantic reads `true` as 1 and reports nan as out of bounds: refuse both here, in
+    words that say what is wrong. (A variable's text is parsed later, then bounds-checked.)"""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, not {show(value)}")
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_plain_number)]
+Count = Annotated[int, BeforeValidator(_plain_number)]
+
+
+def _known_binding(binding_id: str) -> str:
+    known = sorted(action.id for action in ACTIONS)
+    if binding_id not in known:
+        raise ValueError(f"unknown binding id {quoted(binding_id)} in [keys]"
+                         f"{closest(binding_id, known)}; known: {', '.join(known)}")
+    return binding_id
+
+
+def _key_list(keys: str) -> str:
+    """`"x,f7"`: the form Textual's keymap takes; an empty part would bind nothing."""
+    parts = [part.strip() for part in keys.split(",")]
+    if not all(parts):
+        raise ValueError(f'must be keys separated by commas, such as "x,f7", not {show(keys)}')
+    return ",".join(parts)
+
+
+BindingId = Annotated[str, AfterValidator(_known_binding)]
+KeyList = Annotated[str, AfterValidator(_key_list)]
+
+
+# --- the model ----------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class PollingSettings(_Section):
+    """How often the panes ask the estate, and a watcher re-reads the session."""
+
+    pane_every_s: Seconds = Field(2.0, ge=0.1, le=300)
+    """Seconds between two polls of one estate pane (driver). 2 s shows a change while the
+    engineer is still looking, and a whole estate's calls stay far below AWS rate limits."""
+
+    pane_fast_every_s: Seconds = Field(0.5, ge=0.1, le=300)
+    """Seconds between polls of a pane a running step is waiting on. 0.5 s: the pane that
+    decides the step should move as soon as the estate does; it is one pane, briefly."""
+
+    watch_read_every_s: Seconds = Field(0.5, ge=0.05, le=60)
+    """Seconds between a watcher's re-reads of the session folder. 0.5 s keeps watchers
+    within a second of the driver; the read is of local files, so it is cheap."""
+
+
+class DisplaySettings(_Section):
+    """How the screen judges what it shows."""
+
+    stale_after_s: Seconds = Field(15.0, ge=1, le=3600)
+    """Seconds after which a pane's last reading is marked STALE. 15 s is several missed
+    polls, so one slow AWS call does not flash it, but a stuck poller shows in seconds."""
+
+
+class RunnerSettings(_Section):
+    """How a running step waits on the estate."""
+
+    until_poll_s: Seconds = Field(5.0, ge=0.1, le=600)
+    """Nominal seconds between checks of a step's `until` condition (and of a long
+    action's progress); a short step timeout shortens it. 5 s: conditions such as health
+    checks change on that scale, and each check is a round of estate calls."""
+
+    progress_every_s: Seconds = Field(30.0, ge=1, le=3600)
+    """Seconds after which an unchanged wait is still written to the audit log. 30 s shows
+    the wait was alive without filling the log with identical entries."""
+
+
+class AwsSettings(_Section):
+    """How the cockpit talks to AWS (botocore's client config)."""
+
+    connect_timeout_s: Seconds = Field(2.0, ge=0.1, le=60)
+    """Seconds to open a connection to an AWS endpoint. 2 s: a healthy endpoint answers in
+    milliseconds, and a pane must not freeze on one that does not."""
+
+    read_timeout_s: Seconds = Field(5.0, ge=0.1, le=300)
+    """Seconds to wait for an AWS response once connected. 5 s covers slow describe calls
+    and still shows a stuck call as an error well within a poll or two."""
+
+    max_attempts: Count = Field(3, ge=1, le=10)
+    """Attempts per AWS call, the first included (botocore's standard retry mode). 3 rides
+    over a throttle or a dropped connection without hiding a real outage for long."""
+
+
+class CockpitSettings(BaseSettings):
+    """The cockpit's config: `config.toml`, then `COCKPIT_SECTION__FIELD` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+    polling: PollingSettings = Field(default_factory=PollingSettings)
+    """Pane and watcher polling intervals."""
+
+    display: DisplaySettings = Field(default_factory=DisplaySettings)
+    """How the screen judges freshness."""
+
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    """How a running step waits."""
+
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    """Timeouts and retries of AWS calls."""
+
+    keys: dict[BindingId, KeyList] = Field(default_factory=dict)
+    """Remapped keys: binding id (see the help screen) = "key[,key...]". Empty: each action
+    keeps its own keys, chosen to arrive intact through SSH, tmux and PuTTY."""
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_settings(path: Path | None = None) -> CockpitSettings:
+    """The settings in `path` (default `config_file()`; missing: defaults), with every
+    `COCKPIT_*` variable over them. Any problem raises a SettingsError saying where."""
+    path = path or config_file()
+    text = _read(path)
+    try:
+        data = parse_toml(text, path)
+    except PlanLoadError as exc:  # the plan loader's reader (private), for its hints and lines
+        raise SettingsError([str(problem) for problem in exc.problems]) from None
+    env = _env_values()
+    try:
+        return CockpitSettings(**_merged(data, env))
+    except ValidationError as exc:
+        raise _invalid(exc, text, path, env) from None
+
+
+def _read(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise SettingsError([f"{path}:1: cannot read the config: {exc.strerror or exc}"]) from None
+    try:
+        return raw.decode("utf-8-sig")  # an editor on a Windows jump host may add a BOM
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SettingsError([f"{path}:{line}: not UTF-8 text: save the config as UTF-8"]) from None
+
+
+_SOURCE_FIELD = re.compile(r'field "([^"]+)"')
+
+
+def _env_values() -> dict[str, Any]:
+    """The `COCKPIT_*` values as nested dicts (`polling.pane_every_s`), not yet validated.
+
+    Read apart from the file so an error can name the variable that caused it.
+    """
+    try:
+        return EnvSettingsSource(CockpitSettings)()
+    except pydantic_settings.SettingsError as exc:  # a whole-section variable, not JSON
+        match = _SOURCE_FIELD.search(str(exc))
+        raise SettingsError([_not_json(match.group(1) if match else "")]) from None
+
+
+def _not_json(field: str) -> str:
+    name = f"{ENV_PREFIX}{field.upper()}"
+    if field == "keys":  # it named a keys.toml before config.toml held the [keys] table
+        return (f"{name}: no longer names a key file; put a [keys] table in {config_file()} "
+                f"(or set one binding: {name}__RUN_STEP=x)")
+    return f"{name}: must be a JSON table; to set one value use {name}__<FIELD>"
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`, table by table, so one variable changes only its field."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            value = _merged(below, value)
+        merged[key] = value
+    return merged
+
+
+# --- problems -----------------------------------------------------------------------------
+
+
+def _invalid(exc: ValidationError, text: str, path: Path, env: dict[str, Any]) -> SettingsError:
+    """Every problem, the file's by line (as an editor jumps to them), then the variables'."""
+    lines = _key_lines(text)
+    found: dict[str, float] = {}
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        if _set_by_env(env, loc):
+            found.setdefault(f"{_env_name(loc)}: {_describe(error)}", math.inf)
+        else:
+            line = line_of(lines, loc)
+            found.setdefault(f"{path}:{line}: {_describe(error)}", line)
+    return SettingsError(sorted(found, key=found.__getitem__))
+
+
+def _key_lines(text: str) -> dict[KeyPath, int]:
+    try:
+        return scan_key_lines(text)
+    except RecursionError:  # absurdly nested arrays: line 1 rather than no answer
+        return {}
+
+
+def _set_by_env(env: dict[str, Any], loc: KeyPath) -> bool:
+    """Whether the value at `loc` came from a variable (they override the file)."""
+    node: Any = env
+    for part in loc:
+        if not isinstance(node, dict):
+            return True  # past a value the variable set: `("keys", "x", "[key]")`
+        if part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _env_name(loc: KeyPath) -> str:
+    return ENV_PREFIX + ENV_DELIMITER.join(str(part) for part in _names(loc)).upper()
+
+
+def _names(loc: KeyPath) -> list[str]:
+    """The keys of `loc` as written, without pydantic's `[key]` marker for a dict's key."""
+    return [str(part) for part in loc if part != "[key]"]
+
+
+_EXPECTED = {
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "a string",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+_BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One sentence naming the setting (`polling.pane_every_s`) and what it must be."""
+    loc, kind = error["loc"], error["type"]
+    name = ".".join(_names(loc))
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    if kind in _EXPECTED:
+        return f"{name} must be {_EXPECTED[kind]}, not {show(error['input'])}"
+    ctx = error.get("ctx") or {}
+    bound = next((key for key in _BOUNDS if key in ctx), None)
+    if bound:
+        limit = ctx[bound]
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)  # pydantic turns `le=300` into 300.0; the file says 300
+        return f"{name} must be {_BOUNDS[bound]} {limit}, not {show(error['input'])}"
+    if kind == "finite_number":
+        return f"{name} must be a finite number, not {show(error['input'])}"
+    if kind == "value_error":
+        reason = error["msg"].removeprefix("Value error, ")
+        return reason if loc[-1] == "[key]" else f"{name} {reason}"
+    return f"{name}: {error['msg']}"
+
+
+def _unknown_key(loc: KeyPath) -> str:
+    section = _section_at(loc[:-1])
+    fields = list(section.model_fields) if section else []
+    where = f"[{'.'.join(_names(loc[:-1]))}]" if loc[:-1] else "the config"
+    return f"unknown key {quoted(loc[-1])} in {where}{closest(loc[-1], fields)}"
+
+
+def _section_at(loc: KeyPath) -> type[BaseModel] | None:
+    """The model of the table at `loc` (`("polling",)` -> PollingSettings)."""
+    model: type[BaseModel] = CockpitSettings
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        inner = field.annotation if field else None
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return None
+        model = inner
+    return model
