@@ -273,8 +273,8 @@ def test_a_refused_login_is_an_error_value_without_the_password(
 
 IMPORT_CHECK = """
 import sys
-import cockpit.estate.sql, cockpit.estate.s3, cockpit.runner.database_probes
-import cockpit.runner.database_actions, cockpit.runner.panes
+import cockpit.estate.sql, cockpit.estate.s3, cockpit.runner.kinds.sql
+import cockpit.runner.kinds.s3, cockpit.runner.panes
 print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyodbc', 'textual')))
 """
 

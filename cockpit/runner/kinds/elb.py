@@ -1,0 +1,65 @@
+"""Load balancer target groups: targets healthy or drained; register and deregister."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.estate import elb
+from cockpit.plan import models as m
+from cockpit.runner.kinds.base import (
+    ActionContext,
+    Actions,
+    ProbeContext,
+    Probes,
+    Verdict,
+    WatchedBy,
+)
+
+
+def _targets_healthy(c: m.TargetsHealthy, ctx: ProbeContext) -> Verdict:
+    snap = elb.target_health(ctx.handle, c.target_group)
+    if snap.error:
+        return Verdict(False, f"{c.target_group}: {snap.error}", {"error": snap.error})
+    states = {t.server: t.state for t in snap.targets}
+    evidence = {t.server: {"state": t.state, "reason": t.reason, "az": t.az}
+                for t in snap.targets}
+    off = [f"{s} {states.get(s, 'not registered')}"
+           for s in c.servers if states.get(s) != "healthy"]
+    if off:
+        return Verdict(False, f"{c.target_group}: {', '.join(off)}", evidence)
+    return Verdict(True, f"{c.target_group}: {len(c.servers)} target(s) healthy", evidence)
+
+
+def _targets_drained(c: m.TargetsDrained, ctx: ProbeContext) -> Verdict:
+    snap = elb.target_health(ctx.handle, c.target_group)
+    if snap.error:
+        return Verdict(False, f"{c.target_group}: {snap.error}", {"error": snap.error})
+    present = [f"{t.server} {t.state}" for t in snap.targets if t.server in c.servers]
+    evidence = {t.server: {"state": t.state, "reason": t.reason} for t in snap.targets}
+    if present:
+        return Verdict(False, f"{c.target_group} still has {', '.join(present)}", evidence)
+    return Verdict(True, f"{c.target_group}: {len(c.servers)} target(s) drained", evidence)
+
+
+def _register(a: m.Register, ctx: ActionContext) -> dict[str, Any]:
+    return elb.register(ctx.handle, a.target_group, a.servers)
+
+
+def _deregister(a: m.Deregister, ctx: ActionContext) -> dict[str, Any]:
+    return elb.deregister(ctx.handle, a.target_group, a.servers)
+
+
+PROBES: Probes = {
+    m.TargetsHealthy: _targets_healthy,
+    m.TargetsDrained: _targets_drained,
+}
+
+ACTIONS: Actions = {
+    m.Register: _register,
+    m.Deregister: _deregister,
+}
+
+WATCHED_BY: WatchedBy = {
+    m.TargetsHealthy: "targets",
+    m.TargetsDrained: "targets",
+}

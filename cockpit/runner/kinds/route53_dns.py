@@ -1,0 +1,94 @@
+"""Route 53 and what resolvers answer: a change INSYNC, names resolving to the new value;
+the UPSERT that switches them.
+
+One module for both because both judge the same records against the same wanted value,
+normalised the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.estate import dns, route53
+from cockpit.plan import models as m
+from cockpit.runner.kinds.base import (
+    ActionContext,
+    Actions,
+    ProbeContext,
+    Probes,
+    Verdict,
+    WatchedBy,
+)
+
+
+def _change_insync(c: m.ChangeInsync, ctx: ProbeContext) -> Verdict:
+    source = c.of or ctx.step_id or ""
+    change_ids = ctx.outputs.get(source, {}).get("change_ids", [])
+    if not change_ids and isinstance(ctx.action, m.Upsert) and c.of is None:
+        return _records_hold(ctx.action, ctx)
+    if not change_ids:
+        return Verdict(False, f"no Route 53 change recorded for step {source}", {})
+    statuses = {cid: route53.change_status(ctx.handle, cid) for cid in change_ids}
+    evidence = {cid: {"status": s.status, "error": s.error} for cid, s in statuses.items()}
+    pending = [f"{cid} {s.error or s.status}"
+               for cid, s in statuses.items() if s.status != "INSYNC"]
+    if pending:
+        return Verdict(False, f"Route 53 change {', '.join(pending)}", evidence)
+    return Verdict(True, f"Route 53 change(s) INSYNC: {', '.join(change_ids)}", evidence)
+
+
+def _records_hold(action: m.Upsert, ctx: ProbeContext) -> Verdict:
+    """No change id on record (the driver died before writing it): judge by what Route 53
+    holds. An UPSERT is idempotent, so the records holding its value means it happened."""
+    snap = route53.record_values(ctx.handle, action.records)
+    if snap.error:
+        return Verdict(False, f"Route 53: {snap.error}", {"error": snap.error})
+    held = {r.record: r.value for r in snap.records}
+    wanted = {r: route53.resolve_value(ctx.handle, r, action.value) for r in action.records}
+    evidence = {"no_change_id": True, "held": held, "wanted": wanted}
+    off = [r for r in action.records if _norm(held.get(r) or "") != _norm(wanted[r])]
+    if off:
+        return Verdict(False, f"no change id recorded, and {', '.join(off)} not switched",
+                       evidence)
+    return Verdict(True, "no change id recorded; Route 53 holds the new value(s)", evidence)
+
+
+def _resolves_to(c: m.ResolvesTo, ctx: ProbeContext) -> Verdict:
+    try:
+        expected = {r: _norm(route53.resolve_value(ctx.handle, r, c.value)) for r in c.records}
+    except Exception as exc:  # an unreachable ELB API must not escape a probe
+        return Verdict(False, f"cannot tell the expected value: {exc}", {"error": str(exc)})
+    snap = dns.resolve(ctx.handle, c.records, c.resolvers or None)
+    evidence: dict[str, Any] = {"expected": expected, "answers": {}}
+    wrong = []
+    for a in snap.answers:
+        evidence["answers"].setdefault(a.record, {})[a.resolver] = {
+            "value": a.value, "ttl": a.ttl, "error": a.error}
+        if a.error or _norm(a.value or "") != expected[a.record]:
+            wrong.append(f"{a.resolver} says {a.error or a.value} for {a.record}")
+    if wrong:
+        return Verdict(False, "; ".join(wrong), evidence)
+    return Verdict(True, f"{len(snap.answers)} answer(s) match", evidence)
+
+
+def _norm(value: str) -> str:
+    return ",".join(sorted(v.strip().lower().rstrip(".") + "." for v in value.split(",") if v))
+
+
+def _upsert(a: m.Upsert, ctx: ActionContext) -> dict[str, Any]:
+    return route53.upsert(ctx.handle, a.records, a.value, a.ttl)
+
+
+PROBES: Probes = {
+    m.ChangeInsync: _change_insync,
+    m.ResolvesTo: _resolves_to,
+}
+
+ACTIONS: Actions = {
+    m.Upsert: _upsert,
+}
+
+WATCHED_BY: WatchedBy = {
+    m.ChangeInsync: "dns",
+    m.ResolvesTo: "dns",
+}
