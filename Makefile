@@ -19,7 +19,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check cockpit tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q -n auto
 
 # Figures, never assertions: see bench/__main__.py. Not the crash matrix (~20 min).
 bench: $(STAMP)

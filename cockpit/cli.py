@@ -6,12 +6,27 @@ stays fast on a jump host.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cockpit import __version__
+
+if TYPE_CHECKING:
+    from cockpit.plan.loader import LoadedPlan
+    from cockpit.plan.models import Step
+    from cockpit.runner.state import StepState
+    from cockpit.session.estate import EstateChoice
+    from cockpit.session.folder import SessionFolder
+    from cockpit.settings import CockpitSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEMO_PLAN = Path(__file__).parent / "demo" / "oms-demo.toml"
+DEMO_SPEED = 4.0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,16 +62,9 @@ def plan_validate(plans: tuple[Path, ...]) -> None:
 @click.argument("plan_file", type=click.Path(path_type=Path))
 def plan_show(plan_file: Path) -> None:
     """Print the phases, steps, kinds and dependencies of PLAN_FILE as a table."""
-    from cockpit.plan.loader import PlanLoadError, load_plan
     from cockpit.plan.table import render_plan_table
 
-    try:
-        loaded = load_plan(plan_file)
-    except PlanLoadError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
-    click.echo(render_plan_table(loaded))
+    click.echo(render_plan_table(load_plan_or_exit(plan_file).plan))
 
 
 # --- audit ------------------------------------------------------------------------------
@@ -109,18 +117,38 @@ def audit_export(log: Path, fmt: str, output: Path | None) -> None:
     click.echo(f"wrote {output}")
 
 
-# --- rehearse ---------------------------------------------------------------------------
+# --- what several commands share --------------------------------------------------------
+
+
+def load_plan_or_exit(plan_file: Path) -> LoadedPlan:
+    """The plan, or every problem in it as `file:line: message` and exit 2."""
+    from cockpit.plan.loader import PlanLoadError, load_plan_file
+
+    try:
+        return load_plan_file(plan_file)
+    except PlanLoadError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+
+
+def settings_or_exit() -> CockpitSettings:
+    from cockpit.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
 
 def _fault_help() -> str:
-    try:
-        from cockpit.sim.faults import describe_faults
-    except ImportError:
-        return "(install the sim extra to list the faults)"
+    from cockpit.session.estate import describe_faults
+
     return describe_faults()
 
 
-class _RehearseCommand(click.Command):
+class _FaultsListed(click.Command):
     """Prints the list of simulated faults under the options."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -130,78 +158,186 @@ class _RehearseCommand(click.Command):
                 formatter.write(f"  {line}\n")
 
 
-@main.command("rehearse", cls=_RehearseCommand)
+def session_option(command: F) -> F:
+    return click.option(
+        "--session", "session_dir", type=click.Path(path_type=Path),
+        help="Session folder (default: under $XDG_STATE_HOME/cockpit/sessions).")(command)
+
+
+def estate_options(command: F) -> F:
+    """--sim, --speed, --sim-fault, --sim-endpoints and --take-over, said once."""
+    for option in reversed([
+        click.option("--sim", is_flag=True, help="Use the simulated estate on loopback."),
+        click.option("--speed", type=click.FloatRange(min=0.01), default=1.0,
+                     show_default=True,
+                     help="With --sim: divide every simulated duration (and the plan's "
+                          "waits) by N."),
+        click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
+                     help="With --sim: inject a fault (repeatable; listed below)."),
+        click.option("--sim-endpoints", type=click.Path(path_type=Path),
+                     help="Reach a simulated estate that `sim serve` serves in another process."),
+        click.option("--take-over", is_flag=True,
+                     help="Drive a session whose last driver died (recorded)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def estate_choice(sim: bool, speed: float, faults: tuple[str, ...],
+                  sim_endpoints: Path | None) -> EstateChoice:
+    from cockpit.session.estate import EstateChoice
+
+    if (faults or speed != 1.0) and not sim:
+        raise click.UsageError("--speed and --sim-fault only apply with --sim")
+    return EstateChoice(sim=sim, speed=speed, faults=faults, endpoints_file=sim_endpoints)
+
+
+def folder_for(session_dir: Path | None, plan_file: Path) -> SessionFolder:
+    from cockpit.session.folder import SessionFolder
+
+    return SessionFolder.at_or_new(session_dir, plan_file)
+
+
+# --- rehearse ---------------------------------------------------------------------------
+
+
+@main.command("rehearse", cls=_FaultsListed)
 @click.argument("plan_file", type=click.Path(path_type=Path))
-@click.option("--sim", is_flag=True, help="Rehearse against the simulated estate on loopback.")
-@click.option("--session", "session_dir", type=click.Path(path_type=Path),
-              help="Session folder (default: under $XDG_STATE_HOME/cockpit/sessions).")
-@click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="Divide every simulated duration (and the plan's waits) by N.")
-@click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
-              help="Inject a fault into the simulated estate (repeatable; listed below).")
-@click.option("--take-over", is_flag=True, help="Drive a session whose last driver died.")
-@click.option("--sim-endpoints", type=click.Path(path_type=Path),
-              help="Reach a simulated estate served by `cockpit sim serve`.")
+@session_option
+@estate_options
 @click.option("--interrupted", type=click.Choice(["stop", "recheck", "rerun", "resume"]),
               default="stop", show_default=True,
               help="A step a dead driver left running: stop there, re-check its condition, "
                    "run it again, or resume (re-check, and run again only if not done).")
-def rehearse(plan_file: Path, sim: bool, session_dir: Path | None, speed: float,
-             faults: tuple[str, ...], take_over: bool, sim_endpoints: Path | None,
-             interrupted: str) -> None:
+@click.option("--manual-note", metavar="TEXT",
+              help="Confirm every manual step with this note (unattended rehearsals); "
+                   "without it a manual step is asked on the terminal, or refused.")
+def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
+             faults: tuple[str, ...], sim_endpoints: Path | None, take_over: bool,
+             interrupted: str, manual_note: str | None) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
-    from cockpit.rehearsal import run_rehearsal
+    from cockpit.runner.lock import LockHeld, StaleLock
+    from cockpit.session.driver import open_driver_session
+    from cockpit.session.estate import SimUnavailable
+    from cockpit.session.rehearsal import rehearse as rehearse_plan
 
-    if (faults or speed != 1.0) and not sim:
-        raise click.UsageError("--speed and --sim-fault only apply with --sim")
-    sys.exit(run_rehearsal(plan_file, sim=sim, session_dir=session_dir, speed=speed,
-                           faults=faults, take_over=take_over, interrupted=interrupted,
-                           sim_endpoints=sim_endpoints))
+    choice = estate_choice(sim, speed, faults, sim_endpoints)
+    loaded, folder = load_plan_or_exit(plan_file), folder_for(session_dir, plan_file)
+    try:
+        with open_driver_session(loaded, folder, choice, settings=settings_or_exit(),
+                                 take_over=take_over,
+                                 ask_manual=_manual_answer(manual_note)) as session:
+            if session.estate is not None and session.estate.where:
+                injected = f", faults: {', '.join(faults)}" if faults else ""
+                click.echo(f"{session.estate.where}, speed x{speed:g}{injected}")
+            click.echo(f"session: {folder}")
+            for warning in session.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            result = rehearse_plan(session.runner, on_step=_print_progress, interrupted=interrupted)
+    except (SimUnavailable, LockHeld, StaleLock, ValueError) as exc:
+        click.echo(f"cockpit: {exc}", err=True)
+        sys.exit(2)
+    if result.stopped_at and not result.outcomes and interrupted == "stop":
+        click.echo(f"{result.stopped_at} is interrupted: reopen with --interrupted resume "
+                   "(re-check, run it again only if not done), recheck (judge its condition "
+                   "now) or rerun (run it again)", err=True)
+    click.echo()
+    click.echo(result.render())
+    click.echo(f"audit log: {folder.audit}")
+    sys.exit(0 if result.succeeded else 1)
+
+
+def _manual_answer(note: str | None) -> Callable[[Step, str], str | None]:
+    """Who confirms a manual step in a headless run: the note given, the person at the
+    terminal, or nobody (the step is refused, and stays ready)."""
+
+    def answer(step: Step, instruction: str) -> str | None:
+        click.echo(f"  MANUAL     {step.id}: {instruction}")
+        if note is not None:
+            click.echo(f"             confirmed with --manual-note: {note}")
+            return note
+        if not sys.stdin.isatty():
+            click.echo(f"cockpit: {step.id} is a manual step and there is no terminal to ask "
+                       "on: run on a terminal, or give --manual-note TEXT", err=True)
+            return None
+        typed = click.prompt("             done? say what happened (empty: not done)",
+                             default="", show_default=False).strip()
+        return typed or None
+
+    return answer
+
+
+def _print_progress(state: StepState) -> None:
+    duration = f"{state.duration_s:.1f}s" if state.duration_s is not None else "-"
+    click.echo(f"  {state.status.value:<10} {state.step_id:<24} {duration:>8}"
+               + (f"  {state.reason}" if state.reason else ""))
 
 
 # --- the screens ------------------------------------------------------------------------
 
 
-@main.command("run")
+@main.command("run", cls=_FaultsListed)
 @click.argument("plan_file", type=click.Path(path_type=Path))
-@click.option("--session", "session_dir", type=click.Path(path_type=Path),
-              help="Session folder (default: under $XDG_STATE_HOME/cockpit/sessions).")
-@click.option("--sim", is_flag=True, help="Drive the simulated estate on loopback.")
-@click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="With --sim: divide every simulated duration by N.")
-@click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
-              help="With --sim: inject a fault (see `cockpit rehearse --help`).")
-@click.option("--sim-endpoints", type=click.Path(path_type=Path),
-              help="Reach a simulated estate served by `cockpit sim serve`.")
-@click.option("--take-over", is_flag=True, help="Drive a session whose last driver died.")
+@session_option
+@estate_options
 def run(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
         faults: tuple[str, ...], sim_endpoints: Path | None, take_over: bool) -> None:
     """Open the driver's cockpit on PLAN_FILE."""
-    from cockpit.drive import drive
-
-    if (faults or speed != 1.0) and not sim:
-        raise click.UsageError("--speed and --sim-fault only apply with --sim")
-    sys.exit(drive(plan_file, sim=sim, session_dir=session_dir, speed=speed, faults=faults,
-                   take_over=take_over, sim_endpoints=sim_endpoints))
+    choice = estate_choice(sim, speed, faults, sim_endpoints)
+    sys.exit(_drive(plan_file, session_dir, choice, take_over=take_over))
 
 
 @main.command("demo")
-@click.option("--session", "session_dir", type=click.Path(path_type=Path),
-              help="Session folder (default: under $XDG_STATE_HOME/cockpit/sessions).")
+@session_option
 def demo(session_dir: Path | None) -> None:
     """The cockpit on the simulated estate: both windows of the OMS migration."""
-    from cockpit.drive import demo as run_demo
+    from cockpit.session.estate import EstateChoice
 
-    sys.exit(run_demo(session_dir))
+    sys.exit(_drive(DEMO_PLAN, session_dir, EstateChoice(sim=True, speed=DEMO_SPEED)))
+
+
+def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
+           take_over: bool = False) -> int:
+    from cockpit.session.driver import DriverOpening
+    from cockpit.ui.app import drive, make_opening_app
+
+    loaded, folder = load_plan_or_exit(plan_file), folder_for(session_dir, plan_file)
+    settings = settings_or_exit()
+    _warn_if_not_multiplexed()
+    opening = DriverOpening(loaded, folder, choice, settings=settings, take_over=take_over)
+    try:
+        error = drive(make_opening_app(opening, settings=settings), opening)
+    finally:
+        opening.close()
+    if error:
+        click.echo(f"cockpit: {error}", err=True)
+        return 2
+    click.echo(f"session: {folder}\naudit log: {folder.audit}")
+    return 0
+
+
+def _warn_if_not_multiplexed() -> None:
+    if os.environ.get("TMUX") or os.environ.get("STY") or not sys.stdin.isatty():
+        return
+    click.echo("warning: not inside tmux or screen. If this SSH connection drops, the cockpit "
+               "stops waiting (the running step is recorded as cancelled) and the window "
+               "loses its driver until you reconnect and reopen the session. Run it inside "
+               "`tmux new -s cutover` and re-attach with `tmux attach -t cutover`.", err=True)
 
 
 @main.command("watch")
 @click.argument("session_dir", type=click.Path(path_type=Path))
 def watch(session_dir: Path) -> None:
     """Watch a session read-only: needs the session folder, no credentials."""
-    from cockpit.drive import watch as run_watch
+    from cockpit.session.folder import SessionFolder
+    from cockpit.session.watch import SessionReader
+    from cockpit.ui.app import make_watch_app
 
-    sys.exit(run_watch(session_dir))
+    folder = SessionFolder(session_dir)
+    if not folder.holds_session():
+        click.echo(f"cockpit: {session_dir} holds no session (no audit.jsonl)", err=True)
+        sys.exit(2)
+    make_watch_app(SessionReader(folder), settings=settings_or_exit()).run()
 
 
 # --- the simulated estate on its own -----------------------------------------------------
@@ -212,7 +348,7 @@ def sim_group() -> None:
     """The simulated estate, served by a process of its own."""
 
 
-@sim_group.command("serve", cls=_RehearseCommand)
+@sim_group.command("serve", cls=_FaultsListed)
 @click.argument("plan_file", type=click.Path(path_type=Path))
 @click.option("--endpoints", "endpoints_file", type=click.Path(path_type=Path), required=True,
               help="Write where the sim answers here (read by --sim-endpoints).")
@@ -223,17 +359,11 @@ def sim_group() -> None:
 def sim_serve(plan_file: Path, endpoints_file: Path, speed: float,
               faults: tuple[str, ...]) -> None:
     """Serve PLAN_FILE's simulated estate until stopped; drivers may die and come back."""
-    from cockpit.launch import SimUnavailable
-    from cockpit.plan.loader import PlanLoadError, load_plan
-    from cockpit.sim.serve import serve
+    from cockpit.session.estate import SimUnavailable, serve_sim
 
+    loaded = load_plan_or_exit(plan_file)
     try:
-        serve(load_plan(plan_file), endpoints_file, speed=speed, faults=faults,
-              ready=click.echo)
-    except PlanLoadError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(2)
+        serve_sim(loaded.plan, endpoints_file, speed=speed, faults=faults, ready=click.echo)
     except (SimUnavailable, ValueError) as exc:
         click.echo(f"cockpit: {exc}", err=True)
         sys.exit(2)

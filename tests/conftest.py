@@ -21,11 +21,14 @@ if TYPE_CHECKING:
     from cockpit.audit.entry import Actor, AuditEntry
     from cockpit.estate.handle import EstateHandle
     from cockpit.plan.models import Plan
+    from cockpit.session.driver import DriverSession
     from cockpit.sim.estate import SimEstate
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASE_ONE = ROOT / "plans" / "oms-phase1-app-servers.toml"
 DB_PASSWORD = "s3cr3t-Pa55"
+# What an unattended rehearsal confirms the plans' manual steps with.
+MANUAL_NOTE = "rehearsal: the manual step was confirmed by the test run"
 
 T = TypeVar("T")
 
@@ -157,3 +160,23 @@ def events_of(folder: Path, step: str | None = None) -> list[str]:
 
 def started_steps(folder: Path) -> list[str]:
     return [e.step or "" for e in log_entries(folder) if e.event == "step.started"]
+
+
+# --- a driver's session on an estate the test owns ------------------------------------------
+
+
+def driver_session(plan_path: Path, handle: EstateHandle, folder: Path, *,
+                   time_scale: float = 1.0, take_over: bool = False,
+                   confirm_manual: Callable[[str], str | None] | None = None) -> DriverSession:
+    """Opened as `cockpit run` opens one (lock, plan copy, `session.opened`), through the
+    session layer; the estate stays the test's."""
+    from cockpit.plan.loader import load_plan_file
+    from cockpit.runner.runner import Pacing
+    from cockpit.session.driver import start_driver_session
+    from cockpit.session.folder import SessionFolder
+
+    def ask(step: object, instruction: str) -> str | None:
+        return confirm_manual(instruction) if confirm_manual else None
+
+    return start_driver_session(load_plan_file(plan_path), SessionFolder(folder), handle,
+                                pacing=Pacing(time_scale), take_over=take_over, ask_manual=ask)

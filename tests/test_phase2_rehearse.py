@@ -14,14 +14,24 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import ROOT, events_of, load, log_entries, running_sim, started_steps
+from conftest import (
+    MANUAL_NOTE,
+    ROOT,
+    driver_session,
+    events_of,
+    load,
+    log_entries,
+    running_sim,
+    started_steps,
+)
 
 from cockpit.audit.verify import verify_log
 from cockpit.cli import main
 from cockpit.estate.handle import EstateHandle
-from cockpit.runner.rehearse import rehearse
+from cockpit.plan.models import Manual
 from cockpit.runner.runner import Runner
 from cockpit.runner.state import Status
+from cockpit.session.rehearsal import rehearse
 from cockpit.sim.estate import SimEstate
 
 PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
@@ -38,12 +48,12 @@ def runner_on_sim(request: pytest.FixtureRequest,
     faults = getattr(request, "param", ())
     plan = load(PHASE_TWO)
     with running_sim(plan, speed=SPEED, faults=faults) as (sim, handle):
-        runner = Runner(plan, PHASE_TWO, handle, tmp_path / "session", time_scale=SPEED,
-                        confirm_manual=lambda instruction: "rehearsal")
+        session = driver_session(PHASE_TWO, handle, tmp_path / "session", time_scale=SPEED,
+                                 confirm_manual=lambda instruction: "rehearsal")
         try:
-            yield runner, sim, handle
+            yield session.runner, sim, handle
         finally:
-            runner.close()
+            session.close()
 
 
 def cockpit(*args: str | Path) -> Result:
@@ -95,7 +105,8 @@ def test_phase_two_rehearses_to_the_end_and_leaves_the_backup_in_s3(
 
 def test_a_restored_copy_missing_an_order_stops_at_the_data_check(tmp_path: Path) -> None:
     folder = tmp_path / "session"
-    result = cockpit("rehearse", PHASE_TWO, "--sim", "--speed", str(SPEED), "--session", folder,
+    result = cockpit("rehearse", PHASE_TWO, "--manual-note", MANUAL_NOTE,
+                     "--sim", "--speed", str(SPEED), "--session", folder,
                      "--sim-fault", "restore-drops-row=orders")
     assert result.exit_code == 1, result.output
     assert "stopped at data-check: nothing after it ran" in result.output
@@ -132,7 +143,8 @@ def test_a_failed_backup_reports_its_orphaned_upload_and_the_undo_aborts_it(
 def test_a_stuck_synchronous_replica_times_out_the_wait(tmp_path: Path) -> None:
     folder = tmp_path / "session"
     # Twice the speed of the others: the wait is the plan's 15 minutes, 4.5 s at x200.
-    result = cockpit("rehearse", PHASE_TWO, "--sim", "--speed", str(2 * SPEED), "--session",
+    result = cockpit("rehearse", PHASE_TWO, "--manual-note", MANUAL_NOTE,
+                     "--sim", "--speed", str(2 * SPEED), "--session",
                      folder, "--sim-fault", "replica-stuck=OMS-SQL-2")
     assert result.exit_code == 1, result.output
     reason = str(failed_entry(folder, "add-to-ag")["reason"])
@@ -146,7 +158,8 @@ def test_a_fault_on_a_replica_or_table_the_plan_lacks_is_refused(tmp_path: Path)
     for fault, says in (("replica-stuck=OMS-SQL-1", "OMS-SQL-2, OMS-SQL-3"),
                         ("restore-drops-row=payments", "dbo.orders"),
                         ("backup-fails-at=140", "between 0 and 100")):
-        result = cockpit("rehearse", PHASE_TWO, "--sim", "--session", tmp_path / fault,
+        result = cockpit("rehearse", PHASE_TWO, "--manual-note", MANUAL_NOTE,
+                         "--sim", "--session", tmp_path / fault,
                          "--sim-fault", fault)
         assert result.exit_code == 2 and says in result.output, result.output
 
@@ -169,6 +182,13 @@ def test_the_demo_runs_phase_two_after_phase_one() -> None:
 
 
 def test_every_phase_two_step_that_changes_something_has_an_undo() -> None:
+    manual = []
     for step in load(PHASE_TWO).steps():
-        if step.do is not None:
+        if isinstance(step.do, Manual):
+            # A person's announcement, smoke order or sign-off, confirmed with a note: it
+            # changes nothing in the estate for an undo to put back. Named below, so an
+            # estate-changing step cannot slip through as "manual" unnoticed.
+            manual.append(step.id)
+        elif step.do is not None:
             assert step.undo is not None, step.id
+    assert manual == ["announce-db-start", "db-smoke-order", "db-sign-off"]

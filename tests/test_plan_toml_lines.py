@@ -157,9 +157,13 @@ def test_line_of_uses_the_longest_known_prefix() -> None:
 def test_real_plan_step_lines() -> None:
     text = (ROOT / "plans" / "oms-phase1-app-servers.toml").read_text()
     lines = scan_key_lines(text)
-    assert lines[("phases", 0, "steps", 4, "id")] == line_containing(text, 'id = "switch-dns"')
+    # Where the steps sit in the plan (it gains steps): their index from tomllib.
+    steps = [step["id"] for step in tomllib.loads(text)["phases"][0]["steps"]]
+    switch_dns, instances_running = steps.index("switch-dns"), steps.index("instances-running")
+    assert lines[("phases", 0, "steps", switch_dns, "id")] == line_containing(
+        text, 'id = "switch-dns"')
     second_until = line_containing(text, '{ kind = "ec2.spread"')
-    assert lines[("phases", 0, "steps", 0, "until", 1, "min_azs")] == second_until
+    assert lines[("phases", 0, "steps", instances_running, "until", 1, "min_azs")] == second_until
 
 
 @given(st.text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import PHASE_ONE, events_of, load, log_entries, me, started_steps
+from conftest import MANUAL_NOTE, PHASE_ONE, events_of, load, log_entries, me, started_steps
 
 from cockpit.audit.writer import AuditWriter
 from cockpit.cli import main
@@ -28,7 +28,8 @@ def cockpit(*args: str | Path) -> Result:
 
 
 def rehearse(folder: Path, *options: str) -> Result:
-    return cockpit("rehearse", PHASE_ONE, "--sim", "--session", folder, *options)
+    return cockpit("rehearse", PHASE_ONE, "--sim", "--session", folder,
+                   "--manual-note", MANUAL_NOTE, *options)
 
 
 def step_line(output: str, step: str) -> str:
@@ -104,7 +105,7 @@ def test_a_failing_app_server_stops_the_rehearsal_before_the_alb(tmp_path: Path)
     assert failed.split()[0] == "failed"
     assert "timed out" in failed and "oms-app-2" in failed and "503" in failed
     assert "stopped at apps-healthy: nothing after it ran" in result.output
-    assert started_steps(folder) == ["instances-running", "apps-healthy"]
+    assert started_steps(folder) == ["announce-start", "instances-running", "apps-healthy"]
     assert not {"register-targets", "switch-dns"} & {e.step for e in log_entries(folder)}
 
 
@@ -120,7 +121,8 @@ def test_an_alb_that_cannot_reach_a_server_stops_the_rehearsal_before_dns(
     assert "timed out" in failed and "oms-app-1" in failed
     assert "stopped at targets-healthy" in result.output
     assert started_steps(folder) == [
-        "instances-running", "apps-healthy", "register-targets", "targets-healthy"]
+        "announce-start", "instances-running", "apps-healthy", "register-targets",
+        "targets-healthy"]
     assert "switch-dns" not in {e.step for e in log_entries(folder)}
 
 

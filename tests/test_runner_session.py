@@ -18,6 +18,7 @@ import pytest
 from conftest import (
     DB_PASSWORD,
     PHASE_ONE,
+    driver_session,
     events_of,
     eventually,
     load,
@@ -34,9 +35,9 @@ from cockpit.audit.writer import AuditWriter
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan.models import Plan
 from cockpit.runner.lock import LockHeld, StaleLock
-from cockpit.runner.rehearse import rehearse
 from cockpit.runner.runner import Runner, StepRefused
 from cockpit.runner.state import Status, derive
+from cockpit.session.rehearsal import rehearse
 from cockpit.sim.estate import SimEstate
 
 SPEED = 50.0
@@ -76,13 +77,13 @@ class Confirmations:
 
 def open_runner(plan: Plan, plan_path: Path, handle: EstateHandle, folder: Path, *,
                 take_over: bool = False, confirm_manual: Confirmations | None = None) -> Runner:
-    return Runner(plan, plan_path, handle, folder, time_scale=SPEED, take_over=take_over,
-                  confirm_manual=confirm_manual)
+    return driver_session(plan_path, handle, folder, time_scale=SPEED, take_over=take_over,
+                          confirm_manual=confirm_manual).runner
 
 
 @pytest.fixture
 def runner(plan: Plan, handle: EstateHandle, folder: Path) -> Iterator[Runner]:
-    opened = open_runner(plan, PHASE_ONE, handle, folder)
+    opened = open_runner(plan, PHASE_ONE, handle, folder, confirm_manual=Confirmations())
     yield opened
     opened.close()
 
@@ -102,10 +103,11 @@ def test_a_step_whose_after_is_not_done_is_refused(
 
 
 def test_a_done_step_is_not_run_again(runner: Runner, folder: Path) -> None:
-    assert runner.run_step("instances-running").status is Status.SUCCEEDED
-    with pytest.raises(StepRefused, match="instances-running is succeeded"):
-        runner.run_step("instances-running")
-    assert started_steps(folder) == ["instances-running"]
+    # The plan's first step: a manual one, confirmed by the fixture's engineer.
+    assert runner.run_step("announce-start").status is Status.SUCCEEDED
+    with pytest.raises(StepRefused, match="announce-start is succeeded"):
+        runner.run_step("announce-start")
+    assert started_steps(folder) == ["announce-start"]
 
 
 GATED_MANUAL = """
@@ -185,6 +187,7 @@ def test_skip_and_note_need_a_reason_and_text(runner: Runner, folder: Path, blan
 
 
 def test_skip_and_note_are_recorded_with_the_actor(runner: Runner, folder: Path) -> None:
+    runner.run_step("announce-start")
     runner.run_step("instances-running")
     runner.skip_step("apps-healthy", "checked by hand from the bastion: both answer 200")
     runner.add_note("duty manager on the bridge")
@@ -209,8 +212,9 @@ def test_skip_and_note_are_recorded_with_the_actor(runner: Runner, folder: Path)
 def test_state_derived_from_the_log_alone_is_the_runners(
     plan: Plan, handle: EstateHandle, folder: Path,
 ) -> None:
-    runner = open_runner(plan, PHASE_ONE, handle, folder)
+    runner = open_runner(plan, PHASE_ONE, handle, folder, confirm_manual=Confirmations())
     try:
+        assert runner.run_step("announce-start").status is Status.SUCCEEDED
         assert runner.run_step("instances-running").status is Status.SUCCEEDED
         assert runner.run_step("apps-healthy").status is Status.SUCCEEDED
         runner.skip_step("final-checks", "done by the app team after the window")
@@ -428,9 +432,10 @@ def test_no_secret_reaches_the_session_files_and_they_are_private(
     plan: Plan, handle: EstateHandle, folder: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OMS_DC_DSN", DSN)
-    runner = open_runner(plan, PHASE_ONE, handle, folder)
+    runner = open_runner(plan, PHASE_ONE, handle, folder, confirm_manual=Confirmations())
     try:
         runner.add_note(f"restore tested with the oms_app login, password {DB_PASSWORD}")
+        runner.run_step("announce-start")
         runner.run_step("instances-running")
         runner.skip_step("apps-healthy", f"checked with sqlcmd using {DSN}")
         state_json = (folder / "state.json").read_bytes()
@@ -438,14 +443,15 @@ def test_no_secret_reaches_the_session_files_and_they_are_private(
         runner.close()
 
     log = (folder / "audit.jsonl").read_bytes()
-    for data in (log, state_json, (folder / "state.json").read_bytes()):
+    for data in (log, state_json, (folder / "state.json").read_bytes(),
+                 (folder / "plan.toml").read_bytes()):
         assert DB_PASSWORD.encode() not in data
     note = next(e for e in log_entries(folder) if e.event == "note.added")
     assert note.detail["text"] == "restore tested with the oms_app login, password ***"
     assert b"checked with sqlcmd using" in log  # the reason is kept, masked
     assert verify_log(folder / "audit.jsonl").status == "intact"
 
-    for name in ("audit.jsonl", "state.json", "lock"):
+    for name in ("audit.jsonl", "state.json", "lock", "plan.toml"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 

@@ -29,7 +29,8 @@ def done(*steps: str) -> list[tuple[str, str | None]]:
 def test_undoing_a_step_sends_the_steps_after_it_back_to_waiting() -> None:
     plan = load_plan(PHASE_ONE)
     log = [("session.opened", None),
-           *done("instances-running", "apps-healthy", "register-targets", "targets-healthy"),
+           *done("announce-start", "instances-running", "apps-healthy", "register-targets",
+                 "targets-healthy"),
            ("step.undone", "register-targets")]
     run = derive(plan, entries(*log))
     assert run.steps["register-targets"].status is Status.UNDONE

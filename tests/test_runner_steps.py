@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import PHASE_ONE, events_of, load, log_entries, running_sim, target_states
+from conftest import (
+    PHASE_ONE,
+    driver_session,
+    events_of,
+    load,
+    log_entries,
+    running_sim,
+    target_states,
+)
 
 from cockpit.audit.verify import read_entries, verify_log
-from cockpit.runner.runner import Runner
 from cockpit.runner.state import Status, derive
 
 SPEED = 20.0
@@ -19,9 +26,10 @@ def test_register_wait_healthy_with_evidence_then_undo_drains(tmp_path: Path) ->
     plan = load(PHASE_ONE)
     folder = tmp_path / "session"
     with running_sim(plan, speed=SPEED) as (_sim, handle):
-        runner = Runner(plan, PHASE_ONE, handle, folder, time_scale=SPEED)
+        runner = driver_session(PHASE_ONE, handle, folder, time_scale=SPEED,
+                                confirm_manual=lambda _instruction: "announced").runner
         try:
-            for step in ("instances-running", "apps-healthy"):
+            for step in ("announce-start", "instances-running", "apps-healthy"):
                 assert runner.run_step(step).status is Status.SUCCEEDED, runner.step_state(step)
 
             registered = runner.run_step("register-targets")

@@ -9,16 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import driver_session
 from ui_support import screen_text, wait_for
 
 from cockpit.audit.export import export_log
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan.loader import load_plan
-from cockpit.runner.driver import DriverSource
-from cockpit.runner.rehearse import rehearse
-from cockpit.runner.runner import Runner
+from cockpit.session.driver import DriverSession
+from cockpit.session.rehearsal import rehearse
 from cockpit.sim.estate import SimEstate
-from cockpit.ui.app import make_app
+from cockpit.ui.app import make_driver_app
 
 PHASE_ONE = Path(__file__).parent.parent / "plans" / "oms-phase1-app-servers.toml"
 DSN_PASSWORD = "Winter-Sale-2026!"
@@ -29,22 +29,24 @@ PLANTED = (DSN_PASSWORD, AWS_SECRET, AWS_TOKEN)
 
 @pytest.fixture
 def planted_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
-        tuple[Runner, EstateHandle]]:
+        tuple[DriverSession, EstateHandle]]:
     """A phase-one session whose DSN and AWS credentials hold the planted secrets."""
     monkeypatch.setenv("OMS_DC_DSN", "DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql-dc1;"
                                      f"UID=cutover;PWD={{{DSN_PASSWORD}}};Encrypt=yes")
     plan = load_plan(PHASE_ONE)
     with SimEstate(plan.estate, speed=50) as sim:
         # moto takes any keys: the session runs on the planted ones, as on a real jump host.
-        endpoints = dataclasses.replace(sim.endpoints(), aws_credentials={
+        endpoints = dataclasses.replace(sim.endpoints(), credentials_are_secret=True,
+                                        label=None, aws_credentials={
             "aws_access_key_id": "ASIAEXAMPLEPLANTED01", "aws_secret_access_key": AWS_SECRET,
             "aws_session_token": AWS_TOKEN})
         handle = EstateHandle(plan.estate, endpoints, read_only=False)
-        runner = Runner(plan, PHASE_ONE, handle, tmp_path / "session", time_scale=50)
+        session = driver_session(PHASE_ONE, handle, tmp_path / "session", time_scale=50,
+                                 confirm_manual=lambda _instruction: "confirmed on the bridge")
         try:
-            yield runner, handle
+            yield session, handle
         finally:
-            runner.close()
+            session.close()
             handle.close()
 
 
@@ -53,15 +55,15 @@ def leaks(text: str) -> list[str]:
 
 
 async def test_planted_secrets_reach_no_record_and_no_screen(
-    planted_session: tuple[Runner, EstateHandle],
+    planted_session: tuple[DriverSession, EstateHandle],
 ) -> None:
-    runner, handle = planted_session
+    session, _handle = planted_session
+    runner = session.runner
     # An engineer pastes them where they should not go: a note, and a skip reason.
     runner.add_note(f"DBA says the password is {DSN_PASSWORD}")
     runner.add_note(f"keys in use: {AWS_SECRET} / {AWS_TOKEN}")
     assert rehearse(runner).succeeded
-    source = DriverSource(runner, handle, how_to_watch=f"cockpit watch {runner.folder}")
-    app = make_app(source, keymap={})
+    app = make_driver_app(session, keymap={})
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: "DNS" in screen_text(app) and "match" in screen_text(app),
                        what="the panes with live data")
@@ -77,11 +79,11 @@ async def test_planted_secrets_reach_no_record_and_no_screen(
 
 
 def test_session_files_are_readable_by_their_owner_only(
-    planted_session: tuple[Runner, EstateHandle],
+    planted_session: tuple[DriverSession, EstateHandle],
 ) -> None:
-    runner, _ = planted_session
+    runner = planted_session[0].runner
     runner.add_note("checking file modes")
     folder = runner.folder
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    for name in ("audit.jsonl", "state.json", "lock"):
+    for name in ("audit.jsonl", "state.json", "lock", "plan.toml"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name

@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, eventually, load, log_entries, running_sim, started_steps
+from conftest import ROOT, driver_session, eventually, load, log_entries, running_sim, started_steps
 
 from cockpit.estate import s3, sql, tsql
 from cockpit.estate.handle import Endpoints, EstateHandle
@@ -88,10 +89,16 @@ def in_process(plan: Plan, sim_sql: SimSqlEstate, *, read_only: bool = True) -> 
         e: sim_sql.connector(e) for e in ENDPOINTS}), read_only=read_only)
 
 
+def wire_connect(addresses: dict[str, tuple[str, int]]) -> dict[str, Any]:
+    """`Endpoints.sql_connect` reaching each SQL Server over loopback TCP, as a served
+    sim's endpoints file is read back."""
+    return {e: partial(WireConnection, host, port) for e, (host, port) in addresses.items()}
+
+
 def over_wire(plan: Plan, wires: dict[str, SqlWireServer], *,
               read_only: bool = True) -> EstateHandle:
-    return EstateHandle(plan.estate, Endpoints(sql_servers={
-        e: w.address for e, w in wires.items()}), read_only=read_only)
+    return EstateHandle(plan.estate, Endpoints(sql_connect=wire_connect({
+        e: w.address for e, w in wires.items()})), read_only=read_only)
 
 
 def typed(rows: list[dict[str, Any]]) -> list[list[tuple[str, Any, type]]]:
@@ -263,7 +270,8 @@ def test_a_dead_server_is_a_link_failure_value_not_an_exception(
 ) -> None:
     wire = SqlWireServer(sim_sql.servers["oms-db-dc"], longest_statement_s=1.0)
     wire.start()
-    handle = EstateHandle(plan.estate, Endpoints(sql_servers={"oms-db-dc": wire.address}),
+    handle = EstateHandle(plan.estate,
+                          Endpoints(sql_connect=wire_connect({"oms-db-dc": wire.address})),
                           read_only=True)
     open_before = WireConnection(*wire.address)
     assert sql.database_state(handle, "oms-db-dc", "OMS").exists is True
@@ -331,23 +339,25 @@ def test_a_server_that_never_answers_times_out_instead_of_hanging() -> None:
 
 def wire_handle(plan: Plan, sim: SimEstate) -> EstateHandle:
     """A handle that reaches the sim's SQL Servers only over the wire, as `--sim-endpoints`."""
-    return EstateHandle(plan.estate, replace(sim.endpoints(), sql_connect={}), read_only=False)
+    return EstateHandle(plan.estate, replace(sim.endpoints(),
+                                             sql_connect=wire_connect(sim.sql_servers())),
+                        read_only=False)
 
 
 def test_sql_drop_at_fails_phase_two_at_the_backup_with_a_link_failure(
     plan: Plan, tmp_path: Path,
 ) -> None:
-    from cockpit.runner.rehearse import rehearse
-    from cockpit.runner.runner import Runner
+    from cockpit.session.rehearsal import rehearse
 
     with running_sim(plan, speed=SPEED, faults=["sql-drop-at=40"]) as (sim, in_proc):
         handle = wire_handle(plan, sim)
-        runner = Runner(plan, PHASE_TWO, handle, tmp_path / "session", time_scale=SPEED,
-                        confirm_manual=lambda instruction: "rehearsal")
+        session = driver_session(PHASE_TWO, handle, tmp_path / "session", time_scale=SPEED,
+                                 confirm_manual=lambda instruction: "rehearsal")
+        runner = session.runner
         try:
             result = rehearse(runner)
         finally:
-            runner.close()
+            session.close()
         handle.close()
         assert result.stopped_at == "backup"
         failed = [e for e in log_entries(runner.folder)
@@ -374,10 +384,10 @@ def test_sql_drop_at_fails_phase_two_at_the_backup_with_a_link_failure(
 
 def test_a_client_that_vanishes_mid_backup_kills_its_session(plan: Plan) -> None:
     with running_sim(plan, speed=20.0) as (sim, in_proc):
-        endpoints = sim.endpoints()
-        assert set(endpoints.sql_servers) == set(ENDPOINTS)
+        endpoints, servers = sim.endpoints(), sim.sql_servers()
+        assert set(servers) == set(ENDPOINTS)
         assert endpoints.sql_disk_root and Path(endpoints.sql_disk_root).parent.is_dir()
-        conn = WireConnection(*endpoints.sql_servers["oms-db-dc"])
+        conn = WireConnection(*servers["oms-db-dc"])
         outcome: list[BaseException] = []
 
         def backup() -> None:
@@ -405,14 +415,20 @@ def test_a_client_that_vanishes_mid_backup_kills_its_session(plan: Plan) -> None
 def test_the_endpoints_file_carries_the_sql_servers(plan: Plan, tmp_path: Path) -> None:
     endpoints = Endpoints(aws_endpoint_url="http://127.0.0.1:1", resolvers={"r": ("h", 53)},
                           sql_connect={"oms-db-dc": object},
-                          sql_servers={"oms-db-dc": ("127.0.0.1", 1433)},
-                          sql_disk_root="/tmp/disks")
+                          sql_disk_root="/tmp/disks", label="simulated",
+                          credentials_are_secret=False)
     path = tmp_path / "endpoints.json"
-    write_endpoints(endpoints, path, {"speed": 2.0})
+    write_endpoints(endpoints, path, {
+        "speed": 2.0, "sql_servers": {"oms-db-dc": ("127.0.0.1", 1433)}})
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert json.loads(path.read_text())["sql_servers"] == {"oms-db-dc": ["127.0.0.1", 1433]}
     back = read_endpoints(path)
-    assert back == replace(endpoints, sql_connect={})
-    assert back.sql_servers["oms-db-dc"] == ("127.0.0.1", 1433)
+    # The in-process factory is not written; the file's address is read back as one.
+    assert replace(back, sql_connect={}) == replace(endpoints, sql_connect={})
+    factory = back.sql_connect["oms-db-dc"]
+    assert isinstance(factory, partial) and factory.func is WireConnection
+    assert (factory.args, factory.keywords) == (("127.0.0.1", 1433), {})
+    assert set(back.sql_connect) == {"oms-db-dc"}
     path.write_text(json.dumps({"sql_servers": {"oms-db-dc": "nowhere"}}))
     with pytest.raises(ValueError, match="sql_servers must map ids"):
         read_endpoints(path)
@@ -443,10 +459,12 @@ def test_a_served_sim_rehearses_phase_two_from_another_process(tmp_path: Path) -
         said = serving.stdout.readline()
         assert said.startswith("simulated estate serving"), (
             said, (tmp_path / "serve.err").read_text())
-        assert set(read_endpoints(endpoints).sql_servers) == set(ENDPOINTS)
+        assert set(json.loads(endpoints.read_text())["sql_servers"]) == set(ENDPOINTS)
+        assert set(read_endpoints(endpoints).sql_connect) == set(ENDPOINTS)
 
         done = subprocess.run(
-            [COCKPIT, "rehearse", str(PHASE_TWO), "--sim-endpoints", str(endpoints),
+            [COCKPIT, "rehearse", str(PHASE_TWO), "--manual-note", "rehearsal",
+             "--sim-endpoints", str(endpoints),
              "--session", str(tmp_path / "session")],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, (done.stdout, done.stderr)

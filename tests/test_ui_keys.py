@@ -38,7 +38,7 @@ from cockpit.audit.entry import Actor
 from cockpit.audit.verify import verify_log
 from cockpit.plan.models import Plan
 from cockpit.runner.runner import Runner
-from cockpit.ui.app import CockpitApp, make_app
+from cockpit.ui.app import CockpitApp, make_driver_app
 from cockpit.ui.keys import actions_for
 from cockpit.ui.screens.confirm import ConfirmStep
 from cockpit.ui.screens.driver import DriverScreen
@@ -69,7 +69,7 @@ async def driving(runner: Runner, estate: tuple[Plan, Any], *,
                   keymap: dict[str, str] | None = None,
                   clock: Any = None) -> AsyncIterator[tuple[CockpitApp, Any]]:
     """The driver's cockpit on `runner`, its runbook drawn, as `cockpit run --sim` opens it."""
-    app = make_app(driver_source(runner, estate[1]), keymap=keymap or {}, clock=clock)
+    app = make_driver_app(driver_source(runner, estate[1]), keymap=keymap or {}, clock=clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DriverScreen)
                        and app.screen.view is not None, what="the driver's screen drawn")

@@ -22,7 +22,7 @@ from typing import TypeVar
 import pytest
 from ui_support import log_entries
 
-from cockpit.drive import DEMO_PLAN
+from cockpit.cli import DEMO_PLAN
 from cockpit.plan.loader import load_plan
 
 TMUX = shutil.which("tmux")
@@ -80,7 +80,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "NO_COLOR")}
     # The user's own key config must not change which key runs what.
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
-    env["COCKPIT_KEYS"] = str(tmp_path / "config" / "no-keys.toml")
+    env["COCKPIT_CONFIG"] = str(tmp_path / "config" / "no-config.toml")
     server = Tmux(f"cockpit-test-{uuid.uuid4().hex[:10]}", env)
     try:
         yield server
@@ -118,7 +118,12 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
     assert " DRIVER " in screen and "watch from another terminal: cockpit watch " in screen
     print(f"live panes {took:.1f}s after tmux started the demo")
 
+    # The demo opens on a manual step (announce the window): g asks, a note and Enter do it.
     tmux("send-keys", "-t", driver, "g")
+    poll(lambda: tmux.capture(driver), lambda s: "MANUAL STEP" in s, within=10,
+         what="the manual step's prompt after g")
+    tmux("send-keys", "-t", driver, "-l", "bridge told at 01:00")
+    tmux("send-keys", "-t", driver, "Enter")
     succeeded, _ = poll(lambda: [e for e in log_entries(session) if e.event == "step.succeeded"],
                         bool, within=30, what="a step.succeeded in the audit log after g")
     step = succeeded[0].step
@@ -161,7 +166,14 @@ def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path
     tmux("new-session", "-d", "-s", "hup", "-x", "120", "-y", "40", f"{command}; sleep 60")
     poll(lambda: tmux.capture("hup"), lambda s: apps_pane_live(s, ["oms-app-1"]), within=60,
          what="the driver's panes")
-    for done in range(1, 4):  # instances, apps, register: each to its end, one by one
+    tmux("send-keys", "-t", "hup", "g")  # the plan opens on a manual step: confirm it
+    poll(lambda: tmux.capture("hup"), lambda s: "MANUAL STEP" in s, within=10,
+         what="the manual step's prompt after g")
+    tmux("send-keys", "-t", "hup", "-l", "bridge told")
+    tmux("send-keys", "-t", "hup", "Enter")
+    poll(lambda: [e.event for e in log_entries(session)],
+         lambda ev: ev.count("step.succeeded") >= 1, within=30, what="the manual step done")
+    for done in range(2, 5):  # instances, apps, register: each to its end, one by one
         tmux("send-keys", "-t", "hup", "g")
         poll(lambda: [e.event for e in log_entries(session)],
              lambda ev, n=done: ev.count("step.succeeded") >= n, within=30,

@@ -31,9 +31,10 @@ from cockpit.audit.entry import Actor
 from cockpit.plan.models import Plan
 from cockpit.runner.runner import Runner
 from cockpit.runner.state import derive
-from cockpit.runner.view import SessionReader
-from cockpit.ui.app import CockpitApp, make_app
-from cockpit.ui.screens.main import WatchScreen
+from cockpit.session.folder import SessionFolder
+from cockpit.session.watch import SessionReader
+from cockpit.ui.app import CockpitApp, make_watch_app
+from cockpit.ui.screens.watch import WatchScreen
 from cockpit.ui.widgets.runbook import MARKS
 
 SIZE = (160, 48)
@@ -65,7 +66,7 @@ def runner(estate: tuple[Plan, Any], tmp_path: Path) -> Iterator[Runner]:
 
 @asynccontextmanager
 async def watching(folder: Path) -> AsyncIterator[tuple[CockpitApp, Any]]:
-    app = make_app(SessionReader(folder), keymap={}, clock=None)
+    app = make_watch_app(SessionReader(SessionFolder(folder)), keymap={}, clock=None)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, WatchScreen)
                        and app.screen.view is not None, what="the watcher's screen drawn")
@@ -127,7 +128,7 @@ async def test_the_drivers_action_keys_change_nothing(runner: Runner) -> None:
 async def test_the_watcher_can_export_without_touching_the_log(runner: Runner) -> None:
     log = runner.folder / "audit.jsonl"
     before = log.read_bytes()
-    app = make_app(SessionReader(runner.folder), keymap={}, clock=frozen_clock)
+    app = make_watch_app(SessionReader(SessionFolder(runner.folder)), keymap={}, clock=frozen_clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: getattr(app.screen, "view", None) is not None,
                        what="the watcher's screen drawn")

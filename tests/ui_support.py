@@ -23,7 +23,7 @@ from cockpit.plan.loader import load_plan
 from cockpit.plan.models import Plan
 from cockpit.runner.panes import PaneRow, PaneView
 from cockpit.runner.state import derive
-from cockpit.runner.view import SessionView
+from cockpit.session.view import SessionView
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from cockpit.estate.handle import EstateHandle
     from cockpit.runner.runner import Runner
+    from cockpit.session.driver import DriverSession
 
 DATA = Path(__file__).resolve().parent / "data" / "ui"
 KEYS_PLAN = DATA / "keys-plan.toml"
@@ -151,18 +152,22 @@ def keys_estate() -> Iterator[tuple[Plan, EstateHandle]]:
             handle.close()
 
 
+_SESSIONS: dict[int, DriverSession] = {}
+
+
 def open_runner(plan: Plan, handle: EstateHandle, folder: Path) -> Runner:
-    """A driver's runner on a fresh session folder, as `cockpit run --sim` opens one."""
-    from cockpit.runner.runner import Runner
+    """A driver's runner on a fresh session folder, opened through the session layer as
+    `cockpit run --sim` opens one."""
+    from conftest import driver_session
 
-    return Runner(plan, KEYS_PLAN, handle, folder, time_scale=SPEED)
+    session = driver_session(KEYS_PLAN, handle, folder, time_scale=SPEED)
+    _SESSIONS[id(session.runner)] = session
+    return session.runner
 
 
-def driver_source(runner: Runner, handle: EstateHandle) -> Any:
-    """What the driver's screen is given, built as `DriverOpening.open` builds it."""
-    from cockpit.runner.driver import DriverSource
-
-    return DriverSource(runner, handle, how_to_watch=f"cockpit watch {runner.folder}")
+def driver_source(runner: Runner, handle: EstateHandle) -> DriverSession:
+    """The driver's session that `open_runner` opened: what the driver's screen is given."""
+    return _SESSIONS[id(runner)]
 
 
 # --- a frozen session, for snapshots ---------------------------------------------------------
@@ -301,11 +306,13 @@ def frozen_view(*, driver_alive: bool = True) -> SessionView:
 
 
 class FrozenDriverSource:
-    """What the driver's screen reads, with every answer fixed: no estate, no runner."""
+    """What the driver's screen reads, with every answer fixed: no estate, no runner.
+    Commands are refused: a snapshot must not change."""
 
-    mode = "driver"
-    folder = FROZEN_FOLDER
+    location = FROZEN_FOLDER
     how_to_watch = f"cockpit watch {FROZEN_FOLDER}"
+    problem = None
+    warnings: list[str] = []
 
     def __init__(self, view: SessionView) -> None:
         self._view = view
@@ -313,34 +320,61 @@ class FrozenDriverSource:
     def view(self) -> SessionView:
         return self._view
 
+    def write_report(self, now: datetime) -> Path:
+        raise OSError("a frozen session writes no report")
+
     def poll_pane(self, pane: str) -> PaneView:
         return self._view.panes[pane]
 
-    def watched_now(self, run: Any) -> set[str]:
-        return {"targets"} if run.running() is not None else set()
+    def panes_to_watch(self) -> set[str]:
+        return {"targets"} if self._view.run.running() is not None else set()
+
+    def answer_manual_with(self, prompt: Any) -> None:
+        pass
+
+    def next_ready(self) -> str | None:
+        ready = self._view.run.next_ready()
+        return ready.step_id if ready else None
+
+    def refusal(self, step_id: str) -> str | None:
+        return "a frozen session runs nothing"
+
+    def _refuse(self, *args: Any) -> Any:
+        from cockpit.session.protocols import CommandRefused
+
+        raise CommandRefused("a frozen session runs nothing")
+
+    run = override = undo = skip = mark_done = recheck = note = _refuse
+
+    def cancel(self) -> None:
+        pass
 
 
 class FrozenReader:
-    """What a watcher's screen reads (a `SessionReader`'s `read`), fixed."""
+    """What a watcher's screen reads (a `SessionReader`), fixed."""
 
-    mode = "watch"
-    folder = FROZEN_FOLDER
+    location = FROZEN_FOLDER
+    how_to_watch = f"cockpit watch {FROZEN_FOLDER}"
     problem = None
 
     def __init__(self, view: SessionView) -> None:
         self._view = view
 
-    def read(self) -> SessionView:
+    def view(self) -> SessionView:
         return self._view
+
+    def write_report(self, now: datetime) -> Path:
+        raise OSError("a frozen session writes no report")
 
 
 def frozen_app(mode: str, *, driver_alive: bool = True) -> Any:
     """The cockpit on the frozen session, as the driver or a watcher, its clock pinned."""
-    from cockpit.ui.app import make_app
+    from cockpit.ui.app import make_driver_app, make_watch_app
 
     view = frozen_view(driver_alive=driver_alive)
-    source = FrozenDriverSource(view) if mode == "driver" else FrozenReader(view)
-    return make_app(source, keymap={}, clock=frozen_clock)
+    if mode == "driver":
+        return make_driver_app(FrozenDriverSource(view), keymap={}, clock=frozen_clock)
+    return make_watch_app(FrozenReader(view), keymap={}, clock=frozen_clock)
 
 
 async def drawn(pilot: Pilot[Any]) -> None:

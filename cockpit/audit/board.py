@@ -121,6 +121,7 @@ class _Builder:
             events.STEP_SUCCEEDED: self._step_ended,
             events.STEP_FAILED: self._step_ended,
             events.STEP_SKIPPED: self._step_skipped,
+            events.STEP_WITHDRAWN: self._step_withdrawn,
             events.GATE_OVERRIDDEN: self._gate_overridden,
             events.STEP_UNDONE: self._step_undone,
             events.STEP_UNDO_FAILED: self._step_undo_failed,
@@ -238,6 +239,14 @@ class _Builder:
         run = StepRun(step, self._title(step), _start_from_duration(entry), who(entry))
         self.report.timeline.append(run)
         return run
+
+    def _step_withdrawn(self, entry: AuditEntry) -> None:
+        """A manual prompt cancelled: the attempt shows, and nothing was done."""
+        step = entry.step or "?"
+        run = self.running.pop(step, None) or self._run_from_end(entry)
+        run.end, run.result = entry.ts, "withdrawn"
+        run.duration_s = _duration(entry, run.start)
+        self._collect_evidence(entry, "withdrawn")
 
     def _step_skipped(self, entry: AuditEntry) -> None:
         step = entry.step or "?"

@@ -8,6 +8,9 @@ STEP_PROGRESS = "step.progress"
 STEP_SUCCEEDED = "step.succeeded"
 STEP_FAILED = "step.failed"
 STEP_SKIPPED = "step.skipped"
+# A started step that ended without acting: a manual step whose prompt was cancelled.
+# It is ready again, as if it had not been started; the record keeps the attempt.
+STEP_WITHDRAWN = "step.withdrawn"
 GATE_OVERRIDDEN = "gate.overridden"
 STEP_UNDONE = "step.undone"
 STEP_UNDO_FAILED = "step.undo_failed"
@@ -20,6 +23,7 @@ SESSION_HANGUP = "session.hangup"
 
 ALL_EVENTS = frozenset({
     SESSION_OPENED, STEP_STARTED, STEP_PROGRESS, STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED,
+    STEP_WITHDRAWN,
     GATE_OVERRIDDEN, STEP_UNDONE, STEP_UNDO_FAILED, NOTE_ADDED, SESSION_CLOSED,
     SESSION_INTERRUPTED, AUDIT_REPAIRED, LOCK_TAKEN_OVER, SESSION_HANGUP,
 })

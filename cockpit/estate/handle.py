@@ -28,14 +28,15 @@ class ReadOnlyError(PermissionError):
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where the estate answers. Empty for a real estate; the sim fills it with loopback.
+    """Where the estate answers. Empty for a real estate; a rehearsal estate on loopback
+    fills it in.
 
-    `health_urls` and `resolvers` override the plan's addresses per id. `sql_connect` and
-    `sql_servers` override how a SQL endpoint is reached: a DB-API connection factory per
-    endpoint id (the in-process sim's), else the (host, port) where a sim in another
-    process serves it (`cockpit.sim.sql_wire`), else pyodbc with the DSN from the plan's
-    environment variable. `sql_disk_root` is where paths of BACKUP TO DISK are found from
-    here (the sim's disks). All but `sql_connect` can be written to a file and read back.
+    `health_urls` and `resolvers` override the plan's addresses per id. `sql_connect`
+    overrides how a SQL endpoint is reached (a DB-API connection factory per endpoint
+    id), else pyodbc with the DSN from the plan's environment variable. `sql_disk_root` is
+    where paths of BACKUP TO DISK are found from here. `label` names where the estate is
+    in place of an AWS profile; `credentials_are_secret` is False only for placeholder
+    keys that hide nothing (redacting them would blank every "testing" in the log).
     """
 
     aws_endpoint_url: str | None = None
@@ -44,8 +45,9 @@ class Endpoints:
     health_urls: dict[str, str] = field(default_factory=dict)
     resolvers: dict[str, tuple[str, int]] = field(default_factory=dict)
     sql_connect: dict[str, Callable[[], Any]] = field(default_factory=dict)
-    sql_servers: dict[str, tuple[str, int]] = field(default_factory=dict)
     sql_disk_root: str | None = None
+    label: str | None = None
+    credentials_are_secret: bool = True
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
     max_attempts: int = 3
@@ -134,8 +136,8 @@ class EstateHandle:
 
     @property
     def profile_label(self) -> str:
-        if self.endpoints.aws_credentials:
-            return "simulated"
+        if self.endpoints.label:
+            return self.endpoints.label
         return self.endpoints.aws_profile or self.estate.aws_profile or "default chain"
 
     def health_url(self, server_id: str) -> str:
@@ -148,24 +150,6 @@ class EstateHandle:
             return self.endpoints.resolvers[resolver_id]
         resolver = next(r for r in self.estate.resolvers if r.id == resolver_id)
         return resolver.address, resolver.port
-
-    def sql_connection(self, endpoint_id: str) -> Any:
-        """A new DB-API connection to a SQL endpoint; the caller closes it. On a read-only
-        handle it refuses every statement but SELECT and USE."""
-        from cockpit.estate import sql
-
-        factory = self.endpoints.sql_connect.get(endpoint_id)
-        endpoint = next(e for e in self.estate.sql if e.id == endpoint_id)
-        served = self.endpoints.sql_servers.get(endpoint_id)
-        if factory:
-            connection = factory()
-        elif served:
-            from cockpit.sim.sql_wire import WireConnection
-
-            connection = WireConnection(*served)
-        else:
-            connection = sql.connect_odbc(endpoint)
-        return sql.ReadOnlyConnection(connection) if self.read_only else connection
 
     def close(self) -> None:
         with self._lock:

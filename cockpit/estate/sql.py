@@ -79,12 +79,21 @@ def _login_failure(endpoint: SqlEndpoint, exc: Exception, dsn: str, pyodbc: Any)
 def connection(handle: EstateHandle, endpoint_id: str) -> Iterator[Any]:
     """One connection for one piece of work. pyodbc connections are not shared between
     threads, and panes, probes and the running step each work in their own."""
-    conn = handle.sql_connection(endpoint_id)
+    conn = connect(handle, endpoint_id)
     try:
         yield conn
     finally:
         with suppress(Exception):
             conn.close()
+
+
+def connect(handle: EstateHandle, endpoint_id: str) -> Any:
+    """A new DB-API connection to a SQL endpoint; the caller closes it. On a read-only
+    handle it refuses every statement but SELECT and USE."""
+    factory = handle.endpoints.sql_connect.get(endpoint_id)
+    endpoint = next(e for e in handle.estate.sql if e.id == endpoint_id)
+    connection = factory() if factory else connect_odbc(endpoint)
+    return ReadOnlyConnection(connection) if handle.read_only else connection
 
 
 class ReadOnlyConnection:
@@ -414,3 +423,34 @@ def restore_from_url(handle: EstateHandle, endpoint: str, database_name: str,
     done = execute(handle, endpoint, "sql.restore_from_url",
                    [tsql.restore_from_url(database_name, urls, recovery=recovery)])
     return {**done, "urls": urls}
+
+
+def odbc_pairs(text: str) -> list[tuple[str, str]]:
+    """`KEY=value;KEY={va;lue}}x}` -> pairs, braces honoured (`}}` is a literal `}`)."""
+    pairs, i = [], 0
+    while i < len(text):
+        key_end = text.find("=", i)
+        if key_end < 0:
+            break
+        key, i = text[i:key_end].strip(" ;"), key_end + 1
+        value, i = _odbc_value(text, i)
+        pairs.append((key, value))
+    return pairs
+
+
+def _odbc_value(text: str, i: int) -> tuple[str, int]:
+    if text[i:i + 1] != "{":
+        end = text.find(";", i)
+        end = len(text) if end < 0 else end
+        return text[i:end].strip(), end + 1
+    value, i = [], i + 1
+    while i < len(text):
+        if text[i] == "}" and text[i + 1:i + 2] == "}":
+            value.append("}")
+            i += 2
+        elif text[i] == "}":
+            return "".join(value), text.find(";", i) + 1 if ";" in text[i:] else len(text)
+        else:
+            value.append(text[i])
+            i += 1
+    return "".join(value), i

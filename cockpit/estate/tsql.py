@@ -2,8 +2,8 @@
 
 Every name goes through `quote_name` (`[...]`, a `]` doubled) and every literal through
 `quote_string` (`'...'`, a `'` doubled), so a database called `x;DROP` or `o'brien]` is one
-identifier, never a second statement. The simulated SQL Server parses exactly these shapes
-(`cockpit.sim.tsql_grammar`); golden tests pin them.
+identifier, never a second statement. The simulated SQL Server parses these shapes with a
+grammar of its own, written from SQL Server's documentation; golden tests pin them.
 """
 
 from __future__ import annotations

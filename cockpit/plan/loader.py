@@ -8,6 +8,7 @@ schema cannot make (`checks`). Whatever a file holds, the answer is a `Plan` or 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -52,14 +53,34 @@ class PlanLoadError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
+@dataclass(frozen=True)
+class LoadedPlan:
+    """A plan with the very bytes it was parsed from: a session keeps a copy of those bytes,
+    and their hash names the plan on the record (not a re-read that may have changed)."""
+
+    path: Path
+    raw: bytes
+    plan: Plan
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
+
+
 def load_plan(path: Path) -> Plan:
     """The plan in `path`, or a PlanLoadError listing every problem in it."""
-    return load_plan_text(_read_text(path), path)
+    return load_plan_file(path).plan
+
+
+def load_plan_file(path: Path) -> LoadedPlan:
+    """The plan in `path` with its bytes, or a PlanLoadError listing every problem in it."""
+    raw = _read_bytes(path)
+    return LoadedPlan(path, raw, load_plan_text(_decode(raw, path), path))
 
 
 def load_plan_text(text: str, path: Path) -> Plan:
     """The plan written in `text` (read from `path`, which problems are reported against)."""
-    data = _parse_toml(text, path)
+    data = parse_toml(text, path)
     lines = _key_lines(text)
     try:
         plan = Plan.model_validate(data)
@@ -85,11 +106,14 @@ def validate_files(paths: Iterable[Path]) -> list[Problem]:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise _one(path, 1, f"cannot read the plan: {exc.strerror or exc}") from None
+
+
+def _decode(raw: bytes, path: Path) -> str:
     try:
         # utf-8-sig: an editor on a Windows jump host may have saved a byte-order mark.
         return raw.decode("utf-8-sig")
@@ -99,7 +123,7 @@ def _read_text(path: Path) -> str:
         raise _one(path, line, message) from None
 
 
-def _parse_toml(text: str, path: Path) -> dict[str, Any]:
+def parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -1,4 +1,4 @@
-"""A session folder opened by its driver: lock, log repair, `session.opened`, resume.
+"""A session folder opened by its driver: log repair, `session.opened`, resume.
 
 Opening is where trust is established: the lock proves one driver, a torn last line from
 a crash is cut off and the cut itself recorded, the first entry names the plan (by hash),
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from cockpit import __version__
 from cockpit.audit import events
@@ -21,31 +23,40 @@ from cockpit.audit.redact import Redactor
 from cockpit.audit.verify import read_entries, repair_torn_tail
 from cockpit.audit.writer import AuditWriter
 from cockpit.estate.handle import EstateHandle
+from cockpit.estate.identity import aws_identity
+from cockpit.estate.sql import odbc_pairs
 from cockpit.runner.lock import DriverLock
 from cockpit.runner.state import cut_short_step
-from cockpit.sessions import new_session_id
+
+
+class SessionFiles(Protocol):
+    """The files of a session folder, as the session layer names them."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def audit(self) -> Path: ...
+
+    @property
+    def state(self) -> Path: ...
+
+    @property
+    def lock(self) -> Path: ...
 
 
 @dataclass(frozen=True)
-class SessionPaths:
-    folder: Path
+class PlanRecord:
+    """How `session.opened` names the plan: by name, where it came from, and its hash."""
 
-    @property
-    def audit(self) -> Path:
-        return self.folder / "audit.jsonl"
-
-    @property
-    def state(self) -> Path:
-        return self.folder / "state.json"
-
-    @property
-    def lock(self) -> Path:
-        return self.folder / "lock"
+    name: str
+    path: Path
+    sha256: str
 
 
 @dataclass
 class OpenedSession:
-    paths: SessionPaths
+    files: SessionFiles
     writer: AuditWriter
     lock: DriverLock
     redactor: Redactor
@@ -53,44 +64,28 @@ class OpenedSession:
     warnings: list[str] = field(default_factory=list)
 
 
-def open_as_driver(
-    folder: Path,
-    *,
-    plan_path: Path,
-    plan_name: str,
-    handle: EstateHandle,
-    take_over: bool = False,
-    mode: str = "driver",
-) -> OpenedSession:
-    paths = SessionPaths(folder)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = DriverLock(paths.lock)
-    lock.acquire(take_over=take_over)
-    try:
-        return _open_locked(paths, lock, plan_path, plan_name, handle, mode)
-    except BaseException:
-        lock.release(restore_previous=True)  # the dead driver's name stays for next time
-        raise
-
-
-def _open_locked(
-    paths: SessionPaths, lock: DriverLock, plan_path: Path, plan_name: str,
-    handle: EstateHandle, mode: str,
-) -> OpenedSession:
+def open_as_driver(files: SessionFiles, lock: DriverLock, *, plan: PlanRecord,
+                   handle: EstateHandle, mode: str = "driver") -> OpenedSession:
+    """The folder's lock is already held: repair the log, write `session.opened`, and
+    record what the last driver left behind."""
     redactor = secrets_of(handle)
-    torn = repair_torn_tail(paths.audit) if paths.audit.exists() else None
-    entries = read_entries(paths.audit).entries if paths.audit.exists() else []
+    torn = repair_torn_tail(files.audit) if files.audit.exists() else None
+    entries = read_entries(files.audit).entries if files.audit.exists() else []
     session_id = entries[0].session if entries else new_session_id()
-    writer = AuditWriter(paths.audit, session=session_id, actor=Actor.current(), mode=mode,
+    writer = AuditWriter(files.audit, session=session_id, actor=Actor.current(), mode=mode,
                          redactor=redactor)
-    opened = OpenedSession(paths, writer, lock, redactor, entries)
+    opened = OpenedSession(files, writer, lock, redactor, entries)
     opened.entries.append(writer.append(events.SESSION_OPENED, detail={
-        "plan_name": plan_name, "plan_path": str(plan_path.resolve()),
-        "plan_sha256": hashlib.sha256(plan_path.read_bytes()).hexdigest(),
-        "cockpit_version": __version__, "aws_identity": aws_identity(handle),
-        "pid": os.getpid(), "resumed": bool(entries)}))
+        "plan_name": plan.name, "plan_path": str(plan.path.resolve()),
+        "plan_sha256": plan.sha256, "cockpit_version": __version__,
+        "aws_identity": aws_identity(handle), "pid": os.getpid(), "resumed": bool(entries)}))
     _record_recovery(opened, torn, lock)
     return opened
+
+
+def new_session_id() -> str:
+    """`20261126-143323-ab12`: sortable, and unique enough for one jump host."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def _record_recovery(opened: OpenedSession, torn: bytes | None, lock: DriverLock) -> None:
@@ -122,50 +117,10 @@ def secrets_of(handle: EstateHandle) -> Redactor:
             for key, secret in odbc_pairs(value):
                 if key.lower() in ("pwd", "password") and secret:
                     redactor.add_secret(secret)
-    for value in (handle.endpoints.aws_credentials or {}).values():
-        if value != "testing":  # the sim's placeholder is no secret, and hides nothing
+    if handle.endpoints.credentials_are_secret:
+        for value in (handle.endpoints.aws_credentials or {}).values():
             redactor.add_secret(value)
     for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         if os.environ.get(name):
             redactor.add_secret(os.environ[name])
     return redactor
-
-
-def odbc_pairs(text: str) -> list[tuple[str, str]]:
-    """`KEY=value;KEY={va;lue}}x}` -> pairs, braces honoured (`}}` is a literal `}`)."""
-    pairs, i = [], 0
-    while i < len(text):
-        key_end = text.find("=", i)
-        if key_end < 0:
-            break
-        key, i = text[i:key_end].strip(" ;"), key_end + 1
-        value, i = _odbc_value(text, i)
-        pairs.append((key, value))
-    return pairs
-
-
-def _odbc_value(text: str, i: int) -> tuple[str, int]:
-    if text[i:i + 1] != "{":
-        end = text.find(";", i)
-        end = len(text) if end < 0 else end
-        return text[i:end].strip(), end + 1
-    value, i = [], i + 1
-    while i < len(text):
-        if text[i] == "}" and text[i + 1:i + 2] == "}":
-            value.append("}")
-            i += 2
-        elif text[i] == "}":
-            return "".join(value), text.find(";", i) + 1 if ";" in text[i:] else len(text)
-        else:
-            value.append(text[i])
-            i += 1
-    return "".join(value), i
-
-
-def aws_identity(handle: EstateHandle) -> dict[str, Any]:
-    try:
-        found = handle.client("sts").get_caller_identity()
-    except Exception as exc:  # no credentials must not stop a session from opening
-        return {"error": f"{type(exc).__name__}: {exc}", "profile": handle.profile_label}
-    return {"account": found.get("Account"), "arn": found.get("Arn"),
-            "profile": handle.profile_label}

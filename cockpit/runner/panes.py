@@ -25,7 +25,8 @@ from cockpit.estate.snapshots import (
     UploadState,
     utcnow,
 )
-from cockpit.plan.models import BackupToDisk, BackupToUrl, Plan, RestoreFromUrl, Upsert
+from cockpit.plan.models import BackupToDisk, BackupToUrl, Plan, RestoreFromUrl, Step, Upsert
+from cockpit.runner.kinds import PANE_OF
 from cockpit.runner.state import RunState, Status
 
 RowStatus = Literal["ok", "warn", "bad", "info"]
@@ -38,17 +39,13 @@ PANES: dict[str, str] = {
     "dns": "DNS",
 }
 
-# Which condition kinds wait on which pane: that pane polls faster while such a step runs.
-WATCHED_BY: dict[str, frozenset[str]] = {
-    "apps": frozenset({"ec2.running", "ec2.stopped", "ec2.spread", "http.healthy"}),
-    "targets": frozenset({"elb.targets_healthy", "elb.targets_drained"}),
-    "dns": frozenset({"route53.insync", "dns.resolves_to"}),
-    "ag": frozenset({"sql.ag_healthy", "sql.ag_synchronized", "sql.add_to_ag",
-                     "sql.remove_from_ag"}),
-    # Action kinds too: a backup's step has nothing to wait on, but its pane is what moves.
-    "backup": frozenset({"s3.backup_present", "sql.backup_to_url", "sql.backup_to_disk",
-                         "sql.restore_from_url", "s3.abort_multipart"}),
-}
+
+def panes_watched_by(step: Step) -> set[str]:
+    """The panes a step's gates, `until` and `do` are seen on: they poll faster while it
+    runs. (A backup's step has nothing to wait on, but its pane is what moves.) Which kind
+    shows on which pane is said by its system's module in `runner.kinds`."""
+    models = [*step.gates, *step.until, *([step.do] if step.do else [])]
+    return {PANE_OF[type(model)] for model in models if type(model) in PANE_OF}
 
 
 class PaneRow(BaseModel):

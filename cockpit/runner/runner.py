@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,45 +19,60 @@ from cockpit.audit.entry import AuditEntry
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan.models import Plan, Step
 from cockpit.runner import actions, probes
+from cockpit.runner.opening import OpenedSession
 from cockpit.runner.publish import StatePublisher
-from cockpit.runner.session import OpenedSession, open_as_driver
 from cockpit.runner.state import RunState, Status, StepState, derive
-
-POLL_S = 5.0  # nominal seconds between polls of an `until`; scaled like every duration
-PROGRESS_EVERY_S = 30.0  # an unchanged wait is still sampled into the log this often
 
 
 class StepRefused(RuntimeError):
     """The step cannot run now (dependencies, another step running, already done)."""
 
 
+# Asked when a `manual` step's action runs: (step, instruction) -> the engineer's note,
+# or None when they did not confirm (the step is withdrawn and stays ready).
+AskManual = Callable[[Step, str], str | None]
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How often the runner looks while it waits; nominal seconds, scaled like every
+    duration (a rehearsal at speed N looks N times as often)."""
+
+    time_scale: float = 1.0
+    until_poll_s: float = 5.0  # between polls of an `until`
+    progress_every_s: float = 30.0  # an unchanged wait is still sampled into the log
+
+
+def _nobody_confirms(step: Step, instruction: str) -> None:
+    return None
+
+
 class Runner:
-    def __init__(
-        self,
-        plan: Plan,
-        plan_path: Path,
-        handle: EstateHandle,
-        folder: Path,
-        *,
-        time_scale: float = 1.0,
-        confirm_manual: actions.ConfirmManual | None = None,
-        take_over: bool = False,
-    ) -> None:
+    """Runs the steps of one opened session; the session layer opens and hands it over."""
+
+    # The statuses from which a step may be run (again).
+    RUNNABLE = frozenset({Status.READY, Status.FAILED, Status.UNDONE, Status.INTERRUPTED})
+
+    def __init__(self, plan: Plan, handle: EstateHandle, session: OpenedSession, *,
+                 pacing: Pacing | None = None, ask_manual: AskManual | None = None) -> None:
         self.plan = plan
-        self.plan_path = plan_path
         self.handle = handle
-        self.time_scale = time_scale
-        self._confirm_manual = confirm_manual or (lambda instruction: None)
-        self._session: OpenedSession = open_as_driver(
-            folder, plan_path=plan_path, plan_name=plan.plan.name, handle=handle,
-            take_over=take_over)
-        self.publisher = StatePublisher(self._session.paths.state, self._session.redactor)
+        self.pacing = pacing or Pacing()
+        self.time_scale = self.pacing.time_scale
+        self.ask_manual: AskManual = ask_manual or _nobody_confirms
+        self._session = session
+        self.publisher = StatePublisher(session.files.state, session.redactor)
         self._lock = threading.RLock()
         self._cancel = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._busy: str | None = None
         self._closed = False
         self.publish()
+
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set while the session stops waiting (quit, hang-up): a prompt gives up too."""
+        return self._cancel
 
     # --- reading ------------------------------------------------------------------------
 
@@ -65,7 +82,7 @@ class Runner:
 
     @property
     def folder(self) -> Path:
-        return self._session.paths.folder
+        return self._session.files.path
 
     @property
     def entries(self) -> list[AuditEntry]:
@@ -90,7 +107,7 @@ class Runner:
         step = self.plan.step(step_id)
         if override_reason is not None:
             self._require_reason(override_reason)  # a blank reason overrides nothing
-        self._claim(step, allow={Status.READY, Status.FAILED, Status.UNDONE, Status.INTERRUPTED})
+        self._claim(step, allow=set(self.RUNNABLE))
         try:
             self._run_to_an_end(step, override_reason)
         finally:
@@ -184,8 +201,8 @@ class Runner:
 
     def _still_open(self, step_id: str, since: int) -> bool:
         started = [e for e in self._session.entries[since:] if e.step == step_id]
-        return bool(started) and started[-1].event not in (events.STEP_SUCCEEDED,
-                                                           events.STEP_FAILED)
+        return bool(started) and started[-1].event not in (
+            events.STEP_SUCCEEDED, events.STEP_FAILED, events.STEP_WITHDRAWN)
 
     def _run(self, step: Step, override_reason: str | None) -> None:
         started = self._start(step)
@@ -228,7 +245,11 @@ class Runner:
     def _act(self, step: Step, started: float, ctx: probes.ProbeContext) -> bool:
         assert step.do is not None
         try:
-            outputs = actions.perform(step.do, self._action_ctx(step.id))
+            outputs = actions.perform(step.do, self._action_ctx(step))
+        except actions.ManualNotConfirmed as exc:
+            self._append(events.STEP_WITHDRAWN, step.id, {
+                "duration_s": round(time.monotonic() - started, 3), "reason": str(exc)})
+            return False
         except Exception as exc:  # any failure of the action is the step's outcome
             said = str(exc) if isinstance(exc, actions.ActionFailed) else \
                 f"{type(exc).__name__}: {exc}"
@@ -243,8 +264,8 @@ class Runner:
     def _wait_until(self, step: Step, ctx: probes.ProbeContext) -> probes.Verdict:
         deadline = time.monotonic() + step.timeout / self.time_scale
         last_summary, last_logged = "", 0.0
-        interval = min(POLL_S, max(step.timeout / 20, 0.5)) / self.time_scale
-        resample = PROGRESS_EVERY_S / self.time_scale
+        interval = min(self.pacing.until_poll_s, max(step.timeout / 20, 0.5)) / self.time_scale
+        resample = self.pacing.progress_every_s / self.time_scale
         while True:
             verdict = probes.judge_all(step.until, ctx)
             now = time.monotonic()
@@ -278,7 +299,7 @@ class Runner:
         assert step.undo is not None
         started = time.monotonic()
         try:
-            outputs = actions.perform(step.undo, self._action_ctx(step.id))
+            outputs = actions.perform(step.undo, self._action_ctx(step))
         except Exception as exc:  # an undo that fails must be on the record, not raised
             self._append(events.STEP_UNDO_FAILED, step.id, {
                 "reason": f"{actions.describe(step.undo)}: {type(exc).__name__}: {exc}"})
@@ -327,12 +348,15 @@ class Runner:
         outputs = {sid: s.outputs for sid, s in run.steps.items() if s.outputs}
         return probes.ProbeContext(self.handle, outputs, step.id, step.do)
 
-    def _action_ctx(self, step_id: str) -> actions.ActionContext:
+    def _action_ctx(self, step: Step) -> actions.ActionContext:
         def progress(message: str, detail: dict[str, Any]) -> None:
-            self._append(events.STEP_PROGRESS, step_id, {"message": message, **detail})
+            self._append(events.STEP_PROGRESS, step.id, {"message": message, **detail})
 
-        return actions.ActionContext(self.handle, self._confirm_manual, progress,
-                                     POLL_S / self.time_scale)
+        def confirm(instruction: str) -> str | None:
+            return self.ask_manual(step, instruction)
+
+        return actions.ActionContext(self.handle, confirm, progress,
+                                     self.pacing.until_poll_s / self.time_scale)
 
     def _summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -143,6 +143,15 @@ def _interrupted(state: StepState, entry: AuditEntry, detail: dict[str, Any]) ->
     state.reason = "the driver stopped while this step ran"
 
 
+def _withdrawn(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+    """Back to where it stood before it started: `pending` becomes `ready` again below
+    when its dependencies still stand."""
+    state.status = Status.PENDING
+    state.ended_at = entry.ts
+    state.reason = detail.get("reason")
+    state.actor = entry.actor.label()
+
+
 def _undo_failed(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
     state.message = f"undo failed: {detail.get('reason', '')}"
 
@@ -154,6 +163,7 @@ _STEP_EVENTS = {
     events.STEP_FAILED: _ended(Status.FAILED),
     events.STEP_SKIPPED: _ended(Status.SKIPPED),
     events.STEP_UNDONE: _ended(Status.UNDONE),
+    events.STEP_WITHDRAWN: _withdrawn,
     events.GATE_OVERRIDDEN: _overridden,
     events.SESSION_INTERRUPTED: _interrupted,
     events.STEP_UNDO_FAILED: _undo_failed,
@@ -206,4 +216,5 @@ def cut_short_step(entries: list[AuditEntry]) -> tuple[str, str] | None:
 _CLOSING_EVENTS = frozenset({
     events.STEP_SUCCEEDED, events.STEP_FAILED, events.STEP_SKIPPED,
     events.SESSION_INTERRUPTED, events.STEP_UNDONE, events.STEP_UNDO_FAILED,
+    events.STEP_WITHDRAWN,
 })

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,14 +19,14 @@ import boto3
 import httpx
 
 from cockpit.estate.handle import Endpoints
-from cockpit.plan.models import AppServer, Estate
+from cockpit.plan.models import AppServer, Estate, Plan
 from cockpit.sim import moto_hooks
 from cockpit.sim.appservers import AppServer as AppServerProcess
 from cockpit.sim.appservers import AppServerState
 from cockpit.sim.aws_server import SIM_AGENT_MARK, AwsServer, AwsWeather
 from cockpit.sim.dns_server import CachingResolver, ResolverServer, ResolverWeather
 from cockpit.sim.elb_health import GroupHealth, HealthChecker, TargetHealth
-from cockpit.sim.faults import Fault, FaultSet
+from cockpit.sim.faults import Fault, FaultSet, parse_fault
 from cockpit.sim.route53_changes import ChangeLedger, RecordData
 from cockpit.sim.sql_backup import BACKUP_S, RESTORE_S
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
@@ -118,9 +118,13 @@ class SimEstate:
             resolvers={rid: server.address for rid, server in self._resolvers.items()},
             sql_connect={e.id: self.sql.connector(e.id) for e in self.estate.sql}
             if self.sql else {},
-            sql_servers={eid: wire.address for eid, wire in self._sql_wire.items()},
             sql_disk_root=str(self.sql.disk_root) if self.sql else None,
+            label="simulated", credentials_are_secret=False,
         )
+
+    def sql_servers(self) -> dict[str, tuple[str, int]]:
+        """Where each simulated SQL Server answers over loopback TCP, for other processes."""
+        return {eid: wire.address for eid, wire in self._sql_wire.items()}
 
     @property
     def aws_endpoint(self) -> str:
@@ -359,3 +363,12 @@ class SimEstate:
 
         group = elbv2_backends[ACCOUNT_ID][self.estate.region].target_groups.get(arn)
         return dict(group.targets) if group else {}
+
+
+def start_sim(plan: Plan, speed: float, faults: Sequence[str]) -> SimEstate:
+    """The plan's simulated estate, started, with the named faults (ValueError if one is
+    unknown or names nothing in the plan)."""
+    parsed = [parse_fault(text, plan.estate) for text in faults]
+    sim = SimEstate(plan.estate, speed=speed, faults=parsed)
+    sim.start()
+    return sim

@@ -14,18 +14,23 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cockpit.estate.handle import Endpoints
 from cockpit.plan.models import Plan
+from cockpit.sim.estate import start_sim
+from cockpit.sim.sql_wire import WireConnection
 
 SERIALISED = ("aws_endpoint_url", "aws_credentials", "health_urls", "resolvers",
-              "sql_servers", "sql_disk_root")
+              "sql_disk_root", "label", "credentials_are_secret")
 ADDRESSES = ("resolvers", "sql_servers")  # id -> (host, port): JSON writes them as lists
 
 
 def write_endpoints(endpoints: Endpoints, path: Path, extra: dict[str, Any]) -> None:
+    """`extra` carries what is not an endpoint field: the SQL servers' addresses, the pid
+    and the speed."""
     # Field by field: `asdict` would deep-copy the in-process SQL connection factories.
     data: dict[str, Any] = {name: getattr(endpoints, name) for name in SERIALISED}
     data.update(extra)
@@ -46,14 +51,20 @@ def read_endpoints(path: Path) -> Endpoints:
         raise ValueError(f"{path}: cannot read the sim's endpoints: not a JSON object")
     known = {f.name for f in fields(Endpoints)}
     kwargs = {k: v for k, v in data.items() if k in known and k in SERIALISED}
-    for name in ADDRESSES:
-        try:
-            kwargs[name] = {str(k): (str(v[0]), int(v[1]))
-                            for k, v in (kwargs.get(name) or {}).items()}
-        except (AttributeError, TypeError, ValueError, IndexError, KeyError):
-            raise ValueError(f"{path}: {name} must map ids to [host, port], not "
-                             f"{kwargs.get(name)!r}") from None
+    addresses = {name: _addresses(path, name, data.get(name)) for name in ADDRESSES}
+    kwargs["resolvers"] = addresses["resolvers"]
+    # Each SQL connection is a new TCP session to the served sim, as a new ODBC one would be.
+    kwargs["sql_connect"] = {eid: partial(WireConnection, host, port)
+                             for eid, (host, port) in addresses["sql_servers"].items()}
     return Endpoints(**kwargs)
+
+
+def _addresses(path: Path, name: str, value: Any) -> dict[str, tuple[str, int]]:
+    try:
+        return {str(k): (str(v[0]), int(v[1])) for k, v in (value or {}).items()}
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+        raise ValueError(f"{path}: {name} must map ids to [host, port], not "
+                         f"{value!r}") from None
 
 
 def served_speed(path: Path) -> float:
@@ -66,17 +77,17 @@ def served_speed(path: Path) -> float:
 def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[str],
           ready: Callable[[str], None]) -> None:
     """Start the sim, publish its endpoints, and block until SIGTERM or SIGINT."""
-    from cockpit.launch import start_sim
-
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sim = start_sim(plan, speed, faults)
     try:
-        write_endpoints(sim.endpoints(), endpoints_file, {"pid": os.getpid(), "speed": speed})
+        write_endpoints(sim.endpoints(), endpoints_file, {
+            "pid": os.getpid(), "speed": speed, "sql_servers": sim.sql_servers()})
         ready(f"simulated estate serving: AWS at {sim.aws_endpoint}; endpoints in "
               f"{endpoints_file}; stop with Ctrl-C")
         stop.wait()
     finally:
         sim.stop()
         endpoints_file.unlink(missing_ok=True)
+

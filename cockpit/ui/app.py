@@ -1,52 +1,87 @@
-"""The cockpit's Textual app: thin. Screens and widgets live in their own modules."""
+"""The cockpit's Textual app: thin. Screens and widgets live in their own modules.
+
+Three ways in, one app: a driver whose session still has to open (`cockpit run`, `demo`),
+a driver's session already open (tests, benchmarks), a watcher. Which one is decided
+here by the factory called, never by asking the source what it is.
+"""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from textual.app import App
+from textual.screen import Screen
 
+from cockpit.session.protocols import DriverOpening, Driving, SessionSource
+from cockpit.settings import CockpitSettings
 from cockpit.ui.commands import StepCommands
+from cockpit.ui.context import UiContext, utc_now
 from cockpit.ui.keys import load_keymap
+from cockpit.ui.screens.driver import DriverScreen
+from cockpit.ui.screens.starting import StartingScreen
+from cockpit.ui.screens.watch import WatchScreen
+
+FirstScreen = Callable[[UiContext], Screen[None]]
 
 
-class CockpitApp(App[None]):
+class CockpitApp(App[str | None]):
+    """Its result is None, or why the session could not be opened (the CLI prints it)."""
+
     CSS_PATH = "cockpit.tcss"
     TITLE = "cutover cockpit"
     COMMANDS = App.COMMANDS | {StepCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, source: Any, *, keymap: dict[str, str] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, first: FirstScreen, context: UiContext) -> None:
         super().__init__()
-        self.source = source
-        self.keymap = keymap or {}
-        # Ages, the window clock and report names read the time here: tests freeze it.
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.first = first
+        self.context = context
 
     def on_mount(self) -> None:
-        if self.keymap:
-            self.set_keymap(self.keymap)
-        self.push_screen(self._main_screen())
-
-    def _main_screen(self) -> Any:
-        if self.source.mode == "driver" and hasattr(self.source, "open"):
-            from cockpit.ui.screens.starting import StartingScreen
-
-            return StartingScreen(self.source)  # opens the estate off the UI thread
-        if self.source.mode == "driver":
-            from cockpit.ui.screens.driver import DriverScreen
-
-            return DriverScreen(self.source)
-        from cockpit.ui.screens.main import WatchScreen
-
-        return WatchScreen(self.source)
+        if self.context.keymap:
+            self.set_keymap(self.context.keymap)
+        self.push_screen(self.first(self.context))
 
 
-def make_app(source: Any, *, keymap: dict[str, str] | None = None,
-             clock: Callable[[], datetime] | None = None) -> CockpitApp:
-    """The one factory for the CLI and the tests."""
-    return CockpitApp(source, keymap=keymap if keymap is not None else load_keymap(),
-                      clock=clock)
+def _context(keymap: dict[str, str] | None, clock: Callable[[], datetime] | None,
+             settings: CockpitSettings | None) -> UiContext:
+    return UiContext(settings=settings or CockpitSettings(),
+                     keymap=keymap if keymap is not None else load_keymap(),
+                     clock=clock or (utc_now))
+
+
+def make_opening_app(opening: DriverOpening, *, keymap: dict[str, str] | None = None,
+                     clock: Callable[[], datetime] | None = None,
+                     settings: CockpitSettings | None = None) -> CockpitApp:
+    """`cockpit run` and `demo`: the first frame at once, the session opening behind it."""
+    return CockpitApp(lambda ctx: StartingScreen(opening, ctx),
+                      _context(keymap, clock, settings))
+
+
+def make_driver_app(session: Driving, *, keymap: dict[str, str] | None = None,
+                    clock: Callable[[], datetime] | None = None,
+                    settings: CockpitSettings | None = None) -> CockpitApp:
+    """A driver's session that is already open."""
+    return CockpitApp(lambda ctx: DriverScreen(session, ctx), _context(keymap, clock, settings))
+
+
+def make_watch_app(source: SessionSource, *, keymap: dict[str, str] | None = None,
+                   clock: Callable[[], datetime] | None = None,
+                   settings: CockpitSettings | None = None) -> CockpitApp:
+    """`cockpit watch`: read-only, from the session folder."""
+    return CockpitApp(lambda ctx: WatchScreen(source, ctx), _context(keymap, clock, settings))
+
+
+def drive(app: CockpitApp, opening: DriverOpening) -> str | None:
+    """Run the driver's app until it ends; SIGHUP (the SSH line dropped) or SIGTERM stops
+    the waiting, records the hang-up and restores the terminal."""
+
+    def handler(signum: int, frame: object) -> None:
+        opening.cancel(hangup=signum == signal.SIGHUP)
+        app.exit()
+
+    signal.signal(signal.SIGHUP, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return app.run()

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
+from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.types import IgnoreReturnCallbackType
+
+from cockpit.ui.screens.base import CockpitScreen
+from cockpit.ui.screens.driver import DriverScreen
+
+Entry = tuple[str, IgnoreReturnCallbackType, str]
 
 
 class StepCommands(Provider):
-    def _entries(self) -> list[tuple[str, Callable[[], Any], str]]:
-        screen: Any = self.screen
-        view = getattr(screen, "view", None)
-        if view is None:
+    def _entries(self) -> list[Entry]:
+        screen = self.screen
+        if not isinstance(screen, CockpitScreen) or screen.view is None:
             return []
-        driver = screen.mode == "DRIVER"
-        entries = []
-        for step in view.plan.steps():
-            status = view.run.steps[step.id].status.value
-            entries.append((f"select {step.id}", _call(screen, "select_step", step.id),
+        entries: list[Entry] = []
+        for step in screen.view.plan.steps():
+            status = screen.view.run.steps[step.id].status.value
+            entries.append((f"select {step.id}", partial(screen.select_step, step.id),
                             f"{step.title} ({status})"))
-            if driver:
-                entries.append((f"run {step.id}", _call(screen, "run_step_by_id", step.id),
+            if isinstance(screen, DriverScreen):
+                entries.append((f"run {step.id}", partial(screen.request_run, step.id),
                                 step.title))
                 if step.undo is not None:
-                    entries.append((f"undo {step.id}", _call(screen, "undo_step_by_id", step.id),
+                    entries.append((f"undo {step.id}", partial(screen.request_undo, step.id),
                                     f"reverse: {step.title}"))
         return entries
 
@@ -38,7 +42,3 @@ class StepCommands(Provider):
             score = matcher.match(f"{name} {help_text}")
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-
-def _call(screen: Any, method: str, step_id: str) -> Callable[[], Any]:
-    return lambda: getattr(screen, method)(step_id)

@@ -1,21 +1,15 @@
-"""The cockpit's one screen, in two modes: the driver's and the watcher's.
+"""The layout and drawing both screens share: the driver's and the watcher's.
 
-Both draw a `SessionView`. The driver polls each pane on a one-shot timer re-armed when
-the poll finishes (a poll never overlaps itself; faster while a running step waits on
-that pane), and runs steps in a worker, so the screen keeps moving. The watcher re-reads
-the session folder and registers no action that changes anything.
+Both draw a `SessionView` from a `SessionSource`; what each adds (polling and commands,
+or re-reading the folder) is in `screens/driver.py` and `screens/watch.py`.
 """
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, ClassVar
+from datetime import datetime
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -23,8 +17,11 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit.runner.panes import PANES, PaneView
-from cockpit.runner.view import SessionView
-from cockpit.ui.keys import bindings_for
+from cockpit.session.protocols import SessionSource
+from cockpit.session.view import SessionView
+from cockpit.ui.context import UiContext
+from cockpit.ui.keys import actions_for
+from cockpit.ui.screens.help import HelpScreen
 from cockpit.ui.widgets.audit_tail import AuditTail
 from cockpit.ui.widgets.header import CockpitHeader
 from cockpit.ui.widgets.pane import Pane
@@ -38,16 +35,18 @@ CYCLE = [*PANES, "tail"]
 class CockpitScreen(Screen[None]):
     """Layout and drawing shared by both modes."""
 
-    mode = "DRIVER"
+    badge = "DRIVER"  # the header's badge; what a screen may do is in its bindings
+    help_mode = "driver"
 
     class ViewReady(Message):
         def __init__(self, view: SessionView) -> None:
             super().__init__()
             self.view = view
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: SessionSource, context: UiContext) -> None:
         super().__init__()
         self.source = source
+        self.context = context
         self.view: SessionView | None = None
         self.paused = False
         self._shown_pane = "apps"
@@ -61,8 +60,10 @@ class CockpitScreen(Screen[None]):
                 yield AuditTail(id="tail")
             with Container(id="panes"):
                 for name, title in PANES.items():
-                    yield Pane(name, title, classes="pane")
+                    yield Pane(name, title, classes="pane",
+                               stale_after_s=self.context.settings.display.stale_after_s)
         yield Static("", id="too-small")
+        yield Static("", id="unreadable")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -78,6 +79,7 @@ class CockpitScreen(Screen[None]):
     def draw(self, view: SessionView) -> None:
         first = self.view is None
         self.view = view
+        self.set_class(False, "-unreadable")
         runbook = self.query_one(Runbook)
         if first:
             runbook.setup(view.plan)
@@ -92,6 +94,14 @@ class CockpitScreen(Screen[None]):
             self.show_pane(pane_view, name)
         self._draw_header()
 
+    def show_unreadable(self, problem: str) -> None:
+        """Nothing to draw: say what cannot be read and why, never a blank cockpit. Once
+        a session has been drawn, problems show in its header instead."""
+        if self.view is None:
+            self.query_one("#unreadable", Static).update(
+                f"Cannot show the session in {self.source.location}\n\n{problem}")
+            self.set_class(True, "-unreadable")
+
     def show_pane(self, view: PaneView, name: str | None = None) -> None:
         pane = self.query_one(f"#pane-{name or view.pane}", Pane)
         if pane.view is None or pane.view.taken_at != view.taken_at:
@@ -104,12 +114,11 @@ class CockpitScreen(Screen[None]):
             self.query_one(Runbook).select(current.step_id)
 
     def now(self) -> datetime:
-        clock = getattr(self.app, "clock", None)
-        return clock() if clock is not None else datetime.now(UTC)
+        return self.context.clock()
 
     def _draw_header(self) -> None:
         if self.view is not None:
-            self.query_one(CockpitHeader).show(self.view, mode=self.mode, hint=self.hint(),
+            self.query_one(CockpitHeader).show(self.view, mode=self.badge, hint=self.hint(),
                                                paused=self.paused, now=self.now())
 
     def hint(self) -> str:
@@ -173,31 +182,17 @@ class CockpitScreen(Screen[None]):
         self.query_one(Runbook).select(step_id)
 
     def action_help(self) -> None:
-        from cockpit.ui.keys import actions_for
-        from cockpit.ui.screens.help import HelpScreen
-
-        mode = "driver" if self.mode == "DRIVER" else "watch"
-        keymap: dict[str, str] = getattr(self.app, "keymap", {})
-        keys = {a.id: keymap.get(a.id, a.keys) for a in actions_for(mode)}
+        actions = actions_for(self.help_mode)
+        keys = {a.id: self.context.keymap.get(a.id, a.keys) for a in actions}
         step_keys = [(s.key, s.id) for s in self.view.plan.steps() if s.key] if self.view else []
-        self.app.push_screen(HelpScreen(actions_for(mode), keys, self.mode, step_keys))
+        self.app.push_screen(HelpScreen(actions, keys, self.badge, step_keys))
 
     def action_export_log(self) -> None:
         self._export()
 
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self) -> None:
-        from cockpit.audit.export import export_log
-
-        folder = Path(self.source.folder)
-        stamp = self.now().strftime("%Y%m%d-%H%M%S")
-        target = folder / f"report-{stamp}.html"
-        html = export_log(folder / "audit.jsonl", "html").encode("utf-8")
-        try:
-            _write_private(target, html)
-        except OSError:
-            target = Path.cwd() / target.name  # a watcher may not write the driver's folder
-            _write_private(target, html)
+        target = self.source.write_report(self.now())
         self.app.call_from_thread(self.notify, f"report written: {target}", timeout=8)
 
     def action_quit_cockpit(self) -> None:
@@ -208,34 +203,3 @@ class CockpitScreen(Screen[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Reports hold the whole record: readable by their owner only, like the session."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-
-
-class WatchScreen(CockpitScreen):
-    """Read-only: the session folder is all it reads; no action key that changes anything."""
-
-    mode = "WATCH"
-    BINDINGS: ClassVar[list[BindingType]] = bindings_for("watch")  # type: ignore[assignment]
-    READ_EVERY_S = 0.5
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._read()
-
-    def hint(self) -> str:
-        return ""
-
-    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
-    def _read(self) -> None:
-        try:
-            view = self.source.read()
-            if view is not None:
-                self.post_message(self.ViewReady(view))
-        finally:
-            self.app.call_from_thread(self.set_timer, self.READ_EVERY_S, self._read)

@@ -1,49 +1,62 @@
-"""The driver's screen: polls the estate, runs steps from keys, records every choice."""
+"""The driver's screen: polls the estate, runs steps from keys, records every choice.
+
+Each pane is polled on a one-shot timer re-armed when the poll finishes (a poll never
+overlaps itself; faster while a running step waits on that pane). Steps run in a worker,
+so the screen keeps moving; a manual step asks its question from that worker through a
+modal, and waits for the answer there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import ClassVar
 
 from textual import work
 from textual.binding import BindingType
 from textual.message import Message
 
-from cockpit.runner.driver import DriverSource
+from cockpit.plan.models import Step
+from cockpit.runner.actions import describe
 from cockpit.runner.panes import PANES, PaneView
-from cockpit.runner.runner import Runner, StepRefused
-from cockpit.runner.state import Status
+from cockpit.session.protocols import CommandRefused, Driving
+from cockpit.ui.context import UiContext
 from cockpit.ui.keys import bindings_for
+from cockpit.ui.screens.base import CockpitScreen
+from cockpit.ui.screens.complete import WindowComplete
 from cockpit.ui.screens.confirm import ConfirmStep
-from cockpit.ui.screens.main import CockpitScreen
+from cockpit.ui.screens.manual import ConfirmManual
 from cockpit.ui.screens.reason import AskReason
 from cockpit.ui.widgets.runbook import Runbook
 
-# Statuses from which the run key may start a step (the runner checks again).
-RUNNABLE = frozenset({Status.READY, Status.FAILED, Status.UNDONE, Status.INTERRUPTED})
-
 
 class DriverScreen(CockpitScreen):
-    mode = "DRIVER"
+    badge = "DRIVER"
+    help_mode = "driver"
     BINDINGS: ClassVar[list[BindingType]] = bindings_for("driver")  # type: ignore[assignment]
-    POLL_S = 2.0
-    FAST_POLL_S = 0.5
 
     class PanePolled(Message):
         def __init__(self, view: PaneView) -> None:
             super().__init__()
             self.view = view
 
-    source: DriverSource
+    def __init__(self, session: Driving, context: UiContext) -> None:
+        super().__init__(session, context)
+        self.session = session
+        self._offered_export = False
+        self._quit_armed = False
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.draw(self.source.view())
+        self.session.answer_manual_with(self._ask_manual)
+        self.draw(self.session.view())
+        self._offered_export = self.view is not None and self.view.completion() is not None
         for pane in PANES:
             self._poll(pane)
 
     def hint(self) -> str:
-        return f"watch from another terminal: {self.source.how_to_watch}"
+        return f"watch from another terminal: {self.session.how_to_watch}"
 
     # --- polling ------------------------------------------------------------------------
 
@@ -53,7 +66,7 @@ class DriverScreen(CockpitScreen):
 
     def _poll_once(self, pane: str) -> None:
         try:
-            self.post_message(self.PanePolled(self.source.poll_pane(pane)))
+            self.post_message(self.PanePolled(self.session.poll_pane(pane)))
         finally:
             if self.app.is_running:  # after quit there is nothing left to re-arm
                 self.app.call_from_thread(self._rearm, pane)
@@ -62,13 +75,15 @@ class DriverScreen(CockpitScreen):
         """One-shot timer, re-armed after the poll ends: polls never overlap."""
         if self.view is None:
             return
-        fast = pane in self.source.watched_now(self.view.run)
-        delay = self.FAST_POLL_S if fast else self.POLL_S
+        polling = self.context.settings.polling
+        fast = pane in self.session.panes_to_watch()
+        delay = polling.pane_fast_every_s if fast else polling.pane_every_s
         self.set_timer(delay, lambda: self._poll_if_live(pane))
 
     def _poll_if_live(self, pane: str) -> None:
         if self.paused:
-            self.set_timer(self.POLL_S, lambda: self._poll_if_live(pane))
+            self.set_timer(self.context.settings.polling.pane_every_s,
+                           lambda: self._poll_if_live(pane))
         else:
             self._poll(pane)
 
@@ -77,12 +92,28 @@ class DriverScreen(CockpitScreen):
 
     def _tick(self) -> None:
         super()._tick()
-        self.draw(self.source.view())
+        self.draw(self.session.view())
+        self._offer_export()
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self.notify("polling paused" if self.paused else "polling resumed", timeout=2)
         self._tick()
+
+    # --- the end of the window ------------------------------------------------------------
+
+    def _offer_export(self) -> None:
+        """Once, when the last step is done: the record is what the change board wants."""
+        summary = self.view.completion() if self.view else None
+        if summary is None or self._offered_export:
+            return
+        self._offered_export = True
+
+        def chosen(export: bool | None) -> None:
+            if export:
+                self.action_export_log()
+
+        self.app.push_screen(WindowComplete(summary), chosen)
 
     # --- step commands ------------------------------------------------------------------
 
@@ -90,123 +121,128 @@ class DriverScreen(CockpitScreen):
         return self.query_one(Runbook).selected_step
 
     def on_step_key(self, step_id: str) -> None:
-        self.action_run_selected()
+        self.request_run(step_id)
 
-    def run_step_by_id(self, step_id: str) -> None:
+    def request_run(self, step_id: str) -> None:
+        """The one way a step is asked to run: its key, `r`, `g` and the palette."""
         self.select_step(step_id)
-        self.action_run_selected()
+        refusal = self.session.refusal(step_id)
+        if refusal is not None:  # say so before asking anyone to type an id
+            self.notify(refusal, severity="warning")
+            return
+        step = self._step(step_id)
+        if step.confirm and step.do is not None:
+            self._confirm_then(step_id, step.title, describe(step.do),
+                               lambda: self._command(lambda: self.session.run(step_id)))
+        else:
+            self._command(lambda: self.session.run(step_id))
 
-    def undo_step_by_id(self, step_id: str) -> None:
+    def request_undo(self, step_id: str) -> None:
         self.select_step(step_id)
-        self.action_undo_selected()
+        step = self._step(step_id)
+        if step.undo is None:
+            self.notify(f"{step_id} has no undo", severity="warning")
+            return
+        self._confirm_then(step_id, f"Undo {step_id}", describe(step.undo),
+                           lambda: self._command(lambda: self.session.undo(step_id)))
 
     def action_run_selected(self) -> None:
         step_id = self._selected()
         if step_id is not None:
-            self._confirm_then(step_id, lambda: self._command("run", step_id))
+            self.request_run(step_id)
 
     def action_run_next(self) -> None:
-        ready = self.source.runner.next_ready()
+        ready = self.session.next_ready()
         if ready is None:
             self.notify("no step is ready", severity="warning")
             return
-        self.query_one(Runbook).select(ready)
-        self.action_run_selected()
+        self.request_run(ready)
 
     def action_undo_selected(self) -> None:
         step_id = self._selected()
-        if step_id is None:
-            return
-        step = self.source.runner.plan.step(step_id)
-        if step.undo is None:
-            self.notify(f"{step_id} has no undo", severity="warning")
-            return
-        from cockpit.runner.actions import describe
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self._command("undo", step_id)
-
-        self.app.push_screen(ConfirmStep(step_id, f"Undo {step_id}", describe(step.undo)),
-                             confirmed)
+        if step_id is not None:
+            self.request_undo(step_id)
 
     def action_skip_selected(self) -> None:
-        self._with_reason(f"Skip {self._selected()}: why?", "skip")
+        self._with_reason("Skip {}: why?", self.session.skip)
 
     def action_override_selected(self) -> None:
-        self._with_reason(f"Override the failed gates of {self._selected()} and run it: why?",
-                          "override")
+        self._with_reason("Override the failed gates of {} and run it: why?",
+                          self.session.override)
 
     def action_mark_done_selected(self) -> None:
-        self._with_reason(f"Mark {self._selected()} done without running it: why?", "mark")
+        self._with_reason("Mark {} done without running it: why?", self.session.mark_done)
 
     def action_recheck_selected(self) -> None:
         step_id = self._selected()
         if step_id is not None:
-            self._command("recheck", step_id)
+            self._command(lambda: self.session.recheck(step_id))
 
     def action_add_note(self) -> None:
         def noted(text: str | None) -> None:
             if text:
-                self._command("note", "", text)
+                self._command(lambda: self.session.note(text))
 
         self.app.push_screen(AskReason("Note for the audit log", placeholder="what happened"),
                              noted)
 
-    def _with_reason(self, prompt: str, command: str) -> None:
+    def _with_reason(self, prompt: str, command: Callable[[str, str], object]) -> None:
         step_id = self._selected()
         if step_id is None:
             return
+
         def reasoned(text: str | None) -> None:
             if text:
-                self._command(command, step_id, text)
+                self._command(lambda: command(step_id, text))
 
-        self.app.push_screen(AskReason(prompt), reasoned)
+        self.app.push_screen(AskReason(prompt.format(step_id)), reasoned)
 
-    def _confirm_then(self, step_id: str, go: Callable[[], object]) -> None:
-        step = self.source.runner.plan.step(step_id)
-        state = self.source.runner.step_state(step_id)
-        if state.status not in RUNNABLE:  # say so before asking anyone to type an id
-            waiting = f": waiting on {', '.join(state.waiting_on)}" if state.waiting_on else ""
-            self.notify(f"{step_id} is {state.status.value}{waiting}", severity="warning")
-            return
-        if step.confirm and step.do is not None:
-            from cockpit.runner.actions import describe
+    def _confirm_then(self, step_id: str, title: str, action: str,
+                      go: Callable[[], object]) -> None:
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                go()
 
-            def confirmed(ok: bool | None) -> None:
-                if ok:
-                    go()
-
-            self.app.push_screen(ConfirmStep(step_id, step.title, describe(step.do)), confirmed)
-        else:
-            go()
+        self.app.push_screen(ConfirmStep(step_id, title, action), confirmed)
 
     @work(thread=True, group="step", exit_on_error=False)
-    def _command(self, command: str, step_id: str, text: str = "") -> None:
+    def _command(self, command: Callable[[], object]) -> None:
         try:
-            COMMANDS[command](self.source.runner, step_id, text)
-        except (StepRefused, ValueError, KeyError) as exc:
+            command()
+        except CommandRefused as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
-        self.post_message(self.ViewReady(self.source.view()))
+        self.post_message(self.ViewReady(self.session.view()))
+
+    def _step(self, step_id: str) -> Step:
+        assert self.view is not None
+        return self.view.plan.step(step_id)
+
+    # --- a manual step, asked from the step's worker --------------------------------------
+
+    def _ask_manual(self, step: Step, instruction: str) -> str | None:
+        """Blocks the step's worker (never the UI) until the engineer answers; gives up
+        when the app is ending (quit, hang-up), and the step stays ready."""
+        answer: Future[str | None] = Future()
+        try:
+            self.app.call_from_thread(self.app.push_screen,
+                                      ConfirmManual(step.id, step.title, instruction),
+                                      answer.set_result)
+        except RuntimeError:  # the app is no longer running
+            return None
+        while self.app.is_running:
+            try:
+                return answer.result(timeout=0.2)
+            except FutureTimeout:
+                continue
+        return None
 
     def action_quit_cockpit(self) -> None:
-        running = self.source.runner.state().running()
-        if running is not None and not getattr(self, "_quit_armed", False):
+        running = self.view.run.running() if self.view else None
+        if running is not None and not self._quit_armed:
             self._quit_armed = True
             self.notify(f"{running.step_id} is running: press q again to stop waiting and quit "
                         "(the step is recorded as cancelled)", severity="warning", timeout=6)
             return
-        self.source.runner.cancel()
+        self.session.cancel()
         self.app.exit()
 
-
-# What each command does to the runner: (runner, step id, reason or note text).
-COMMANDS: dict[str, Callable[[Runner, str, str], object]] = {
-    "run": lambda runner, step, text: runner.run_step(step),
-    "override": lambda runner, step, text: runner.run_step(step, override_reason=text),
-    "undo": lambda runner, step, text: runner.undo_step(step),
-    "skip": lambda runner, step, text: runner.skip_step(step, text),
-    "mark": lambda runner, step, text: runner.mark_done(step, text),
-    "recheck": lambda runner, step, text: runner.recheck_step(step),
-    "note": lambda runner, step, text: runner.add_note(text),
-}

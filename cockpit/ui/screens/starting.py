@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from cockpit.session.protocols import DriverOpening, Driving
+from cockpit.ui.context import UiContext
+from cockpit.ui.screens.driver import DriverScreen
+
 
 class StartingScreen(Screen[None]):
     BINDINGS = [("q", "app.quit", "Quit")]
     DEFAULT_CSS = "StartingScreen Static { width: auto; text-align: center; }"
 
-    def __init__(self, opening: Any) -> None:
+    def __init__(self, opening: DriverOpening, context: UiContext) -> None:
         super().__init__()
         self.opening = opening
+        self.context = context
 
     def compose(self) -> ComposeResult:
         with Middle(), Center():
@@ -30,18 +33,19 @@ class StartingScreen(Screen[None]):
     @work(thread=True, exit_on_error=False)
     def _open(self) -> None:
         try:
-            source = self.opening.open()
-        except Exception as exc:  # shown, then the CLI prints it: never a traceback
-            self.app.call_from_thread(self._failed, exc)
+            session = self.opening.open()
+        except Exception as exc:  # the app ends with why; the CLI prints it, no traceback
+            self.app.call_from_thread(self.app.exit, f"{_reason(exc)}", 2)
             return
-        self.app.call_from_thread(self._opened, source)
+        self.app.call_from_thread(self._opened, session)
 
-    def _opened(self, source: Any) -> None:
-        from cockpit.ui.screens.driver import DriverScreen
+    def _opened(self, session: Driving) -> None:
+        self.app.switch_screen(DriverScreen(session, self.context))
 
-        self.app.switch_screen(DriverScreen(source))
 
-    def _failed(self, exc: Exception) -> None:
-        if getattr(self.opening, "error", None) is None:
-            self.opening.error = f"{type(exc).__name__}: {exc}"
-        self.app.exit(return_code=2)
+def _reason(exc: Exception) -> str:
+    """The message alone for the refusals an engineer meets (lock held, no sim extra, a
+    bad endpoints file); the exception's name too for anything unexpected."""
+    known = ("LockHeld", "StaleLock", "SimUnavailable", "ValueError", "OSError",
+             "FileNotFoundError", "PermissionError")
+    return str(exc) if type(exc).__name__ in known else f"{type(exc).__name__}: {exc}"

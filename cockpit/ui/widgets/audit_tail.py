@@ -9,7 +9,8 @@ from cockpit.audit.entry import AuditEntry
 
 EVENT_STYLES = {
     "step.succeeded": "green", "step.failed": "bold red", "gate.overridden": "bold yellow",
-    "step.skipped": "yellow", "note.added": "cyan", "session.interrupted": "bold yellow",
+    "step.skipped": "yellow", "step.withdrawn": "yellow", "note.added": "cyan",
+    "session.interrupted": "bold yellow",
     "step.undone": "magenta", "audit.repaired": "bold yellow",
 }
 
@@ -18,7 +19,8 @@ EVENT_STYLES = {
 SHORT = {
     "session.opened": "opened", "session.closed": "closed", "step.started": "start",
     "step.progress": "...", "step.succeeded": "done", "step.failed": "FAILED",
-    "step.skipped": "skipped", "gate.overridden": "OVERRIDE", "step.undone": "undone",
+    "step.skipped": "skipped", "step.withdrawn": "withdrawn", "gate.overridden": "OVERRIDE",
+    "step.undone": "undone",
     "step.undo_failed": "UNDO-FAIL", "note.added": "note", "session.interrupted": "INTERRUPT",
     "audit.repaired": "REPAIRED", "lock.taken_over": "TAKEOVER", "session.hangup": "HANGUP",
 }

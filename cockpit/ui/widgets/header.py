@@ -7,12 +7,7 @@ from datetime import UTC, datetime, timedelta
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.runner.view import SessionView
-
-
-def clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+from cockpit.session.view import SessionView, clock
 
 
 class CockpitHeader(Static):
@@ -50,10 +45,10 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     if hint:  # its own line: a path must not be cut to make room for the clock
         line1.append("\n")
         line1.append(f" {hint}", style="dim")
-    problem = view.credentials_problem()
-    if problem:
-        line1.append("\n")
-        line1.append(f" {problem} ", style="bold reverse red")
+    for problem in (view.credentials_problem(), view.problem):
+        if problem:
+            line1.append("\n")
+            line1.append(f" {problem} ", style="bold reverse red")
     return line1
 
 
@@ -63,7 +58,11 @@ def _who(driver: str | None) -> str:
 
 
 def window_clock(view: SessionView, now: datetime) -> str:
+    """The clock runs while the window does, and stops when the last step is done."""
     budget = view.plan.plan.budget
+    complete = view.completion()
+    if complete is not None:
+        return f"{complete} (budget {clock(budget)})"
     started = view.window_started()
     remaining = view.remaining_budget_s()
     if started is None:

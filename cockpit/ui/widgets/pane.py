@@ -10,7 +10,6 @@ from textual.widgets import Static
 
 from cockpit.runner.panes import PaneRow, PaneView
 
-STALE_AFTER_S = 15.0
 WIDE_ROWS = 11  # a pane's max-height (16) less its border, header and caption
 
 ROW_STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "info": ""}
@@ -21,9 +20,11 @@ class Pane(Static):
 
     DEFAULT_CSS = "Pane { border: round $primary; padding: 0 1; height: 1fr; }"
 
-    def __init__(self, pane: str, title: str, **kwargs: object) -> None:
+    def __init__(self, pane: str, title: str, *, stale_after_s: float = 15.0,
+                 **kwargs: object) -> None:
         super().__init__("no data yet", id=f"pane-{pane}", **kwargs)  # type: ignore[arg-type]
         self.pane = pane
+        self.stale_after_s = stale_after_s
         self.border_title = title
         self.view: PaneView | None = None
         self.paused = False
@@ -52,12 +53,12 @@ class Pane(Static):
         label = f"{age:.0f}s ago"
         if self.view.error:
             label = f"ERROR, {label}"
-        if age > STALE_AFTER_S:
+        if age > self.stale_after_s:
             label = f"STALE {label}"
         if self.paused:
             label = f"paused, {label}"
         self.border_subtitle = label
-        self.set_class(age > STALE_AFTER_S, "-stale")
+        self.set_class(age > self.stale_after_s, "-stale")
         self.set_class(bool(self.view.error), "-error")
 
 

@@ -1,0 +1,232 @@
+"""A session this process drives: estate handle, runner, pane poller, publisher, hooks.
+
+`open_driver_session` is the one assembly of a driver, used alike by `cockpit run` and
+`demo` (through `DriverOpening`, off the UI thread), by `cockpit rehearse`, by the
+benchmarks and by the tests. The screen gets the `DriverSession` through the Protocols
+in `session/protocols.py` and nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from cockpit.estate.handle import EstateHandle
+from cockpit.plan.loader import LoadedPlan
+from cockpit.plan.models import Plan
+from cockpit.runner.lock import DriverLock
+from cockpit.runner.opening import PlanRecord, open_as_driver
+from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
+from cockpit.runner.runner import Pacing, Runner, StepRefused
+from cockpit.runner.state import StepState
+from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
+from cockpit.session.folder import SessionFolder
+from cockpit.session.protocols import CommandRefused, ManualPrompt
+from cockpit.session.view import SessionView
+from cockpit.settings import CockpitSettings
+
+
+class DriverSession:
+    """One driven session. Everything here may block (fsync, boto3, httpx, dnspython):
+    the screen calls it from worker threads only."""
+
+    def __init__(self, loaded: LoadedPlan, folder: SessionFolder, handle: EstateHandle,
+                 runner: Runner) -> None:
+        self.loaded, self.folder, self.handle, self.runner = loaded, folder, handle, runner
+        self.estate: OpenEstate | None = None  # set when this session opened the estate
+        self.hung_up = False
+        self._panes: dict[str, PaneView] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def plan(self) -> Plan:
+        return self.loaded.plan
+
+    # --- what every screen reads ----------------------------------------------------------
+
+    @property
+    def location(self) -> Path:
+        return self.folder.path
+
+    @property
+    def how_to_watch(self) -> str:
+        return f"cockpit watch {self.folder.path}"
+
+    @property
+    def problem(self) -> str | None:
+        return None
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.runner.warnings
+
+    def view(self) -> SessionView:
+        with self._lock:
+            panes = dict(self._panes)
+        return SessionView(plan=self.plan, run=self.runner.state(),
+                           entries=self.runner.entries, panes=panes,
+                           driver=self.runner.driver_label())
+
+    def write_report(self, now: datetime) -> Path:
+        return self.folder.write_report(now)
+
+    # --- the panes --------------------------------------------------------------------------
+
+    def poll_pane(self, pane: str) -> PaneView:
+        """Probe one pane; published to `state.json` before the screen hears of it, so
+        watchers see what the driver sees."""
+        view = probe_pane(pane, self.handle, self.plan, self.runner.state())
+        with self._lock:
+            view = _keep_last_good(self._panes.get(pane), view)
+            self._panes[pane] = view
+        self.runner.publisher.set_pane(pane, view.model_dump(mode="json"))
+        self.runner.publisher.publish()
+        return view
+
+    def panes_to_watch(self) -> set[str]:
+        running = self.runner.state().running()
+        return panes_watched_by(self.plan.step(running.step_id)) if running else set()
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def run(self, step_id: str) -> StepState:
+        with _refused():
+            return self.runner.run_step(step_id)
+
+    def override(self, step_id: str, reason: str) -> StepState:
+        with _refused():
+            return self.runner.run_step(step_id, override_reason=reason)
+
+    def undo(self, step_id: str) -> StepState:
+        with _refused():
+            return self.runner.undo_step(step_id)
+
+    def skip(self, step_id: str, reason: str) -> None:
+        with _refused():
+            self.runner.skip_step(step_id, reason)
+
+    def mark_done(self, step_id: str, reason: str) -> None:
+        with _refused():
+            self.runner.mark_done(step_id, reason)
+
+    def recheck(self, step_id: str) -> StepState:
+        with _refused():
+            return self.runner.recheck_step(step_id)
+
+    def note(self, text: str) -> None:
+        with _refused():
+            self.runner.add_note(text)
+
+    def refusal(self, step_id: str) -> str | None:
+        state = self.runner.step_state(step_id)
+        if state.status in Runner.RUNNABLE:
+            return None
+        waiting = f": waiting on {', '.join(state.waiting_on)}" if state.waiting_on else ""
+        return f"{step_id} is {state.status.value}{waiting}"
+
+    def next_ready(self) -> str | None:
+        return self.runner.next_ready()
+
+    def cancel(self, *, hangup: bool = False) -> None:
+        self.hung_up = self.hung_up or hangup
+        self.runner.cancel()
+
+    def answer_manual_with(self, prompt: ManualPrompt) -> None:
+        self.runner.ask_manual = prompt
+
+    def close(self, *, wait_s: float = 30.0) -> None:
+        self.runner.close(hangup=self.hung_up, wait_s=wait_s)
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """The runner's refusals, in one type the screen knows."""
+    try:
+        yield
+    except (StepRefused, ValueError, KeyError) as exc:
+        raise CommandRefused(str(exc).strip("'\"")) from exc
+
+
+def _keep_last_good(previous: PaneView | None, fresh: PaneView) -> PaneView:
+    """A poll that failed outright keeps the last rows it had, with their own (ageing)
+    time and the new error: the pane shows what was last seen, marked stale, and why."""
+    if not fresh.error or fresh.rows or previous is None or not previous.rows:
+        return fresh
+    return previous.model_copy(update={"error": fresh.error})
+
+
+# --- opening ----------------------------------------------------------------------------------
+
+
+def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: EstateHandle, *,
+                         pacing: Pacing | None = None, take_over: bool = False,
+                         ask_manual: ManualPrompt | None = None) -> DriverSession:
+    """Take the folder's lock, keep a copy of the plan, open the log, build the runner.
+    The estate is the caller's: it outlives the session (tests, benchmarks)."""
+    folder.create()
+    lock = DriverLock(folder.lock)
+    lock.acquire(take_over=take_over)
+    try:
+        folder.keep_plan(loaded.raw)
+        record = PlanRecord(loaded.plan.plan.name, loaded.path, loaded.sha256)
+        opened = open_as_driver(folder, lock, plan=record, handle=handle)
+    except BaseException:
+        lock.release(restore_previous=True)  # the dead driver's name stays for next time
+        raise
+    runner = Runner(loaded.plan, handle, opened, pacing=pacing, ask_manual=ask_manual)
+    return DriverSession(loaded, folder, handle, runner)
+
+
+@contextmanager
+def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice, *,
+                        settings: CockpitSettings | None = None, take_over: bool = False,
+                        ask_manual: ManualPrompt | None = None,
+                        close_wait_s: float = 30.0) -> Iterator[DriverSession]:
+    """Open the estate and drive a session on it; at the end the session is closed on the
+    record (a running step first brought to its end), then the estate."""
+    settings = settings or CockpitSettings()
+    with open_estate(loaded.plan, choice, aws=settings.aws) as estate:
+        pacing = Pacing(estate.time_scale, settings.runner.until_poll_s,
+                        settings.runner.progress_every_s)
+        session = start_driver_session(loaded, folder, estate.handle, pacing=pacing,
+                                       take_over=take_over, ask_manual=ask_manual)
+        session.estate = estate
+        try:
+            yield session
+        finally:
+            session.close(wait_s=close_wait_s)
+
+
+class DriverOpening:
+    """`cockpit run` and `demo`: the screen's first frame shows at once while this opens
+    the estate and the session in a worker; the CLI closes it after the app has ended."""
+
+    def __init__(self, loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice, *,
+                 settings: CockpitSettings, take_over: bool = False) -> None:
+        self.loaded, self.folder, self.choice = loaded, folder, choice
+        self.settings, self.take_over = settings, take_over
+        self.session: DriverSession | None = None
+        self._hung_up = False
+        self._stack = ExitStack()
+
+    def describe(self) -> str:
+        return f"opening {self.choice.describe(self.loaded.path)} and session {self.folder} ..."
+
+    def open(self) -> DriverSession:
+        self.session = self._stack.enter_context(open_driver_session(
+            self.loaded, self.folder, self.choice, settings=self.settings,
+            take_over=self.take_over))
+        if self._hung_up:  # the terminal went while the estate opened
+            self.session.cancel(hangup=True)
+        return self.session
+
+    def cancel(self, *, hangup: bool) -> None:
+        self._hung_up = self._hung_up or hangup
+        if self.session is not None:
+            self.session.cancel(hangup=hangup)
+
+    def close(self) -> None:
+        self._stack.close()
