@@ -107,7 +107,7 @@ def _apps(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
             h.server, where, ec2_state,
             str(h.status) if h.status else (h.error or "-")[:24],
             f"{h.latency_ms:.0f}" if h.latency_ms is not None else "-",
-            (h.version or "-").removeprefix("oms-"), h.database or "-"]))
+            h.version or "-", h.database or "-"]))
     return PaneView(pane="apps", title=PANES["apps"], error=instances.error,
                     columns=["server", "AZ", "EC2", "http", "ms", "version", "db"],
                     rows=rows)

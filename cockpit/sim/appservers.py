@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-APP_VERSION = "oms-4.12.3"
+APP_VERSION = "4.12.3"
 HANG_S = 30.0
 
 
