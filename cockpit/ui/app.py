@@ -15,10 +15,9 @@ from textual.app import App
 from textual.screen import Screen
 
 from cockpit.session.protocols import DriverOpening, Driving, SessionSource
-from cockpit.settings import CockpitSettings
+from cockpit.settings import CockpitSettings, load_settings
 from cockpit.ui.commands import StepCommands
 from cockpit.ui.context import UiContext, utc_now
-from cockpit.ui.keys import load_keymap
 from cockpit.ui.screens.driver import DriverScreen
 from cockpit.ui.screens.starting import StartingScreen
 from cockpit.ui.screens.watch import WatchScreen
@@ -47,9 +46,12 @@ class CockpitApp(App[str | None]):
 
 def _context(keymap: dict[str, str] | None, clock: Callable[[], datetime] | None,
              settings: CockpitSettings | None) -> UiContext:
-    return UiContext(settings=settings or CockpitSettings(),
-                     keymap=keymap if keymap is not None else load_keymap(),
-                     clock=clock or (utc_now))
+    """The settings the CLI read (the config file and COCKPIT_* variables), or read here;
+    tests pass their own keymap and clock."""
+    settings = settings if settings is not None else load_settings()
+    return UiContext(settings=settings,
+                     keymap=keymap if keymap is not None else dict(settings.keys),
+                     clock=clock or utc_now)
 
 
 def make_opening_app(opening: DriverOpening, *, keymap: dict[str, str] | None = None,
