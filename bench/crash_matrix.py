@@ -65,7 +65,8 @@ def served_sim(plan: str, speed: float, workdir: Path) -> Iterator[Path]:
 
 def rehearse(plan: str, endpoints: Path, session: Path, *extra: str,
              env: dict[str, str] | None = None, kill_after: float | None = None) -> int:
-    args = [COCKPIT, "rehearse", plan, "--sim-endpoints", str(endpoints), "--session",
+    args = [COCKPIT, "rehearse", plan, "--manual-note", "rehearsal",
+            "--sim-endpoints", str(endpoints), "--session",
             str(session), *extra]
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -64,7 +64,8 @@ def visit(fault: str, plan: str, speed: float, workdir: Path) -> Outcome:
     session = workdir / fault.replace("=", "-")
     started = time.monotonic()
     done = subprocess.run(
-        [COCKPIT, "rehearse", plan, "--sim", "--speed", str(speed), "--session", str(session),
+        [COCKPIT, "rehearse", plan, "--manual-note", "rehearsal",
+         "--sim", "--speed", str(speed), "--session", str(session),
          "--sim-fault", fault], cwd=ROOT, capture_output=True, text=True, timeout=600)
     took = time.monotonic() - started
     failed = _first_failure(session / "audit.jsonl")

@@ -1,9 +1,14 @@
-"""A driver as `cockpit run` opens one: estate handle, runner (session folder, audit log,
-state.json), and the `DriverSource` the screen polls through.
+"""A driver as `cockpit run` opens one: estate handle, session folder (lock, plan.toml,
+audit log, state.json), runner, and the `DriverSession` the screen polls through, all
+from `cockpit.session.driver.open_driver_session`, the one assembly of a driver.
 
 Against a sim served by another process (`--sim-endpoints`, as moto never shares a real
 driver's process) or, where a benchmark must reach into the sim's objects, one started
 in this process.
+
+The settings are the model's defaults, not those of the shell a benchmark runs in (see
+`bench_settings`): the polling intervals were class constants, and a figure must not move
+because one engineer set `COCKPIT_POLLING__PANE_EVERY_S`.
 """
 
 from __future__ import annotations
@@ -16,32 +21,62 @@ from pathlib import Path
 from typing import Any
 
 from bench.scale import CANARY
-from cockpit.launch import open_estate
-from cockpit.plan.models import Plan
-from cockpit.runner.driver import DriverSource
+from cockpit.plan.loader import load_plan_file
+from cockpit.plan.models import Step
 from cockpit.runner.panes import PANES
 from cockpit.runner.runner import Runner
 from cockpit.runner.state import Status
+from cockpit.session.driver import DriverSession, open_driver_session
+from cockpit.session.estate import EstateChoice
+from cockpit.session.folder import SessionFolder
+from cockpit.settings import (
+    AwsSettings,
+    CockpitSettings,
+    DisplaySettings,
+    PollingSettings,
+    RunnerSettings,
+)
+
+# The runner's wait for a running step at the end, as the benchmarks have always closed it.
+CLOSE_WAIT_S = 10.0
+
+
+def bench_settings(polling: PollingSettings | None = None) -> CockpitSettings:
+    """The model's defaults (with `polling` in place of its polling section, if given),
+    never the `COCKPIT_*` variables of this process's environment: `model_construct` skips
+    only the top level's reading of them; each default section is validated as usual. A
+    `polling` the caller built with `model_construct` keeps whatever it was given."""
+    return CockpitSettings.model_construct(
+        polling=polling if polling is not None else PollingSettings(),
+        display=DisplaySettings(), runner=RunnerSettings(), aws=AwsSettings(), keys={})
+
+
+def confirm_manual(step: Step, instruction: str) -> str:
+    """The note a manual step is confirmed with, should a benchmark run one unattended
+    (the driver's screen puts its own modal in place of this when an app is made)."""
+    return "bench"
 
 
 @dataclass
 class Driver:
-    source: DriverSource
+    session: DriverSession
     runner: Runner
     sim: Any | None  # the in-process SimEstate, when there is one
 
 
 @contextmanager
-def open_driver(plan_file: Path, plan: Plan, folder: Path, *, endpoints: Path | None = None,
-                speed: float = 1.0, faults: Sequence[str] = ()) -> Iterator[Driver]:
+def open_driver(plan_file: Path, folder: Path, *, endpoints: Path | None = None,
+                speed: float = 1.0, faults: Sequence[str] = (),
+                settings: CockpitSettings | None = None) -> Iterator[Driver]:
     """With `endpoints`: reach that served sim; without: start one in this process."""
-    with open_estate(plan, sim=endpoints is None, speed=speed, faults=faults,
-                     sim_endpoints=endpoints) as estate:
-        runner = Runner(plan, plan_file, estate.handle, folder, time_scale=estate.time_scale)
-        try:
-            yield Driver(DriverSource(runner, estate.handle), runner, estate.sim)
-        finally:
-            runner.close(wait_s=10)
+    choice = EstateChoice(sim=endpoints is None, speed=speed, faults=tuple(faults),
+                          endpoints_file=endpoints)
+    with open_driver_session(load_plan_file(plan_file), SessionFolder(folder), choice,
+                             settings=settings or bench_settings(),
+                             ask_manual=confirm_manual,
+                             close_wait_s=CLOSE_WAIT_S) as session:
+        sim = session.estate.sim if session.estate is not None else None
+        yield Driver(session, session.runner, sim)
 
 
 def switch_canary(driver: Driver) -> str:
@@ -64,14 +99,14 @@ def run_steps(driver: Driver, step_ids: list[str]) -> list[str]:
     return failed
 
 
-def refresh_all(source: DriverSource, pool: ThreadPoolExecutor) -> dict[str, float]:
+def refresh_all(session: DriverSession, pool: ThreadPoolExecutor) -> dict[str, float]:
     """Every pane polled at once, each in a worker thread of its own, as the driver's
     screen does; each pane's own duration, and `all` for the wall time of the lot."""
     import time
 
     def timed(pane: str) -> float:
         began = time.perf_counter()
-        source.poll_pane(pane)
+        session.poll_pane(pane)
         return time.perf_counter() - began
 
     started = time.perf_counter()
@@ -81,6 +116,6 @@ def refresh_all(source: DriverSource, pool: ThreadPoolExecutor) -> dict[str, flo
     return durations
 
 
-def pane_errors(source: DriverSource) -> dict[str, str]:
-    view = source.view()
+def pane_errors(session: DriverSession) -> dict[str, str]:
+    view = session.view()
     return {name: pane.error for name, pane in view.panes.items() if pane.error}

@@ -1,8 +1,8 @@
 """Responsiveness: key press to repaint while every pane refreshes every second, at 10x.
 
-The real app under Pilot (`app.run_test()`), on a real runner and `DriverSource`, against
+The real app under Pilot (`app.run_test()`), on a real runner and `DriverSession`, against
 the ten-times estate served by another process (`bench.sim_server`, as moto never shares a
-real driver's process). `DriverScreen.POLL_S` is set to 1 s in this process, so every pane
+real driver's process). The app's `settings.polling.pane_every_s` is 1 s, so every pane
 is polled again one second after its last poll ended (the timer is one-shot, re-armed when
 the poll ends: a pane's period is 1 s plus its poll's duration; the count is printed).
 
@@ -36,7 +36,7 @@ from typing import Any
 
 from bench.common import Figure, median, ms, note, percentile, report, served_sim
 from bench.frames import FrameWatch, wait_for_panes
-from bench.harness import Driver, open_driver, switch_canary
+from bench.harness import Driver, bench_settings, open_driver, switch_canary
 from bench.scale import Scale, build
 
 SIZE = (160, 48)
@@ -53,14 +53,14 @@ class Presses:
 
 
 def count_polls(driver: Driver, presses: Presses) -> None:
-    """Count every pane poll the screen makes (the source's method, wrapped)."""
-    poll = driver.source.poll_pane
+    """Count every pane poll the screen makes (the session's method, wrapped)."""
+    poll = driver.session.poll_pane
 
     def counted(pane: str) -> Any:
         presses.polls += 1
         return poll(pane)
 
-    driver.source.poll_pane = counted  # type: ignore[method-assign]
+    driver.session.poll_pane = counted  # type: ignore[method-assign]
 
 
 async def press_once(app: Any, watch: FrameWatch, runbook: Any, going_down: bool,
@@ -81,16 +81,13 @@ async def press_once(app: Any, watch: FrameWatch, runbook: Any, going_down: bool
 
 
 async def drive(driver: Driver, count: int, seed: int) -> tuple[Presses, float]:
-    from cockpit.ui.app import make_app
-    from cockpit.ui.screens.driver import DriverScreen
+    from cockpit.settings import PollingSettings
+    from cockpit.ui.app import make_driver_app
 
     presses, rng = Presses(), random.Random(seed)
-    app = make_app(driver.source, keymap={})
-    DriverScreen.POLL_S, usual = POLL_S, DriverScreen.POLL_S  # every pane, every second
-    try:
-        return await _presses(app, driver, count, presses, rng)
-    finally:
-        DriverScreen.POLL_S = usual
+    settings = bench_settings(PollingSettings(pane_every_s=POLL_S))  # every pane, every second
+    app = make_driver_app(driver.session, keymap={}, settings=settings)
+    return await _presses(app, driver, count, presses, rng)
 
 
 async def _presses(app: Any, driver: Driver, count: int, presses: Presses,
@@ -135,12 +132,11 @@ def measure(count: int, weather: bool, seed: int) -> list[Figure]:
     scale = Scale(health_interval_s=300.0)
     faults = WEATHER if weather else ()
     with tempfile.TemporaryDirectory(prefix="bench-keypress-") as tmp:
-        plan_file, plan = build(scale, Path(tmp))
+        plan_file, _ = build(scale, Path(tmp))
         note(f"estate: {scale.describe()}; sim in its own process; weather: "
              f"{', '.join(faults) or 'none'}; {count} presses, terminal {SIZE[0]}x{SIZE[1]}")
         with served_sim(plan_file, Path(tmp), speed=50.0, faults=faults) as endpoints, \
-                open_driver(plan_file, plan, Path(tmp) / "session",
-                            endpoints=endpoints) as driver:
+                open_driver(plan_file, Path(tmp) / "session", endpoints=endpoints) as driver:
             switch_canary(driver)
             presses, took = asyncio.run(drive(driver, count, seed))
     note(f"pane polls during the presses: {presses.polls} in {took:.0f} s "

@@ -1,10 +1,11 @@
 """Reaction: from a change in the estate to the pane showing it, against the poll interval.
 
-The real Textual app (`make_app` on a real runner and `DriverSource`) runs under Pilot
-(`app.run_test()`) on the ten-times estate, its `DriverScreen` polling each pane on its
-own one-shot timer (`POLL_S`, re-armed when the poll ends). The sim is served by another
-process (`bench.sim_server --flips`, as moto never shares a real driver's process), which
-on SIGUSR1 breaks and on SIGUSR2 mends, through the sim's own objects (see `bench.flips`):
+The real Textual app (`make_driver_app` on a real runner and `DriverSession`) runs under
+Pilot (`app.run_test()`) on the ten-times estate, its `DriverScreen` polling each pane on
+its own one-shot timer (`settings.polling.pane_every_s`, the default 2 s, re-armed when
+the poll ends). The sim is served by another process (`bench.sim_server --flips`, as moto
+never shares a real driver's process), which on SIGUSR1 breaks and on SIGUSR2 mends,
+through the sim's own objects (see `bench.flips`):
 
 - a target: `oms-app-01` in `oms-web`, in the sim's ALB health model, healthy <->
   unhealthy (the plan sets the ALB's check interval to an hour, so the sim's own checker
@@ -13,11 +14,11 @@ on SIGUSR1 breaks and on SIGUSR2 mends, through the sim's own objects (see `benc
   changes at once.
 
 Each round waits until the screen shows the state before the change (so a change a slow
-poll never showed cannot make the next look instant), then a random time (0 to POLL_S, so
-changes land anywhere in the poll cycle), sends the signal, and times until the first
-frame that shows each change (see
-`bench.frames`: a frame is an `App._display` of a compositor update; the rows checked are
-on screen). Both kinds are timed in every round: `--changes` rounds give that many of each.
+poll never showed cannot make the next look instant), then a random time (0 to the poll
+interval, so changes land anywhere in the poll cycle), sends the signal, and times until
+the first frame that shows each change (see `bench.frames`: a frame is an `App._display`
+of a compositor update; the rows checked are on screen). Both kinds are timed in every
+round: `--changes` rounds give that many of each.
 The clock starts just before the signal is sent; delivering it takes microseconds.
 
     python -m bench.reaction [--changes 100] [--weather]
@@ -39,7 +40,7 @@ from typing import Any
 
 from bench.common import Figure, median, note, percentile, report, served_sim
 from bench.frames import FrameWatch, check_on_screen, wait_for_panes
-from bench.harness import Driver, open_driver
+from bench.harness import Driver, bench_settings, open_driver
 from bench.scale import GROUPS, RESOLVERS, Scale, aws_ids, build
 from cockpit.runner.panes import PaneView
 
@@ -102,12 +103,12 @@ async def one_round(app: Any, watch: FrameWatch, sim_pid: int, round_no: int,
 
 async def drive(driver: Driver, sim_pid: int, changes: int, seed: int
                 ) -> tuple[Samples, float]:
-    from cockpit.ui.app import make_app
-    from cockpit.ui.screens.driver import DriverScreen
+    from cockpit.ui.app import make_driver_app
 
-    app = make_app(driver.source, keymap={})
+    settings = bench_settings()
+    app = make_driver_app(driver.session, keymap={}, settings=settings)
     samples, rng = Samples(), random.Random(seed)
-    poll_s = DriverScreen.POLL_S
+    poll_s = settings.polling.pane_every_s
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_panes(app, pilot)
         await check_on_screen(app, pilot, [SERVER, RESOLVERS[0]])
@@ -137,13 +138,12 @@ def measure(changes: int, weather: bool, seed: int) -> list[Figure]:
     scale = Scale(health_interval_s=3600.0)
     faults = WEATHER if weather else ()
     with tempfile.TemporaryDirectory(prefix="bench-reaction-") as tmp:
-        plan_file, plan = build(scale, Path(tmp))
+        plan_file, _ = build(scale, Path(tmp))
         note(f"estate: {scale.describe()}; sim in its own process; weather: "
              f"{', '.join(faults) or 'none'}; {changes} rounds, terminal {SIZE[0]}x{SIZE[1]}")
         flips = ["--flips", f"{GROUPS[0]},{SERVER},{RESOLVERS[0]}"]
         with served_sim(plan_file, Path(tmp), faults=faults, extra=flips) as endpoints, \
-                open_driver(plan_file, plan, Path(tmp) / "session",
-                            endpoints=endpoints) as driver:
+                open_driver(plan_file, Path(tmp) / "session", endpoints=endpoints) as driver:
             sim_pid = int(json.loads(endpoints.read_text())["pid"])
             samples, poll_s = asyncio.run(drive(driver, sim_pid, changes, seed))
     note(f"changes not shown within the timeout: {samples.missed}")

@@ -2,7 +2,7 @@
 
 The ten-times estate (`bench.scale`) is served by `cockpit sim serve` in a process of its
 own, with `aws-latency=50` and `dns-latency=50`: 50 ms more on every AWS call and every DNS
-answer. A driver (runner, session folder, `DriverSource`) in this process polls every pane
+answer. A driver (runner, session folder, `DriverSession`) in this process polls every pane
 at once, each in a worker thread of its own, as the driver's screen does; the wall time of
 the lot is one refresh (median of `--runs`, after one cold refresh that makes the boto3
 clients and remembers the ARNs, printed apart). Before the runs, the plan's first step
@@ -66,8 +66,8 @@ _AG_CALL = "SQL AG state (DMVs on the primary)"
 def cockpit_refreshes(driver: Driver, runs: int) -> tuple[float, list[dict[str, float]]]:
     """The cold first refresh, then `runs` warm ones (each pane's time and the wall time)."""
     with ThreadPoolExecutor(max_workers=len(PANES), thread_name_prefix="pane") as pool:
-        cold = refresh_all(driver.source, pool)["all"]
-        warm = [refresh_all(driver.source, pool) for _ in range(runs)]
+        cold = refresh_all(driver.session, pool)["all"]
+        warm = [refresh_all(driver.session, pool) for _ in range(runs)]
     return cold, warm
 
 
@@ -167,10 +167,10 @@ def measure(runs: int, cli_runs: int) -> list[Figure]:
         note(f"estate: {scale.describe()}; AZs {', '.join(AZS)}; weather {', '.join(WEATHER)}; "
              "sim in its own process")
         with served_sim(plan_file, Path(tmp), speed=SIM_SPEED, faults=WEATHER) as endpoints, \
-                open_driver(plan_file, plan, Path(tmp) / "session", endpoints=endpoints) as drv:
+                open_driver(plan_file, Path(tmp) / "session", endpoints=endpoints) as drv:
             change_id = switch_canary(drv)
             cold, warm = cockpit_refreshes(drv, runs)
-            errors = pane_errors(drv.source)
+            errors = pane_errors(drv.session)
             calls = single_calls(drv.runner.handle, plan, change_id)
             routine = cli_routine(endpoints, drv.runner.handle, plan, change_id)
             sweeps = [run_sweep(routine, plan.estate.region) for _ in range(cli_runs)]
@@ -197,14 +197,14 @@ def measure_sql(runs: int, floor_s: float) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="bench-refresh-sql-") as tmp:
         plan_file, plan = build(scale, Path(tmp))
         with served_sim(plan_file, Path(tmp), speed=SIM_SPEED, faults=WEATHER) as endpoints, \
-                open_driver(plan_file, plan, Path(tmp) / "session", endpoints=endpoints) as drv:
+                open_driver(plan_file, Path(tmp) / "session", endpoints=endpoints) as drv:
             switch_canary(drv)
             began = time.perf_counter()
             failed = run_steps(drv, sql_step_ids(scale))
             note(f"SQL side: {scale.databases} databases backed up, restored and joined to "
                  f"the AG in {time.perf_counter() - began:.0f} s; failed: {failed[:3] or 'none'}")
             _, warm = cockpit_refreshes(drv, runs)
-            view = drv.source.view()
+            view = drv.session.view()
             sql_call = _timed(_sql_calls(drv.runner.handle, plan)[_AG_CALL])
     note(f"ag pane: {len(view.panes['ag'].rows)} rows; backup pane: "
          f"{len(view.panes['backup'].rows)} rows; SQL AG state call alone "

@@ -4,8 +4,9 @@ what a benchmark needs (flips on signals, a time limit).
 A real driver never shares its process (nor its GIL) with the estate it watches, so the
 benchmarks that time the driver serve the sim from here. It writes the endpoints file that
 `--sim-endpoints` reads (with `cockpit.sim.serve.write_endpoints`, so the SQL servers too,
-where the cockpit serves them over loopback; else AWS, health URLs and resolvers) and runs
-until SIGTERM, or until `--max-s` has passed (bounded: it never outlives a lost benchmark).
+as the extra `sql_servers` key, where the cockpit serves them over loopback; else AWS,
+health URLs and resolvers) and runs until SIGTERM, or until `--max-s` has passed (bounded:
+it never outlives a lost benchmark).
 
 With `--flips GROUP,SERVER,RESOLVER`, SIGUSR1 breaks that target's health and that
 resolver's answers and SIGUSR2 mends them (see `bench.flips`), for `bench.reaction`.
@@ -24,18 +25,19 @@ import time
 from pathlib import Path
 
 from bench.flips import Flips, find_flips
-from cockpit.launch import start_sim
 from cockpit.plan.loader import load_plan
+from cockpit.sim.estate import SimEstate, start_sim
 
 
-def write_endpoints(sim: object, path: Path, speed: float) -> None:
+def write_endpoints(sim: SimEstate, path: Path, speed: float) -> None:
     """cockpit's own endpoints file (SQL over loopback TCP included) where it can write
     one; otherwise the fields every served sim has."""
-    endpoints = sim.endpoints()  # type: ignore[attr-defined]
+    endpoints = sim.endpoints()
     try:
         from cockpit.sim.serve import write_endpoints as cockpit_writes
 
-        cockpit_writes(endpoints, path, {"pid": os.getpid(), "speed": speed})
+        cockpit_writes(endpoints, path, {"pid": os.getpid(), "speed": speed,
+                                         "sql_servers": sim.sql_servers()})
         return
     except (ImportError, TypeError, AttributeError):
         pass
