@@ -13,14 +13,14 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from ui_support import log_entries
+from support.audit import log_entries
+from support.plans import PHASE_ONE
+from support.waiting import eventually, eventually_timed
 
 from cockpit.cli import DEMO_PLAN
 from cockpit.plan.loader import load_plan
@@ -29,8 +29,6 @@ TMUX = shutil.which("tmux")
 COCKPIT = Path(sys.executable).parent / "cockpit"
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (CI installs it)")
-
-T = TypeVar("T")
 
 
 class Tmux:
@@ -61,26 +59,14 @@ class Tmux:
             Path(where).unlink(missing_ok=True)
 
 
-def poll(observe: Callable[[], T], until: Callable[[T], object], *, within: float,
-         what: str) -> tuple[T, float]:
-    """Observe until `until(value)` holds or the deadline passes; returns the value and how
-    long it took. The pause between looks paces the polling; nothing waits on it."""
-    started = time.monotonic()
-    while True:
-        value = observe()
-        if until(value):
-            return value, time.monotonic() - started
-        if time.monotonic() - started > within:
-            raise AssertionError(f"{what}: not within {within:g}s; last saw:\n{value}")
-        time.sleep(0.1)
-
-
 @pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "NO_COLOR")}
-    # The user's own key config must not change which key runs what.
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
-    env["COCKPIT_CONFIG"] = str(tmp_path / "config" / "no-config.toml")
+def tmux(isolated_from_this_machine: None) -> Iterator[Tmux]:
+    """The server and the cockpits it starts get this test's environment, isolated from the
+    machine's (tests/conftest.py): the user's own key config must not change which key runs
+    what. Not COLUMNS and LINES: the pane's size is the terminal's, and a cockpit believes
+    them over it (pytest-xdist's workers have COLUMNS=80 and LINES=24)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TMUX", "TMUX_PANE", "NO_COLOR", "COLUMNS", "LINES")}
     server = Tmux(f"cockpit-test-{uuid.uuid4().hex[:10]}", env)
     try:
         yield server
@@ -109,8 +95,9 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
          ";", "set-option", "-t", "cutover", "remain-on-exit", "on")
     driver = "cutover:0"
 
-    screen, took = poll(lambda: tmux.capture(driver), lambda s: apps_pane_live(s, servers),
-                        within=30, what="the driver's App servers pane with live data")
+    screen, took = eventually_timed(lambda: tmux.capture(driver),
+                                    lambda s: apps_pane_live(s, servers), within=30,
+                                    what="the driver's App servers pane with live data")
     for title in ("App servers", "ALB targets", "SQL availability group",
                   "Backup and restore", "DNS", "Audit log"):
         assert title in screen, f"{title!r} missing from the 120x40 screen:\n{screen}"
@@ -120,22 +107,24 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
 
     # The demo opens on a manual step (announce the window): g asks, a note and Enter do it.
     tmux("send-keys", "-t", driver, "g")
-    poll(lambda: tmux.capture(driver), lambda s: "MANUAL STEP" in s, within=10,
-         what="the manual step's prompt after g")
+    eventually(lambda: tmux.capture(driver), lambda s: "MANUAL STEP" in s, within=10,
+               what="the manual step's prompt after g")
     tmux("send-keys", "-t", driver, "-l", "bridge told at 01:00")
     tmux("send-keys", "-t", driver, "Enter")
-    succeeded, _ = poll(lambda: [e for e in log_entries(session) if e.event == "step.succeeded"],
-                        bool, within=30, what="a step.succeeded in the audit log after g")
+    succeeded = eventually(lambda: [e for e in log_entries(session)
+                                    if e.event == "step.succeeded"],
+                           bool, within=30, what="a step.succeeded in the audit log after g")
     step = succeeded[0].step
     assert step is not None
-    poll(lambda: tmux.capture(driver), lambda s: runbook_shows_done(s, step), within=5,
-         what=f"the driver's runbook shows {step} done")
+    eventually(lambda: tmux.capture(driver), lambda s: runbook_shows_done(s, step), within=5,
+               what=f"the driver's runbook shows {step} done")
 
     watch = f"{shlex.quote(str(COCKPIT))} watch {shlex.quote(str(session))}"
     tmux("new-window", "-t", "cutover", watch)
     watcher = "cutover:1"
-    screen, took = poll(lambda: tmux.capture(watcher), lambda s: runbook_shows_done(s, step),
-                        within=10, what=f"the watcher shows {step} done")
+    screen, took = eventually_timed(lambda: tmux.capture(watcher),
+                                    lambda s: runbook_shows_done(s, step), within=10,
+                                    what=f"the watcher shows {step} done")
     assert " WATCH " in screen and "read-only" in screen
     print(f"the watcher showed {step} done {took:.1f}s after it was started")
 
@@ -144,15 +133,15 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
         tmux("send-keys", "-t", watcher, key)
     # The keys reached it: the watcher still answers (its help opens and closes).
     tmux("send-keys", "-t", watcher, "?")
-    poll(lambda: tmux.capture(watcher), lambda s: "Keys (watch mode)" in s, within=5,
-         what="the watcher's help screen")
+    eventually(lambda: tmux.capture(watcher), lambda s: "Keys (watch mode)" in s, within=5,
+               what="the watcher's help screen")
     tmux("send-keys", "-t", watcher, "?")
     assert log.read_bytes() == before, "a key pressed in the watcher changed the audit log"
 
     tmux("send-keys", "-t", driver, "q")
-    entries, _ = poll(lambda: log_entries(session),
-                      lambda es: es[-1].event == "session.closed", within=30,
-                      what="session.closed as the log's last entry after q")
+    entries = eventually(lambda: log_entries(session),
+                         lambda es: es[-1].event == "session.closed", within=30,
+                         what="session.closed as the log's last entry after q")
     assert [e.event for e in entries].count("step.started") == 1
 
 
@@ -160,35 +149,34 @@ def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path
     """SIGHUP while a step waits (the SSH line dropped): the step's end, the hang-up and the
     close are on the record, in that order, and the log verifies."""
     session = tmp_path / "session"
-    plan = Path(__file__).parent.parent / "plans" / "oms-phase1-app-servers.toml"
-    command = (f"{shlex.quote(str(COCKPIT))} run {shlex.quote(str(plan))} --sim --speed 2 "
+    command = (f"{shlex.quote(str(COCKPIT))} run {shlex.quote(str(PHASE_ONE))} --sim --speed 2 "
                f"--sim-fault alb-blocked=oms-app-1 --session {shlex.quote(str(session))}")
     tmux("new-session", "-d", "-s", "hup", "-x", "120", "-y", "40", f"{command}; sleep 60")
-    poll(lambda: tmux.capture("hup"), lambda s: apps_pane_live(s, ["oms-app-1"]), within=60,
-         what="the driver's panes")
+    eventually(lambda: tmux.capture("hup"), lambda s: apps_pane_live(s, ["oms-app-1"]),
+               within=60, what="the driver's panes")
     tmux("send-keys", "-t", "hup", "g")  # the plan opens on a manual step: confirm it
-    poll(lambda: tmux.capture("hup"), lambda s: "MANUAL STEP" in s, within=10,
-         what="the manual step's prompt after g")
+    eventually(lambda: tmux.capture("hup"), lambda s: "MANUAL STEP" in s, within=10,
+               what="the manual step's prompt after g")
     tmux("send-keys", "-t", "hup", "-l", "bridge told")
     tmux("send-keys", "-t", "hup", "Enter")
-    poll(lambda: [e.event for e in log_entries(session)],
-         lambda ev: ev.count("step.succeeded") >= 1, within=30, what="the manual step done")
+    eventually(lambda: [e.event for e in log_entries(session)],
+               lambda ev: ev.count("step.succeeded") >= 1, within=30, what="the manual step done")
     for done in range(2, 5):  # instances, apps, register: each to its end, one by one
         tmux("send-keys", "-t", "hup", "g")
-        poll(lambda: [e.event for e in log_entries(session)],
-             lambda ev, n=done: ev.count("step.succeeded") >= n, within=30,
-             what=f"step {done} done")
+        eventually(lambda: [e.event for e in log_entries(session)],
+                   lambda ev, n=done: ev.count("step.succeeded") >= n, within=30,
+                   what=f"step {done} done")
     tmux("send-keys", "-t", "hup", "g")  # the wait for healthy targets, which cannot succeed
-    poll(lambda: [(e.event, e.step) for e in log_entries(session)],
-         lambda ev: ("step.started", "targets-healthy") in ev, within=30,
-         what="targets-healthy started")
+    eventually(lambda: [(e.event, e.step) for e in log_entries(session)],
+               lambda ev: ("step.started", "targets-healthy") in ev, within=30,
+               what="targets-healthy started")
     pid = tmux("display-message", "-p", "-t", "hup", "#{pane_pid}").strip()
     driver = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split()
     assert driver, "the cockpit process under the pane's shell"
     subprocess.run(["kill", "-HUP", *driver], check=True)
-    events, _ = poll(lambda: [(e.event, e.step) for e in log_entries(session)],
-                     lambda ev: bool(ev) and ev[-1][0] == "session.closed", within=30,
-                     what="the session closed after the hang-up")
+    events = eventually(lambda: [(e.event, e.step) for e in log_entries(session)],
+                        lambda ev: bool(ev) and ev[-1][0] == "session.closed", within=30,
+                        what="the session closed after the hang-up")
     tail = [event for event, _ in events[-3:]]
     assert tail == ["step.failed", "session.hangup", "session.closed"], events[-5:]
     assert events[-3][1] == "targets-healthy"

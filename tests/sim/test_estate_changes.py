@@ -9,15 +9,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import (
-    PHASE_ONE,
-    answers,
-    eventually,
-    load,
-    running_sim,
-    target_states,
-    write_plan,
-)
+from support.estate import answers, running_sim, target_states
+from support.plans import PHASE_ONE, load, write_plan
+from support.waiting import eventually
 
 from cockpit.estate import elb, route53
 from cockpit.sim.route53_changes import PROPAGATION_S
@@ -94,7 +88,7 @@ def test_upsert_is_pending_then_insync_and_resolvers_follow_when_their_cache_exp
         # expire is refetched (still the old value) with the full TTL on the next question.
         margin = PROPAGATION_S / speed + 0.8
         expires = eventually(cache_expiry, lambda at: at - time.monotonic() > margin,
-                             timeout=120 / speed + 5, what="fresh resolver caches")
+                             within=120 / speed + 5, what="fresh resolver caches")
 
         # A short TTL on the new records, for the switch back below.
         out = route53.upsert(handle, records, "alb:oms-alb", ttl=2)
@@ -120,7 +114,7 @@ def test_upsert_is_pending_then_insync_and_resolvers_follow_when_their_cache_exp
             status_seen.append(observed)
             return observed[1] == "INSYNC"
 
-        eventually(observe, insync, timeout=PROPAGATION_S / speed + 5,
+        eventually(observe, insync, within=PROPAGATION_S / speed + 5,
                    what="the change INSYNC")
         # No resolver had the new value before the change was INSYNC.
         assert all(seen == {OLD} for seen, status in status_seen if status == "PENDING")
@@ -133,7 +127,7 @@ def test_upsert_is_pending_then_insync_and_resolvers_follow_when_their_cache_exp
 
         moved = eventually(lambda: answers(handle, records),
                            lambda a: {value for value, _ in a.values()} == {new},
-                           timeout=120 / speed + 5, what="every resolver answering the ALB")
+                           within=120 / speed + 5, what="every resolver answering the ALB")
         assert time.monotonic() >= expires - 0.1  # only once the old answer's cache expired
         assert all(ttl is not None and 0 <= ttl <= 2 for _, ttl in moved.values()), moved
         assert route53.change_status(handle, change_id).status == "INSYNC"
@@ -145,11 +139,11 @@ def test_upsert_is_pending_then_insync_and_resolvers_follow_when_their_cache_exp
         assert back != change_id
         watched[0] = back
         status_seen.clear()
-        eventually(observe, insync, timeout=PROPAGATION_S / speed + 5,
+        eventually(observe, insync, within=PROPAGATION_S / speed + 5,
                    what="the switch back INSYNC")
         pending = [seen for seen, status in status_seen if status == "PENDING"]
         assert len(pending) >= 3, status_seen
         assert all(seen == {new} for seen in pending), status_seen
         eventually(lambda: answers(handle, records),
                    lambda a: {value for value, _ in a.values()} == {OLD},
-                   timeout=5, what="every resolver answering the datacentre again")
+                   within=5, what="every resolver answering the datacentre again")

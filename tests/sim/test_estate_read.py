@@ -7,7 +7,8 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from conftest import PHASE_ONE, answers, load, running_sim, target_states
+from support.estate import answers, running_sim, target_states
+from support.plans import PHASE_ONE, load
 
 from cockpit.estate import dns, ec2, elb, http, route53
 from cockpit.estate.handle import Endpoints, EstateHandle, ReadOnlyError

@@ -14,16 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import (
-    MANUAL_NOTE,
-    ROOT,
-    driver_session,
-    events_of,
-    load,
-    log_entries,
-    running_sim,
-    started_steps,
-)
+from support.audit import events_of, log_entries, started_steps
+from support.estate import driver_session, running_sim
+from support.plans import MANUAL_NOTE, ROOT, load
 
 from cockpit.audit.verify import verify_log
 from cockpit.cli import main

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import MANUAL_NOTE, PHASE_ONE, events_of, load, log_entries, me, started_steps
+from support.audit import events_of, log_entries, me, started_steps
+from support.plans import MANUAL_NOTE, PHASE_ONE, load
 
 from cockpit.audit.writer import AuditWriter
 from cockpit.cli import main

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import MANUAL_NOTE, log_entries, write_plan
-from test_session_layer import MANUAL_PHASE
+from support.audit import log_entries
+from support.plans import MANUAL_NOTE, MANUAL_PHASE, write_plan
 
 from cockpit.cli import main
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import running_sim
+from support.estate import running_sim
 
 from cockpit.plan.models import Plan
 from cockpit.runner.panes import probe_pane

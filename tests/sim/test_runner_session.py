@@ -15,20 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import (
-    DB_PASSWORD,
-    PHASE_ONE,
-    driver_session,
-    events_of,
-    eventually,
-    load,
-    log_entries,
-    me,
-    running_sim,
-    started_steps,
-    target_states,
-    write_plan,
-)
+from support.audit import events_of, log_entries, me, started_steps
+from support.estate import driver_session, running_sim, target_states
+from support.plans import DB_PASSWORD, PHASE_ONE, load, write_plan
+from support.waiting import eventually
 
 from cockpit.audit.verify import read_entries, verify_log
 from cockpit.audit.writer import AuditWriter

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import (
-    PHASE_ONE,
-    driver_session,
-    events_of,
-    load,
-    log_entries,
-    running_sim,
-    target_states,
-)
+from support.audit import events_of, log_entries
+from support.estate import driver_session, running_sim, target_states
+from support.plans import PHASE_ONE, load
 
 from cockpit.audit.verify import read_entries, verify_log
 from cockpit.runner.state import Status, derive

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, load, running_sim
+from support.estate import running_sim
+from support.plans import ROOT, load
 
 from cockpit.estate import s3, tsql
 from cockpit.estate.handle import EstateHandle, ReadOnlyError

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import driver_session
-from ui_support import screen_text, wait_for
+from support.estate import driver_session
+from support.plans import PHASE_ONE
+from support.ui import screen_text
+from support.waiting import wait_for
 
 from cockpit.audit.export import export_log
 from cockpit.estate.handle import EstateHandle
@@ -20,7 +22,6 @@ from cockpit.session.rehearsal import rehearse
 from cockpit.sim.estate import SimEstate
 from cockpit.ui.app import make_driver_app
 
-PHASE_ONE = Path(__file__).parent.parent / "plans" / "oms-phase1-app-servers.toml"
 DSN_PASSWORD = "Winter-Sale-2026!"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 AWS_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKENvYXBzb3V0aGVhc3QtMiJHMEUCIQ"

@@ -5,7 +5,9 @@ refusals. Each faulted sim is a sim of its own."""
 from __future__ import annotations
 
 import pytest
-from conftest import PHASE_ONE, answers, eventually, load, running_sim, target_states
+from support.estate import answers, running_sim, target_states
+from support.plans import PHASE_ONE, load
+from support.waiting import eventually
 
 from cockpit.estate import elb, http, route53
 from cockpit.plan.models import Plan
@@ -119,7 +121,7 @@ def test_resolver_stale_keeps_one_resolver_on_the_old_answer(plan: Plan) -> None
         # resolver's cache has expired too.
         eventually(lambda: answers(handle, ["orders"], ["vpc-resolver"]),
                    lambda a: a[("vpc-resolver", "orders")][0] == new,
-                   timeout=10, what="vpc-resolver answering the ALB")
+                   within=10, what="vpc-resolver answering the ALB")
         assert route53.change_status(handle, change_id).status == "INSYNC"
 
         stale = answers(handle, ["orders"])

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, load
+from support.plans import ROOT, load
 
 from cockpit.estate import sql
 from cockpit.estate.handle import Endpoints, EstateHandle

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import ROOT, eventually, load, running_sim
+from support.estate import running_sim
+from support.plans import ROOT, load
+from support.waiting import eventually
 
 from cockpit.estate import http, s3, sql, tsql
 from cockpit.estate.handle import Endpoints, EstateHandle, ReadOnlyError

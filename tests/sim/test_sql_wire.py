@@ -1,19 +1,16 @@
 """The simulated SQL Server over loopback TCP (`cockpit.sim.sql_wire`), for drivers in
 another process: the production queries answer as in-process, errors cross intact, a
 hostile name stays one name, a dead server is an error value, a dropped or vanished client
-kills its backup and leaves the upload, and a served sim rehearses Phase Two end to end.
+kills its backup and leaves the upload. That a served sim rehearses Phase Two end to end
+from another process is `tests/e2e/test_sim_served.py`.
 
-Real sockets throughout; the only waiting is `eventually`'s bounded polling, a blocking
-read with a deadline, and the timeouts under test."""
+Real sockets throughout; the only waiting is `eventually`'s bounded polling and the
+timeouts under test."""
 
 from __future__ import annotations
 
 import json
-import os
-import selectors
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, driver_session, eventually, load, log_entries, running_sim, started_steps
+from support.audit import log_entries, started_steps
+from support.estate import driver_session, running_sim
+from support.plans import ROOT, load
+from support.waiting import eventually
 
 from cockpit.estate import s3, sql, tsql
 from cockpit.estate.handle import Endpoints, EstateHandle
@@ -41,7 +41,6 @@ from cockpit.sim.sql_wire import VERSION, SqlWireServer, WireConnection, send_fr
 from cockpit.sim.sqlserver import SimSqlServer
 
 PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
-COCKPIT = str(Path(sys.executable).parent / "cockpit")
 APPS = ["oms-app-1", "oms-app-2"]
 ENDPOINTS = ["oms-db-dc", "oms-sql-1"]
 BUCKET = "oms-cutover-backups"
@@ -401,7 +400,7 @@ def test_a_client_that_vanishes_mid_backup_kills_its_session(plan: Plan) -> None
         running.start()
         eventually(lambda: s3.open_uploads(in_proc, BUCKET, KEY),
                    lambda uploads: bool(uploads) and uploads[0].parts >= 1,
-                   timeout=30, what="the backup's first part in S3")
+                   within=30, what="the backup's first part in S3")
         assert running.is_alive()  # the statement blocks its client, as on a server
         conn.close()  # the client goes, mid-statement
         running.join(10)
@@ -439,38 +438,3 @@ def test_sql_drop_at_takes_a_percent(plan: Plan) -> None:
     for text in ("sql-drop-at=0", "sql-drop-at=100", "sql-drop-at=forty"):
         with pytest.raises(FaultError, match="between 0 and 100"):
             parse_fault(text, plan.estate)
-
-
-# --- end to end: two processes ---------------------------------------------------------------
-
-
-def test_a_served_sim_rehearses_phase_two_from_another_process(tmp_path: Path) -> None:
-    endpoints = tmp_path / "endpoints.json"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    stderr = (tmp_path / "serve.err").open("w")
-    serving = subprocess.Popen(
-        [COCKPIT, "sim", "serve", str(PHASE_TWO), "--endpoints", str(endpoints),
-         "--speed", "50"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    try:
-        assert serving.stdout is not None
-        with selectors.DefaultSelector() as ready:  # a read with a deadline, not a sleep
-            ready.register(serving.stdout, selectors.EVENT_READ)
-            assert ready.select(timeout=60), "the sim did not say it was serving"
-        said = serving.stdout.readline()
-        assert said.startswith("simulated estate serving"), (
-            said, (tmp_path / "serve.err").read_text())
-        assert set(json.loads(endpoints.read_text())["sql_servers"]) == set(ENDPOINTS)
-        assert set(read_endpoints(endpoints).sql_connect) == set(ENDPOINTS)
-
-        done = subprocess.run(
-            [COCKPIT, "rehearse", str(PHASE_TWO), "--manual-note", "rehearsal",
-             "--sim-endpoints", str(endpoints),
-             "--session", str(tmp_path / "session")],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, (done.stdout, done.stderr)
-        assert "every step succeeded" in done.stdout
-    finally:
-        serving.terminate()
-        code = serving.wait(timeout=30)
-        stderr.close()
-    assert code == 0 and not endpoints.exists()

@@ -1,176 +1,22 @@
-"""Helpers for the cockpit's UI tests: what the screen shows, waiting on it, the audit log,
-a real estate and runner for the key flows, and a frozen session for the snapshots.
-
-Heavy imports (moto, boto3) happen inside the helpers, so collecting the snapshot tests
-does not pay for them.
+"""A frozen session for the snapshots and layout tests: a 7-step window 17 minutes in, 14
+audit entries, all five panes, a pinned clock. Nothing here reaches an estate or a runner.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
+from typing import Any
 
 from cockpit.audit.entry import Actor, AuditEntry
 from cockpit.plan.loader import load_plan
-from cockpit.plan.models import Plan
 from cockpit.runner.panes import PaneRow, PaneView
 from cockpit.runner.state import derive
 from cockpit.session.view import SessionView
+from support.plans import DATA
 
-if TYPE_CHECKING:
-    from textual.app import App
-    from textual.pilot import Pilot
-
-    from cockpit.estate.handle import EstateHandle
-    from cockpit.runner.runner import Runner
-    from cockpit.session.driver import DriverSession
-
-DATA = Path(__file__).resolve().parent / "data" / "ui"
-KEYS_PLAN = DATA / "keys-plan.toml"
-WINDOW_PLAN = DATA / "window-plan.toml"
-
-# The sim and the runner both run 50 times faster than life: a 30 s timeout is 0.6 s.
-SPEED = 50.0
-# In the keys plan, `gated-on-app-1`'s gate reads oms-app-1, which this fault holds down.
-KEYS_FAULTS = ("app-down=oms-app-1",)
-
-
-# --- what the user sees -------------------------------------------------------------------
-
-
-def screen_text(app: App[Any]) -> str:
-    """The terminal's text as the user sees it now, modals and all (no colour).
-
-    `App.export_screenshot` renders the same compositor output to SVG; this renders it to
-    plain text so tests can read the screen line by line.
-    """
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False,
-                      safe_box=False)
-    console.print(app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens))
-    return console.export_text(styles=False)
-
-
-def footer_line(app: App[Any]) -> str:
-    """The key hints along the bottom: the screen's last line with text on it."""
-    return [line for line in screen_text(app).splitlines() if line.strip()][-1]
-
-
-def runbook_marks(app: App[Any]) -> dict[str, str]:
-    """step id -> the status word in the runbook's first column."""
-    from cockpit.ui.widgets.runbook import Runbook
-
-    runbook = app.screen.query_one(Runbook)
-    return {str(row.value): runbook.get_cell(row, "status").plain
-            for row in runbook.rows}
-
-
-def runbook_what(app: App[Any], step_id: str) -> str:
-    from cockpit.ui.widgets.runbook import Runbook
-
-    return app.screen.query_one(Runbook).get_cell(step_id, "what").plain
-
-
-def header_text(app: App[Any]) -> str:
-    from cockpit.ui.widgets.header import CockpitHeader
-
-    content = app.screen.query_one(CockpitHeader).content
-    return str(getattr(content, "plain", content))
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], *, what: str,
-                   within: float = 10.0) -> None:
-    """Let the app run until `condition()` holds; fail saying what did not happen.
-
-    The deadline is wall-clock time, so `within=2` means what a user would mean by it.
-    """
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() >= deadline:
-            assert condition(), f"{what}: not within {within:g}s"
-            return
-        await pilot.pause(0.05)
-
-
-def freeze_cursor_blink(app: App[Any]) -> None:
-    """A blinking cursor makes snapshots flake: hold every input's cursor still."""
-    from textual.widgets import Input
-
-    for screen in app.screen_stack:
-        for widget in screen.query(Input):
-            widget.cursor_blink = False
-
-
-# --- the audit log ------------------------------------------------------------------------
-
-
-def log_entries(folder: Path) -> list[AuditEntry]:
-    from cockpit.audit.verify import read_entries
-
-    return read_entries(folder / "audit.jsonl").entries
-
-
-def events_of(folder: Path, step: str | None = None) -> list[str]:
-    """The log's events in order (those of `step` only, when given)."""
-    return [e.event for e in log_entries(folder) if step is None or e.step == step]
-
-
-def entries_named(folder: Path, event: str) -> list[AuditEntry]:
-    return [e for e in log_entries(folder) if e.event == event]
-
-
-# --- a real estate and runner ---------------------------------------------------------------
-
-
-@contextmanager
-def keys_estate() -> Iterator[tuple[Plan, EstateHandle]]:
-    """The keys plan's simulated estate (oms-app-1 held down) and a handle on it.
-
-    Only one sim may run per process: callers hold this for a module at most.
-    """
-    from cockpit.estate.handle import EstateHandle
-    from cockpit.sim.estate import SimEstate
-    from cockpit.sim.faults import parse_fault
-
-    plan = load_plan(KEYS_PLAN)
-    faults = [parse_fault(text, plan.estate) for text in KEYS_FAULTS]
-    with SimEstate(plan.estate, speed=SPEED, faults=faults) as sim:
-        handle = EstateHandle(plan.estate, sim.endpoints(), read_only=False)
-        try:
-            yield plan, handle
-        finally:
-            handle.close()
-
-
-_SESSIONS: dict[int, DriverSession] = {}
-
-
-def open_runner(plan: Plan, handle: EstateHandle, folder: Path) -> Runner:
-    """A driver's runner on a fresh session folder, opened through the session layer as
-    `cockpit run --sim` opens one."""
-    from conftest import driver_session
-
-    session = driver_session(KEYS_PLAN, handle, folder, time_scale=SPEED)
-    _SESSIONS[id(session.runner)] = session
-    return session.runner
-
-
-def driver_source(runner: Runner, handle: EstateHandle) -> DriverSession:
-    """The driver's session that `open_runner` opened: what the driver's screen is given."""
-    return _SESSIONS[id(runner)]
-
-
-# --- a frozen session, for snapshots ---------------------------------------------------------
+WINDOW_PLAN = DATA / "ui" / "window-plan.toml"
 
 FROZEN_NOW = datetime(2026, 11, 28, 2, 15, 0, tzinfo=UTC)
 FROZEN_FOLDER = Path("/srv/cutover/oms-20261128")
@@ -375,12 +221,3 @@ def frozen_app(mode: str, *, driver_alive: bool = True) -> Any:
     if mode == "driver":
         return make_driver_app(FrozenDriverSource(view), keymap={}, clock=frozen_clock)
     return make_watch_app(FrozenReader(view), keymap={}, clock=frozen_clock)
-
-
-async def drawn(pilot: Pilot[Any]) -> None:
-    """The frozen session drawn and the cursor held still: ready for a picture."""
-    app = pilot.app
-    await wait_for(pilot, lambda: getattr(app.screen, "view", None) is not None,
-                   what="the frozen session drawn")
-    freeze_cursor_blink(app)
-    await pilot.pause()

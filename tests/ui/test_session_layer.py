@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import driver_session, log_entries, running_sim, write_plan
-from ui_support import header_text, screen_text, wait_for
+from support.audit import log_entries
+from support.estate import driver_session, running_sim
+from support.plans import MANUAL_PHASE, write_plan
+from support.ui import header_text, screen_text, showing
+from support.waiting import wait_for
 
 from cockpit.estate.handle import EstateHandle
 from cockpit.runner.state import Status
@@ -24,17 +27,6 @@ from cockpit.ui.screens.complete import WindowComplete
 from cockpit.ui.screens.manual import ConfirmManual
 
 SIZE = (160, 48)
-MANUAL_PHASE = """
-[[phases]]
-id = "comms"
-title = "Comms"
-
-[[phases.steps]]
-id = "call-bridge"
-title = "Call the store-ops bridge"
-do = { kind = "manual", instruction = "Phone the store-ops bridge" }
-budget = "1m"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +64,7 @@ def step_events(session: DriverSession) -> list[str]:
 async def test_r_on_a_manual_step_asks_and_a_note_makes_it_done(session: DriverSession) -> None:
     async with driving(session) as (app, pilot):
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmManual),
+        await wait_for(pilot, lambda: showing(app, ConfirmManual),
                        what="the manual step's prompt")
         assert "Phone the store-ops bridge" in screen_text(app)
         await pilot.press(*"Bridge told, duty manager Sam acknowledged")
@@ -89,7 +81,7 @@ async def test_r_on_a_manual_step_asks_and_a_note_makes_it_done(session: DriverS
 async def test_escape_at_the_prompt_leaves_the_step_ready(session: DriverSession) -> None:
     async with driving(session) as (app, pilot):
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmManual),
+        await wait_for(pilot, lambda: showing(app, ConfirmManual),
                        what="the manual step's prompt")
         await pilot.press("escape")
         await wait_for(pilot, lambda: "step.withdrawn" in step_events(session),
@@ -101,7 +93,7 @@ async def test_escape_at_the_prompt_leaves_the_step_ready(session: DriverSession
 async def test_enter_alone_cancels_the_prompt(session: DriverSession) -> None:
     async with driving(session) as (app, pilot):
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmManual),
+        await wait_for(pilot, lambda: showing(app, ConfirmManual),
                        what="the manual step's prompt")
         await pilot.press("enter")  # Cancel has focus: the safe choice
         await wait_for(pilot, lambda: "step.withdrawn" in step_events(session),
@@ -115,10 +107,10 @@ async def test_enter_alone_cancels_the_prompt(session: DriverSession) -> None:
 async def test_a_finished_window_says_so_and_offers_the_report(session: DriverSession) -> None:
     async with driving(session) as (app, pilot):
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmManual),
+        await wait_for(pilot, lambda: showing(app, ConfirmManual),
                        what="the manual step's prompt")
         await pilot.press(*"done", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, WindowComplete),
+        await wait_for(pilot, lambda: showing(app, WindowComplete),
                        what="the export offered")
         assert "window complete: 1 step in" in screen_text(app)  # the modal says it
         await pilot.press("enter")  # Export report has focus

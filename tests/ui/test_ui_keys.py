@@ -15,24 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.command import CommandPalette
-from textual.widgets import Button, Input
-from ui_support import (
-    FROZEN_NOW,
-    driver_source,
-    entries_named,
-    events_of,
+from support.audit import entries_named, events_of, log_entries
+from support.estate import driver_source, keys_estate, open_runner
+from support.frozen import FROZEN_NOW, frozen_clock
+from support.ui import (
+    drawn,
     footer_line,
-    frozen_clock,
     header_text,
-    keys_estate,
-    log_entries,
-    open_runner,
     runbook_marks,
     runbook_what,
     screen_text,
-    wait_for,
+    showing,
 )
+from support.waiting import wait_for
+from textual.command import CommandPalette
+from textual.widgets import Button, Input
 
 from cockpit.audit.entry import Actor
 from cockpit.audit.verify import verify_log
@@ -71,8 +68,7 @@ async def driving(runner: Runner, estate: tuple[Plan, Any], *,
     """The driver's cockpit on `runner`, its runbook drawn, as `cockpit run --sim` opens it."""
     app = make_driver_app(driver_source(runner, estate[1]), keymap=keymap or {}, clock=clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DriverScreen)
-                       and app.screen.view is not None, what="the driver's screen drawn")
+        await drawn(pilot, screen=DriverScreen, what="the driver's screen drawn")
         yield app, pilot
         await app.workers.wait_for_complete()
 
@@ -167,7 +163,7 @@ async def test_a_confirm_step_asks_for_its_id_with_cancel_focused(
 ) -> None:
     async with driving(runner, estate) as (app, pilot):
         await pilot.press("1")  # the plan's key for register-app-2: select and run
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmStep),
+        await wait_for(pilot, lambda: showing(app, ConfirmStep),
                        what="the type-to-confirm modal")
         assert isinstance(app.focused, Button) and app.focused.id == "cancel", app.focused
         shown = screen_text(app)
@@ -185,7 +181,7 @@ async def test_typing_the_id_then_enter_runs_a_confirm_step(runner: Runner, esta
     async with driving(runner, estate) as (app, pilot):
         await select(pilot, app, "register-app-2")
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmStep),
+        await wait_for(pilot, lambda: showing(app, ConfirmStep),
                        what="the type-to-confirm modal")
         await pilot.press("tab")  # from Cancel to the id field
         typed = app.screen.query_one("#typed", Input)
@@ -209,7 +205,7 @@ async def test_typing_the_id_then_enter_runs_a_confirm_step(runner: Runner, esta
 
         # u reverses it, behind the same type-to-confirm.
         await pilot.press("u")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmStep),
+        await wait_for(pilot, lambda: showing(app, ConfirmStep),
                        what="the undo's type-to-confirm modal")
         assert isinstance(app.focused, Button) and app.focused.id == "cancel"
         assert "Undo register-app-2" in screen_text(app)
@@ -223,7 +219,7 @@ async def test_typing_the_id_then_enter_runs_a_confirm_step(runner: Runner, esta
 async def test_the_confirm_modal_shows_the_whole_action(runner: Runner, estate: Any) -> None:
     async with driving(runner, estate) as (app, pilot):
         await pilot.press("1")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmStep),
+        await wait_for(pilot, lambda: showing(app, ConfirmStep),
                        what="the type-to-confirm modal")
         shown = " ".join(screen_text(app).split())
         assert "This changes the estate: elb.register(" in shown
@@ -235,7 +231,7 @@ async def test_typing_the_id_straight_away_reaches_the_id_field(
 ) -> None:
     async with driving(runner, estate) as (app, pilot):
         await pilot.press("1")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmStep),
+        await wait_for(pilot, lambda: showing(app, ConfirmStep),
                        what="the type-to-confirm modal")
         await pilot.press(*"register-app-2")
         assert app.screen.query_one("#typed", Input).value == "register-app-2"
@@ -249,7 +245,7 @@ async def test_skip_with_a_reason_records_it_with_who(runner: Runner, estate: An
     async with driving(runner, estate) as (app, pilot):
         await select(pilot, app, "names-on-datacentre")
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskReason), what="the reason box")
+        await wait_for(pilot, lambda: showing(app, AskReason), what="the reason box")
         assert "Skip names-on-datacentre: why?" in screen_text(app)
         await pilot.press(*reason, "enter")
         await settle(app, pilot)
@@ -269,7 +265,7 @@ async def test_an_empty_reason_is_refused(runner: Runner, estate: Any, typed: st
         await select(pilot, app, "names-on-datacentre")
         before = (runner.folder / "audit.jsonl").read_bytes()
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskReason), what="the reason box")
+        await wait_for(pilot, lambda: showing(app, AskReason), what="the reason box")
         if typed:
             await pilot.press(*typed)
         await pilot.press("enter")
@@ -296,7 +292,7 @@ async def test_override_a_failed_gate_with_a_reason(runner: Runner, estate: Any)
         assert "gate failed: http.healthy" in runbook_what(app, "gated-on-app-1")
 
         await pilot.press("o")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskReason), what="the reason box")
+        await wait_for(pilot, lambda: showing(app, AskReason), what="the reason box")
         assert "Override the failed gates of gated-on-app-1" in screen_text(app)
         await pilot.press(*reason, "enter")
         await settle(app, pilot)
@@ -328,7 +324,7 @@ async def test_recheck_a_failed_step_and_mark_another_done(runner: Runner, estat
 
         await select(pilot, app, "names-on-datacentre")
         await pilot.press("m")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskReason), what="the reason box")
+        await wait_for(pilot, lambda: showing(app, AskReason), what="the reason box")
         await pilot.press(*"dig ok", "enter")
         await settle(app, pilot)
         await wait_for(pilot, lambda: runbook_marks(app)["names-on-datacentre"] == "done",
@@ -349,7 +345,7 @@ async def test_a_note_goes_into_the_log_and_the_tail(runner: Runner, estate: Any
     text = "DBA paused backups"
     async with driving(runner, estate) as (app, pilot):
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskReason), what="the note box")
+        await wait_for(pilot, lambda: showing(app, AskReason), what="the note box")
         await pilot.press(*text, "enter")
         await settle(app, pilot)
         notes = entries_named(runner.folder, "note.added")
@@ -397,7 +393,7 @@ async def test_pause_shows_in_the_header_and_on_the_panes(runner: Runner, estate
 async def test_question_mark_lists_every_binding_id(runner: Runner, estate: Any) -> None:
     async with driving(runner, estate) as (app, pilot):
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        await wait_for(pilot, lambda: showing(app, HelpScreen), what="the help screen")
         shown = screen_text(app)
         for action in actions_for("driver"):
             assert action.id in shown, f"{action.id} missing from the help screen"
@@ -412,7 +408,7 @@ async def test_the_help_shows_the_keys_table_name_of_the_config_file(
 ) -> None:
     async with driving(runner, estate) as (app, pilot):
         await pilot.press("question_mark")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        await wait_for(pilot, lambda: showing(app, HelpScreen), what="the help screen")
         assert '[keys] run_step = "x,f7"' in screen_text(app)
 
 

@@ -1,6 +1,6 @@
 """What the main screen shows at the sizes the cockpit promises, read as text.
 
-The frozen session of `ui_support` (a 7-step window 17 minutes in, 14 audit entries, all
+The frozen session of `support.frozen` (a 7-step window 17 minutes in, 14 audit entries, all
 five panes) is drawn at 80x24, 120x40 (the Must-show size) and 160x48, and the screen's
 text is checked for what an engineer needs to read off it. The snapshots show the same
 screens as pictures; these say which parts must be there.
@@ -9,17 +9,8 @@ screens as pictures; these say which parts must be there.
 from __future__ import annotations
 
 import pytest
-from ui_support import (
-    FROZEN_FOLDER,
-    drawn,
-    footer_line,
-    frozen_app,
-    frozen_entries,
-    frozen_view,
-    header_text,
-    runbook_marks,
-    screen_text,
-)
+from support.frozen import FROZEN_FOLDER, frozen_app, frozen_entries, frozen_view
+from support.ui import drawn, footer_line, header_text, runbook_marks, screen_text
 
 
 def at(size: tuple[int, int]) -> object:

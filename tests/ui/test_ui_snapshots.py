@@ -1,8 +1,8 @@
 """Snapshots of the cockpit's main screen, driver and watcher, with every datum frozen.
 
-The session (plan, audit entries, the five panes) is fixed in `ui_support`, and the app's
+The session (plan, audit entries, the five panes) is fixed in `support.frozen`, and the app's
 clock is pinned, so the window clock and every age read the same on every run. Regenerate
-with `pytest tests/test_ui_snapshots.py --snapshot-update` and look at the SVGs before
+with `pytest tests/ui/test_ui_snapshots.py --snapshot-update` and look at the SVGs before
 committing them.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ui_support import drawn, frozen_app
+from support.frozen import frozen_app
+from support.ui import drawn
 
 SIZES = [(80, 24), (120, 40), (160, 48)]
 

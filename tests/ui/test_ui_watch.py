@@ -14,18 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_support import (
-    driver_source,
-    footer_line,
-    frozen_clock,
-    header_text,
-    keys_estate,
-    log_entries,
-    open_runner,
-    runbook_marks,
-    screen_text,
-    wait_for,
-)
+from support.audit import log_entries
+from support.estate import driver_source, keys_estate, open_runner
+from support.frozen import frozen_clock
+from support.ui import drawn, footer_line, header_text, runbook_marks, screen_text
+from support.waiting import wait_for
 
 from cockpit.audit.entry import Actor
 from cockpit.plan.models import Plan
@@ -68,8 +61,7 @@ def runner(estate: tuple[Plan, Any], tmp_path: Path) -> Iterator[Runner]:
 async def watching(folder: Path) -> AsyncIterator[tuple[CockpitApp, Any]]:
     app = make_watch_app(SessionReader(SessionFolder(folder)), keymap={}, clock=None)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, WatchScreen)
-                       and app.screen.view is not None, what="the watcher's screen drawn")
+        await drawn(pilot, screen=WatchScreen, what="the watcher's screen drawn")
         yield app, pilot
         await app.workers.wait_for_complete()
 
@@ -110,7 +102,6 @@ async def test_the_drivers_action_keys_change_nothing(runner: Runner) -> None:
     log = runner.folder / "audit.jsonl"
     async with watching(runner.folder) as (app, pilot):
         before, depth = log.read_bytes(), len(app.screen_stack)
-        await wait_for(pilot, lambda: "Help" in footer_line(app), what="the footer drawn")
         footer = footer_line(app)
         assert "Run" not in footer and "Skip" not in footer and "Help" in footer
 

@@ -4,11 +4,9 @@ contracts cannot say (no cycle between any two modules, the simulator's one door
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import grimp
-
-ROOT = Path(__file__).resolve().parent.parent
+from support.plans import ROOT
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:

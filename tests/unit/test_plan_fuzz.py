@@ -7,11 +7,11 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.plans import ROOT
 
 from cockpit.plan.loader import PlanLoadError, load_plan_text
 from cockpit.plan.models import Plan
 
-ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [
     (ROOT / "plans" / "oms-phase1-app-servers.toml").read_text(),
     (ROOT / "tests" / "data" / "bad_plans" / "_base.toml").read_text(),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.plans import ROOT
+
 PLAN_MODULES = [
     "cockpit.plan",
     "cockpit.plan.models",

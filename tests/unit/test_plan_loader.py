@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.plans import ROOT
 
 from cockpit.plan import models
 from cockpit.plan.checks import ESTATE_COLLECTIONS
@@ -13,7 +14,6 @@ from cockpit.plan.inline_secrets import find_secret
 from cockpit.plan.loader import PlanLoadError, Problem, load_plan, load_plan_text, validate_files
 from cockpit.plan.schema import ref_of, walk_models
 
-ROOT = Path(__file__).resolve().parent.parent
 PHASE_ONE = ROOT / "plans" / "oms-phase1-app-servers.toml"
 # The bad plans' valid base: a fixture of our own, so other plans can change freely.
 BASE_PLAN = ROOT / "tests" / "data" / "bad_plans" / "_base.toml"

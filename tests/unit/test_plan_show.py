@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.plans import ROOT
 
 from cockpit.cli import main
 from cockpit.plan.loader import load_plan, load_plan_text
 from cockpit.plan.table import format_duration, render_plan_table
 
-ROOT = Path(__file__).resolve().parent.parent
 PHASE_ONE = ROOT / "plans" / "oms-phase1-app-servers.toml"
 BASE_PLAN = ROOT / "tests" / "data" / "bad_plans" / "_base.toml"
 

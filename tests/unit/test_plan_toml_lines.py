@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.plans import ROOT
 
 from cockpit.plan.toml_lines import KeyPath, line_of, scan_key_lines
-
-ROOT = Path(__file__).resolve().parent.parent
 
 TRICKY = '''\
 # a comment with = and [brackets] and [[phases]] in it

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from support.plans import ROOT
 
 from cockpit.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
 BAD_PLANS = ROOT / "tests" / "data" / "bad_plans"
 BASE_PLAN = BAD_PLANS / "_base.toml"
 PLANS = sorted((ROOT / "plans").glob("*.toml"))

@@ -12,8 +12,8 @@ import sys
 from typing import Any, get_args
 
 import pytest
-from conftest import ROOT, load
 from pydantic import BaseModel
+from support.plans import ROOT, load
 
 from cockpit.plan import models as m
 from cockpit.runner import actions, kinds, probes

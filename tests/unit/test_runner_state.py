@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from support.plans import PHASE_ONE
 
 from cockpit.audit.entry import Actor, AuditEntry
 from cockpit.plan.loader import load_plan
 from cockpit.runner.state import Status, cut_short_step, derive
 
-PHASE_ONE = Path(__file__).parent.parent / "plans" / "oms-phase1-app-servers.toml"
 T0 = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
 
 

@@ -3,7 +3,7 @@
 The merge is eager, at import: a kind module imports only `kinds.base` (and the estate and
 the plan's models), so nothing here can cycle, and two modules claiming the same model type
 fail the import instead of one quietly shadowing the other. A kind with no handler at all is
-caught by tests/test_runner_kinds.py, which holds these tables against the plan's unions.
+caught by tests/unit/test_runner_kinds.py, which holds these tables against the plan's unions.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ class ActionContext:
 
 # A handler takes one model type, named by its key in the table. A dict cannot tie each
 # value's argument to its key, so the argument is Any here; the handlers themselves take
-# their concrete model, and tests/test_runner_kinds.py checks each of the plan's models has one.
+# their concrete model, and tests/unit/test_runner_kinds.py checks each model has one.
 Probe = Callable[[Any, ProbeContext], Verdict]
 ActionHandler = Callable[[Any, ActionContext], dict[str, Any]]
 
