@@ -103,6 +103,11 @@ async def drawn(pilot: Pilot[Any], *, screen: type[Screen[Any]] | None = None,
                 and getattr(app.screen, "view", None) is not None
                 and footer_shows_its_keys(app))
 
-    await wait_for(pilot, ready, what=f"{what}, its footer showing its keys")
+    # Twice, a frame apart: the first view focuses the runbook, and the Footer recomposes
+    # its keys for the new focus (a frame with a blank footer) after it first showed them.
+    for _ in range(2):
+        await wait_for(pilot, ready, what=f"{what}, its footer showing its keys")
+        await pilot.pause()
+    await wait_for(pilot, ready, what=f"{what}, its footer showing its keys, settled")
     freeze_cursor_blink(app)
     await pilot.pause()
