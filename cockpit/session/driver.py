@@ -11,8 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
-from pathlib import Path
 
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan.loader import LoadedPlan
@@ -23,13 +21,13 @@ from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
 from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import StepState
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
-from cockpit.session.folder import SessionFolder
+from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.protocols import CommandRefused, ManualPrompt
 from cockpit.session.view import SessionView
 from cockpit.settings import CockpitSettings
 
 
-class DriverSession:
+class DriverSession(ReadsFolder):
     """One driven session. Everything here may block (fsync, boto3, httpx, dnspython):
     the screen calls it from worker threads only."""
 
@@ -48,14 +46,6 @@ class DriverSession:
     # --- what every screen reads ----------------------------------------------------------
 
     @property
-    def location(self) -> Path:
-        return self.folder.path
-
-    @property
-    def how_to_watch(self) -> str:
-        return f"cockpit watch {self.folder.path}"
-
-    @property
     def problem(self) -> str | None:
         return None
 
@@ -69,9 +59,6 @@ class DriverSession:
         return SessionView(plan=self.plan, run=self.runner.state(),
                            entries=self.runner.entries, panes=panes,
                            driver=self.runner.driver_label())
-
-    def write_report(self, now: datetime) -> Path:
-        return self.folder.write_report(now)
 
     # --- the panes --------------------------------------------------------------------------
 

@@ -99,3 +99,21 @@ def _write_private(path: Path, data: bytes, *, atomically: bool = False) -> None
         os.fsync(out.fileno())
     if atomically:
         os.replace(target, path)
+
+
+class ReadsFolder:
+    """What every session source says of its folder: where it is, how to watch it, and
+    the report written from its log."""
+
+    folder: SessionFolder
+
+    @property
+    def location(self) -> Path:
+        return self.folder.path
+
+    @property
+    def how_to_watch(self) -> str:
+        return f"cockpit watch {self.folder.path}"
+
+    def write_report(self, now: datetime) -> Path:
+        return self.folder.write_report(now)

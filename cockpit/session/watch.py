@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from cockpit.audit import events
@@ -21,11 +20,11 @@ from cockpit.runner.lock import is_held, read_holder
 from cockpit.runner.panes import PaneView
 from cockpit.runner.publish import read_state
 from cockpit.runner.state import derive
-from cockpit.session.folder import SessionFolder
+from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.view import SessionView
 
 
-class SessionReader:
+class SessionReader(ReadsFolder):
     """Reads a session folder for a watcher; holds no credentials and changes nothing."""
 
     def __init__(self, folder: SessionFolder) -> None:
@@ -40,20 +39,9 @@ class SessionReader:
         self._plan_problem: str | None = None
 
     @property
-    def location(self) -> Path:
-        return self.folder.path
-
-    @property
-    def how_to_watch(self) -> str:
-        return f"cockpit watch {self.folder.path}"
-
-    @property
     def problem(self) -> str | None:
         said = [p for p in (self._read_problem, self._entry_problem, self._plan_problem) if p]
         return "; ".join(said) if said else None
-
-    def write_report(self, now: datetime) -> Path:
-        return self.folder.write_report(now)
 
     def view(self) -> SessionView | None:
         """The session as its files say now; None (with `problem`) when there is no plan
