@@ -133,11 +133,14 @@ async def test_the_watcher_can_export_without_touching_the_log(runner: Runner) -
     assert log.read_bytes() == before
 
 
-async def test_the_watcher_says_when_the_driver_is_gone(runner: Runner) -> None:
+async def test_the_watcher_says_when_the_driver_closed_the_session(runner: Runner) -> None:
+    """A driver that closed the session cleanly is not "gone": the record is final. (One
+    that died without closing it shows DRIVER GONE: the snapshot of the watch screen.)"""
     async with watching(runner.folder) as (app, pilot):
-        assert "DRIVER GONE" not in header_text(app)
+        assert "SESSION CLOSED" not in header_text(app)
         await asyncio.to_thread(runner.close)
-        await wait_for(pilot, lambda: "DRIVER GONE" in header_text(app),
-                       what="the header says the driver is gone", within=3.0)
+        await wait_for(pilot, lambda: "SESSION CLOSED" in header_text(app),
+                       what="the header says the session is closed", within=3.0)
+        assert "DRIVER GONE" not in header_text(app)
         assert "drives: nobody" in header_text(app)
         assert log_entries(runner.folder)[-1].event == "session.closed"

@@ -28,7 +28,9 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line1 = Text(no_wrap=True, overflow="ellipsis")
     badge = f" {mode} " if mode == "DRIVER" else f" {mode} (read-only) "
     line1.append(badge, style="bold reverse" if mode == "DRIVER" else "bold reverse yellow")
-    if mode == "WATCH" and not view.driver_alive:
+    if mode == "WATCH" and not view.driver_alive and view.run.closed:
+        line1.append(" SESSION CLOSED: the record below is final ", style="bold reverse")
+    elif mode == "WATCH" and not view.driver_alive:
         line1.append(" DRIVER GONE: the data below is the last it saw ", style="bold reverse red")
     line1.append(f" {view.plan.plan.name}", style="bold")
     line1.append(f" | AWS {view.aws_identity}")
