@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -193,6 +194,10 @@ def repair_torn_tail(path: Path) -> bytes | None:
 
 
 _MISSING_HASH = "missing hash"
+_REWRITTEN = ("re-serialised: the line has a hash, but not as the writer wrote it (spacing "
+              "or key order changed), so its bytes are not the ones that were hashed")
+# A hash key anywhere in the line, however it was spaced: linear, no nested quantifiers.
+_ANY_HASH = re.compile(rb'"hash"\s*:\s*"[0-9a-f]{64}"')
 
 
 class _BrokenLine(Exception):
@@ -207,7 +212,8 @@ def _diagnose(line: bytes, last_seq: int, last_hash: bytes) -> NoReturn:
     # The trailer has a fixed length, so this is the last `,"hash":"` of a well-formed line.
     at = len(line) - _TRAILER_LEN
     if at < 0 or not line.startswith(HASH_KEY, at) or not line.endswith(b'"}'):
-        raise _BrokenLine(_MISSING_HASH, last_seq + 1)
+        said = _REWRITTEN if _ANY_HASH.search(line) else _MISSING_HASH
+        raise _BrokenLine(said, last_seq + 1)
     if hashlib.sha256(line[:at]).hexdigest().encode() != line[at + len(HASH_KEY) : -2]:
         # The line's own seq is not to be trusted: name the seq that belongs here.
         raise _BrokenLine("hash mismatch: line bytes changed", last_seq + 1)

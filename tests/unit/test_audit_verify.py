@@ -133,6 +133,19 @@ def test_a_line_without_its_hash_is_caught(tmp_path: Path) -> None:
     assert (report.status, report.first_bad_line, report.reason) == ("altered", 2, "missing hash")
 
 
+def test_a_line_re_serialised_with_spaces_is_named_as_rewritten(tmp_path: Path) -> None:
+    """A tool that re-dumps the JSON keeps the hash but not the bytes it covered: say so,
+    not "missing hash"."""
+    log = tmp_path / "audit.jsonl"
+    write_log(log)
+    lines = lines_of(log)
+    lines[1] = json.dumps(json.loads(lines[1])).encode() + b"\n"  # ", " and ": "
+    log.write_bytes(b"".join(lines))
+    report = verify_log(log)
+    assert (report.status, report.first_bad_line) == ("altered", 2)
+    assert report.reason.startswith("re-serialised: the line has a hash")
+
+
 def test_torn_last_line_is_told_apart_from_tampering(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
     write_log(log, 41)
