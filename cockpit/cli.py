@@ -363,7 +363,8 @@ def sim_serve(plan_file: Path, endpoints_file: Path, speed: float,
 
     loaded = load_plan_or_exit(plan_file)
     try:
-        serve_sim(loaded.plan, endpoints_file, speed=speed, faults=faults, ready=click.echo)
+        serve_sim(loaded.plan, endpoints_file, speed=speed, faults=faults, ready=click.echo,
+                  plan_sha256=loaded.sha256)
     except (SimUnavailable, ValueError) as exc:
         click.echo(f"cockpit: {exc}", err=True)
         sys.exit(2)

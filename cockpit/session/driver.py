@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan.loader import LoadedPlan
@@ -175,6 +176,7 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
     """Open the estate and drive a session on it; at the end the session is closed on the
     record (a running step first brought to its end), then the estate."""
     settings = settings or CockpitSettings()
+    choice = replace(choice, plan_sha256=loaded.sha256)
     with open_estate(loaded.plan, choice, aws=settings.aws) as estate:
         pacing = Pacing(estate.time_scale, settings.runner.until_poll_s,
                         settings.runner.progress_every_s)

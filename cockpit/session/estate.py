@@ -34,6 +34,8 @@ class EstateChoice:
     speed: float = 1.0
     faults: tuple[str, ...] = ()
     endpoints_file: Path | None = None
+    # The plan the driver opened: a served sim built from another plan is refused.
+    plan_sha256: str | None = None
 
     @property
     def simulated(self) -> bool:
@@ -80,11 +82,22 @@ def open_estate(plan: Plan, choice: EstateChoice, *, aws: AwsSettings | None = N
 def _endpoints(choice: EstateChoice, sim: SimEstate | None) -> tuple[Endpoints, float]:
     if choice.endpoints_file is not None:
         with _needs_sim():
-            from cockpit.sim.serve import read_endpoints, served_speed
+            from cockpit.sim.serve import read_endpoints, served_plan, served_speed
+        _same_plan(choice, served_plan(choice.endpoints_file))
         return read_endpoints(choice.endpoints_file), served_speed(choice.endpoints_file)
     if sim is not None:
         return sim.endpoints(), choice.speed
     return Endpoints(), 1.0
+
+
+def _same_plan(choice: EstateChoice, served: str | None) -> None:
+    """A served estate is built from a plan's estate section: driving another plan
+    against it would find instances, groups and names that are not the plan's."""
+    if served and choice.plan_sha256 and served != choice.plan_sha256:
+        raise ValueError(
+            f"{choice.endpoints_file}: the simulated estate serves the plan with sha256 "
+            f"{served[:12]}, not the one opened here ({choice.plan_sha256[:12]}): serve "
+            "this plan (`cockpit sim serve PLAN`) or open the plan it serves")
 
 
 def _with_aws(endpoints: Endpoints, aws: AwsSettings | None) -> Endpoints:
@@ -101,11 +114,13 @@ def _start_sim(plan: Plan, choice: EstateChoice) -> SimEstate:
 
 
 def serve_sim(plan: Plan, endpoints_file: Path, *, speed: float, faults: tuple[str, ...],
-              ready: Callable[[str], None]) -> None:
-    """`cockpit sim serve`: the simulated estate in this process until SIGTERM or SIGINT."""
+              ready: Callable[[str], None], plan_sha256: str = "") -> None:
+    """`cockpit sim serve`: the simulated estate in this process until SIGTERM, SIGINT
+    or SIGHUP; its endpoints file names the plan it was built from."""
     with _needs_sim():
         from cockpit.sim.serve import serve
-    serve(plan, endpoints_file, speed=speed, faults=faults, ready=ready)
+    serve(plan, endpoints_file, speed=speed, faults=faults, ready=ready,
+          plan_sha256=plan_sha256)
 
 
 def describe_faults() -> str:

@@ -74,16 +74,26 @@ def served_speed(path: Path) -> float:
         return 1.0
 
 
+def served_plan(path: Path) -> str | None:
+    """The sha256 of the plan the served sim was built from (None: it did not say)."""
+    try:
+        said = json.loads(path.read_text(encoding="utf-8")).get("plan_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(said) if said else None
+
+
 def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[str],
-          ready: Callable[[str], None]) -> None:
-    """Start the sim, publish its endpoints, and block until SIGTERM or SIGINT."""
+          ready: Callable[[str], None], plan_sha256: str = "") -> None:
+    """Start the sim, publish its endpoints, and block until SIGTERM, SIGINT or SIGHUP."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for stopping in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(stopping, lambda *_: stop.set())
     sim = start_sim(plan, speed, faults)
     try:
         write_endpoints(sim.endpoints(), endpoints_file, {
-            "pid": os.getpid(), "speed": speed, "sql_servers": sim.sql_servers()})
+            "pid": os.getpid(), "speed": speed, "sql_servers": sim.sql_servers(),
+            "plan_sha256": plan_sha256})
         ready(f"simulated estate serving: AWS at {sim.aws_endpoint}; endpoints in "
               f"{endpoints_file}; stop with Ctrl-C")
         stop.wait()
