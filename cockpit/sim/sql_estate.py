@@ -12,6 +12,7 @@ they hold none.)
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -59,6 +60,32 @@ def _norm(host: str) -> str:
     return host.strip().lower().rstrip(".")
 
 
+# The simulated servers' files live in a temporary folder named by the owning process: a
+# sim killed outright (SIGKILL, a crash) cannot remove its own, so the next one sweeps it.
+FOLDER_PREFIX = "cockpit-sim-sql-"
+
+
+def sweep_stale_folders(root: Path | None = None) -> list[Path]:
+    """Remove the folders of simulators whose process is gone; returns what was removed."""
+    removed = []
+    for folder in (root or Path(tempfile.gettempdir())).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive, and not ours to sweep
+    return True
+
+
 class SimSqlEstate:
     def __init__(self, estate: Estate, *, speed: float, faults: FaultSet, s3: Any,
                  s3_host: str, apps: AppView) -> None:
@@ -66,7 +93,8 @@ class SimSqlEstate:
         self.speed = speed
         self.faults = faults
         self.apps = apps
-        self.folder = Path(tempfile.mkdtemp(prefix="cockpit-sim-sql-"))
+        sweep_stale_folders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.disk_root = self.folder / "disks"
         self.servers: dict[str, SimSqlServer] = {}
         self.ags: dict[str, SimAvailabilityGroup] = {}
