@@ -110,11 +110,20 @@ def audit_export(log: Path, fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        _write_private(output, text.encode("utf-8"))
     except OSError as exc:
         click.echo(f"{output}: cannot write: {exc.strerror or exc}", err=True)
         sys.exit(2)
     click.echo(f"wrote {output}")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """The record is readable by its owner only, like the session it comes from; an
+    existing file is replaced and its mode tightened."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(data)
 
 
 # --- what several commands share --------------------------------------------------------

@@ -75,6 +75,16 @@ def test_export_writes_the_file_named_by_o(log: Path, tmp_path: Path) -> None:
     assert "Stop app servers" in out_file.read_text(encoding="utf-8")
 
 
+def test_an_exported_record_is_readable_by_its_owner_only(log: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "record.md"
+    out_file.write_text("an older export, world-readable")
+    out_file.chmod(0o644)
+    code, _, _ = run("audit", "export", str(log), "-o", str(out_file))
+    assert code == 0
+    assert out_file.stat().st_mode & 0o777 == 0o600
+    assert "Stop app servers" in out_file.read_text(encoding="utf-8")
+
+
 def test_export_to_stdout(log: Path) -> None:
     code, out, _ = run("audit", "export", str(log), "--format", "json")
     assert code == 0
