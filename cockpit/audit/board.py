@@ -210,6 +210,9 @@ class _Builder:
 
     def _step_progress(self, entry: AuditEntry) -> None:
         step = entry.step or ""
+        if entry.detail.get("warning"):  # said on opening (uploads a dead driver left open)
+            self._warning(entry)
+            return
         if "outputs" in entry.detail:  # what an action did (ids, change ids): never sampled
             what = f"{as_text(entry.detail.get('message')) or 'action'}: outputs"
             self._add_evidence(entry, what, entry.detail["outputs"])
@@ -230,7 +233,34 @@ class _Builder:
             self._add(self.report.problems, entry, "step failed", reason, step)
         elif entry.detail.get("marked_done"):  # vouched for by a person, not by a probe
             self._add(self.report.decisions, entry, "marked done", reason, step)
-        self._collect_evidence(entry, result)
+        self._flush_progress(entry.step or "")
+        shown = self._gates_held(entry)
+        evidence = entry.detail.get("evidence")
+        if result == "succeeded" and shown and _all_shown(evidence, shown):
+            return  # a step of gates alone: its gates' evidence is its evidence
+        what = result
+        if result == "succeeded" and entry.detail.get("summary"):
+            what = f"succeeded: {as_text(entry.detail.get('summary'))}"
+        self._collect_evidence(entry, what)
+
+    def _gates_held(self, entry: AuditEntry) -> list[Any]:
+        """Each gate that held, with what it was judged on (a failed gate is the failure's
+        own evidence; an overridden one is shown by its override)."""
+        gates = entry.detail.get("gates")
+        shown: list[Any] = []
+        for gate in gates if isinstance(gates, list) else []:
+            if isinstance(gate, dict) and gate.get("held"):
+                what = f"gate held: {as_text(gate.get('gate'))}: {as_text(gate.get('summary'))}"
+                self._add_evidence(entry, what, gate.get("evidence", {}))
+                shown.append(gate.get("evidence", {}))
+        return shown
+
+    def _warning(self, entry: AuditEntry) -> None:
+        self._add(self.report.problems, entry, "warning", as_text(entry.detail.get("message")),
+                  entry.step)
+        uploads = entry.detail.get("orphaned_uploads")
+        if uploads:
+            self._add_evidence(entry, "warning: orphaned multipart uploads", uploads)
 
     def _run_from_end(self, entry: AuditEntry) -> StepRun:
         # An end without a start we saw (it may lie before a repaired tear): place it by
@@ -314,6 +344,13 @@ class _Builder:
     def _add(self, rows: list[Happening], entry: AuditEntry, what: str, text: str,
              step: str | None = None) -> None:
         rows.append(Happening(entry.ts, step, what, text, who(entry)))
+
+
+def _all_shown(evidence: Any, shown: list[Any]) -> bool:
+    """The step's evidence says nothing the gates' did not."""
+    if not evidence:
+        return True
+    return isinstance(evidence, dict) and all(value in shown for value in evidence.values())
 
 
 def _duration(entry: AuditEntry, start: datetime | None) -> float | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,11 @@ from cockpit.audit.entry import AuditEntry
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan.models import Plan, Step
 from cockpit.runner import actions, probes
+from cockpit.runner.kinds import EFFECTS
+from cockpit.runner.kinds.s3 import LeftOpen, left_open
 from cockpit.runner.opening import OpenedSession
 from cockpit.runner.publish import StatePublisher
-from cockpit.runner.state import RunState, Status, StepState, derive
+from cockpit.runner.state import RECHECK_REASON, RunState, Status, StepState, derive
 
 
 class StepRefused(RuntimeError):
@@ -67,6 +69,10 @@ class Runner:
         self._idle = threading.Condition(self._lock)
         self._busy: str | None = None
         self._closed = False
+        self._close_done = threading.Event()
+        self._stopped_by: str | None = None  # why the cockpit is stopping (cancel, close)
+        self._cut_short: str | None = None  # the step the stop cut short
+        self._warn_of_orphans()
         self.publish()
 
     @property
@@ -119,18 +125,47 @@ class Runner:
         return ready.step_id if ready else None
 
     def recheck_step(self, step_id: str) -> StepState:
-        """After an interruption: wait for the step's `until` as a run would (to its
-        timeout: what was started may still be converging), without acting again."""
+        """After an interruption, judge whether the step is done without acting again: by
+        its `until`, waited for as a run would (to its timeout: what was started may still
+        be converging); without one, by what the estate shows for its action (has it taken
+        effect? waited for only while it is on its way); a step of gates alone, by its
+        gates. A manual action cannot be judged, and the re-check says so. A re-check that
+        does not find the step done leaves it failed and still to recover: it may be run
+        again, resumed or marked done, in this session or the next."""
         step = self.plan.step(step_id)
         self._claim(step, allow={Status.INTERRUPTED, Status.FAILED})
         try:
-            started = self._start(step, reason="re-check after interruption")
-            verdict = self._wait_until(step, self._probe_ctx(step)) if step.until else \
-                probes.Verdict(False, "nothing to re-check: the step has no `until`")
-            self._finish(step, started, verdict)
+            started = self._start(step, reason=RECHECK_REASON, recheck=True)
+            self._finish(step, started, self._recheck(step, self._probe_ctx(step)))
         finally:
             self._release()
         return self.step_state(step_id)
+
+    def can_recheck(self, step_id: str) -> bool:
+        """Whether a re-check can tell that the step is done: it has an `until`, an action
+        whose effect the estate shows, or gates alone (a manual action: no)."""
+        step = self.plan.step(step_id)
+        if step.until:
+            return True
+        if step.do is not None:
+            return EFFECTS.get(type(step.do)) is not None
+        return bool(step.gates)
+
+    def orphaned_uploads(self, step_id: str) -> LeftOpen | None:
+        """The multipart uploads open under the key of a step that backs up into S3 (the
+        parts of a backup cut short, kept and billed by S3 until aborted); None when the
+        step backs nothing up there, or nothing is open."""
+        found = left_open(self.plan.step(step_id), self.handle)
+        return found if found is not None and found.uploads else None
+
+    def abort_orphans(self, step_id: str) -> StepState | None:
+        """Before a backup cut short runs again: abort the uploads it left open with the
+        step's undo (`s3.abort_multipart`), on the record as that undo. None when nothing
+        is open, or the step's undo is not that abort."""
+        found = self.orphaned_uploads(step_id)
+        if found is None or found.abort is None:
+            return None
+        return self.undo_step(step_id)
 
     def mark_done(self, step_id: str, reason: str) -> None:
         """The engineer vouches that a step is done (e.g. after an interruption)."""
@@ -166,23 +201,68 @@ class Runner:
         self._require_reason(text, what="note")
         self._append(events.NOTE_ADDED, None, {"text": text})
 
-    def cancel(self) -> None:
-        """Stop waiting: a running step ends as failed (cancelled), on the record."""
+    def cancel(self, *, stopped_by: str | None = None) -> None:
+        """Stop waiting: a running step ends as failed (cancelled), on the record.
+
+        `stopped_by` (a signal's name, or "terminal lost"): the cockpit itself is stopping.
+        The step this cuts short is then also marked interrupted when the session closes
+        (`session.interrupted`, after its end), so that the next driver re-checks it, runs
+        it again or resumes it, as after any interrupted run, rather than finding it failed
+        on its merits."""
+        if stopped_by is not None:
+            with self._lock:
+                if self._stopped_by is None:
+                    self._stopped_by, self._cut_short = stopped_by, self._busy
         self._cancel.set()
 
     def close(self, *, hangup: bool = False, wait_s: float = 30.0) -> None:
-        """End the session on the record; a running step is first brought to its end."""
+        """End the session on the record; a running step is first brought to its end (it
+        is cancelled, so it ends at its next look; it is given `wait_s`). Two threads may
+        close (a stop's and the screen's): the second waits until the first has finished,
+        so nothing is appended after `session.closed`, and nobody exits mid-close. The lock
+        is released only once `session.closed` is on disk."""
         self.cancel()
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._idle.wait_for(lambda: self._busy is None, timeout=wait_s)
-            if hangup:
-                self._append(events.SESSION_HANGUP, None, {"signal": "SIGHUP"})
-            self._append(events.SESSION_CLOSED, None, {"summary": self._summary()})
-            self._session.writer.close()
-            self._session.lock.release()
+            first, self._closed = not self._closed, True
+            if first:
+                try:
+                    self._let_the_running_step_end(wait_s)
+                    self._mark_cut_short()
+                    if hangup:
+                        self._append(events.SESSION_HANGUP, None, self._hangup_detail())
+                    self._append(events.SESSION_CLOSED, None, {"summary": self._summary()})
+                finally:
+                    self._session.writer.close()
+                    self._close_done.set()
+                self._session.lock.release()
+        if not first:
+            self._close_done.wait()
+
+    def _let_the_running_step_end(self, wait_s: float) -> None:
+        """Close's wait (the lock is let go meanwhile, so the step can write its end)."""
+        deadline = time.monotonic() + wait_s
+        while self._busy is not None and (left := deadline - time.monotonic()) > 0:
+            self._cancel.set()  # a step claimed after the cancel (which clears it) stops too
+            if self._stopped_by is not None and self._cut_short is None:
+                self._cut_short = self._busy
+            self._idle.wait(min(left, 0.1))
+
+    def _mark_cut_short(self) -> None:
+        """After a stop: the step it cut short (ended failed by the cancel, or still not
+        ended) is interrupted, for the next driver to recover."""
+        step = self._cut_short
+        if self._stopped_by is None or step is None:
+            return
+        if self.step_state(step).status not in (Status.FAILED, Status.RUNNING):
+            return  # it ended on its own merits (succeeded), or was withdrawn
+        last = next(e.event for e in reversed(self._session.entries) if e.step == step)
+        self._append(events.SESSION_INTERRUPTED, step, {
+            "step": step, "last_event": last, "stopped_by": self._stopped_by})
+
+    def _hangup_detail(self) -> dict[str, Any]:
+        if self._stopped_by in (None, "SIGHUP"):
+            return {"signal": "SIGHUP"}
+        return {"signal": None, "cause": self._stopped_by}  # the terminal went without one
 
     # --- the step's life ----------------------------------------------------------------
 
@@ -207,42 +287,58 @@ class Runner:
     def _run(self, step: Step, override_reason: str | None) -> None:
         started = self._start(step)
         ctx = self._probe_ctx(step)
-        if not self._pass_gates(step, started, ctx, override_reason):
+        gates = self._pass_gates(step, started, ctx, override_reason)
+        if gates is None:
             return
-        if step.do is not None and not self._act(step, started, ctx):
+        if step.do is not None and not self._act(step, started, ctx, gates):
             return
         if step.until:
             verdict = self._wait_until(step, ctx)
+        elif step.do is not None:
+            verdict = probes.Verdict(True, "action done")
+        elif gates:
+            verdict = _gates_held(gates)
         else:
-            verdict = probes.Verdict(True, "action done" if step.do else "no condition")
-        self._finish(step, started, verdict)
+            verdict = probes.Verdict(True, "no condition")
+        self._finish(step, started, verdict, gates)
 
-    def _start(self, step: Step, reason: str | None = None) -> float:
+    def _start(self, step: Step, reason: str | None = None, *, recheck: bool = False) -> float:
         attempt = self.step_state(step.id).attempt + 1
         detail: dict[str, Any] = {
             "title": step.title, "kind": step.do.kind if step.do else "check",
             "phase": self.plan.phase_of(step.id).id, "attempt": attempt}
         if reason:
             detail["reason"] = reason
+        if recheck:
+            detail["recheck"] = True
         self._append(events.STEP_STARTED, step.id, detail)
         return time.monotonic()
 
     def _pass_gates(self, step: Step, started: float, ctx: probes.ProbeContext,
-                    override_reason: str | None) -> bool:
+                    override_reason: str | None) -> list[dict[str, Any]] | None:
+        """Judge every gate; each verdict and its evidence is kept for the step's end
+        (held ones too: a go/no-go is proven by what was seen). None: a gate failed, and
+        the step with it."""
+        judged: list[dict[str, Any]] = []
         for gate in step.gates:
             verdict = probes.judge(gate, ctx)
+            judged.append({"gate": probes.describe(gate), "kind": gate.kind,
+                           "held": verdict.ok, "summary": verdict.summary,
+                           "evidence": verdict.evidence})
             if verdict.ok:
                 continue
             if not override_reason:
                 self._fail(step, started, f"gate failed: {probes.describe(gate)}: "
-                                          f"{verdict.summary}", verdict.evidence)
-                return False
+                                          f"{verdict.summary}", verdict.evidence, judged)
+                return None
+            judged[-1]["overridden"] = override_reason
             self._append(events.GATE_OVERRIDDEN, step.id, {
                 "gate": probes.describe(gate), "reason": override_reason,
                 "evidence": verdict.evidence, "seen": verdict.summary})
-        return True
+        return judged
 
-    def _act(self, step: Step, started: float, ctx: probes.ProbeContext) -> bool:
+    def _act(self, step: Step, started: float, ctx: probes.ProbeContext,
+             gates: list[dict[str, Any]]) -> bool:
         assert step.do is not None
         try:
             outputs = actions.perform(step.do, self._action_ctx(step))
@@ -254,22 +350,58 @@ class Runner:
             said = str(exc) if isinstance(exc, actions.ActionFailed) else \
                 f"{type(exc).__name__}: {exc}"
             self._fail(step, started, f"{actions.describe(step.do)} failed: {said}",
-                       getattr(exc, "evidence", {}))
+                       getattr(exc, "evidence", {}), gates)
             return False
         ctx.outputs[step.id] = outputs
         self._append(events.STEP_PROGRESS, step.id, {
             "message": f"done: {actions.describe(step.do)}", "outputs": outputs})
         return True
 
+    def _recheck(self, step: Step, ctx: probes.ProbeContext) -> probes.Verdict:
+        if step.until:
+            return self._wait_until(step, ctx)
+        if step.do is not None:
+            return self._took_effect(step, step.do, ctx)
+        if step.gates:
+            held = probes.judge_all(step.gates, ctx)
+            return replace(held, summary=f"gates {'held' if held.ok else 'do not hold'}: "
+                                         f"{held.summary}")
+        return probes.Verdict(False, "nothing to re-check: the step has no condition and no "
+                                     "action; run it again or mark it done")
+
+    def _took_effect(self, step: Step, action: Any, ctx: probes.ProbeContext) -> probes.Verdict:
+        """What the estate shows for the action: waited for while it is on its way there
+        (to the step's timeout), answered at once when it is not."""
+        effect = EFFECTS.get(type(action))
+        if effect is None:
+            return probes.Verdict(
+                False, f"re-check: {action.kind} cannot be judged from the estate: run it "
+                       "again (the engineer confirms what was done) or mark it done",
+                {action.kind: {"judged": False}})
+        verdict = self._wait(step, lambda: effect(action, ctx), settled_is_final=True)
+        evidence = {action.kind: verdict.evidence}
+        if verdict.ok:
+            return probes.Verdict(True, f"{action.kind} took effect: {verdict.summary}",
+                                  evidence)
+        return probes.Verdict(False, f"re-check: {action.kind} has not taken effect: "
+                                     f"{verdict.summary}; run it again or mark it done",
+                              evidence)
+
     def _wait_until(self, step: Step, ctx: probes.ProbeContext) -> probes.Verdict:
+        return self._wait(step, lambda: probes.judge_all(step.until, ctx))
+
+    def _wait(self, step: Step, judge: Callable[[], probes.Verdict], *,
+              settled_is_final: bool = False) -> probes.Verdict:
+        """Judge until it holds, or the step's timeout; with `settled_is_final`, a "no"
+        that is not on its way (`pending`) is the answer at once."""
         deadline = time.monotonic() + step.timeout / self.time_scale
         last_summary, last_logged = "", 0.0
         interval = min(self.pacing.until_poll_s, max(step.timeout / 20, 0.5)) / self.time_scale
         resample = self.pacing.progress_every_s / self.time_scale
         while True:
-            verdict = probes.judge_all(step.until, ctx)
+            verdict = judge()
             now = time.monotonic()
-            if verdict.ok:
+            if verdict.ok or (settled_is_final and not verdict.pending):
                 return verdict
             if verdict.summary != last_summary or now - last_logged > resample:
                 self._append(events.STEP_PROGRESS, step.id,
@@ -282,18 +414,43 @@ class Runner:
                 return probes.Verdict(False, f"cancelled while waiting: {verdict.summary}",
                                       verdict.evidence)
 
-    def _finish(self, step: Step, started: float, verdict: probes.Verdict) -> None:
+    def _finish(self, step: Step, started: float, verdict: probes.Verdict,
+                gates: list[dict[str, Any]] | None = None) -> None:
         if verdict.ok:
-            self._append(events.STEP_SUCCEEDED, step.id, {
+            detail: dict[str, Any] = {
                 "duration_s": round(time.monotonic() - started, 3), "summary": verdict.summary,
-                "evidence": verdict.evidence})
+                "evidence": verdict.evidence}
+            if gates:
+                detail["gates"] = gates
+            self._append(events.STEP_SUCCEEDED, step.id, detail)
         else:
-            self._fail(step, started, verdict.summary, verdict.evidence)
+            self._fail(step, started, verdict.summary, verdict.evidence, gates)
 
-    def _fail(self, step: Step, started: float, reason: str, evidence: dict[str, Any]) -> None:
-        self._append(events.STEP_FAILED, step.id, {
-            "duration_s": round(time.monotonic() - started, 3), "reason": reason,
-            "evidence": evidence})
+    def _fail(self, step: Step, started: float, reason: str, evidence: dict[str, Any],
+              gates: list[dict[str, Any]] | None = None) -> None:
+        detail: dict[str, Any] = {"duration_s": round(time.monotonic() - started, 3),
+                                  "reason": reason, "evidence": evidence}
+        if gates:
+            detail["gates"] = gates  # the verdicts of the gates judged, held ones too
+        self._append(events.STEP_FAILED, step.id, detail)
+
+    def _warn_of_orphans(self) -> None:
+        """On opening: a backup the last driver left running leaves its multipart upload
+        open when it dies with it. Say so in the log and to the engineer, with the undo
+        that aborts them, before anything else is done."""
+        for state in self.state().to_recover():
+            found = self.orphaned_uploads(state.step_id)
+            if found is None:
+                continue
+            how = (f"abort them first with this step's undo, {actions.describe(found.abort)}"
+                   if found.abort is not None else
+                   "abort them with s3.abort_multipart (this step's undo does not)")
+            text = f"{state.step_id} was cut short and left {found.describe()}; {how}"
+            self._append(events.STEP_PROGRESS, state.step_id, {
+                "message": f"warning: {text}", "warning": "orphaned_uploads",
+                "orphaned_uploads": found.uploads,
+                "abort_with": actions.describe(found.abort) if found.abort else None})
+            self._session.warnings.append(text)  # said as a warning wherever it is shown
 
     def _undo(self, step: Step) -> None:
         assert step.undo is not None
@@ -368,6 +525,19 @@ class Runner:
     def _require_reason(text: str, what: str = "reason") -> None:
         if not text or not text.strip():
             raise ValueError(f"a {what} is required")
+
+
+def _gates_held(gates: list[dict[str, Any]]) -> probes.Verdict:
+    """A step of gates alone: what its gates showed is its outcome and its evidence."""
+    evidence: dict[str, Any] = {}
+    for gate in gates:
+        key, n = str(gate["kind"]), 2
+        while key in evidence:  # two gates of one kind: keep both
+            key, n = f"{gate['kind']}#{n}", n + 1
+        evidence[key] = gate["evidence"]
+    said = "; ".join(str(g["summary"]) if g["held"] else f"{g['gate']} overridden"
+                     for g in gates)
+    return probes.Verdict(True, f"gates held: {said}", evidence)
 
 
 def _public(state: StepState) -> dict[str, Any]:

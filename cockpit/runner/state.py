@@ -2,7 +2,9 @@
 
 Nothing else is trusted: a restarted driver, a watcher and an export all read the same
 entries and reach the same states. A step that was started but never ended, in a session
-that did not close, is `interrupted`: the operator decides what happens to it.
+that did not close, is `interrupted`: the operator decides what happens to it. A re-check
+that does not find it done leaves it failed but still to recover: running it again,
+resuming or marking it done stay open, in this session and the next.
 """
 
 from __future__ import annotations
@@ -47,10 +49,18 @@ class StepState:
     outputs: dict[str, Any] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
     waiting_on: list[str] = field(default_factory=list)
+    # Cut short by a dead driver and not run to an end since (a re-check that did not find
+    # it done does not count): what to do with it is still the operator's recovery choice.
+    recovering: bool = False
 
     @property
     def done(self) -> bool:
         return self.status in DONE
+
+    @property
+    def to_recover(self) -> bool:
+        """Interrupted, or failed only by a re-check since: re-check, run again, resume."""
+        return self.recovering and self.status in (Status.INTERRUPTED, Status.FAILED)
 
 
 @dataclass
@@ -66,6 +76,11 @@ class RunState:
 
     def interrupted(self) -> list[StepState]:
         return [s for s in self.steps.values() if s.status is Status.INTERRUPTED]
+
+    def to_recover(self) -> list[StepState]:
+        """The steps a dead driver cut short whose recovery is still open: interrupted, or
+        failed by a re-check after the interruption (never by a run of their own)."""
+        return [s for s in self.steps.values() if s.to_recover]
 
     def next_ready(self) -> StepState | None:
         return next((s for s in self.steps.values() if s.status is Status.READY), None)
@@ -103,7 +118,18 @@ def _apply_to_step(state: StepState, entry: AuditEntry) -> None:
         handler(state, entry, detail)
 
 
+def is_recheck(detail: dict[str, Any]) -> bool:
+    """A `step.started` of a re-check after an interruption (older logs say so only in
+    words)."""
+    return bool(detail.get("recheck")) or detail.get("reason") == RECHECK_REASON
+
+
+RECHECK_REASON = "re-check after interruption"
+
+
 def _started(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+    # A re-check judges what the cut-short attempt left; a run of its own ends recovery.
+    state.recovering = state.recovering and is_recheck(detail)
     state.status = Status.RUNNING
     state.attempt = int(detail.get("attempt", state.attempt + 1))
     state.started_at, state.ended_at, state.duration_s = entry.ts, None, None
@@ -121,6 +147,9 @@ def _progress(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> No
 
 def _ended(status: Status) -> Any:
     def apply(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
+        # Done, skipped or undone ends a recovery; a failure leaves it as it was (open,
+        # when the failure is a re-check's).
+        state.recovering = state.recovering and status is Status.FAILED
         state.status = status
         state.ended_at = entry.ts
         state.duration_s = detail.get("duration_s", state.duration_s)
@@ -140,6 +169,7 @@ def _overridden(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> 
 
 def _interrupted(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
     state.status = Status.INTERRUPTED
+    state.recovering = True
     state.reason = "the driver stopped while this step ran"
 
 
@@ -147,6 +177,7 @@ def _withdrawn(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> N
     """Back to where it stood before it started: `pending` becomes `ready` again below
     when its dependencies still stand."""
     state.status = Status.PENDING
+    state.recovering = False
     state.ended_at = entry.ts
     state.reason = detail.get("reason")
     state.actor = entry.actor.label()
@@ -203,7 +234,11 @@ def cut_short_step(entries: list[AuditEntry]) -> tuple[str, str] | None:
     for entry in entries:
         if not entry.step:
             continue
-        if entry.event in (events.STEP_STARTED, events.STEP_PROGRESS, events.GATE_OVERRIDDEN):
+        # Only a start opens a step: progress (a warning about a step already ended, say)
+        # keeps open one that is.
+        if entry.event == events.STEP_STARTED or (
+                entry.event in (events.STEP_PROGRESS, events.GATE_OVERRIDDEN)
+                and entry.step in open_steps):
             open_steps[entry.step] = entry.event
         elif entry.event in _CLOSING_EVENTS:
             open_steps.pop(entry.step, None)

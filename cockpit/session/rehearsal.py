@@ -2,7 +2,8 @@
 
 `cockpit rehearse` and the benchmarks run a plan this way; the CLI prints what it is told
 through `on_step`. What to do with a step that a dead driver left running is only ever the
-operator's choice (`interrupted`).
+operator's choice (`interrupted`), and stays theirs until the step is run to an end: a
+re-check that did not find it done leaves it to recover, by `rerun` or `resume`, next time.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from cockpit.runner.runner import Runner
 from cockpit.runner.state import Status, StepState
 
-# `resume` re-checks the step's condition and runs it again only if that does not hold
-# (or it has none to check: a backup cut short was aborted with its session).
+# `recheck` judges the step without acting again (its `until`, or what the estate shows for
+# its action); `rerun` runs it again; `resume` re-checks it and runs it again only if that
+# does not find it done (at once when nothing can tell: a manual step). Before either of the
+# two that run it again, a backup cut short has the uploads it left open aborted by its undo.
 INTERRUPTED_CHOICES = ("stop", "recheck", "rerun", "resume")
 
 
@@ -63,8 +66,14 @@ def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
             on_step(outcome)
         return outcome.status is Status.SUCCEEDED
 
-    for state in runner.state().interrupted():
-        if interrupted == "stop" or not record(_recover(runner, state.step_id, interrupted)):
+    def told(outcome: StepState) -> None:  # a step on its way, not its end
+        outcomes.append(outcome)
+        if on_step is not None:
+            on_step(outcome)
+
+    for state in runner.state().to_recover():
+        if interrupted == "stop" or not record(
+                _recover(runner, state.step_id, interrupted, told)):
             return RehearsalResult(outcomes, state.step_id, [])
     while (step_id := runner.next_ready()) is not None:
         if not record(runner.run_step(step_id)):
@@ -73,12 +82,18 @@ def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
     return RehearsalResult(outcomes, None, left)
 
 
-def _recover(runner: Runner, step_id: str, choice: str) -> StepState:
-    if choice == "rerun":
+def _recover(runner: Runner, step_id: str, choice: str,
+             told: Callable[[StepState], None]) -> StepState:
+    if choice in ("rerun", "resume"):
+        aborted = runner.abort_orphans(step_id)  # before anything else, on the record
+        if aborted is not None:
+            if aborted.status is not Status.UNDONE:
+                return aborted  # the abort failed: the uploads are still open, stop here
+            told(aborted)
+            return runner.run_step(step_id)
+    if choice == "rerun" or (choice == "resume" and not runner.can_recheck(step_id)):
         return runner.run_step(step_id)
-    has_condition = bool(runner.plan.step(step_id).until)
-    if choice == "recheck" or has_condition:
-        outcome = runner.recheck_step(step_id)
-        if choice == "recheck" or outcome.status is Status.SUCCEEDED:
-            return outcome
+    outcome = runner.recheck_step(step_id)
+    if choice == "recheck" or outcome.status is Status.SUCCEEDED:
+        return outcome
     return runner.run_step(step_id)

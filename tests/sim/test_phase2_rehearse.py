@@ -87,6 +87,9 @@ def test_phase_two_rehearses_to_the_end_and_leaves_the_backup_in_s3(
     progress = [e.detail for e in log_entries(runner.folder)
                 if e.event == "step.progress" and e.step == "backup" and "percent" in e.detail]
     assert progress and progress[-1]["percent"] > progress[0]["percent"]
+    go = runner.step_state("ag-healthy").evidence["sql.ag_healthy"]  # a gate that held
+    assert {replica: seen["health"] for replica, seen in go.items()} == {
+        "OMS-SQL-1": "HEALTHY", "OMS-SQL-2": "HEALTHY", "OMS-SQL-3": "HEALTHY"}
     checked = runner.step_state("data-check").evidence["sql.data_matches"]
     assert checked["source"] == checked["target"] and checked["differs"] == []
     assert checked["target"]["dbo.orders"]["rows"] == 1500

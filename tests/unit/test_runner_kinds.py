@@ -1,5 +1,6 @@
 """The kind registries: every condition and action the plan can name has exactly one handler,
-each shows on the pane it always did, and a kind module imports without a cycle.
+every action one probe of whether it took effect, each shows on the pane it always did, and a
+kind module imports without a cycle.
 
 These hold the tables in `cockpit.runner.kinds` against the plan's discriminated unions, so a
 kind added to the models without a probe or an action handler fails here, not mid-window.
@@ -65,9 +66,25 @@ def test_every_action_has_exactly_one_handler(model: type[BaseModel]) -> None:
     assert not any(model in s.PROBES for s in kinds.SYSTEMS)
 
 
+@pytest.mark.parametrize("model", sorted(ACTIONS, key=kind_of), ids=kind_of)
+def test_every_action_has_exactly_one_effect_probe_where_its_handler_is(
+    model: type[BaseModel],
+) -> None:
+    """What a re-check judges a cut-short step by when it has no `until`: the module that
+    performs an action is the one that says whether it took effect."""
+    owners = [s.__name__ for s in kinds.SYSTEMS if model in s.EFFECTS]
+    assert owners == [s.__name__ for s in kinds.SYSTEMS if model in s.ACTIONS]
+
+
+def test_only_a_manual_action_cannot_be_judged_from_the_estate() -> None:
+    assert [kind_of(model) for model, effect in kinds.EFFECTS.items() if effect is None] == [
+        "manual"]
+
+
 def test_the_registries_hold_the_plans_kinds_and_nothing_else() -> None:
     assert set(kinds.PROBES) == CONDITIONS
     assert set(kinds.ACTIONS) == ACTIONS
+    assert set(kinds.EFFECTS) == ACTIONS
     assert set(kinds.PANE_OF) <= CONDITIONS | ACTIONS
 
 

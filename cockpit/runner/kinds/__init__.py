@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from cockpit.runner.kinds import ec2, elb, http, manual, route53_dns, s3, sql
-from cockpit.runner.kinds.base import Actions, KindModule, Probes, WatchedBy
+from cockpit.runner.kinds.base import Actions, Effects, KindModule, Probes, WatchedBy
 
-__all__ = ["ACTIONS", "PANE_OF", "PROBES", "SYSTEMS", "KindClash"]
+__all__ = ["ACTIONS", "EFFECTS", "PANE_OF", "PROBES", "SYSTEMS", "KindClash"]
 
 SYSTEMS: tuple[KindModule, ...] = (ec2, elb, route53_dns, http, sql, s3, manual)
 
@@ -40,5 +40,7 @@ def _merge(table: str, by_module: Mapping[str, Mapping[K, V]]) -> dict[K, V]:
 
 PROBES: Probes = _merge("PROBES", {s.__name__: s.PROBES for s in SYSTEMS})
 ACTIONS: Actions = _merge("ACTIONS", {s.__name__: s.ACTIONS for s in SYSTEMS})
+# Action type -> what the estate shows when it has taken effect (None: it cannot tell).
+EFFECTS: Effects = _merge("EFFECTS", {s.__name__: s.EFFECTS for s in SYSTEMS})
 # Model type -> the pane that shows it (runner.panes); kinds no pane shows are absent.
 PANE_OF: WatchedBy = _merge("WATCHED_BY", {s.__name__: s.WATCHED_BY for s in SYSTEMS})

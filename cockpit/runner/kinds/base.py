@@ -23,6 +23,9 @@ class Verdict:
     ok: bool
     summary: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Not there yet but on its way (an instance still starting, a restore still running):
+    # a re-check waits for it, to the step's timeout, where a settled "no" answers at once.
+    pending: bool = False
 
 
 @dataclass
@@ -70,6 +73,11 @@ class ActionContext:
 # their concrete model, and tests/unit/test_runner_kinds.py checks each model has one.
 Probe = Callable[[Any, ProbeContext], Verdict]
 ActionHandler = Callable[[Any, ActionContext], dict[str, Any]]
+# Has an action taken effect? What the estate shows for it, judged when a step cut short by
+# a dead driver is re-checked and has no `until` to wait for (the restored database ONLINE,
+# the backup whole in S3, the record holding its new value). None: the estate cannot tell
+# (a manual action): the engineer runs it again or marks it done.
+Effect = Callable[[Any, ProbeContext], Verdict]
 
 # The live panes (runner.panes.PANES, whose titles live there): a Literal, so a misspelt pane
 # in a WATCHED_BY table fails mypy rather than quietly never speeding a pane up.
@@ -77,15 +85,17 @@ Pane = Literal["apps", "targets", "ag", "backup", "dns"]
 
 Probes = dict[type[m.Condition], Probe]
 Actions = dict[type[m.Action], ActionHandler]
+Effects = dict[type[m.Action], Effect | None]
 # The pane that shows a condition or an action moving: it polls faster while a step that
 # waits on (or does) that kind runs. Kinds no pane shows are simply absent.
 WatchedBy = dict[type[m.Condition] | type[m.Action], Pane]
 
 
 class KindModule(Protocol):
-    """What a module of cockpit.runner.kinds exports: its system's three tables."""
+    """What a module of cockpit.runner.kinds exports: its system's four tables."""
 
     __name__: str
     PROBES: Probes
     ACTIONS: Actions
+    EFFECTS: Effects
     WATCHED_BY: WatchedBy

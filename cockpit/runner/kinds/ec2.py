@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from cockpit.estate import ec2
@@ -9,6 +10,7 @@ from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
     ActionContext,
     Actions,
+    Effects,
     ProbeContext,
     Probes,
     Verdict,
@@ -55,6 +57,24 @@ def _ec2_stop(a: m.Ec2Stop, ctx: ActionContext) -> dict[str, Any]:
     return ec2.stop_instances(ctx.handle, a.servers)
 
 
+def _started(a: m.Ec2Start, ctx: ProbeContext) -> Verdict:
+    return _came_to(a.servers, "running", "pending", ctx)
+
+
+def _stopped(a: m.Ec2Stop, ctx: ProbeContext) -> Verdict:
+    return _came_to(a.servers, "stopped", "stopping", ctx)
+
+
+def _came_to(servers: list[str], wanted: str, on_the_way: str, ctx: ProbeContext) -> Verdict:
+    """The instances in the state the action asks for; worth waiting while every one that
+    is not is on its way there."""
+    verdict = _ec2_state(servers, wanted, ctx)
+    if verdict.ok or "error" in verdict.evidence:
+        return verdict
+    states = [seen.get("state") for seen in verdict.evidence.values() if isinstance(seen, dict)]
+    return replace(verdict, pending=all(s in (wanted, on_the_way) for s in states))
+
+
 PROBES: Probes = {
     m.Ec2Running: _ec2_running,
     m.Ec2Stopped: _ec2_stopped,
@@ -64,6 +84,11 @@ PROBES: Probes = {
 ACTIONS: Actions = {
     m.Ec2Start: _ec2_start,
     m.Ec2Stop: _ec2_stop,
+}
+
+EFFECTS: Effects = {
+    m.Ec2Start: _started,
+    m.Ec2Stop: _stopped,
 }
 
 WATCHED_BY: WatchedBy = {

@@ -9,6 +9,7 @@ from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
     ActionContext,
     Actions,
+    Effects,
     ProbeContext,
     Probes,
     Verdict,
@@ -49,6 +50,37 @@ def _deregister(a: m.Deregister, ctx: ActionContext) -> dict[str, Any]:
     return elb.deregister(ctx.handle, a.target_group, a.servers)
 
 
+def _registered(a: m.Register, ctx: ProbeContext) -> Verdict:
+    """Each server a target of the group again, whatever its health (an `until` judges
+    that): registered, not draining out of it."""
+    snap = elb.target_health(ctx.handle, a.target_group)
+    if snap.error:
+        return Verdict(False, f"{a.target_group}: {snap.error}", {"error": snap.error})
+    states = {t.server: t.state for t in snap.targets}
+    evidence = {t.server: {"state": t.state, "reason": t.reason} for t in snap.targets}
+    off = [f"{s} {states.get(s, 'not registered')}" for s in a.servers
+           if states.get(s) in (None, "draining")]
+    if off:
+        return Verdict(False, f"{a.target_group}: {', '.join(off)}", evidence)
+    held = ", ".join(f"{s} {states[s]}" for s in a.servers)
+    return Verdict(True, f"{a.target_group}: {len(a.servers)} target(s) registered ({held})",
+                   evidence)
+
+
+def _deregistered(a: m.Deregister, ctx: ProbeContext) -> Verdict:
+    """Each server out of the group, or draining out of it: the deregistration was made."""
+    snap = elb.target_health(ctx.handle, a.target_group)
+    if snap.error:
+        return Verdict(False, f"{a.target_group}: {snap.error}", {"error": snap.error})
+    evidence = {t.server: {"state": t.state, "reason": t.reason} for t in snap.targets}
+    still = [f"{t.server} {t.state}" for t in snap.targets
+             if t.server in a.servers and t.state != "draining"]
+    if still:
+        return Verdict(False, f"{a.target_group} still has {', '.join(still)}", evidence)
+    return Verdict(True, f"{a.target_group}: {len(a.servers)} target(s) deregistered "
+                         "(draining or gone)", evidence)
+
+
 PROBES: Probes = {
     m.TargetsHealthy: _targets_healthy,
     m.TargetsDrained: _targets_drained,
@@ -57,6 +89,11 @@ PROBES: Probes = {
 ACTIONS: Actions = {
     m.Register: _register,
     m.Deregister: _deregister,
+}
+
+EFFECTS: Effects = {
+    m.Register: _registered,
+    m.Deregister: _deregistered,
 }
 
 WATCHED_BY: WatchedBy = {

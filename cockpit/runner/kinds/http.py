@@ -6,7 +6,14 @@ from typing import Any
 
 from cockpit.estate import http
 from cockpit.plan import models as m
-from cockpit.runner.kinds.base import Actions, ProbeContext, Probes, Verdict, WatchedBy
+from cockpit.runner.kinds.base import (
+    Actions,
+    Effects,
+    ProbeContext,
+    Probes,
+    Verdict,
+    WatchedBy,
+)
 
 
 def _http_healthy(c: m.HttpHealthy, ctx: ProbeContext) -> Verdict:
@@ -29,6 +36,8 @@ PROBES: Probes = {
 }
 
 ACTIONS: Actions = {}  # health is only ever observed
+
+EFFECTS: Effects = {}
 
 WATCHED_BY: WatchedBy = {
     m.HttpHealthy: "apps",

@@ -14,6 +14,7 @@ from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
     ActionContext,
     Actions,
+    Effects,
     ProbeContext,
     Probes,
     Verdict,
@@ -40,17 +41,39 @@ def _change_insync(c: m.ChangeInsync, ctx: ProbeContext) -> Verdict:
 def _records_hold(action: m.Upsert, ctx: ProbeContext) -> Verdict:
     """No change id on record (the driver died before writing it): judge by what Route 53
     holds. An UPSERT is idempotent, so the records holding its value means it happened."""
+    held = _holding(action, ctx)
+    if not held.ok and "error" in held.evidence:
+        return held
+    evidence = {"no_change_id": True, **held.evidence}
+    if not held.ok:
+        return Verdict(False, f"no change id recorded, and {held.summary}", evidence)
+    return Verdict(True, "no change id recorded; Route 53 holds the new value(s)", evidence)
+
+
+def _upserted(a: m.Upsert, ctx: ProbeContext) -> Verdict:
+    """The UPSERT took effect when Route 53 holds its value for every record (what
+    resolvers answer is an `until`'s to judge)."""
+    held = _holding(a, ctx)
+    if held.ok:
+        return Verdict(True, f"Route 53 holds the new value for {', '.join(a.records)}",
+                       held.evidence)
+    return held
+
+
+def _holding(action: m.Upsert, ctx: ProbeContext) -> Verdict:
     snap = route53.record_values(ctx.handle, action.records)
     if snap.error:
         return Verdict(False, f"Route 53: {snap.error}", {"error": snap.error})
     held = {r.record: r.value for r in snap.records}
-    wanted = {r: route53.resolve_value(ctx.handle, r, action.value) for r in action.records}
-    evidence = {"no_change_id": True, "held": held, "wanted": wanted}
+    try:
+        wanted = {r: route53.resolve_value(ctx.handle, r, action.value) for r in action.records}
+    except Exception as exc:  # an unreachable ELB API must not escape a probe
+        return Verdict(False, f"cannot tell the new value: {exc}", {"error": str(exc)})
+    evidence = {"held": held, "wanted": wanted}
     off = [r for r in action.records if _norm(held.get(r) or "") != _norm(wanted[r])]
     if off:
-        return Verdict(False, f"no change id recorded, and {', '.join(off)} not switched",
-                       evidence)
-    return Verdict(True, "no change id recorded; Route 53 holds the new value(s)", evidence)
+        return Verdict(False, f"{', '.join(off)} not switched", evidence)
+    return Verdict(True, "Route 53 holds the new value(s)", evidence)
 
 
 def _resolves_to(c: m.ResolvesTo, ctx: ProbeContext) -> Verdict:
@@ -86,6 +109,10 @@ PROBES: Probes = {
 
 ACTIONS: Actions = {
     m.Upsert: _upsert,
+}
+
+EFFECTS: Effects = {
+    m.Upsert: _upserted,
 }
 
 WATCHED_BY: WatchedBy = {

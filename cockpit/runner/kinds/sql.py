@@ -17,12 +17,19 @@ from typing import Any, TypeVar
 
 from cockpit.estate import s3, sql, tsql
 from cockpit.estate.handle import EstateHandle, ReadOnlyError
-from cockpit.estate.snapshots import AgSnapshot, DataSnapshot, ReplicaState, TableData
+from cockpit.estate.snapshots import (
+    AgSnapshot,
+    DatabaseStateSnapshot,
+    DataSnapshot,
+    ReplicaState,
+    TableData,
+)
 from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
     ActionContext,
     ActionFailed,
     Actions,
+    Effects,
     ProbeContext,
     Probes,
     Verdict,
@@ -327,6 +334,138 @@ class _UploadReporter:
                           {"bytes": sent, "of": total})
 
 
+# --- effects: what the estate shows once an action has taken effect ---------------------------
+
+
+def _database_at(endpoint: str, database_id: str,
+                 ctx: ProbeContext) -> tuple[str, DatabaseStateSnapshot, dict[str, Any]]:
+    name = sql.database(ctx.handle, database_id).name
+    snap = sql.database_state(ctx.handle, endpoint, name)
+    return name, snap, snap.model_dump(mode="json", exclude={"taken_at"})
+
+
+def _made_read_only(a: m.SetReadOnly, ctx: ProbeContext) -> Verdict:
+    return _access(a.endpoint, a.database, True, ctx)
+
+
+def _made_read_write(a: m.SetReadWrite, ctx: ProbeContext) -> Verdict:
+    return _access(a.endpoint, a.database, False, ctx)
+
+
+def _access(endpoint: str, database_id: str, read_only: bool, ctx: ProbeContext) -> Verdict:
+    """READ_ONLY (after RESTRICTED_USER), or READ_WRITE and MULTI_USER again: the last of
+    the action's statements holds only when all of them ran."""
+    name, snap, evidence = _database_at(endpoint, database_id, ctx)
+    if snap.error or not snap.exists:
+        return Verdict(False, f"{endpoint}: {snap.error or f'no database {name}'}", evidence)
+    said = f"{name} at {endpoint} is {'READ_ONLY' if snap.is_read_only else 'READ_WRITE'}, " \
+           f"{snap.user_access}"
+    done = snap.is_read_only if read_only else \
+        not snap.is_read_only and snap.user_access == "MULTI_USER"
+    return Verdict(bool(done), said, evidence)
+
+
+def _dropped(a: m.DropDatabase, ctx: ProbeContext) -> Verdict:
+    name, snap, evidence = _database_at(a.endpoint, a.database, ctx)
+    if snap.error:
+        return Verdict(False, f"{a.endpoint}: {snap.error}", evidence)
+    if snap.exists:
+        return Verdict(False, f"{name} is still at {a.endpoint} ({snap.state})", evidence)
+    return Verdict(True, f"no database {name} at {a.endpoint}", evidence)
+
+
+def _restored(a: m.RestoreFromUrl, ctx: ProbeContext) -> Verdict:
+    """The database there, ONLINE (RESTORING when restored WITH NORECOVERY to be joined).
+    A RESTORE still running is worth waiting for; one cut short leaves the database
+    RESTORING, or (as the sim does) not there at all."""
+    name, snap, evidence = _database_at(a.endpoint, a.database, ctx)
+    wanted = "ONLINE" if a.recovery else "RESTORING"
+    running = _running(ctx, a.endpoint, "RESTORE", name)
+    evidence["restore_running"] = running
+    if snap.error:
+        return Verdict(False, f"{a.endpoint}: {snap.error}", evidence)
+    if running:
+        return Verdict(False, f"a RESTORE of {name} is still running at {a.endpoint}",
+                       evidence, pending=True)
+    if not snap.exists:
+        return Verdict(False, f"no database {name} at {a.endpoint}", evidence)
+    if snap.state != wanted:
+        cut = " (a restore cut short: drop it, this step's undo, before restoring again)" \
+            if snap.state == "RESTORING" else ""
+        return Verdict(False, f"{name} at {a.endpoint} is {snap.state}, not {wanted}{cut}",
+                       evidence)
+    return Verdict(True, f"{name} at {a.endpoint} is {snap.state}", evidence)
+
+
+def _in_ag(a: m.AddToAg, ctx: ProbeContext) -> Verdict:
+    return _membership(a.endpoint, a.ag, a.database, True, ctx)
+
+
+def _out_of_ag(a: m.RemoveFromAg, ctx: ProbeContext) -> Verdict:
+    return _membership(a.endpoint, a.ag, a.database, False, ctx)
+
+
+def _membership(endpoint: str, ag_id: str, database_id: str, joined: bool,
+                ctx: ProbeContext) -> Verdict:
+    """The database in (or out of) the AG on the endpoint's replica; how far it has
+    synchronized is an `until`'s to judge."""
+    name = sql.database(ctx.handle, database_id).name
+    ag = sql.availability_group(ctx.handle, ag_id)
+    replica = next((r.id for r in ag.replicas if r.endpoint == endpoint), ag.primary().id)
+    snap = sql.ag_state(ctx.handle, ag_id)
+    if snap.error:
+        return Verdict(False, f"{ag_id}: {snap.error}", {"error": snap.error})
+    evidence = _sync_evidence(snap, name)
+    there = any(r.replica.lower() == replica.lower() for r in snap.for_database(name))
+    said = f"{name} is {'in' if there else 'not in'} {ag_id} on {replica}"
+    return Verdict(there == joined, said, evidence)
+
+
+def _backed_up_to_url(a: m.BackupToUrl, ctx: ProbeContext) -> Verdict:
+    return _backed_up(a.endpoint, a.database, a.bucket, a.key, ctx)
+
+
+def _backed_up_to_disk(a: m.BackupToDisk, ctx: ProbeContext) -> Verdict:
+    return _backed_up(a.endpoint, a.database, a.bucket, a.key, ctx)
+
+
+def _backed_up(endpoint: str, database_id: str, bucket_id: str, key: str,
+               ctx: ProbeContext) -> Verdict:
+    """The backup whole in S3, and no upload of it left open: an open one is a backup cut
+    short (its parts orphaned), and whatever object is there may be an older backup. A
+    BACKUP still running on the server is worth waiting for."""
+    name = sql.database(ctx.handle, database_id).name
+    snap = s3.backup_objects(ctx.handle, bucket_id, key)
+    where = f"s3://{snap.bucket}/{key}"
+    running = _running(ctx, endpoint, "BACKUP", name)
+    evidence: dict[str, Any] = {
+        "objects": [o.model_dump() for o in snap.objects],
+        "open_uploads": [u.model_dump(mode="json") for u in snap.uploads],
+        "backup_running": running}
+    if snap.error:
+        return Verdict(False, f"{where}: {snap.error}", {**evidence, "error": snap.error})
+    found = s3.complete_set(snap.objects, key)
+    if snap.uploads:
+        parts = sum(u.parts for u in snap.uploads)
+        what = "a BACKUP still running" if running else \
+            "a backup cut short, its parts orphaned until aborted"
+        return Verdict(False, f"{where}: {len(snap.uploads)} upload(s) open, {parts} part(s) "
+                              f"({what})", evidence, pending=running)
+    if found is None:
+        return Verdict(False, f"{where}: no complete backup", evidence, pending=running)
+    size, parts = sum(o.size for o in found), sum(o.parts for o in found)
+    evidence.update(size=size, parts=parts, stripes=len(found))
+    return Verdict(True, f"{where}: {size} bytes in {parts} part(s), {len(found)} object(s)",
+                   evidence)
+
+
+def _running(ctx: ProbeContext, endpoint: str, command: str, database: str) -> bool:
+    """A BACKUP or RESTORE of the database still running at the endpoint."""
+    snap = sql.backup_progress(ctx.handle, endpoint)
+    return any(r.command.startswith(command) and (r.database or "").lower() == database.lower()
+               for r in snap.requests)
+
+
 PROBES: Probes = {
     m.AgHealthy: _ag_healthy,
     m.AgSynchronized: _ag_synchronized,
@@ -344,6 +483,17 @@ ACTIONS: Actions = {
     m.BackupToUrl: _backup_to_url,
     m.BackupToDisk: _backup_to_disk,
     m.RestoreFromUrl: _restore_from_url,
+}
+
+EFFECTS: Effects = {
+    m.SetReadOnly: _made_read_only,
+    m.SetReadWrite: _made_read_write,
+    m.DropDatabase: _dropped,
+    m.AddToAg: _in_ag,
+    m.RemoveFromAg: _out_of_ag,
+    m.BackupToUrl: _backed_up_to_url,
+    m.BackupToDisk: _backed_up_to_disk,
+    m.RestoreFromUrl: _restored,
 }
 
 # Joining or leaving the AG moves the AG pane, and a backup or restore the backup pane, even

@@ -3,7 +3,8 @@
 Each pane is polled on a one-shot timer re-armed when the poll finishes (a poll never
 overlaps itself; faster while a running step waits on that pane). Steps run in a worker,
 so the screen keeps moving; a manual step asks its question from that worker through a
-modal, and waits for the answer there.
+modal, and waits for the answer there. A backup the last driver left running that left
+multipart uploads open is said on opening, its undo (the abort) one key away.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from textual import work
 from textual.binding import BindingType
 from textual.message import Message
 
+from cockpit.audit import events
 from cockpit.plan.models import Step
 from cockpit.runner.actions import describe
 from cockpit.runner.panes import PANES, PaneView
 from cockpit.session.protocols import CommandRefused, Driving
 from cockpit.ui.context import UiContext
-from cockpit.ui.keys import bindings_for
+from cockpit.ui.keys import actions_for, bindings_for
 from cockpit.ui.screens.base import CockpitScreen
 from cockpit.ui.screens.complete import WindowComplete
 from cockpit.ui.screens.confirm import ConfirmStep
@@ -52,8 +54,46 @@ class DriverScreen(CockpitScreen):
         self.session.answer_manual_with(self._ask_manual)
         self.draw(self.session.view())
         self._offered_export = self.view is not None and self.view.completion() is not None
+        self._offer_orphan_abort()
         for pane in PANES:
             self._poll(pane)
+
+    # --- what the last driver left behind -------------------------------------------------
+
+    def _offer_orphan_abort(self) -> None:
+        """The runner said on opening (in the log) that a backup cut short by the last
+        driver left multipart uploads open in S3: say which, select that step and name the
+        key of its undo, the abort, to press before anything else."""
+        view = self.view
+        if view is None:
+            return
+        opened = max((i for i, e in enumerate(view.entries)
+                      if e.event == events.SESSION_OPENED), default=0)
+        for entry in view.entries[opened:]:
+            if entry.event != events.STEP_PROGRESS or entry.step is None \
+                    or entry.detail.get("warning") != "orphaned_uploads":
+                continue
+            state = view.run.steps.get(entry.step)
+            if state is None or not state.to_recover:
+                continue
+            uploads = [u for u in entry.detail.get("orphaned_uploads") or []
+                       if isinstance(u, dict)]
+            listed = "; ".join(f"{u.get('key')} (upload {u.get('upload_id')}, "
+                               f"{u.get('parts')} part(s), {u.get('bytes')} bytes)"
+                               for u in uploads)
+            abort = entry.detail.get("abort_with")
+            then = (f"press {self._key_for('undo_step')} to abort them before anything "
+                    f"else (this step's undo: {abort}), then run it again"
+                    if abort else "abort them with s3.abort_multipart before anything else")
+            self.select_step(entry.step)
+            self.notify(f"{entry.step} was cut short and left {len(uploads)} multipart "
+                        f"upload(s) open in S3, kept and billed until aborted: {listed}. "
+                        f"{then.capitalize()}.", title="ORPHANED UPLOADS",
+                        severity="warning", timeout=600)
+
+    def _key_for(self, action_id: str) -> str:
+        default = next(a.keys for a in actions_for("driver") if a.id == action_id)
+        return self.context.keymap.get(action_id, default).split(",")[0]
 
     def hint(self) -> str:
         return f"watch from another terminal: {self.session.how_to_watch}"
