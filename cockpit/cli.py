@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from cockpit.runner.state import StepState
     from cockpit.session.estate import EstateChoice
     from cockpit.session.folder import SessionFolder
+    from cockpit.session.rehearsal import RehearsalResult
+    from cockpit.session.shutdown import Stop
     from cockpit.settings import CockpitSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -226,26 +229,49 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
              interrupted: str, manual_note: str | None) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
     from cockpit.runner.lock import LockHeld, StaleLock
-    from cockpit.session.driver import open_driver_session
+    from cockpit.session.driver import DriverOpening, OpeningCancelled
     from cockpit.session.estate import SimUnavailable
     from cockpit.session.rehearsal import rehearse as rehearse_plan
+    from cockpit.session.shutdown import Stop, TerminalWatch
 
     choice = estate_choice(sim, speed, faults, sim_endpoints)
     loaded, folder = load_plan_or_exit(plan_file), folder_for(session_dir, plan_file)
-    try:
-        with open_driver_session(loaded, folder, choice, settings=settings_or_exit(),
-                                 take_over=take_over,
-                                 ask_manual=_manual_answer(manual_note)) as session:
-            if session.estate is not None and session.estate.where:
-                injected = f", faults: {', '.join(faults)}" if faults else ""
-                click.echo(f"{session.estate.where}, speed x{speed:g}{injected}")
-            click.echo(f"session: {folder}")
-            for warning in session.warnings:
-                click.echo(f"warning: {warning}", err=True)
-            result = rehearse_plan(session.runner, on_step=_print_progress, interrupted=interrupted)
-    except (SimUnavailable, LockHeld, StaleLock, ValueError) as exc:
-        click.echo(f"cockpit: {exc}", err=True)
-        sys.exit(2)
+    opening = DriverOpening(loaded, folder, choice, settings=settings_or_exit(),
+                            take_over=take_over)
+    # SIGTERM, SIGHUP, SIGINT (or the terminal gone): the running step is cancelled and
+    # ends on the record, the session closes (the stop thread does it, bounded), and no
+    # step starts after it; the exit status says which signal it was.
+    stop = Stop(opening)
+    opening.ask_manual = _interruptible(_manual_answer(manual_note), stop)
+    result: RehearsalResult | None = None
+    with stop, TerminalWatch(stop.terminal_lost):
+        try:
+            try:
+                session = opening.open()
+                if session.estate is not None and session.estate.where:
+                    injected = f", faults: {', '.join(faults)}" if faults else ""
+                    click.echo(f"{session.estate.where}, speed x{speed:g}{injected}")
+                click.echo(f"session: {folder}")
+                for warning in session.warnings:
+                    click.echo(f"warning: {warning}", err=True)
+                result = rehearse_plan(session.runner, on_step=stop.checked(_print_progress),
+                                       interrupted=interrupted)
+            finally:
+                opening.close()
+        except BaseException as exc:
+            # Once stopped, whatever broke off the rehearsal (Stopped between steps, a prompt
+            # interrupted, a write to a terminal that is gone, the session closed under a
+            # step) is the stop's doing: it is said below.
+            if stop.reason is not None:
+                pass
+            elif isinstance(exc, SimUnavailable | LockHeld | StaleLock | OpeningCancelled
+                            | ValueError):
+                click.echo(f"cockpit: {exc}", err=True)
+                sys.exit(2)
+            else:
+                raise
+    if stop.reason is not None or result is None:
+        _say_stopped(stop, folder.audit)
     if result.stopped_at and not result.outcomes and interrupted == "stop":
         click.echo(f"{result.stopped_at} is interrupted: reopen with --interrupted resume "
                    "(re-check, run it again only if not done), recheck (judge its condition "
@@ -254,6 +280,31 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
     click.echo(result.render())
     click.echo(f"audit log: {folder.audit}")
     sys.exit(0 if result.succeeded else 1)
+
+
+def _interruptible(ask: Callable[[Step, str], str | None],
+                   stop: Stop) -> Callable[[Step, str], str | None]:
+    """A prompt on the terminal gives up when the rehearsal is stopped (as Ctrl-C did)."""
+
+    def answer(step: Step, instruction: str) -> str | None:
+        with stop.interruptible():
+            return ask(step, instruction)
+
+    return answer
+
+
+def _say_stopped(stop: Stop, log: Path) -> NoReturn:
+    """The end of a rehearsal a signal stopped: said (if there is a terminal), and the exit
+    status a shell gives a process that signal ended."""
+    reason = stop.reason
+    assert reason is not None
+    with suppress(OSError):  # after a hang-up there may be nothing to say it on
+        click.echo(f"cockpit: stopped by {reason.name}: the running step was cancelled and "
+                   f"the session closed; resume with --interrupted resume", err=True)
+        if stop.error is not None:
+            click.echo(f"cockpit: closing the session: {stop.error}", err=True)
+        click.echo(f"audit log: {log}")
+    sys.exit(reason.exit_code)
 
 
 def _manual_answer(note: str | None) -> Callable[[Step, str], str | None]:
@@ -313,13 +364,20 @@ def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
     loaded, folder = load_plan_or_exit(plan_file), folder_for(session_dir, plan_file)
     settings = settings_or_exit()
     _warn_if_not_multiplexed()
-    opening = DriverOpening(loaded, folder, choice, settings=settings, take_over=take_over)
+    # estate_wait_s=0: a stop while the estate still opens does not wait for it (see there)
+    opening = DriverOpening(loaded, folder, choice, settings=settings, take_over=take_over,
+                            estate_wait_s=0)
     try:
-        error = drive(make_opening_app(opening, settings=settings), opening)
+        ended = drive(make_opening_app(opening, settings=settings), opening)
     finally:
-        opening.close()
-    if error:
-        click.echo(f"cockpit: {error}", err=True)
+        opening.close()  # drive closed it: this only waits, if anything is still closing
+    if ended.stopped is not None:
+        if not ended.stopped.hangup:  # after a hang-up there is no terminal to say it on
+            click.echo(f"cockpit: stopped by {ended.stopped.name}; the session is closed: "
+                       f"{folder}", err=True)
+        return ended.stopped.exit_code
+    if ended.error:
+        click.echo(f"cockpit: {ended.error}", err=True)
         return 2
     click.echo(f"session: {folder}\naudit log: {folder.audit}")
     return 0

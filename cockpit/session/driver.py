@@ -9,7 +9,7 @@ in `session/protocols.py` and nothing else.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 
@@ -118,9 +118,11 @@ class DriverSession(ReadsFolder):
     def next_ready(self) -> str | None:
         return self.runner.next_ready()
 
-    def cancel(self, *, hangup: bool = False) -> None:
+    def cancel(self, *, hangup: bool = False, stopped_by: str | None = None) -> None:
+        """Stop waiting: the running step ends (cancelled). `stopped_by` (a signal's name):
+        the cockpit itself is stopping, and the step it cuts short is marked interrupted."""
         self.hung_up = self.hung_up or hangup
-        self.runner.cancel()
+        self.runner.cancel(stopped_by=stopped_by)
 
     def answer_manual_with(self, prompt: ManualPrompt) -> None:
         self.runner.ask_manual = prompt
@@ -168,16 +170,27 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
     return DriverSession(loaded, folder, handle, runner)
 
 
+class OpeningCancelled(RuntimeError):
+    """The cockpit was told to stop while the estate opened: no session was opened."""
+
+
 @contextmanager
 def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice, *,
                         settings: CockpitSettings | None = None, take_over: bool = False,
                         ask_manual: ManualPrompt | None = None,
-                        close_wait_s: float = 30.0) -> Iterator[DriverSession]:
+                        close_wait_s: float = 30.0,
+                        abandon: Callable[[], str | None] | None = None,
+                        ) -> Iterator[DriverSession]:
     """Open the estate and drive a session on it; at the end the session is closed on the
-    record (a running step first brought to its end), then the estate."""
+    record (a running step first brought to its end), then the estate. `abandon` is asked
+    once the estate is open, before the lock is taken: a reason means no session is opened
+    (OpeningCancelled), and the estate is stopped again."""
     settings = settings or CockpitSettings()
     choice = replace(choice, plan_sha256=loaded.sha256)
     with open_estate(loaded.plan, choice, aws=settings.aws) as estate:
+        why = abandon() if abandon is not None else None
+        if why is not None:
+            raise OpeningCancelled(f"the session was not opened: {why}")
         pacing = Pacing(estate.time_scale, settings.runner.until_poll_s,
                         settings.runner.progress_every_s)
         session = start_driver_session(loaded, folder, estate.handle, pacing=pacing,
@@ -190,32 +203,95 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
 
 
 class DriverOpening:
-    """`cockpit run` and `demo`: the screen's first frame shows at once while this opens
-    the estate and the session in a worker; the CLI closes it after the app has ended."""
+    """`cockpit run`, `demo` and `rehearse`: the screen's first frame shows at once while
+    this opens the estate and the session (in a worker); it is closed once, by whoever
+    comes first: the CLI after the app has ended, or the stop thread after a signal or a
+    lost terminal (`session/shutdown.py`). The other caller waits for that close.
+
+    Closed while it opens: no session at all if the lock is not taken yet (the estate is
+    stopped again); else the session opens, and is closed on the record at once. How long a
+    close waits for an estate still opening is `estate_wait_s`: None, until it is open and
+    stopped again (a rehearsal: its simulator's folders are removed); the screen gives it
+    nothing (0), for the process must end within seconds of a hang-up, and an estate still
+    opening has nothing on the record (a simulator cut short is swept at its next start)."""
 
     def __init__(self, loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice, *,
-                 settings: CockpitSettings, take_over: bool = False) -> None:
+                 settings: CockpitSettings, take_over: bool = False,
+                 ask_manual: ManualPrompt | None = None, close_wait_s: float = 30.0,
+                 estate_wait_s: float | None = None) -> None:
         self.loaded, self.folder, self.choice = loaded, folder, choice
         self.settings, self.take_over = settings, take_over
+        self.ask_manual, self.close_wait_s = ask_manual, close_wait_s
+        self.estate_wait_s = estate_wait_s
         self.session: DriverSession | None = None
         self._hung_up = False
+        self._stopped_by: str | None = None
         self._stack = ExitStack()
+        self._state = threading.Condition()
+        self._opening = False
+        self._committed = False  # the opening is past its last check: it takes the lock
+        self._closing = False
+        self._closed = threading.Event()
 
     def describe(self) -> str:
         return f"opening {self.choice.describe(self.loaded.path)} and session {self.folder} ..."
 
     def open(self) -> DriverSession:
-        self.session = self._stack.enter_context(open_driver_session(
-            self.loaded, self.folder, self.choice, settings=self.settings,
-            take_over=self.take_over))
-        if self._hung_up:  # the terminal went while the estate opened
-            self.session.cancel(hangup=True)
-        return self.session
+        with self._state:
+            why = self._why_not()
+            if why is not None:
+                raise OpeningCancelled(f"the session was not opened: {why}")
+            self._opening = True
+        try:
+            session = self._stack.enter_context(open_driver_session(
+                self.loaded, self.folder, self.choice, settings=self.settings,
+                take_over=self.take_over, ask_manual=self.ask_manual,
+                close_wait_s=self.close_wait_s, abandon=self._abandoned))
+            with self._state:
+                self.session = session
+                hung_up, stopped_by = self._hung_up, self._stopped_by
+            if hung_up or stopped_by is not None:  # the stop came while it opened
+                session.cancel(hangup=hung_up, stopped_by=stopped_by)
+            return session
+        finally:
+            with self._state:
+                self._opening = False
+                self._state.notify_all()
 
-    def cancel(self, *, hangup: bool) -> None:
-        self._hung_up = self._hung_up or hangup
-        if self.session is not None:
-            self.session.cancel(hangup=hangup)
+    def _why_not(self) -> str | None:
+        with self._state:
+            if self._stopped_by is not None:
+                return f"the cockpit is stopping ({self._stopped_by})"
+            return "the cockpit is stopping" if self._closing else None
+
+    def _abandoned(self) -> str | None:
+        """Asked once the estate is open, before the lock is taken: why not to open the
+        session; None commits the opening (a close from now on waits for it)."""
+        with self._state:
+            why = self._why_not()
+            self._committed = why is None
+            return why
+
+    def cancel(self, *, hangup: bool, stopped_by: str | None = None) -> None:
+        with self._state:
+            self._hung_up = self._hung_up or hangup
+            self._stopped_by = self._stopped_by or stopped_by
+            session = self.session
+        if session is not None:
+            session.cancel(hangup=hangup, stopped_by=stopped_by)
 
     def close(self) -> None:
-        self._stack.close()
+        """Close the session on the record (an opening under way first finishes), then
+        the estate. Once: a second caller waits until the first caller's close has ended."""
+        with self._state:
+            first, self._closing = not self._closing, True
+            if first:  # uncommitted, the opening can no longer take the lock (_why_not)
+                self._state.wait_for(lambda: not self._opening,
+                                     timeout=None if self._committed else self.estate_wait_s)
+        if not first:
+            self._closed.wait()
+            return
+        try:
+            self._stack.close()
+        finally:
+            self._closed.set()

@@ -7,14 +7,18 @@ here by the factory called, never by asking the source what it is.
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from textual.app import App
 from textual.screen import Screen
 
 from cockpit.session.protocols import DriverOpening, Driving, SessionSource
+from cockpit.session.shutdown import Stop, Stoppable, StopReason, TerminalWatch
 from cockpit.settings import CockpitSettings, load_settings
 from cockpit.ui.commands import StepCommands
 from cockpit.ui.context import UiContext, utc_now
@@ -37,11 +41,36 @@ class CockpitApp(App[str | None]):
         super().__init__()
         self.first = first
         self.context = context
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested = False
 
     def on_mount(self) -> None:
+        self._event_loop = asyncio.get_running_loop()  # before the check below: see request_stop
+        if self._stop_requested:
+            self.exit()
+            return
         if self.context.keymap:
             self.set_keymap(self.context.keymap)
         self.push_screen(self.first(self.context))
+
+    def request_stop(self) -> None:
+        """From any thread, never blocking: end the app (a stop thread asks this once the
+        session is cancelled). Before the app has mounted, it ends as soon as it does."""
+        self._stop_requested = True
+        loop = self._event_loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self.exit)
+        except RuntimeError:  # the loop has closed: the app has ended already
+            pass
+
+    @property
+    def is_running(self) -> bool:
+        """False from a stop's request on: a step's worker waiting on a question (a manual
+        step) gives up then, and the step ends, even while the screen is still stuck ending
+        on a terminal that is gone."""
+        return super().is_running and not self._stop_requested
 
 
 def _context(keymap: dict[str, str] | None, clock: Callable[[], datetime] | None,
@@ -76,14 +105,60 @@ def make_watch_app(source: SessionSource, *, keymap: dict[str, str] | None = Non
     return CockpitApp(lambda ctx: WatchScreen(source, ctx), _context(keymap, clock, settings))
 
 
-def drive(app: CockpitApp, opening: DriverOpening) -> str | None:
-    """Run the driver's app until it ends; SIGHUP (the SSH line dropped) or SIGTERM stops
-    the waiting, records the hang-up and restores the terminal."""
+@dataclass(frozen=True)
+class DriveEnd:
+    """How the driver's app ended: `error` says why the session could not be opened;
+    `stopped` what stopped it (a signal, the terminal lost), None when the engineer quit."""
 
-    def handler(signum: int, frame: object) -> None:
-        opening.cancel(hangup=signum == signal.SIGHUP)
-        app.exit()
+    error: str | None
+    stopped: StopReason | None
 
-    signal.signal(signal.SIGHUP, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return app.run()
+
+def drive(app: CockpitApp, opening: Stoppable) -> DriveEnd:
+    """Run the driver's app until it ends, then close the session.
+
+    SIGHUP (the SSH line dropped), a terminal gone without one, SIGTERM or SIGINT stop it
+    from a thread of their own (`session/shutdown.py`): the running step is cancelled, the
+    app asked to end, and the session closed on the record (the step's end, the hang-up,
+    `session.closed`, the lock released, the estate stopped) without waiting for the screen,
+    which may be stuck writing to a terminal that is gone (Textual's writer thread and its
+    bounded queue, Textual issue #6692); the process is ended if it has not ended a few
+    seconds after that."""
+    stop = Stop(opening, then=app.request_stop, in_handler=_no_screen_restart)
+    previous_hook = threading.excepthook
+    threading.excepthook = _writer_failure_is_a_hangup(previous_hook, stop)
+    try:
+        with stop, TerminalWatch(stop.terminal_lost):
+            try:
+                error = app.run()
+            finally:
+                opening.close()  # or wait for the stop thread's close to finish
+    finally:
+        threading.excepthook = previous_hook
+    return DriveEnd(error, stop.reason)
+
+
+def _no_screen_restart(signum: int) -> None:
+    """In the SIGHUP handler: the kernel sends SIGCONT with a hang-up, and Textual's
+    SIGCONT handler would start the screen again on the terminal that is gone (a new
+    writer thread, writes that fail). Python runs the pending handlers in signal order,
+    so resetting it here keeps it from running."""
+    if signum == signal.SIGHUP:
+        signal.signal(signal.SIGCONT, signal.SIG_DFL)
+
+
+def _writer_failure_is_a_hangup(
+    previous: Callable[[threading.ExceptHookArgs], object], stop: Stop,
+) -> Callable[[threading.ExceptHookArgs], object]:
+    """Textual's output thread dies when a write to the terminal fails: the terminal is
+    gone, whether a SIGHUP came or not."""
+
+    def hook(args: threading.ExceptHookArgs) -> object:
+        thread = args.thread
+        if thread is not None and thread.name == "textual-output" \
+                and isinstance(args.exc_value, OSError):
+            stop.terminal_lost()
+            return None  # nothing to print it on
+        return previous(args)
+
+    return hook

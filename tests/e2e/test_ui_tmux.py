@@ -146,8 +146,9 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
 
 
 def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path: Path) -> None:
-    """SIGHUP while a step waits (the SSH line dropped): the step's end, the hang-up and the
-    close are on the record, in that order, and the log verifies."""
+    """SIGHUP while a step waits (the SSH line dropped): the step's end, its interruption
+    (the next driver recovers it), the hang-up and the close are on the record, in that
+    order, the lock is free, and the log verifies."""
     session = tmp_path / "session"
     command = (f"{shlex.quote(str(COCKPIT))} run {shlex.quote(str(PHASE_ONE))} --sim --speed 2 "
                f"--sim-fault alb-blocked=oms-app-1 --session {shlex.quote(str(session))}")
@@ -177,9 +178,11 @@ def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path
     events = eventually(lambda: [(e.event, e.step) for e in log_entries(session)],
                         lambda ev: bool(ev) and ev[-1][0] == "session.closed", within=30,
                         what="the session closed after the hang-up")
-    tail = [event for event, _ in events[-3:]]
-    assert tail == ["step.failed", "session.hangup", "session.closed"], events[-5:]
-    assert events[-3][1] == "targets-healthy"
+    tail = [event for event, _ in events[-4:]]
+    assert tail == ["step.failed", "session.interrupted", "session.hangup",
+                    "session.closed"], events[-5:]
+    assert events[-4][1] == events[-3][1] == "targets-healthy"
+    assert (session / "lock").read_text() == ""
     verified = subprocess.run([str(COCKPIT), "audit", "verify", str(session / "audit.jsonl")],
                               capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout

@@ -1,0 +1,173 @@
+"""A headless rehearsal told to stop (SIGTERM, SIGHUP, SIGINT) ends on the record: the
+running step cancelled and its end written, marked interrupted, `session.hangup` after a
+SIGHUP, `session.closed`, the lock released, the in-process simulator stopped (its
+folders removed), a non-zero status; and `--interrupted resume` then finishes the window.
+
+Real `cockpit` processes (a signal to this test's own process would stop pytest), each with
+a temporary folder of its own (TMPDIR), so the simulator's folders can be looked for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from support.audit import log_entries
+from support.plans import PLANS
+from support.waiting import eventually
+
+from cockpit.runner.lock import is_held
+
+PHASE_TWO = PLANS / "oms-phase2-database.toml"
+COCKPIT = str(Path(sys.executable).parent / "cockpit")
+SIM_FOLDERS = "cockpit-sim-sql-*"
+STEP = "drain-apps"  # waits (for the targets to drain): a step mid-way, several seconds long
+
+
+@dataclass
+class Run:
+    process: subprocess.Popen[bytes]
+    out: Path
+    err: Path
+
+    def said(self) -> str:
+        return self.out.read_text() + self.err.read_text()
+
+
+@pytest.fixture
+def tmpdir_env(tmp_path: Path) -> dict[str, str]:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    return {**os.environ, "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def started(tmp_path: Path, tmpdir_env: dict[str, str]) -> Iterator[list[Run]]:
+    """The rehearsals a test starts; any still running at its end is killed."""
+    runs: list[Run] = []
+    yield runs
+    for run in runs:
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait(timeout=30)
+
+
+def rehearse(tmp_path: Path, env: dict[str, str], runs: list[Run], name: str,
+             *options: str) -> Run:
+    out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [COCKPIT, "rehearse", str(PHASE_TWO), "--sim", "--speed", "20",
+             "--manual-note", "x", "--session", str(tmp_path / "session"), *options],
+            stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True)  # a signal to this test's group does not reach it
+    run = Run(process, out, err)
+    runs.append(run)
+    return run
+
+
+def open_steps(session: Path) -> list[str]:
+    """The steps started in the log that have no end yet."""
+    running: list[str] = []
+    for entry in log_entries(session) if (session / "audit.jsonl").exists() else []:
+        if entry.event == "step.started" and entry.step:
+            running.append(entry.step)
+        elif entry.event in ("step.succeeded", "step.failed", "step.withdrawn",
+                             "step.skipped", "session.interrupted") and entry.step in running:
+            running.remove(entry.step)
+    return running
+
+
+def sim_folders(env: dict[str, str]) -> list[str]:
+    return sorted(p.name for p in Path(env["TMPDIR"]).glob(SIM_FOLDERS))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
+                         ids=lambda s: signal.Signals(s).name)
+def test_a_signal_mid_step_closes_the_session_and_resume_finishes(
+    tmp_path: Path, tmpdir_env: dict[str, str], started: list[Run], signum: int,
+) -> None:
+    session = tmp_path / "session"
+    run = rehearse(tmp_path, tmpdir_env, started, "stopped")
+    eventually(lambda: (open_steps(session), run.process.poll()),
+               lambda seen: STEP in seen[0] or seen[1] is not None, within=90,
+               what=f"{STEP} started, without an end yet")
+    assert run.process.poll() is None, run.said()
+    run.process.send_signal(signum)
+    code = run.process.wait(timeout=60)  # a running step gets 30 s to end: it needs less
+
+    name = signal.Signals(signum).name
+    said = run.said()
+    assert code == 128 + signum, said
+    assert f"stopped by {name}" in said and "Traceback" not in said, said
+    events = [(e.event, e.step) for e in log_entries(session)]
+    hangup = [("session.hangup", None)] if signum == signal.SIGHUP else []
+    assert events[-3 - len(hangup):] == [
+        ("step.failed", STEP), ("session.interrupted", STEP), *hangup,
+        ("session.closed", None)], events[-6:]
+    failed = log_entries(session)[-2 - len(hangup) - 1]
+    assert failed.detail["reason"].startswith("cancelled while waiting"), failed.detail
+    assert log_entries(session)[-2 - len(hangup)].detail["stopped_by"] == name
+    assert open_steps(session) == []
+    assert (session / "lock").read_text() == "" and not is_held(session / "lock")
+    assert sim_folders(tmpdir_env) == [], "the simulator's folders were left behind"
+    verified = subprocess.run([COCKPIT, "audit", "verify", str(session / "audit.jsonl")],
+                              capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0, verified.stdout
+
+    resumed = rehearse(tmp_path, tmpdir_env, started, "resumed", "--interrupted", "resume")
+    assert resumed.process.wait(timeout=180) == 0, resumed.said()
+    assert "every step succeeded" in resumed.said()
+    assert log_entries(session)[-1].event == "session.closed"
+    assert (session / "lock").read_text() == ""
+
+
+def test_a_signal_while_the_estate_opens_stops_the_simulator(
+    tmp_path: Path, tmpdir_env: dict[str, str], started: list[Run],
+) -> None:
+    """SIGTERM before the session is open: the simulator that was starting is stopped and
+    its folder removed; a session, if one was opened by then, is closed."""
+    session = tmp_path / "session"
+    run = rehearse(tmp_path, tmpdir_env, started, "opening")
+    eventually(lambda: (sim_folders(tmpdir_env), run.process.poll()),
+               lambda seen: seen[0] or seen[1] is not None, within=60,
+               what="the simulator's folder (the estate opening)")
+    assert run.process.poll() is None, run.said()
+    run.process.send_signal(signal.SIGTERM)
+    code = run.process.wait(timeout=60)
+
+    assert code == 128 + signal.SIGTERM, run.said()
+    assert "Traceback" not in run.said(), run.said()
+    assert sim_folders(tmpdir_env) == []
+    if (session / "audit.jsonl").exists() and log_entries(session):
+        assert log_entries(session)[-1].event == "session.closed"
+    assert not (session / "lock").exists() or (session / "lock").read_text() == ""
+
+
+def test_sim_serve_stops_on_a_hangup(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
+    """`cockpit sim serve` in a terminal that goes: it stops as on SIGTERM, and cleans up."""
+    endpoints = tmp_path / "endpoints.json"
+    serving = subprocess.Popen(
+        [COCKPIT, "sim", "serve", str(PHASE_TWO), "--endpoints", str(endpoints),
+         "--speed", "20"], env=tmpdir_env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        eventually(lambda: (endpoints.exists(), serving.poll()),
+                   lambda seen: seen[0] or seen[1] is not None, within=60,
+                   what="the sim serving (its endpoints file)")
+        assert serving.poll() is None
+        serving.send_signal(signal.SIGHUP)
+        code = serving.wait(timeout=30)
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait(timeout=30)
+    assert code == 0
+    assert not endpoints.exists()
+    assert sim_folders(tmpdir_env) == []
