@@ -1,32 +1,48 @@
 """Checks a schema cannot make: ids that clash, references to nothing, a step graph that
-cannot run, and credentials pasted into the file.
+cannot run, steps that prove nothing, and credentials pasted into the file.
 
-Each check reads a validated `Plan` (and, for secrets, the raw TOML data) and returns
-`Finding`s at the line of the value to change; the loader adds the file's path.
+They run whether or not the schema held, so one pass reports every problem: each check
+reads what could be read. Ids, references and the step graph are read from the raw TOML
+data (a step with a bad title still names its dependencies); the other checks judge only
+the parts of the plan that validate on their own (`Context.models`), so a part the schema
+already refused is not reported twice. A check that needs a list of every id (is this
+reference known?) stays silent when that list cannot be read whole: the schema error that
+made it unreadable is the one to fix first, not a cascade of "unknown" references.
+
+Each check returns `Finding`s at the line of the value to change; the loader adds the
+file's path. Every check is linear in the size of the plan: ids are looked up in sets and
+dicts built once, never by a scan of every step per step.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
 
 from cockpit.plan.graph import find_cycles
-from cockpit.plan.inline_secrets import find_secret
+from cockpit.plan.inline_secrets import find_secret, secret_key
 from cockpit.plan.messages import noun, owner, quoted
 from cockpit.plan.models import (
     AddToAg,
     AgHealthy,
     AgSynchronized,
+    AppServer,
+    AvailabilityGroup,
     ChangeInsync,
-    Condition,
+    Database,
     DropDatabase,
     Plan,
     RemoveFromAg,
     Step,
+    TargetGroup,
     Upsert,
+    check_env_var_name,
 )
-from cockpit.plan.schema import ref_of, walk_models
+from cockpit.plan.schema import kind_of, members, ref_of, walk_models
 from cockpit.plan.toml_lines import KeyPath, LineMap, line_of
 
 ESTATE_COLLECTIONS = (
@@ -44,6 +60,11 @@ ESTATE_COLLECTIONS = (
 # `value = "alb:<id>"` names a load balancer, `"ag:<id>"` an availability group (its listener).
 VALUE_PREFIXES = {"alb:": "load_balancers", "ag:": "availability_groups"}
 
+M = TypeVar("M", bound=BaseModel)
+Table = dict[str, Any]
+# A table of the raw data, with its loc and the model the schema reads it as.
+RawModel = tuple[KeyPath, type[BaseModel], Table]
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -52,12 +73,34 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Context:
-    """What every check reads: the plan, the TOML data it came from, and key lines."""
+class Known:
+    """The ids of one collection, in file order; `whole` if every item has one (else a name
+    not among them may be the id the schema could not read)."""
 
-    plan: Plan
+    ids: list[str]
+    names: frozenset[str]
+    whole: bool
+
+
+@dataclass
+class Context:
+    """What every check reads: the raw TOML data, the key lines, and every part of the plan
+    that is valid on its own (all of it, when the schema held), with its loc."""
+
     data: Any
     lines: LineMap
+    models: list[tuple[KeyPath, BaseModel]]
+    _by_type: dict[type[BaseModel], list[tuple[KeyPath, BaseModel]]] = field(
+        default_factory=dict
+    )
+    _by_loc: dict[KeyPath, BaseModel] = field(default_factory=dict)
+    _known: dict[str, Known] = field(default_factory=dict)
+    _raw: list[RawModel] | None = None
+
+    def __post_init__(self) -> None:
+        for loc, model in self.models:
+            self._by_type.setdefault(type(model), []).append((loc, model))
+            self._by_loc[loc] = model
 
     def line(self, loc: KeyPath) -> int:
         return line_of(self.lines, loc)
@@ -65,43 +108,217 @@ class Context:
     def at(self, loc: KeyPath, message: str) -> Finding:
         return Finding(self.line(loc), message)
 
-    def step_locs(self) -> Iterator[tuple[KeyPath, Step]]:
-        for p, phase in enumerate(self.plan.phases):
-            for s, step in enumerate(phase.steps):
-                yield ("phases", p, "steps", s), step
+    def valid(self, kind: type[M]) -> list[tuple[KeyPath, M]]:
+        """Every valid part of the plan of exactly this model, with its loc."""
+        found = self._by_type.get(kind, [])
+        return [(loc, model) for loc, model in found if isinstance(model, kind)]
+
+    def valid_at(self, loc: KeyPath) -> BaseModel | None:
+        return self._by_loc.get(loc)
+
+    def known(self, collection: str) -> Known:
+        if collection not in self._known:
+            self._known[collection] = _read_ids(self.data, collection)
+        return self._known[collection]
+
+    def steps(self) -> list[tuple[KeyPath, Table]]:
+        """Every step table in the file, in order, whatever it holds."""
+        return [
+            (("phases", p, "steps", s), step)
+            for p, phase in _tables(_get(self.data, "phases"))
+            for s, step in _tables(_get(phase, "steps"))
+        ]
+
+    def raw_models(self) -> list[RawModel]:
+        """Every table the schema reads as a model, valid or not (`raw_models`), once."""
+        if self._raw is None:
+            self._raw = raw_models(self.data)
+        return self._raw
+
+    def raw_at(self, loc: KeyPath) -> Any:
+        """The raw value at `loc` (None where the data holds nothing there)."""
+        node = self.data
+        for part in loc:
+            if isinstance(part, str):
+                node = _get(node, part)
+            elif isinstance(node, list) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                return None
+        return node
+
+    def estate(self, collection: str) -> list[tuple[KeyPath, Table]]:
+        """Every item table of one estate collection, in order."""
+        return [
+            (("estate", collection, i), item)
+            for i, item in _tables(_get(_get(self.data, "estate"), collection))
+        ]
 
 
 Check = Callable[[Context], list[Finding]]
 
 
-def check_plan(plan: Plan, data: Any, lines: LineMap) -> list[Finding]:
-    """Every problem the schema let through, in no particular order."""
-    context = Context(plan, data, lines)
+def check_plan(plan: Plan | None, data: Any, lines: LineMap) -> list[Finding]:
+    """Every problem the schema cannot see, in no particular order. `plan` is None when
+    the schema did not hold: then only the parts that validate alone are judged."""
+    models = list(walk_models(plan)) if plan is not None else list(_valid_parts(data))
+    context = Context(data, lines, models)
     return [finding for check in CHECKS for finding in check(context)]
+
+
+# --- reading what could be read ----------------------------------------------------------
+
+
+def _get(node: Any, key: str) -> Any:
+    return node.get(key) if isinstance(node, dict) else None
+
+
+def _tables(node: Any) -> list[tuple[int, Table]]:
+    """The tables of a list, with their indexes (anything else in it skipped)."""
+    if not isinstance(node, list):
+        return []
+    return [(i, item) for i, item in enumerate(node) if isinstance(item, dict)]
+
+
+def _readable(node: Any, *keys: str) -> bool:
+    """Absent, or a list of tables each with a string `id` (every level of `keys` too)."""
+    if node is None:
+        return True
+    if not isinstance(node, list):
+        return False
+    for item in node:
+        if not isinstance(item, dict):
+            return False
+        if not keys and not isinstance(item.get("id"), str):
+            return False
+        if keys and not _readable(item.get(keys[0]), *keys[1:]):
+            return False
+    return True
+
+
+def _read_ids(data: Any, collection: str) -> Known:
+    if collection == "steps":
+        phases = _get(data, "phases")
+        items = [step for _, phase in _tables(phases) for _, step in _tables(phase.get("steps"))]
+        whole = isinstance(data, dict) and _readable(phases, "steps")
+    else:
+        estate = _get(data, "estate")
+        node = _get(estate, collection)
+        items = [item for _, item in _tables(node)]
+        whole = isinstance(estate, dict) and _readable(node)
+    ids = list(dict.fromkeys(item["id"] for item in items if isinstance(item.get("id"), str)))
+    return Known(ids, frozenset(ids), whole)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """What a field of a model holds, as far as walking raw data needs: tables read as one
+    model, or as the member of a tagged union their `kind` names; maybe in a list."""
+
+    is_list: bool
+    models: tuple[type[BaseModel], ...]
+    kinds: dict[Any, type[BaseModel]]
+
+    def model_for(self, node: Table) -> type[BaseModel] | None:
+        """The model this table is read as (None for an unknown kind: the schema says so)."""
+        if len(self.models) == 1:
+            return self.models[0]
+        kind = node.get("kind")
+        return self.kinds.get(kind) if isinstance(kind, str) else None
+
+
+@functools.cache
+def _slot(model: type[BaseModel], name: str) -> _Slot | None:
+    annotation = model.model_fields[name].annotation
+    item = next((args[0] for m in members(annotation) if (args := _list_args(m))), None)
+    inner = members(item if item is not None else annotation)
+    models = tuple(m for m in inner if isinstance(m, type) and issubclass(m, BaseModel))
+    if not models:
+        return None
+    return _Slot(item is not None, models, {kind_of(m): m for m in models})
+
+
+@functools.cache
+def _slots(model: type[BaseModel]) -> tuple[tuple[str, _Slot], ...]:
+    """The fields of a model that hold models, once per model (not once per table)."""
+    return tuple((name, slot) for name in model.model_fields if (slot := _slot(model, name)))
+
+
+def _list_args(annotation: Any) -> tuple[Any, ...]:
+    return get_args(annotation) if get_origin(annotation) is list else ()
+
+
+def _children(model: type[BaseModel], table: Table, loc: KeyPath) -> Iterator[RawModel]:
+    """The tables under a table read as `model`, each with the model it is read as."""
+    for name, slot in _slots(model):
+        node = table.get(name)
+        items = enumerate(node) if slot.is_list and isinstance(node, list) else None
+        if items is None:
+            if isinstance(node, dict) and not slot.is_list:
+                child = slot.model_for(node)
+                if child is not None:
+                    yield loc + (name,), child, node
+            continue
+        for index, item in items:
+            if isinstance(item, dict):
+                child = slot.model_for(item)
+                if child is not None:
+                    yield loc + (name, index), child, item
+
+
+def raw_models(data: Any) -> list[RawModel]:
+    """Every table of the raw data that the schema reads as a model, valid or not, with the
+    model it is read as (a table of an unknown kind, and what is under it, is skipped)."""
+    if not isinstance(data, dict):
+        return []
+    found: list[RawModel] = []
+    todo: list[RawModel] = [((), Plan, data)]
+    while todo:
+        loc, model, table = todo.pop()
+        found.append((loc, model, table))
+        todo.extend(reversed(list(_children(model, table, loc))))
+    return found
+
+
+def _valid_parts(data: Any) -> Iterator[tuple[KeyPath, BaseModel]]:
+    """Every part of a plan that failed its schema that validates on its own: the largest
+    such parts, and every model inside them (as `walk_models` gives a valid plan's)."""
+    if not isinstance(data, dict):
+        return
+    todo = list(_children(Plan, data, ()))[::-1]
+    while todo:
+        loc, model, table = todo.pop()
+        try:
+            valid = model.model_validate(table)
+        except ValidationError:
+            todo.extend(reversed(list(_children(model, table, loc))))
+            continue
+        yield from walk_models(valid, loc)
 
 
 # --- ids ---------------------------------------------------------------------------------
 
 
 def duplicate_ids(context: Context) -> list[Finding]:
-    groups: list[tuple[str, list[KeyPath]]] = [
-        (noun(name), [("estate", name, i) for i in range(len(getattr(context.plan.estate, name)))])
-        for name in ESTATE_COLLECTIONS
+    groups: list[tuple[str, list[tuple[KeyPath, Table]]]] = [
+        (noun(name), context.estate(name)) for name in ESTATE_COLLECTIONS
     ]
-    for a, ag in enumerate(context.plan.estate.availability_groups):
-        replicas: list[KeyPath] = [("estate", "availability_groups", a, "replicas", r)
-                                   for r in range(len(ag.replicas))]
+    for loc, ag in context.estate("availability_groups"):
+        replicas = [(loc + ("replicas", r), item) for r, item in _tables(ag.get("replicas"))]
         groups.append(("AG replica", replicas))
-    groups.append(("phase", [("phases", p) for p in range(len(context.plan.phases))]))
-    groups.append(("step", [loc for loc, _ in context.step_locs()]))
-    return [finding for what, locs in groups for finding in _duplicates(context, what, locs)]
+    groups.append(("phase", [(("phases", p), phase)
+                             for p, phase in _tables(_get(context.data, "phases"))]))
+    groups.append(("step", context.steps()))
+    return [finding for what, items in groups for finding in _duplicates(context, what, items)]
 
 
-def _duplicates(context: Context, what: str, locs: list[KeyPath]) -> list[Finding]:
-    first: dict[Any, int] = {}
+def _duplicates(context: Context, what: str, items: list[tuple[KeyPath, Table]]) -> list[Finding]:
+    first: dict[str, int] = {}
     findings = []
-    for loc in locs:
-        ident = _get(context.plan, loc).id
+    for loc, item in items:
+        ident = item.get("id")
+        if not isinstance(ident, str):
+            continue
         line = context.line(loc + ("id",))
         if ident in first:
             findings.append(
@@ -111,44 +328,42 @@ def _duplicates(context: Context, what: str, locs: list[KeyPath]) -> list[Findin
     return findings
 
 
-def _get(node: Any, loc: KeyPath) -> Any:
-    for part in loc:
-        node = node[part] if isinstance(part, int) else getattr(node, part)
-    return node
-
-
 # --- references --------------------------------------------------------------------------
 
 
 def references(context: Context) -> list[Finding]:
     """Every field marked `Ref(collection)` names an existing estate item or step."""
     findings = []
-    for loc, model in walk_models(context.plan):
-        for name, field in type(model).model_fields.items():
-            ref = ref_of(field)
-            if ref is not None:
-                findings += _check_ref(context, loc + (name,), getattr(model, name), ref.collection)
+    for loc, model, table in context.raw_models():
+        for name, collection in _refs(model):
+            if name in table:
+                findings += _check_ref(context, loc + (name,), table[name], collection)
     return findings
 
 
+@functools.cache
+def _refs(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """The fields of a model marked `Ref(collection)`, with their collections."""
+    return tuple(
+        (name, ref.collection)
+        for name, info in model.model_fields.items()
+        if (ref := ref_of(info)) is not None
+    )
+
+
 def _check_ref(context: Context, loc: KeyPath, value: Any, collection: str) -> list[Finding]:
-    named = value if isinstance(value, list) else [value]
-    known = known_ids(context.plan, collection)
+    known = context.known(collection)
+    if not known.whole:
+        return []
+    named = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
     return [
         context.at(
-            loc + ((i,) if isinstance(value, list) else ()),
-            _unknown(context, loc, collection, ident, known),
+            loc + ((i,) if i is not None else ()),
+            _unknown(context, loc, collection, ident, known.ids),
         )
-        for i, ident in enumerate(named)
-        if ident is not None and ident not in known
+        for i, ident in named
+        if isinstance(ident, str) and ident not in known.names
     ]
-
-
-def known_ids(plan: Plan, collection: str) -> list[str]:
-    if collection == "steps":
-        return [step.id for step in plan.steps()]
-    items = getattr(plan.estate, collection, [])
-    return [item.id for item in items]
 
 
 def _unknown(context: Context, loc: KeyPath, collection: str, ident: str, known: list[str]) -> str:
@@ -160,22 +375,22 @@ def _unknown(context: Context, loc: KeyPath, collection: str, ident: str, known:
 def _holder(context: Context, loc: KeyPath) -> str:
     """`step 'x'` for anything inside a step, else the estate item or table."""
     if loc[:1] == ("phases",) and len(loc) >= 4:
-        return owner(loc[:4], context.plan)
-    return owner(loc[:-1], context.plan)
+        return owner(loc[:4], context.data)
+    return owner(loc[:-1], context.data)
 
 
 def alb_values(context: Context) -> list[Finding]:
     """`value = "alb:<id>"` / `"ag:<id>"` (upsert, resolves-to) must name what it says."""
     findings = []
-    for loc, model in walk_models(context.plan):
-        value = getattr(model, "value", None)
-        if not (getattr(model, "kind", None) and isinstance(value, str)):
+    for loc, model, table in context.raw_models():
+        value = table.get("value")
+        if not ("kind" in model.model_fields and isinstance(value, str)):
             continue
         for prefix, collection in VALUE_PREFIXES.items():
-            known = known_ids(context.plan, collection)
+            known = context.known(collection)
             ident = value.removeprefix(prefix)
-            if value.startswith(prefix) and ident not in known:
-                message = _unknown(context, loc + ("value",), collection, ident, known)
+            if value.startswith(prefix) and known.whole and ident not in known.names:
+                message = _unknown(context, loc + ("value",), collection, ident, known.ids)
                 findings.append(context.at(loc + ("value",), message))
     return findings
 
@@ -183,18 +398,20 @@ def alb_values(context: Context) -> list[Finding]:
 # --- the estate ----------------------------------------------------------------------------
 
 
+def _sites(context: Context) -> dict[str, str]:
+    return {server.id: server.site for _, server in context.valid(AppServer)}
+
+
 def elb_targets_in_aws(context: Context) -> list[Finding]:
     """An ALB target group can only hold EC2 instances: `elb.*` servers must be in aws."""
-    sites = {server.id: server.site for server in context.plan.estate.app_servers}
+    sites = _sites(context)
     findings = []
-    for loc, model in walk_models(context.plan):
+    for loc, model in context.models:
         kind = getattr(model, "kind", "")
+        if not (isinstance(kind, str) and kind.startswith("elb.")):
+            continue
         for i, server in enumerate(getattr(model, "servers", [])):
-            if (
-                isinstance(kind, str)
-                and kind.startswith("elb.")
-                and sites.get(server) == "datacentre"
-            ):
+            if sites.get(server) == "datacentre":
                 message = (
                     f"{kind} in {_holder(context, loc + ('servers',))} names datacentre server "
                     f'{quoted(server)}: only site = "aws" app servers can be ALB targets'
@@ -205,14 +422,14 @@ def elb_targets_in_aws(context: Context) -> list[Finding]:
 
 def registered_targets_in_aws(context: Context) -> list[Finding]:
     """A target group's `registered` servers are ALB targets too: EC2 instances only."""
-    sites = {server.id: server.site for server in context.plan.estate.app_servers}
+    sites = _sites(context)
     return [
         context.at(
-            ("estate", "target_groups", g, "registered", i),
+            loc + ("registered", i),
             f"target group {quoted(group.id)} lists datacentre server {quoted(server)} as "
             'registered: only site = "aws" app servers can be ALB targets',
         )
-        for g, group in enumerate(context.plan.estate.target_groups)
+        for loc, group in context.valid(TargetGroup)
         for i, server in enumerate(group.registered)
         if sites.get(server) == "datacentre"
     ]
@@ -220,13 +437,14 @@ def registered_targets_in_aws(context: Context) -> list[Finding]:
 
 def aws_servers_have_az(context: Context) -> list[Finding]:
     """The sim places an imported instance in its AZ, and `ec2.spread` counts them."""
-    example = f'az = "{context.plan.estate.region}a"'
+    region = _get(_get(context.data, "estate"), "region")
+    region = region if isinstance(region, str) else "ap-southeast-2"
+    example = f'az = "{region}a"'
     return [
         context.at(
-            ("estate", "app_servers", i),
-            f"app server {quoted(server.id)} is in aws but has no 'az' (e.g. {example})",
+            loc, f"app server {quoted(server.id)} is in aws but has no 'az' (e.g. {example})"
         )
-        for i, server in enumerate(context.plan.estate.app_servers)
+        for loc, server in context.valid(AppServer)
         if server.site == "aws" and not server.az
     ]
 
@@ -235,11 +453,11 @@ def checksum_tables_counted(context: Context) -> list[Finding]:
     """A table compared by checksum is one whose rows are counted too."""
     return [
         context.at(
-            ("estate", "databases", d, "checksum_tables", i),
+            loc + ("checksum_tables", i),
             f"checksum table {quoted(table)} of database {quoted(db.id)} is not in its "
             f"'tables' (add it there: every checked table is counted too)",
         )
-        for d, db in enumerate(context.plan.estate.databases)
+        for loc, db in context.valid(Database)
         for i, table in enumerate(db.checksum_tables)
         if table not in db.tables
     ]
@@ -247,25 +465,30 @@ def checksum_tables_counted(context: Context) -> list[Finding]:
 
 def ags_reachable(context: Context) -> list[Finding]:
     """The AG's state is read through a replica's endpoint: an AG condition needs one."""
-    reachable = {ag.id for ag in context.plan.estate.availability_groups
-                 if any(r.endpoint for r in ag.replicas)}
-    known = {ag.id for ag in context.plan.estate.availability_groups}
+    groups = [ag for _, ag in context.valid(AvailabilityGroup)]
+    reachable = {ag.id for ag in groups if any(r.endpoint for r in ag.replicas)}
+    known = {ag.id for ag in groups}
+    conditions: list[tuple[KeyPath, AgHealthy | AgSynchronized]] = [
+        *context.valid(AgHealthy), *context.valid(AgSynchronized)
+    ]
     return [
         context.at(loc + ("ag",), f"{model.kind} in {_holder(context, loc + ('ag',))}: no "
                    f"replica of availability group {quoted(model.ag)} names an 'endpoint' "
                    "to read its state through")
-        for loc, model in walk_models(context.plan)
-        if isinstance(model, AgHealthy | AgSynchronized)
-        and model.ag in known and model.ag not in reachable
+        for loc, model in conditions
+        if model.ag in known and model.ag not in reachable
     ]
 
 
 def ag_actions_on_a_replica(context: Context) -> list[Finding]:
     """ADD/REMOVE DATABASE and joins run on a replica of that AG, not on any server."""
-    groups = {ag.id: ag for ag in context.plan.estate.availability_groups}
+    groups = {ag.id: ag for _, ag in context.valid(AvailabilityGroup)}
     findings = []
-    for loc, model in walk_models(context.plan):
-        if not isinstance(model, AddToAg | RemoveFromAg) or model.ag not in groups:
+    actions: list[tuple[KeyPath, AddToAg | RemoveFromAg]] = [
+        *context.valid(AddToAg), *context.valid(RemoveFromAg)
+    ]
+    for loc, model in actions:
+        if model.ag not in groups:
             continue
         endpoints = [r.endpoint for r in groups[model.ag].replicas if r.endpoint]
         if model.endpoint not in endpoints:
@@ -278,14 +501,14 @@ def ag_actions_on_a_replica(context: Context) -> list[Finding]:
 
 def never_drop_the_source(context: Context) -> list[Finding]:
     """`sql.drop_database` undoes a restore on a target; on the source it destroys the data."""
-    sources = {db.id: db.source for db in context.plan.estate.databases}
+    sources = {db.id: db.source for _, db in context.valid(Database)}
     return [
         context.at(loc + ("endpoint",), (
             f"sql.drop_database in {_holder(context, loc + ('endpoint',))} would drop "
             f"database {quoted(model.database)} on its source {quoted(model.endpoint)}: "
             "only a restored copy may be dropped"))
-        for loc, model in walk_models(context.plan)
-        if isinstance(model, DropDatabase) and sources.get(model.database) == model.endpoint
+        for loc, model in context.valid(DropDatabase)
+        if sources.get(model.database) == model.endpoint
     ]
 
 
@@ -296,7 +519,7 @@ def duplicate_keys(context: Context) -> list[Finding]:
     """A key pressed in the window must run exactly one step."""
     first: dict[str, tuple[str, int]] = {}
     findings = []
-    for loc, step in context.step_locs():
+    for loc, step in context.valid(Step):
         if step.key is None:
             continue
         line = context.line(loc + ("key",))
@@ -311,61 +534,79 @@ def duplicate_keys(context: Context) -> list[Finding]:
     return findings
 
 
-def conditions(context: Context) -> Iterator[tuple[KeyPath, Step, Condition]]:
-    """Every gate and `until` condition, with its loc and its step."""
-    for loc, step in context.step_locs():
-        for field in ("gates", "until"):
-            for i, condition in enumerate(getattr(step, field)):
-                yield loc + (field, i), step, condition
+def steps_that_do_nothing(context: Context) -> list[Finding]:
+    """A step with no gate, no action and no condition would be recorded as succeeded
+    without anything having been done or checked: it proves nothing."""
+    return [
+        context.at(loc, (
+            f"{owner(loc, context.data)} does nothing: it has no 'do', no 'gates' and "
+            "no 'until', so running it would record a success that proves nothing; give it "
+            "an action (do = { kind = \"manual\", instruction = \"...\" } for a person's "
+            "task) or a condition to check ('gates' before it runs, 'until' after)"))
+        for loc, step in context.steps()
+        if "do" not in step and step.get("gates") in (None, []) and step.get("until") in (None, [])
+    ]
 
 
 def insync_has_a_change(context: Context) -> list[Finding]:
     """`route53.insync` without `of` waits for this step's own change: there must be one."""
     return [
-        context.at(loc, _insync_message(step.id))
-        for loc, step, condition in conditions(context)
-        if isinstance(condition, ChangeInsync)
-        and condition.of is None
-        and not isinstance(step.do, Upsert)
+        context.at(loc, _insync_message(owner(loc[:4], context.data)))
+        for loc, condition in context.valid(ChangeInsync)
+        if condition.of is None and len(loc) >= 4 and _not_an_upsert(context, loc[:4])
     ]
 
 
-def _insync_message(step_id: str) -> str:
+def _insync_message(step: str) -> str:
     return (
-        f"route53.insync in step {quoted(step_id)} has no 'of' and the step's 'do' is not "
+        f"route53.insync in {step} has no 'of' and the step's 'do' is not "
         'route53.upsert: name the step whose change to wait for (of = "...")'
     )
 
 
+def _not_an_upsert(context: Context, step: KeyPath) -> bool:
+    """The step's `do` is surely not route53.upsert: absent, or a valid other action
+    (an invalid one is the schema's to report)."""
+    if context.raw_at(step + ("do",)) is None:
+        return True
+    action = context.valid_at(step + ("do",))
+    return action is not None and not isinstance(action, Upsert)
+
+
 def insync_of_an_upsert(context: Context) -> list[Finding]:
     """`of = "x"` must name a step that makes a Route 53 change to wait for."""
-    steps = {step.id: step for step in reversed(context.plan.steps())}  # first id wins
+    steps: dict[str, KeyPath] = {}
+    for loc, table in context.steps():
+        ident = table.get("id")
+        if isinstance(ident, str):
+            steps.setdefault(ident, loc)  # the first of an id wins
     return [
         context.at(
             loc + ("of",),
             f"route53.insync of = {quoted(condition.of)} names a step whose 'do' is not "
             "route53.upsert",
         )
-        for loc, _, condition in conditions(context)
-        if isinstance(condition, ChangeInsync)
-        and condition.of in steps
-        and not isinstance(steps[condition.of].do, Upsert)
+        for loc, condition in context.valid(ChangeInsync)
+        if condition.of in steps and _not_an_upsert(context, steps[condition.of])
     ]
 
 
 def dependency_cycles(context: Context) -> list[Finding]:
     """`after` must leave an order to run the steps in."""
-    steps: dict[str, tuple[KeyPath, Step]] = {}
-    for loc, step in context.step_locs():
-        steps.setdefault(step.id, (loc, step))  # a duplicate id is reported on its own
+    steps: dict[str, tuple[KeyPath, list[Any]]] = {}
+    for loc, table in context.steps():
+        ident, after = table.get("id"), table.get("after", [])
+        if isinstance(ident, str) and ident not in steps:  # a duplicate is reported apart
+            steps[ident] = (loc, after if isinstance(after, list) else [])
     order = {ident: n for n, ident in enumerate(steps)}
     graph = {
-        ident: [dep for dep in step.after if dep in steps] for ident, (_, step) in steps.items()
+        ident: [dep for dep in after if isinstance(dep, str) and dep in steps]
+        for ident, (_, after) in steps.items()
     }
     findings = []
     for cycle in find_cycles(graph, order):
-        loc, step = steps[cycle[0]]
-        index = step.after.index(cycle[1 % len(cycle)])
+        loc, after = steps[cycle[0]]
+        index = after.index(cycle[1 % len(cycle)])
         line = context.line(loc + ("after", index))
         findings.append(Finding(line, "dependency cycle: " + " -> ".join([*cycle, cycle[0]])))
     return findings
@@ -375,30 +616,50 @@ def dependency_cycles(context: Context) -> list[Finding]:
 
 
 def secrets_inline(context: Context) -> list[Finding]:
-    """Any string anywhere in the file that holds a credential (dsn_env is the model's)."""
+    """Any string anywhere in the file that holds a credential (dsn_env is the model's), or
+    any value under a key that names one (`aws_session_token = "..."`)."""
     findings = []
-    for loc, text in _strings(context.data, ()):
-        what = find_secret(text)
-        if what is None:
+    for loc, text in _strings(context.data):
+        field_name = next((part for part in reversed(loc) if isinstance(part, str)), "")
+        by_key = secret_key(loc[-1]) if loc and isinstance(loc[-1], str) else None
+        what = (by_key if text.strip() else None) or find_secret(text)
+        if what is None or _the_schema_says_so(loc, text):
             continue
-        field = next((part for part in reversed(loc) if isinstance(part, str)), "")
         message = (
-            f"secret written inline in {quoted(field)}: {what} in {_holder(context, loc)}; "
-            "keep it in the environment or a credential store and out of the plan"
+            f"secret written inline in {quoted(field_name)}: {what} in "
+            f"{_holder(context, loc)}; keep it in the environment or a credential store "
+            "and out of the plan"
+            + (" (AWS keys and tokens: in the profile 'aws_profile' names)"
+               if what.startswith("an AWS") else "")
         )
         findings.append(context.at(loc, message))
     return findings
 
 
-def _strings(node: Any, loc: KeyPath) -> Iterator[tuple[KeyPath, str]]:
-    if isinstance(node, str):
-        yield loc, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, loc + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, loc + (index,))
+def _the_schema_says_so(loc: KeyPath, text: str) -> bool:
+    """A secret in an sql endpoint's `dsn_env` that its model refuses as one (reported
+    once, by the schema)."""
+    if not (len(loc) == 4 and loc[:2] == ("estate", "sql") and loc[3] == "dsn_env"):
+        return False
+    try:
+        check_env_var_name(text)
+    except ValueError as exc:
+        return str(exc).startswith("secret written inline") and len(text) <= 128
+    return False
+
+
+def _strings(data: Any) -> Iterator[tuple[KeyPath, str]]:
+    """Every string in the data with its loc, in file order. Iterative: TOML tables may
+    nest far deeper than Python's recursion limit (`a.b.c... = 1`, `[a.b.c...]`)."""
+    stack: list[tuple[KeyPath, Any]] = [((), data)]
+    while stack:
+        loc, node = stack.pop()
+        if isinstance(node, str):
+            yield loc, node
+        elif isinstance(node, dict):
+            stack.extend((loc + (key,), value) for key, value in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((loc + (i,), value) for i, value in reversed(list(enumerate(node))))
 
 
 CHECKS: tuple[Check, ...] = (
@@ -414,6 +675,7 @@ CHECKS: tuple[Check, ...] = (
     never_drop_the_source,
     duplicate_keys,
     dependency_cycles,
+    steps_that_do_nothing,
     insync_has_a_change,
     insync_of_an_upsert,
     secrets_inline,

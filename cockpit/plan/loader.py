@@ -1,15 +1,24 @@
 """Read a plan file into a `Plan`, or say everything that is wrong with it, by line.
 
-Three passes, each only when the one before it passed: TOML syntax (tomllib), the schema
-(pydantic, with its errors put back on the lines `toml_lines` finds), then the checks a
-schema cannot make (`checks`). Whatever a file holds, the answer is a `Plan` or a
+First the file: a regular file (not a pipe, a device or a directory, which could block or
+never end), at most `MAX_PLAN_BYTES`, in UTF-8. Then one pass of `toml_lines` (every key's
+line; a dotted key or a nesting deeper than any plan's is refused there, before tomllib
+spends quadratic time on it), then TOML syntax (tomllib; a syntax error ends it there, as
+nothing after it can be read for sure), then the schema (pydantic, with
+its errors put back on the lines `toml_lines` finds) *and* the checks a schema cannot make
+(`checks`), which read whatever parts of the file did validate: every problem of both is
+reported, in file order. Whatever a file holds, the answer is a `Plan` or a
 `PlanLoadError`: the command line must never show an engineer a traceback.
+
+Every pass is linear in the size of the file (see `tests/unit/test_plan_scaling.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,9 +28,27 @@ from typing import Any
 from pydantic import ValidationError
 
 from cockpit.plan.checks import Finding, check_plan
-from cockpit.plan.messages import describe
+from cockpit.plan.inline_secrets import find_secret, secret_key
+from cockpit.plan.messages import describe, node_at
 from cockpit.plan.models import Plan
-from cockpit.plan.toml_lines import KeyPath, line_of, scan_key_lines
+from cockpit.plan.toml_lines import KeyPath, Scan, line_of, scan_toml
+
+# The largest plan file read. The plans this cockpit was built for are 5-15 KB, and a
+# window of several hundred steps is a few hundred KB: 1 MiB (some 4,000 steps) is far past
+# any runbook a person drives in one night, so a larger file is a log, a dump or the wrong
+# path. Refusing it at once keeps a mistake from holding a terminal: a plan at the limit is
+# checked in a second or two, the refusal takes no time at all.
+MAX_PLAN_BYTES = 1024 * 1024
+_FILE_TYPES = (
+    (stat.S_ISDIR, "Is a directory"),
+    (stat.S_ISFIFO, "Is a named pipe (FIFO), not a plan file"),
+    (stat.S_ISCHR, "Is a character device, not a plan file"),
+    (stat.S_ISBLK, "Is a block device, not a plan file"),
+    (stat.S_ISSOCK, "Is a socket, not a plan file"),
+)
+# Opening never waits: on a FIFO swapped in after the check, O_RDONLY alone blocks until a
+# writer appears (forever); O_NONBLOCK returns at once, and a regular file reads the same.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
 # tomllib says what it met, not what was meant; the usual causes, for the usual messages.
@@ -49,7 +76,8 @@ class PlanLoadError(Exception):
     """A plan file that cannot be used; `problems` holds every problem found, by line."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda problem: problem.line)
+        unique = list(dict.fromkeys(problems))  # a schema error and a check may agree
+        self.problems = sorted(unique, key=lambda problem: problem.line)
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
@@ -80,15 +108,25 @@ def load_plan_file(path: Path) -> LoadedPlan:
 
 def load_plan_text(text: str, path: Path) -> Plan:
     """The plan written in `text` (read from `path`, which problems are reported against)."""
-    data = parse_toml(text, path)
-    lines = _key_lines(text)
+    if len(text) > MAX_PLAN_BYTES:  # a character is at least a byte
+        raise _one(path, 1, _too_large(None))
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PLAN_BYTES:
+        raise _one(path, 1, _too_large(size))
+    scan = _scan(text, path)
+    data = _parse(text, path)
+    lines = scan.lines
+    schema: ValidationError | None = None
     try:
-        plan = Plan.model_validate(data)
+        plan: Plan | None = Plan.model_validate(data)
     except ValidationError as exc:
-        raise _schema_error(exc, data, lines, path) from None
-    findings = check_plan(plan, data, lines)
-    if findings:
-        raise PlanLoadError(_problems(findings, path))
+        plan, schema = None, exc
+    # Both stages, whatever the first found: every problem, in file order.
+    problems = _problems(check_plan(plan, data, lines), path)
+    if schema is not None:
+        problems += _schema_problems(schema, data, lines, path, secrets_reported=bool(problems))
+    if problems or plan is None:
+        raise PlanLoadError(problems)
     return plan
 
 
@@ -107,10 +145,36 @@ def validate_files(paths: Iterable[Path]) -> list[Problem]:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes: only a regular file, only up to the limit, never waiting."""
     try:
-        return path.read_bytes()
+        _check_file(os.stat(path), path)
+        fd = os.open(path, _OPEN_FLAGS)
+        with os.fdopen(fd, "rb") as file:
+            _check_file(os.fstat(file.fileno()), path)  # the same file as checked
+            raw = file.read(MAX_PLAN_BYTES + 1)
     except OSError as exc:
         raise _one(path, 1, f"cannot read the plan: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PLAN_BYTES:  # grew since, or a file whose size stat does not know
+        raise _one(path, 1, _too_large(None))
+    return raw
+
+
+def _check_file(info: os.stat_result, path: Path) -> None:
+    for is_type, what in _FILE_TYPES:
+        if is_type(info.st_mode):
+            raise _one(path, 1, f"cannot read the plan: {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise _one(path, 1, "cannot read the plan: not a regular file")
+    if info.st_size > MAX_PLAN_BYTES:
+        raise _one(path, 1, _too_large(info.st_size))
+
+
+def _too_large(size: int | None) -> str:
+    written = f"{size:,} bytes" if size is not None else "larger than that"
+    return (
+        f"the plan is too large: at most {MAX_PLAN_BYTES:,} bytes (1 MiB) is read, and this "
+        f"file is {written}; no runbook is that long: is this the right file?"
+    )
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -124,6 +188,25 @@ def _decode(raw: bytes, path: Path) -> str:
 
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
+    """The TOML data in `text`, or a PlanLoadError at the line of what is wrong."""
+    _scan(text, path)
+    return _parse(text, path)
+
+
+def _scan(text: str, path: Path) -> Scan:
+    """Every key's line, or the refusal of a key or nesting too deep for tomllib to read in
+    linear time (`toml_lines`)."""
+    try:
+        scan = scan_toml(text)
+    except RecursionError:  # unreachable with MAX_NESTING, but a line is only a courtesy
+        return Scan()
+    if scan.refused:
+        line, message = scan.refused
+        raise _one(path, line, message)
+    return scan
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -148,7 +231,8 @@ def _toml_error(message: str, text: str, path: Path) -> PlanLoadError:
 
 
 def _long_number_line(text: str) -> int:
-    match = re.search(r"\d{1000,}", text)
+    # From the start of a run of digits only: `\d{1000,}` alone retries inside every run.
+    match = re.search(r"(?<!\d)\d{1000,}", text)
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 
@@ -156,25 +240,28 @@ def _last_line(text: str) -> int:
     return max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
 
 
-def _key_lines(text: str) -> dict[KeyPath, int]:
-    try:
-        return scan_key_lines(text)
-    except RecursionError:  # absurdly nested arrays: report at line 1 rather than fail
-        return {}
-
-
 # --- problems ------------------------------------------------------------------------------
 
 
-def _schema_error(
-    exc: ValidationError, data: Any, lines: dict[KeyPath, int], path: Path
-) -> PlanLoadError:
-    problems: list[Problem] = []
+def _schema_problems(
+    exc: ValidationError, data: Any, lines: dict[KeyPath, int], path: Path,
+    secrets_reported: bool,
+) -> list[Problem]:
+    problems: dict[Problem, None] = {}  # each once, in pydantic's order
     for error in exc.errors(include_url=False):
-        problem = Problem(path, line_of(lines, error["loc"]), describe(error, data))
-        if problem not in problems:
-            problems.append(problem)
-    return PlanLoadError(problems)
+        if (secrets_reported and error["type"] == "extra_forbidden"
+                and _is_secret(error["loc"], data)):
+            continue  # an unknown key holding a credential: the checks report the secret
+        problems.setdefault(Problem(path, line_of(lines, error["loc"]), describe(error, data)))
+    return list(problems)
+
+
+def _is_secret(loc: KeyPath, data: Any) -> bool:
+    value = node_at(data, loc)
+    name = loc[-1] if loc else ""
+    return isinstance(value, str) and bool(
+        (isinstance(name, str) and value.strip() and secret_key(name)) or find_secret(value)
+    )
 
 
 def _problems(findings: list[Finding], path: Path) -> list[Problem]:

@@ -8,6 +8,7 @@ have to decode a `loc` tuple.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -35,6 +36,25 @@ NOUNS = {
 }
 
 _ACTION_FIELDS = ("do", "undo")
+# A value in a message is cut to this many characters, and nested values to this depth
+# (a plan may hold a table nested thousands deep: showing it must not recurse that far).
+_SHOWN = 60
+_SHOW_DEPTH = 3
+# What a zero duration would mean, and what to write instead.
+_NO_TIME = {
+    "timeout": (
+        "a step given no time to wait fails at its first check; give its 'until' the time "
+        "it needs to hold, such as 90s or 5m"
+    ),
+    "budget": (
+        "it is the time the step is expected to take, counted on the window's clock; "
+        "give an estimate such as 30s or 2m"
+    ),
+    "plan budget": (
+        "it is the window's length, which the header's clock counts down; give the "
+        "agreed outage window, such as 45m or 2h"
+    ),
+}
 _SECRET = "secret written inline"
 _PATTERNS = {
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "an id of letters, digits, '_', '.' and '-'",
@@ -61,13 +81,19 @@ def show(value: Any) -> str:
     """A value as it would be written in TOML, shortened, printable, and never a secret."""
     if isinstance(value, str) and find_secret(value):
         return '"<secret, not shown>"'
-    text = _toml(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _shortened(_toml(value, _SHOW_DEPTH))
 
 
 def quoted(name: Any) -> str:
-    """A key or id for a message: quoted, with control characters escaped."""
-    return repr(name) if isinstance(name, str) else show(name)
+    """A key or id for a message: quoted, with control characters escaped (and shortened:
+    a key may be any length, and a message is one line)."""
+    if not isinstance(name, str):
+        return show(name)
+    return repr(name[:_SHOWN] + "..." if len(name) > _SHOWN else name)
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
 def closest(word: Any, choices: Sequence[str]) -> str:
@@ -140,6 +166,8 @@ def describe(error: ErrorDetails, data: Any) -> str:
     explain = _EXPLAIN.get(error["type"], _fallback)
     if is_duration(loc) and error["type"] in ("float_type", "value_error", "finite_number"):
         explain = _bad_duration
+    if is_duration(loc) and error["type"] == "greater_than":
+        explain = _no_time
     return explain(error, loc, data)
 
 
@@ -174,6 +202,15 @@ def _wrong_type(error: ErrorDetails, loc: Loc, data: Any) -> str:
 
 def _bad_duration(error: ErrorDetails, loc: Loc, data: Any) -> str:
     return f"{label(loc)} must be a duration such as 90s or 5m, not {show(error['input'])}"
+
+
+def _no_time(error: ErrorDetails, loc: Loc, data: Any) -> str:
+    """A zero (or negative) timeout or budget: as written in the file, and why it cannot be."""
+    written = node_at(data, loc)
+    shown = show(written if written is not None else error["input"])
+    field = "plan budget" if tuple(loc) == ("plan", "budget") else str(loc[-1])
+    why = _NO_TIME.get(field, "give a duration such as 90s or 5m")
+    return f"{label(loc)} must be more than 0s, not {shown}: {why}"
 
 
 def _unknown_kind(error: ErrorDetails, loc: Loc, data: Any) -> str:
@@ -268,22 +305,38 @@ _EXPLAIN: dict[str, Explain] = {
 # --- values as TOML -----------------------------------------------------------------------
 
 
-def _toml(value: Any) -> str:
+def _toml(value: Any, depth: int) -> str:
+    """`value` in TOML, only as far as a message shows it: the first items of a list or a
+    table, the start of a string, `...` below `depth` (so its cost is bounded by what is
+    shown, not by the value: a string may be a megabyte, a table nested thousands deep)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return printable(json.dumps(value, ensure_ascii=False))
+        return printable(json.dumps(value[: _SHOWN + 1], ensure_ascii=False))
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list | dict) and depth <= 0:
+        return "[...]" if isinstance(value, list) else "{ ... }"
     if isinstance(value, list):
         more = [", ..."] if len(value) > 5 else []
-        return "[" + ", ".join([show(item) for item in value[:5]] + more) + "]"
+        return "[" + ", ".join([_shown_item(item, depth) for item in value[:5]] + more) + "]"
     if isinstance(value, dict):
-        pairs = (f"{printable(key)} = {show(item)}" for key, item in value.items())
-        return "{ " + ", ".join(pairs) + " }"
+        pairs = [
+            f"{printable(_shortened(str(key)))} = {_shown_item(item, depth)}"
+            for key, item in itertools.islice(value.items(), 5)
+        ]
+        more = [", ..."] if len(value) > 5 else []
+        return "{ " + ", ".join(pairs + more) + " }"
     if isinstance(value, datetime | date | time):
         return value.isoformat()
-    return printable(repr(value))
+    return printable(_shortened(repr(value)))
+
+
+def _shown_item(value: Any, depth: int) -> str:
+    """An item inside a list or table: shown like `show` shows a value, one level down."""
+    if isinstance(value, str) and find_secret(value):
+        return '"<secret, not shown>"'
+    return _shortened(_toml(value, depth - 1))
 
 
 def printable(text: str) -> str:

@@ -26,8 +26,11 @@ class Ref:
     collection: str
 
 
+# Matched against the stripped text, and each unit owns the spaces after it: with a `\s*`
+# on each side of every optional part, a run of spaces could be split between them in
+# O(n^4) ways, and `budget = "<800 spaces>x"` took minutes to refuse.
 _DURATION = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$"
+    r"(?:(\d+(?:\.\d+)?)h\s*)?(?:(\d+(?:\.\d+)?)m\s*)?(?:(\d+(?:\.\d+)?)s)?"
 )
 
 
@@ -35,8 +38,8 @@ def parse_duration(value: Any) -> Any:
     """Accept seconds as a number, or a string like `90s`, `5m`, `1h30m`."""
     if isinstance(value, bool) or not isinstance(value, str):
         return value
-    match = _DURATION.match(value)
-    if not value.strip() or match is None or not any(match.groups()):
+    match = _DURATION.fullmatch(value.strip())
+    if match is None or not any(match.groups()):
         raise ValueError(f"{value!r} is not a duration (write e.g. 90s, 5m, 1h30m)")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     return hours * 3600 + minutes * 60 + seconds
@@ -44,6 +47,11 @@ def parse_duration(value: Any) -> Any:
 
 # allow_inf_nan=False: TOML can spell `inf` and `nan`, and neither is a time budget.
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, allow_inf_nan=False)]
+# A step's timeout and budget and the window's budget: zero is never meant (a timeout of 0
+# fails at the first poll; a budget of 0 is overrun before the step starts).
+PositiveSeconds = Annotated[
+    float, BeforeValidator(parse_duration), Field(gt=0, allow_inf_nan=False)
+]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 EnvVarName = Annotated[str, Field(max_length=128)]
 ServerRefs = Annotated[list[str], Ref("app_servers"), Field(min_length=1)]
@@ -503,10 +511,10 @@ class Step(Strict):
     gates: list[Condition] = []
     do: Action | None = None
     until: list[Condition] = []
-    timeout: Seconds = 300.0
+    timeout: PositiveSeconds = 300.0
     undo: Action | None = None
     confirm: bool = False
-    budget: Seconds = 60.0
+    budget: PositiveSeconds = 60.0
     # Digits and F-keys only: letters are the cockpit's own keys (run, undo, skip...).
     key: str | None = Field(default=None, pattern=r"^[1-9]$|^f([2-9]|10)$")
 
@@ -520,7 +528,7 @@ class Phase(Strict):
 class PlanMeta(Strict):
     name: str = Field(min_length=1)
     description: str = ""
-    budget: Seconds = 3600.0
+    budget: PositiveSeconds = 3600.0
 
 
 class Plan(Strict):

@@ -91,13 +91,21 @@ def test_a_missing_field_of_a_condition_is_at_the_condition() -> None:
     assert problem.message == "'until' of step 'switch-dns' has no 'records'"
 
 
-def test_checks_run_only_when_the_schema_holds() -> None:
+def test_checks_run_even_when_the_schema_fails() -> None:
+    # Until the README's "every problem" was kept, checks ran only when the schema held and
+    # this file reported the port alone; now both, each at its line, in file order.
     text = edited(
         'target_group = "oms-web", servers = ["oms-app-1"] }\nkey',
         'target_group = "nowhere", servers = ["oms-app-1"] }\nkey',
     )
     text = edited("port = 8080", 'port = "x"', text)
-    assert [p.message for p in problems_of(text)] == ["'port' must be an integer, not \"x\""]
+    assert [(p.line, p.message) for p in problems_of(text)] == [
+        (line_of('port = "x"', text), "'port' must be an integer, not \"x\""),
+        (
+            line_of('target_group = "nowhere"', text),
+            "unknown target group 'nowhere' in step 'register-targets' (known: oms-web)",
+        ),
+    ]
 
 
 def test_syntax_error_is_one_problem_at_tomllib_line_without_its_suffix() -> None:
