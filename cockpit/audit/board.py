@@ -173,7 +173,10 @@ class _Builder:
 
     def _session_interrupted(self, entry: AuditEntry) -> None:
         step, last = entry.detail.get("step") or entry.step, entry.detail.get("last_event")
-        text = f"the previous session died during step {as_text(step) or '?'}"
+        stopped_by = as_text(entry.detail.get("stopped_by"))
+        text = (f"the cockpit was stopped ({stopped_by}) during step {as_text(step) or '?'}"
+                if stopped_by else
+                f"the previous session died during step {as_text(step) or '?'}")
         if last:
             text += f" (its last event: {as_text(last)})"
         self._add(self.report.problems, entry, "session interrupted", text, as_text(step) or None)

@@ -141,6 +141,20 @@ def test_interrupted_and_undone_steps_show_in_the_timeline(tmp_path: Path) -> No
     assert "oms.example.com" in md
 
 
+def test_a_step_cut_short_by_a_signal_says_the_cockpit_was_stopped(tmp_path: Path) -> None:
+    """The session did not die: the cockpit stopped on a signal, and the record says so."""
+    log = tmp_path / "audit.jsonl"
+    with AuditWriter(log, session="first", actor=JO, mode="driver") as w:
+        w.append(ev.SESSION_OPENED, detail={"plan_name": "P", "plan_sha256": PLAN_SHA})
+        w.append(ev.STEP_STARTED, step="S5", detail={"title": "Switch DNS", "attempt": 1})
+        w.append(ev.STEP_FAILED, step="S5", detail={"reason": "cancelled while waiting"})
+        w.append(ev.SESSION_INTERRUPTED, step="S5", detail={
+            "step": "S5", "last_event": "step.failed", "stopped_by": "SIGHUP"})
+    md = export_log(log, "md")
+    assert "the cockpit was stopped (SIGHUP) during step S5" in md
+    assert "previous session died" not in md
+
+
 def test_an_altered_log_is_exported_with_a_warning(window: Path) -> None:
     window.write_bytes(window.read_bytes().replace(b"120345", b"120346", 1))
     for fmt in ("md", "html"):
