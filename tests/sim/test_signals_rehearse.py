@@ -30,6 +30,11 @@ SIM_FOLDERS = "cockpit-sim-sql-*"
 STEP = "drain-apps"  # waits (for the targets to drain): a step mid-way, several seconds long
 
 
+def _signals_as_from_a_terminal() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 @dataclass
 class Run:
     process: subprocess.Popen[bytes]
@@ -66,7 +71,10 @@ def rehearse(tmp_path: Path, env: dict[str, str], runs: list[Run], name: str,
             [COCKPIT, "rehearse", str(PHASE_TWO), "--sim", "--speed", "20",
              "--manual-note", "x", "--session", str(tmp_path / "session"), *options],
             stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True)  # a signal to this test's group does not reach it
+            start_new_session=True,  # a signal to this test's group does not reach it
+            # As from a terminal: a runner started in the background (`cmd &`) passes
+            # SIGINT on ignored, and the cockpit rightly keeps an ignored signal ignored.
+            preexec_fn=_signals_as_from_a_terminal)
     run = Run(process, out, err)
     runs.append(run)
     return run
