@@ -231,6 +231,7 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
     from cockpit.runner.lock import LockHeld, StaleLock
     from cockpit.session.driver import DriverOpening, OpeningCancelled
     from cockpit.session.estate import SimUnavailable
+    from cockpit.session.heartbeat import beating
     from cockpit.session.rehearsal import rehearse as rehearse_plan
     from cockpit.session.shutdown import Stop, TerminalWatch
 
@@ -254,8 +255,10 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
                 click.echo(f"session: {folder}")
                 for warning in session.warnings:
                     click.echo(f"warning: {warning}", err=True)
-                result = rehearse_plan(session.runner, on_step=stop.checked(_print_progress),
-                                       interrupted=interrupted)
+                with beating(session, opening.settings.runner.heartbeat_every_s):
+                    result = rehearse_plan(session.runner,
+                                           on_step=stop.checked(_print_progress),
+                                           interrupted=interrupted)
             finally:
                 opening.close()
         except BaseException as exc:
@@ -265,7 +268,7 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
             if stop.reason is not None:
                 pass
             elif isinstance(exc, SimUnavailable | LockHeld | StaleLock | OpeningCancelled
-                            | ValueError):
+                            | ValueError):  # LockHung is a LockHeld: named as hung
                 click.echo(f"cockpit: {exc}", err=True)
                 sys.exit(2)
             else:
@@ -404,7 +407,9 @@ def watch(session_dir: Path) -> None:
     if not folder.holds_session():
         click.echo(f"cockpit: {session_dir} holds no session (no audit.jsonl)", err=True)
         sys.exit(2)
-    make_watch_app(SessionReader(folder), settings=settings_or_exit()).run()
+    settings = settings_or_exit()
+    reader = SessionReader(folder, hung_after_s=settings.runner.hung_after_s)
+    make_watch_app(reader, settings=settings).run()
 
 
 # --- the simulated estate on its own -----------------------------------------------------

@@ -121,6 +121,19 @@ class RunnerSettings(_Section):
     """Seconds after which an unchanged wait is still written to the audit log. 30 s shows
     the wait was alive without filling the log with identical entries."""
 
+    heartbeat_every_s: Seconds = Field(2.0, ge=0.1, le=60)
+    """Seconds between the driver's heartbeats in its lock file. 2 s: cheap (one small
+    write, no fsync) and well inside `hung_after_s`."""
+
+    hung_after_s: Seconds = Field(30.0, ge=1, le=3600)
+    """Seconds without a heartbeat after which a driver that still holds the session is
+    named as hung (to watchers, and to a driver asked to `--take-over`). 30 s: far above
+    any pause of a healthy loop, short enough to matter during an outage."""
+
+    hung_stop_grace_s: Seconds = Field(10.0, ge=0.1, le=120)
+    """Seconds a hung driver gets after SIGTERM to close its record before a take-over
+    sends SIGKILL. 10 s: a driver that can still run closes in well under that."""
+
 
 class AwsSettings(_Section):
     """How the cockpit talks to AWS (botocore's client config)."""

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cockpit import __version__
 from cockpit.audit import events
@@ -96,8 +96,11 @@ def _record_recovery(opened: OpenedSession, torn: bytes | None, lock: DriverLock
         opened.warnings.append(f"the log ended in a torn line ({len(torn)} bytes, a crash "
                                "mid-write); it was cut off and the repair recorded")
     if lock.previous is not None:
-        opened.entries.append(writer.append(events.LOCK_TAKEN_OVER, detail={
-            "previous": lock.previous.describe()}))
+        detail: dict[str, Any] = {"previous": lock.previous.describe()}
+        if lock.stopped_hung is not None:
+            detail["hung"] = lock.stopped_hung
+            opened.warnings.append(_hung_warning(lock.previous.describe(), lock.stopped_hung))
+        opened.entries.append(writer.append(events.LOCK_TAKEN_OVER, detail=detail))
     cut = cut_short_step(opened.entries)
     if cut is not None:
         step, last = cut
@@ -105,6 +108,12 @@ def _record_recovery(opened: OpenedSession, torn: bytes | None, lock: DriverLock
                                             detail={"step": step, "last_event": last}))
         opened.warnings.append(f"step {step} was running when the last driver stopped: it is "
                                "interrupted; re-check it, run it again or mark it done")
+
+
+def _hung_warning(previous: str, stopped: dict[str, Any]) -> str:
+    return (f"the driver {previous} was hung (no heartbeat for {stopped.get('silent_s')} s); "
+            f"it was stopped with {' then '.join(stopped.get('signals', []))} and gone after "
+            f"{stopped.get('gone_after_s')} s; this session took it over")
 
 
 def secrets_of(handle: EstateHandle) -> Redactor:

@@ -99,6 +99,10 @@ class Runner:
         with self._lock:
             return derive(self.plan, self._session.entries)
 
+    def heartbeat(self) -> None:
+        """The driver's loop is alive: say so in the lock, for watchers and take-overs."""
+        self._session.lock.beat()
+
     def driver_label(self) -> str:
         holder = self._session.lock.holder
         return holder.describe() if holder else "?"

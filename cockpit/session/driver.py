@@ -25,7 +25,7 @@ from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.protocols import CommandRefused, ManualPrompt
 from cockpit.session.view import SessionView
-from cockpit.settings import CockpitSettings
+from cockpit.settings import CockpitSettings, RunnerSettings
 
 
 class DriverSession(ReadsFolder):
@@ -127,6 +127,9 @@ class DriverSession(ReadsFolder):
     def answer_manual_with(self, prompt: ManualPrompt) -> None:
         self.runner.ask_manual = prompt
 
+    def heartbeat(self) -> None:
+        self.runner.heartbeat()
+
     def close(self, *, wait_s: float = 30.0) -> None:
         self.runner.close(hangup=self.hung_up, wait_s=wait_s)
 
@@ -153,11 +156,14 @@ def _keep_last_good(previous: PaneView | None, fresh: PaneView) -> PaneView:
 
 def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: EstateHandle, *,
                          pacing: Pacing | None = None, take_over: bool = False,
-                         ask_manual: ManualPrompt | None = None) -> DriverSession:
+                         ask_manual: ManualPrompt | None = None,
+                         runner_settings: RunnerSettings | None = None) -> DriverSession:
     """Take the folder's lock, keep a copy of the plan, open the log, build the runner.
     The estate is the caller's: it outlives the session (tests, benchmarks)."""
     folder.create()
-    lock = DriverLock(folder.lock)
+    settings = runner_settings or RunnerSettings()
+    lock = DriverLock(folder.lock, hung_after_s=settings.hung_after_s,
+                      stop_grace_s=settings.hung_stop_grace_s)
     lock.acquire(take_over=take_over)
     try:
         folder.keep_plan(loaded.raw)
@@ -194,7 +200,8 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
         pacing = Pacing(estate.time_scale, settings.runner.until_poll_s,
                         settings.runner.progress_every_s)
         session = start_driver_session(loaded, folder, estate.handle, pacing=pacing,
-                                       take_over=take_over, ask_manual=ask_manual)
+                                       take_over=take_over, ask_manual=ask_manual,
+                                       runner_settings=settings.runner)
         session.estate = estate
         try:
             yield session

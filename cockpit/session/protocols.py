@@ -78,6 +78,10 @@ class DriverCommands(Protocol):
     def answer_manual_with(self, prompt: ManualPrompt) -> None:
         """Who confirms manual steps from now on (the screen's modal, a terminal)."""
 
+    def heartbeat(self) -> None:
+        """Called from the driver's own loop: while it is, nobody takes the driver for
+        hung (a stuck loop stops calling it)."""
+
 
 class PanePoller(Protocol):
     def poll_pane(self, pane: str) -> PaneView:

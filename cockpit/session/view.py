@@ -26,6 +26,7 @@ class SessionView:
     panes: dict[str, PaneView] = field(default_factory=dict)
     driver: str | None = None
     driver_alive: bool = True
+    driver_hung_s: float | None = None  # holds the lock, but silent this long: hung
     published_at: datetime | None = None
     problem: str | None = None
 

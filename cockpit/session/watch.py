@@ -16,7 +16,7 @@ from cockpit.audit import events
 from cockpit.audit.entry import AuditEntry
 from cockpit.plan.loader import PlanLoadError, load_plan_text
 from cockpit.plan.models import Plan
-from cockpit.runner.lock import is_held, read_holder
+from cockpit.runner.lock import HUNG_AFTER_S, is_held, read_holder
 from cockpit.runner.panes import PaneView
 from cockpit.runner.publish import read_state
 from cockpit.runner.state import derive
@@ -27,8 +27,9 @@ from cockpit.session.view import SessionView
 class SessionReader(ReadsFolder):
     """Reads a session folder for a watcher; holds no credentials and changes nothing."""
 
-    def __init__(self, folder: SessionFolder) -> None:
+    def __init__(self, folder: SessionFolder, *, hung_after_s: float = HUNG_AFTER_S) -> None:
         self.folder = folder
+        self.hung_after_s = hung_after_s
         self._offset = 0
         self._partial = b""
         self._entries: list[AuditEntry] = []
@@ -52,10 +53,13 @@ class SessionReader(ReadsFolder):
             return None
         state = read_state(self.folder.state) or {}
         holder = read_holder(self.folder.lock)
+        alive = is_held(self.folder.lock)
+        hung = alive and holder is not None and holder.is_hung(self.hung_after_s)
         return SessionView(
             plan=plan, run=derive(plan, self._entries), entries=list(self._entries),
             panes=_panes(state), driver=holder.describe() if holder else None,
-            driver_alive=is_held(self.folder.lock),
+            driver_alive=alive,
+            driver_hung_s=holder.silent_s() if hung and holder is not None else None,
             published_at=_when(state.get("published_at")), problem=self.problem)
 
     # --- the log ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import threading
 import tomllib
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from support.audit import events_of, log_entries, me, started_steps
 from support.estate import driver_session, running_sim, target_states
+from support.holders import holding
 from support.plans import DB_PASSWORD, PHASE_ONE, load, write_plan
 from support.waiting import eventually
 
@@ -27,8 +29,11 @@ from cockpit.plan.models import Plan
 from cockpit.runner.lock import LockHeld, StaleLock
 from cockpit.runner.runner import Runner, StepRefused
 from cockpit.runner.state import Status, derive
+from cockpit.session.folder import SessionFolder
 from cockpit.session.rehearsal import rehearse
+from cockpit.session.watch import SessionReader
 from cockpit.sim.estate import SimEstate
+from cockpit.ui.widgets.header import render_header
 
 SPEED = 50.0
 
@@ -284,6 +289,30 @@ def test_a_stale_lock_is_refused_unless_taken_over_and_the_take_over_is_recorded
     entries = log_entries(folder)
     assert [e.event for e in entries] == ["session.opened", "lock.taken_over", "session.closed"]
     assert "jo@jump9 (pid 999999)" in entries[1].detail["previous"]
+
+
+def test_a_hung_driver_is_shown_to_watchers_then_stopped_by_a_take_over_on_the_record(
+    plan: Plan, handle: EstateHandle, folder: Path,
+) -> None:
+    open_runner(plan, PHASE_ONE, handle, folder).close()  # a session, its plan kept
+    with holding(folder / "lock") as hung:
+        view = SessionReader(SessionFolder(folder), hung_after_s=30).view()
+        assert view is not None and view.driver_alive
+        assert view.driver_hung_s is not None and view.driver_hung_s > 30
+        assert "DRIVER HUNG: no heartbeat for" in render_header(view, mode="WATCH").plain
+
+        runner = open_runner(plan, PHASE_ONE, handle, folder, take_over=True)
+        try:
+            assert hung.wait(timeout=30) == -signal.SIGTERM
+            assert any("was hung" in w and "SIGTERM" in w for w in runner.warnings)
+        finally:
+            runner.close()
+    taken = [e for e in log_entries(folder) if e.event == "lock.taken_over"]
+    assert len(taken) == 1
+    assert f"(pid {hung.pid})" in taken[0].detail["previous"]
+    assert taken[0].detail["hung"]["signals"] == ["SIGTERM"]
+    assert taken[0].detail["hung"]["pid"] == hung.pid
+    assert verify_log(folder / "audit.jsonl").status == "intact"
 
 
 # --- resuming a session the last driver left mid-step ---------------------------------------

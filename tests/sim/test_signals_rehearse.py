@@ -22,7 +22,7 @@ from support.audit import log_entries
 from support.plans import PLANS
 from support.waiting import eventually
 
-from cockpit.runner.lock import is_held
+from cockpit.runner.lock import is_held, read_holder
 
 PHASE_TWO = PLANS / "oms-phase2-database.toml"
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
@@ -179,3 +179,40 @@ def test_sim_serve_stops_on_a_hangup(tmp_path: Path, tmpdir_env: dict[str, str])
     assert code == 0
     assert not endpoints.exists()
     assert sim_folders(tmpdir_env) == []
+
+
+def test_a_hung_rehearsal_is_named_then_stopped_by_a_take_over_that_finishes_the_window(
+    tmp_path: Path, tmpdir_env: dict[str, str], started: list[Run],
+) -> None:
+    # Suspended mid-step (SIGSTOP): it holds the lock and answers nothing, as a hung driver.
+    env = {**tmpdir_env, "COCKPIT_RUNNER__HEARTBEAT_EVERY_S": "0.2",
+           "COCKPIT_RUNNER__HUNG_AFTER_S": "1"}
+    session = tmp_path / "session"
+    hung = rehearse(tmp_path, env, started, "hung")
+    eventually(lambda: (open_steps(session), hung.process.poll()),
+               lambda seen: STEP in seen[0] or seen[1] is not None, within=90,
+               what=f"{STEP} started, without an end yet")
+    hung.process.send_signal(signal.SIGSTOP)
+    eventually(lambda: read_holder(session / "lock"),
+               lambda holder: holder is not None and holder.is_hung(1.0), within=30,
+               what="the suspended driver's heartbeat a second old")
+
+    refused = rehearse(tmp_path, env, started, "refused")
+    assert refused.process.wait(timeout=120) == 2, refused.said()
+    assert f"pid {hung.process.pid}" in refused.said() and "hung" in refused.said()
+    assert hung.process.poll() is None
+
+    taking = rehearse(tmp_path, env, started, "taking", "--take-over",
+                      "--interrupted", "resume")
+    assert hung.process.wait(timeout=60) == 128 + signal.SIGTERM, hung.said()
+    assert taking.process.wait(timeout=180) == 0, taking.said()
+    assert "was hung" in taking.said() and "every step succeeded" in taking.said()
+    entries = log_entries(session)
+    taken = [e for e in entries if e.event == "lock.taken_over"]
+    assert len(taken) == 1 and taken[0].detail["hung"]["signals"] == ["SIGTERM"]
+    stopped = [e.event for e in entries if e.seq < taken[0].seq]
+    # the hung driver, let run again by SIGTERM (+SIGCONT), closed its own record first
+    assert stopped[-4:] == ["step.failed", "session.interrupted", "session.closed",
+                            "session.opened"], stopped[-6:]
+    assert entries[-1].event == "session.closed"
+    assert (session / "lock").read_text() == ""

@@ -162,6 +162,7 @@ class FrozenDriverSource:
 
     def __init__(self, view: SessionView) -> None:
         self._view = view
+        self.beats = 0  # heartbeats the screen gave
 
     def view(self) -> SessionView:
         return self._view
@@ -177,6 +178,9 @@ class FrozenDriverSource:
 
     def answer_manual_with(self, prompt: Any) -> None:
         pass
+
+    def heartbeat(self) -> None:
+        self.beats += 1
 
     def next_ready(self) -> str | None:
         ready = self._view.run.next_ready()

@@ -120,3 +120,20 @@ async def test_the_watcher_says_read_only_at_80x24() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await drawn(pilot)
         assert "read-only" in header_text(app) and "read-only" in screen_text(app)
+
+
+async def test_the_driver_screen_beats_from_its_own_loop() -> None:
+    """The heartbeat that tells watchers and take-overs the driver is alive comes from the
+    screen's event loop, so a loop stuck in the terminal stops it."""
+    from support.frozen import FrozenDriverSource, frozen_clock
+    from support.waiting import wait_for
+
+    from cockpit.settings import CockpitSettings, RunnerSettings
+    from cockpit.ui.app import make_driver_app
+
+    source = FrozenDriverSource(frozen_view())
+    settings = CockpitSettings(runner=RunnerSettings(heartbeat_every_s=0.1))
+    app = make_driver_app(source, keymap={}, clock=frozen_clock, settings=settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drawn(pilot)
+        await wait_for(pilot, lambda: source.beats >= 3, what="three heartbeats")

@@ -57,6 +57,9 @@ class DriverScreen(CockpitScreen):
         self._offer_orphan_abort()
         for pane in PANES:
             self._poll(pane)
+        # from the event loop itself: a loop stuck in the terminal's writes stops beating
+        self.session.heartbeat()
+        self.set_interval(self.context.settings.runner.heartbeat_every_s, self.session.heartbeat)
 
     # --- what the last driver left behind -------------------------------------------------
 

@@ -46,6 +46,6 @@ class StartingScreen(Screen[None]):
 def _reason(exc: Exception) -> str:
     """The message alone for the refusals an engineer meets (lock held, no sim extra, a
     bad endpoints file); the exception's name too for anything unexpected."""
-    known = ("LockHeld", "StaleLock", "SimUnavailable", "ValueError", "OSError",
+    known = ("LockHeld", "LockHung", "StaleLock", "SimUnavailable", "ValueError", "OSError",
              "FileNotFoundError", "PermissionError")
     return str(exc) if type(exc).__name__ in known else f"{type(exc).__name__}: {exc}"

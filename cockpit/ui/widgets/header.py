@@ -32,6 +32,9 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
         line1.append(" SESSION CLOSED: the record below is final ", style="bold reverse")
     elif mode == "WATCH" and not view.driver_alive:
         line1.append(" DRIVER GONE: the data below is the last it saw ", style="bold reverse red")
+    elif mode == "WATCH" and view.driver_hung_s is not None:
+        line1.append(f" DRIVER HUNG: no heartbeat for {view.driver_hung_s:.0f} s ",
+                     style="bold reverse red")
     line1.append(f" {view.plan.plan.name}", style="bold")
     line1.append(f" | AWS {view.aws_identity}")
     line1.append(f" | {view.current_phase()}")
