@@ -276,7 +276,9 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
     if stop.reason is not None or result is None:
         _say_stopped(stop, folder.audit)
     if result.stopped_at and not result.outcomes and interrupted == "stop":
-        click.echo(f"{result.stopped_at} is interrupted: reopen with --interrupted resume "
+        # interrupted, or failed a re-check since: either way not yet run to an end
+        click.echo(f"{result.stopped_at} was cut short and is not recovered yet: reopen "
+                   "with --interrupted resume "
                    "(re-check, run it again only if not done), recheck (judge its condition "
                    "now) or rerun (run it again)", err=True)
     click.echo()

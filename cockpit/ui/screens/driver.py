@@ -267,12 +267,15 @@ class DriverScreen(CockpitScreen):
         when the app is ending (quit, hang-up), and the step stays ready."""
         answer: Future[str | None] = Future()
         try:
-            self.app.call_from_thread(self.app.push_screen,
-                                      ConfirmManual(step.id, step.title, instruction),
-                                      answer.set_result)
-        except RuntimeError:  # the app is no longer running
+            # found once: from this thread `self.app` walks the screen's parents, and a
+            # screen taken off the app mid-prompt has none (NoActiveAppError)
+            app = self.app
+            app.call_from_thread(app.push_screen,
+                                 ConfirmManual(step.id, step.title, instruction),
+                                 answer.set_result)
+        except RuntimeError:  # the app is no longer running, or this screen left it
             return None
-        while self.app.is_running:
+        while app.is_running:
             try:
                 return answer.result(timeout=0.2)
             except FutureTimeout:
