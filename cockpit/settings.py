@@ -135,6 +135,26 @@ class RunnerSettings(_Section):
     sends SIGKILL. 10 s: a driver that can still run closes in well under that."""
 
 
+class NotifySettings(_Section):
+    """Who is told of the window's milestones (phase started and ended, go/no-go passed, a
+    step failed or past its budget, the window complete), through apprise."""
+
+    urls: list[str] = []
+    """apprise URLs (`json://`, `slack://`, `msteams://`, `mailto://`, ...), one target
+    each. They hold tokens: keep them in the config file (0600) or COCKPIT_NOTIFY__URLS (a
+    JSON list), never in the plan; the record names each by apprise's masked form."""
+
+    attempts: Count = Field(3, ge=1, le=10)
+    """Tries per notice and target before it is recorded as not sent."""
+
+    retry_after_s: Seconds = Field(2.0, ge=0, le=300)
+    """Seconds between tries. 2 s rides out a webhook's brief hiccup."""
+
+    close_wait_s: Seconds = Field(5.0, ge=0, le=120)
+    """Seconds a closing session gives notices still queued; what is left then is recorded
+    as not sent. 5 s: closing must stay quick when a webhook is down."""
+
+
 class AwsSettings(_Section):
     """How the cockpit talks to AWS (botocore's client config)."""
 
@@ -172,6 +192,7 @@ class CockpitSettings(BaseSettings):
     """How a running step waits."""
 
     aws: AwsSettings = Field(default_factory=AwsSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     """Timeouts and retries of AWS calls."""
 
     keys: dict[BindingId, KeyList] = Field(default_factory=dict)

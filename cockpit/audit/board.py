@@ -126,6 +126,8 @@ class _Builder:
             events.STEP_UNDONE: self._step_undone,
             events.STEP_UNDO_FAILED: self._step_undo_failed,
             events.NOTE_ADDED: self._note_added,
+            events.NOTIFY_SENT: self._notified("notified"),
+            events.NOTIFY_FAILED: self._problem("notification not sent"),
         }
 
     def feed(self, entry: AuditEntry) -> None:
@@ -191,6 +193,14 @@ class _Builder:
         def record(entry: AuditEntry) -> None:
             text = ", ".join(f"{k}: {as_text(v)}" for k, v in entry.detail.items())
             self._add(self.report.problems, entry, what, text)
+
+        return record
+
+    def _notified(self, what: str) -> Callable[[AuditEntry], None]:
+        def record(entry: AuditEntry) -> None:
+            text = (f"{what}: {as_text(entry.detail.get('title'))} "
+                    f"({as_text(entry.detail.get('target'))})")
+            self._add(self.report.notes, entry, what, text, entry.step)
 
         return record
 

@@ -20,10 +20,14 @@ SESSION_INTERRUPTED = "session.interrupted"
 AUDIT_REPAIRED = "audit.repaired"
 LOCK_TAKEN_OVER = "lock.taken_over"
 SESSION_HANGUP = "session.hangup"
+# A milestone told (or not) to the people away from the keyboard: one entry per target.
+NOTIFY_SENT = "notify.sent"
+NOTIFY_FAILED = "notify.failed"
 
 ALL_EVENTS = frozenset({
     SESSION_OPENED, STEP_STARTED, STEP_PROGRESS, STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED,
     STEP_WITHDRAWN,
     GATE_OVERRIDDEN, STEP_UNDONE, STEP_UNDO_FAILED, NOTE_ADDED, SESSION_CLOSED,
     SESSION_INTERRUPTED, AUDIT_REPAIRED, LOCK_TAKEN_OVER, SESSION_HANGUP,
+    NOTIFY_SENT, NOTIFY_FAILED,
 })

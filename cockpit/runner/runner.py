@@ -17,10 +17,13 @@ from typing import Any
 from cockpit.audit import events
 from cockpit.audit.entry import AuditEntry
 from cockpit.estate.handle import EstateHandle
+from cockpit.estate.snapshots import utcnow
+from cockpit.notify.sender import Delivery, Notifier
 from cockpit.plan.models import Plan, Step
 from cockpit.runner import actions, probes
 from cockpit.runner.kinds import EFFECTS
 from cockpit.runner.kinds.s3 import LeftOpen, left_open
+from cockpit.runner.milestones import milestones_of, past_budget
 from cockpit.runner.opening import OpenedSession
 from cockpit.runner.publish import StatePublisher
 from cockpit.runner.state import RECHECK_REASON, RunState, Status, StepState, derive
@@ -49,6 +52,9 @@ def _nobody_confirms(step: Step, instruction: str) -> None:
     return None
 
 
+NOTIFY_EVENTS = frozenset({events.NOTIFY_SENT, events.NOTIFY_FAILED})
+
+
 class Runner:
     """Runs the steps of one opened session; the session layer opens and hands it over."""
 
@@ -56,7 +62,8 @@ class Runner:
     RUNNABLE = frozenset({Status.READY, Status.FAILED, Status.UNDONE, Status.INTERRUPTED})
 
     def __init__(self, plan: Plan, handle: EstateHandle, session: OpenedSession, *,
-                 pacing: Pacing | None = None, ask_manual: AskManual | None = None) -> None:
+                 pacing: Pacing | None = None, ask_manual: AskManual | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.plan = plan
         self.handle = handle
         self.pacing = pacing or Pacing()
@@ -72,6 +79,12 @@ class Runner:
         self._close_done = threading.Event()
         self._stopped_by: str | None = None  # why the cockpit is stopping (cancel, close)
         self._cut_short: str | None = None  # the step the stop cut short
+        self.notifier = notifier
+        self._past_budget_told: set[tuple[str, int]] = set()
+        self._record_closed = False  # `session.closed` is written: nothing may follow it
+        for secret in notifier.secrets() if notifier else []:
+            session.redactor.add_secret(secret)
+        self._last_run = derive(self.plan, self._session.entries)  # as of the last entry
         self._warn_of_orphans()
         self.publish()
 
@@ -100,8 +113,16 @@ class Runner:
             return derive(self.plan, self._session.entries)
 
     def heartbeat(self) -> None:
-        """The driver's loop is alive: say so in the lock, for watchers and take-overs."""
+        """The driver's loop is alive: say so in the lock, for watchers and take-overs;
+        and what only the clock tells (a step past its budget) and the notices delivered
+        since are put on the record."""
         self._session.lock.beat()
+        if self.notifier is None:
+            return
+        for notice in past_budget(self.state(), self.plan, utcnow(), self._past_budget_told,
+                                  time_scale=self.time_scale):
+            self.notifier.submit(notice)
+        self._record_deliveries()
 
     def driver_label(self) -> str:
         holder = self._session.lock.holder
@@ -234,7 +255,10 @@ class Runner:
                     self._mark_cut_short()
                     if hangup:
                         self._append(events.SESSION_HANGUP, None, self._hangup_detail())
+                    if self.notifier is not None:  # bounded: a webhook down must not hold it
+                        self._record(self.notifier.finish())
                     self._append(events.SESSION_CLOSED, None, {"summary": self._summary()})
+                    self._record_closed = True
                 finally:
                     self._session.writer.close()
                     self._close_done.set()
@@ -490,13 +514,36 @@ class Runner:
 
     def _append(self, event: str, step: str | None, detail: dict[str, Any]) -> AuditEntry:
         with self._lock:
+            before = self._last_run
             entry = self._session.writer.append(event, step=step, detail=detail)
             self._session.entries.append(entry)
-        self.publish()
+            self._last_run = after = derive(self.plan, self._session.entries)
+            if self.notifier is not None and event not in NOTIFY_EVENTS:
+                for notice in milestones_of(entry, before, after, self.plan):
+                    self.notifier.submit(notice)
+        self.publish(after)
+        if self.notifier is not None and event not in NOTIFY_EVENTS:
+            self._record_deliveries()
         return entry
 
-    def publish(self) -> None:
-        run = self.state()
+    def _record_deliveries(self) -> None:
+        assert self.notifier is not None
+        with self._lock:
+            if not self._record_closed:
+                self._record(self.notifier.take_deliveries())
+
+    def _record(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            notice = delivery.notice
+            detail: dict[str, Any] = {"milestone": notice.milestone, "title": notice.title,
+                                      "target": delivery.target, "attempts": delivery.attempts}
+            if delivery.error:
+                detail["error"] = delivery.error
+            event = events.NOTIFY_SENT if delivery.sent else events.NOTIFY_FAILED
+            self._append(event, notice.step, detail)
+
+    def publish(self, run: RunState | None = None) -> None:
+        run = run or self.state()
         self.publisher.update(
             plan=self.plan.plan.name, session=str(self.folder),
             head={"seq": run.head[0], "hash": run.head[1]} if run.head else None,

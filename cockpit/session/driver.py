@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 
 from cockpit.estate.handle import EstateHandle
+from cockpit.notify.sender import Notifier
 from cockpit.plan.loader import LoadedPlan
 from cockpit.plan.models import Plan
 from cockpit.runner.lock import DriverLock
@@ -25,7 +26,7 @@ from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.protocols import CommandRefused, ManualPrompt
 from cockpit.session.view import SessionView
-from cockpit.settings import CockpitSettings, RunnerSettings
+from cockpit.settings import CockpitSettings, NotifySettings, RunnerSettings
 
 
 class DriverSession(ReadsFolder):
@@ -157,23 +158,41 @@ def _keep_last_good(previous: PaneView | None, fresh: PaneView) -> PaneView:
 def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: EstateHandle, *,
                          pacing: Pacing | None = None, take_over: bool = False,
                          ask_manual: ManualPrompt | None = None,
-                         runner_settings: RunnerSettings | None = None) -> DriverSession:
+                         runner_settings: RunnerSettings | None = None,
+                         notifier: Notifier | None = None) -> DriverSession:
     """Take the folder's lock, keep a copy of the plan, open the log, build the runner.
-    The estate is the caller's: it outlives the session (tests, benchmarks)."""
+    The estate is the caller's: it outlives the session (tests, benchmarks). A notifier
+    given is the session's from then on: its close finishes it."""
     folder.create()
     settings = runner_settings or RunnerSettings()
     lock = DriverLock(folder.lock, hung_after_s=settings.hung_after_s,
                       stop_grace_s=settings.hung_stop_grace_s)
-    lock.acquire(take_over=take_over)
+    try:
+        lock.acquire(take_over=take_over)
+    except BaseException:
+        if notifier is not None:
+            notifier.finish()  # nothing was queued: its thread just ends
+        raise
     try:
         folder.keep_plan(loaded.raw)
         record = PlanRecord(loaded.plan.plan.name, loaded.path, loaded.sha256)
         opened = open_as_driver(folder, lock, plan=record, handle=handle)
     except BaseException:
         lock.release(restore_previous=True)  # the dead driver's name stays for next time
+        if notifier is not None:
+            notifier.finish()
         raise
-    runner = Runner(loaded.plan, handle, opened, pacing=pacing, ask_manual=ask_manual)
+    runner = Runner(loaded.plan, handle, opened, pacing=pacing, ask_manual=ask_manual,
+                    notifier=notifier)
     return DriverSession(loaded, folder, handle, runner)
+
+
+def notifier_for(settings: NotifySettings) -> Notifier | None:
+    """The session's notifier, when the settings name anyone to tell."""
+    if not settings.urls:
+        return None
+    return Notifier(settings.urls, attempts=settings.attempts,
+                    retry_after_s=settings.retry_after_s, close_wait_s=settings.close_wait_s)
 
 
 class OpeningCancelled(RuntimeError):
@@ -201,7 +220,8 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                         settings.runner.progress_every_s)
         session = start_driver_session(loaded, folder, estate.handle, pacing=pacing,
                                        take_over=take_over, ask_manual=ask_manual,
-                                       runner_settings=settings.runner)
+                                       runner_settings=settings.runner,
+                                       notifier=notifier_for(settings.notify))
         session.estate = estate
         try:
             yield session

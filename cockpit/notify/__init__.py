@@ -1,0 +1,1 @@
+"""Telling the people who are not at the keyboard: milestones sent through apprise."""
