@@ -6,6 +6,7 @@ import getpass
 import os
 import socket
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_serializer
@@ -41,8 +42,13 @@ class Actor(BaseModel):
 
     def label(self) -> str:
         """`jo@jump1 from 10.1.1.5`: how a report names the actor."""
-        where = f" from {self.ssh_client.split()[0]}" if self.ssh_client else ""
-        return f"{self.user}@{self.host}{where}"
+        return actor_label(self.user, self.host, self.ssh_client)
+
+
+@lru_cache(maxsize=256)  # a log names a handful of actors, on every one of its lines
+def actor_label(user: str, host: str, ssh_client: str | None) -> str:
+    where = f" from {ssh_client.split()[0]}" if ssh_client else ""
+    return f"{user}@{host}{where}"
 
 
 def _login_name() -> str:
@@ -73,3 +79,4 @@ class AuditEntry(BaseModel):
     @field_serializer("ts")
     def _ts_as_written(self, ts: datetime) -> str:
         return render_ts(ts)
+
