@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -23,9 +22,8 @@ from cockpit.audit.entry import AuditEntry, actor_label
 from cockpit.audit.verify import ChainCheck, VerifyReport, parse_entry, said_as_read_error
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """The fields of an `AuditEntry` that a report shows."""
+class LogEntry(msgspec.Struct, frozen=True):
+    """The fields of an `AuditEntry` that a report shows (a Struct: made in C, 100,000 times)."""
 
     seq: int
     ts: datetime
@@ -49,6 +47,10 @@ class _ActorLine(msgspec.Struct, forbid_unknown_fields=True):
     ssh_client: str | None
 
 
+# `AuditEntry`'s Sha256Hex; the length bound also refuses the `\\n` that `$` lets through.
+_Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", max_length=64)]
+
+
 class _Line(msgspec.Struct, forbid_unknown_fields=True):
     seq: int
     ts: str
@@ -58,13 +60,12 @@ class _Line(msgspec.Struct, forbid_unknown_fields=True):
     event: str
     step: str | None
     detail: dict[str, Any]
-    prev: str
-    hash: str
+    prev: _Sha256Hex
+    hash: _Sha256Hex
 
 
 _decode_line = msgspec.json.Decoder(_Line).decode
 _TS_AS_WRITTEN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def scan_log(path: Path, on_entry: Callable[[LogEntry], None]) -> VerifyReport:
@@ -78,8 +79,9 @@ def scan_log(path: Path, on_entry: Callable[[LogEntry], None]) -> VerifyReport:
             if not line.endswith(b"\n"):
                 tail = line
                 break
-            check.feed(line[:-1])
-            on_entry(read_log_entry(number, line[:-1]))
+            whole = line[:-1]
+            check.feed(whole)
+            on_entry(read_log_entry(number, whole))
     return check.report(tail)
 
 
@@ -95,8 +97,7 @@ def _as_written(line: bytes) -> LogEntry | None:
         raw = _decode_line(line)
     except msgspec.DecodeError:  # malformed, or not the writer's types: AuditEntry judges
         return None
-    if not (_TS_AS_WRITTEN.fullmatch(raw.ts) and _SHA256_HEX.fullmatch(raw.prev)
-            and _SHA256_HEX.fullmatch(raw.hash)):
+    if not _TS_AS_WRITTEN.fullmatch(raw.ts):
         return None
     try:
         ts = datetime.fromisoformat(raw.ts)
