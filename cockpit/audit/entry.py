@@ -5,25 +5,17 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_serializer
 
-GENESIS = "0" * 64
-"""The `prev` of the first entry of a log: there is no entry before it."""
+from cockpit.audit.line import ENTRY_KEYS, GENESIS, actor_label, render_ts
 
-# The line's keys in the order they are written. Verify checks the order too, so a line
-# that was rebuilt by some other JSON writer is noticed even if someone re-hashed it.
-ENTRY_KEYS = ("seq", "ts", "session", "actor", "mode", "event", "step", "detail", "prev", "hash")
+__all__ = ["ENTRY_KEYS", "GENESIS", "Actor", "AuditEntry", "Sha256Hex", "actor_label",
+           "render_ts"]
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-
-
-def render_ts(ts: datetime) -> str:
-    """`2026-11-26T14:33:23.123456Z`: always UTC, always microseconds, so lines sort as text."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Actor(BaseModel):
@@ -43,12 +35,6 @@ class Actor(BaseModel):
     def label(self) -> str:
         """`jo@jump1 from 10.1.1.5`: how a report names the actor."""
         return actor_label(self.user, self.host, self.ssh_client)
-
-
-@lru_cache(maxsize=256)  # a log names a handful of actors, on every one of its lines
-def actor_label(user: str, host: str, ssh_client: str | None) -> str:
-    where = f" from {ssh_client.split()[0]}" if ssh_client else ""
-    return f"{user}@{host}{where}"
 
 
 def _login_name() -> str:

@@ -13,13 +13,17 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cockpit.audit.board import BoardBuilder, BoardReport
-from cockpit.audit.entry import AuditEntry, render_ts
+from cockpit.audit.line import render_ts
 from cockpit.audit.render_html import html_chunks
 from cockpit.audit.render_md import md_chunks
 from cockpit.audit.scan import scan_log
 from cockpit.audit.verify import VerifyReport, read_and_verify
+
+if TYPE_CHECKING:
+    from cockpit.audit.entry import AuditEntry
 
 CSV_COLUMNS = ("seq", "ts", "user", "host", "mode", "event", "step", "detail", "hash")
 

@@ -14,12 +14,15 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
-from cockpit.audit.entry import AuditEntry, actor_label
+from cockpit.audit.line import actor_label
 from cockpit.audit.verify import ChainCheck, VerifyReport, parse_entry, said_as_read_error
+
+if TYPE_CHECKING:
+    from cockpit.audit.entry import AuditEntry
 
 
 class LogEntry(msgspec.Struct, frozen=True):

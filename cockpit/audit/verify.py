@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NoReturn
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from cockpit.audit import events
-from cockpit.audit.entry import ENTRY_KEYS, GENESIS, AuditEntry
+from cockpit.audit.line import ENTRY_KEYS, GENESIS
+
+if TYPE_CHECKING:
+    from cockpit.audit.entry import AuditEntry
 
 Status = Literal["intact", "altered", "torn", "unreadable"]
 
@@ -153,6 +154,11 @@ def parse_entries(lines: list[bytes]) -> list[AuditEntry]:
 
 def parse_entry(number: int, line: bytes) -> AuditEntry:
     """Line `number` as an `AuditEntry`; `AuditReadError` saying why it is not one."""
+    # Here, not at the top: verifying, and exporting a log the writer wrote, never needs it.
+    from pydantic import ValidationError
+
+    from cockpit.audit.entry import AuditEntry
+
     try:
         return AuditEntry.model_validate_json(line)
     except ValidationError as exc:
