@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -50,10 +50,6 @@ class _ActorLine(msgspec.Struct, forbid_unknown_fields=True):
     ssh_client: str | None
 
 
-# `AuditEntry`'s Sha256Hex; the length bound also refuses the `\\n` that `$` lets through.
-_Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", max_length=64)]
-
-
 class _Line(msgspec.Struct, forbid_unknown_fields=True):
     seq: int
     ts: str
@@ -63,12 +59,13 @@ class _Line(msgspec.Struct, forbid_unknown_fields=True):
     event: str
     step: str | None
     detail: dict[str, Any]
-    prev: _Sha256Hex
-    hash: _Sha256Hex
+    prev: str
+    hash: str
 
 
 _decode_line = msgspec.json.Decoder(_Line).decode
 _TS_AS_WRITTEN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # AuditEntry's Sha256Hex
 
 
 def scan_log(path: Path, on_entry: Callable[[LogEntry], None]) -> VerifyReport:
@@ -83,24 +80,26 @@ def scan_log(path: Path, on_entry: Callable[[LogEntry], None]) -> VerifyReport:
                 tail = line
                 break
             whole = line[:-1]
-            check.feed(whole)
-            on_entry(read_log_entry(number, whole))
+            on_entry(read_log_entry(number, whole, chained=check.feed(whole)))
     return check.report(tail)
 
 
-def read_log_entry(number: int, line: bytes) -> LogEntry:
+def read_log_entry(number: int, line: bytes, *, chained: bool = False) -> LogEntry:
     """Line `number` as a `LogEntry`: decoded directly when it is what the writer writes,
-    through `AuditEntry` otherwise."""
-    entry = _as_written(line)
+    through `AuditEntry` otherwise. `chained`: the chain check found the line in its place,
+    so its `prev` and `hash` are known to be sha256 hex digests."""
+    entry = _as_written(line, chained)
     return entry if entry is not None else LogEntry.of(parse_entry(number, line))
 
 
-def _as_written(line: bytes) -> LogEntry | None:
+def _as_written(line: bytes, chained: bool) -> LogEntry | None:
     try:
         raw = _decode_line(line)
     except msgspec.DecodeError:  # malformed, or not the writer's types: AuditEntry judges
         return None
     if not _TS_AS_WRITTEN.fullmatch(raw.ts):
+        return None
+    if not chained and not (_SHA256_HEX.fullmatch(raw.prev) and _SHA256_HEX.fullmatch(raw.hash)):
         return None
     try:
         ts = datetime.fromisoformat(raw.ts)

@@ -142,9 +142,13 @@ def evidence_heading(report: BoardReport, step: str) -> str:
     return f"{step} — {title}" if title else step
 
 
+# `json.dumps(value, ensure_ascii=False)` without building an encoder per value.
+_as_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def scalar(value: Any) -> str:
     """How one evidence value reads: strings as they are, the rest as JSON writes them."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else _as_json(value)
 
 
 def is_record_list(value: Any) -> bool:

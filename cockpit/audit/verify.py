@@ -281,12 +281,14 @@ class ChainCheck:
         self._last: bytes | None = None
         self._first: bytes | None = None
 
-    def feed(self, line: bytes) -> None:
-        """One complete line, without its `\\n`."""
+    def feed(self, line: bytes) -> bool:
+        """One complete line, without its `\\n`; whether it is the next link of the chain,
+        as the writer writes it (its `prev` and `hash` are then the hex digests the
+        chain holds)."""
         if self._first is None:
             self._first = line[: len(_ENTRY_START)]
         if self.broken is not None:
-            return
+            return False
         seq = self.good + 1
         checked = _fast_check(line, seq, self._digest)
         if checked is None:
@@ -294,8 +296,9 @@ class ChainCheck:
                 _diagnose(line, seq - 1, self._digest)
             except _BrokenLine as broken:
                 self.broken = broken
-            return
+            return False
         self._before_last, self._digest, self.good, self._last = self._digest, checked, seq, line
+        return True
 
     def report(self, tail: bytes | None) -> VerifyReport:
         """The verdict, once every complete line was fed; `tail` is what follows the last

@@ -245,3 +245,16 @@ def test_lines_in_another_shape_that_are_entries_all_the_same_are_shown(
     md = export_log(log, "md")
     assert "ALTERED at line 2 (seq 2)" in md
     assert "checked «by hand»" in md and "sam@jump2" in md and "14:40:00" in md
+
+
+def test_a_line_after_a_break_with_a_hash_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with AuditWriter(log, session="s1", actor=JO, mode="driver") as w:
+        w.append(ev.SESSION_OPENED, detail={"plan_name": "P"})
+        w.append(ev.NOTE_ADDED, detail={"text": "first"})
+    lines = log.read_bytes().splitlines(keepends=True)
+    last = json.loads(lines[-1])
+    last["prev"] = "Z" * 64
+    log.write_bytes(lines[0] + json.dumps(last, separators=(",", ":")).encode() + b"\n")
+    with pytest.raises(AuditReadError, match="line 2 is not an audit entry .prev"):
+        export_log(log, "md")
