@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
-from html import escape
 from typing import Any
 
 from cockpit.audit import tables
@@ -38,6 +39,15 @@ ul { margin: .2em 0; padding-left: 1.4em; }
   th { background: none; }
 }
 """
+
+
+_MARKUP = re.compile(r"[&<>\"']")  # what `html.escape` replaces
+
+
+def escape(text: str) -> str:
+    """`html.escape`, which most log text passes through unchanged: a search is much
+    cheaper than its five replacements."""
+    return html.escape(text) if _MARKUP.search(text) else text
 
 
 def render_html(report: BoardReport) -> str:
