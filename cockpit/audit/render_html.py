@@ -141,12 +141,12 @@ def html_value(value: Any) -> str:
         pairs = "".join(f"<dt>{escape(str(k))}</dt><dd>{html_value(v)}</dd>"
                         for k, v in value.items())
         return f"<dl>{pairs}</dl>"
+    if not isinstance(value, list):  # a leaf, the commonest by far
+        return escape(tables.scalar(value))
     if tables.is_record_list(value):
         headers = tuple(str(k) for k in value[0])
         rows = [tuple(tables.scalar(v) for v in row.values()) for row in value]
         return _table(tables.Table(headers, rows))
-    if isinstance(value, list):
-        if not value:
-            return '<span class="empty">(empty)</span>'
-        return "<ul>" + "".join(f"<li>{html_value(v)}</li>" for v in value) + "</ul>"
-    return escape(tables.scalar(value))
+    if not value:
+        return '<span class="empty">(empty)</span>'
+    return "<ul>" + "".join(f"<li>{html_value(v)}</li>" for v in value) + "</ul>"
