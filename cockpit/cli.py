@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -101,32 +101,34 @@ def audit_verify(log: Path) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
 def audit_export(log: Path, fmt: str, output: Path | None) -> None:
     """Export LOG as the change board's record (md, html) or as data (json, csv)."""
-    from cockpit.audit.export import export_log
+    from cockpit.audit.export import export_chunks
     from cockpit.audit.verify import AuditReadError
 
     try:
-        text = export_log(log, fmt)
+        chunks = export_chunks(log, fmt)
     except AuditReadError as exc:
         click.echo(f"{log}: {exc}", err=True)
         sys.exit(2)
     if output is None:
-        click.echo(text, nl=False)
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
         return
     try:
-        _write_private(output, text.encode("utf-8"))
+        _write_private(output, chunks)
     except OSError as exc:
         click.echo(f"{output}: cannot write: {exc.strerror or exc}", err=True)
         sys.exit(2)
     click.echo(f"wrote {output}")
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def _write_private(path: Path, chunks: Iterable[str]) -> None:
     """The record is readable by its owner only, like the session it comes from; an
-    existing file is replaced and its mode tightened."""
+    existing file is replaced and its mode tightened. Written as it is rendered: a long
+    log's record is never held whole."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with open(fd, "w", encoding="utf-8", newline="") as out:
         os.fchmod(out.fileno(), 0o600)
-        out.write(data)
+        out.writelines(chunks)
 
 
 # --- what several commands share --------------------------------------------------------

@@ -1,18 +1,21 @@
 """The change board's view of a log: steps as runs with results, decisions, notes, evidence.
 
-Built from the entries alone (the log is already redacted); `export` renders it as md or html.
+Built from the entries alone (the log is already redacted), one entry at a time as the log
+is read; `export` renders it as md or html.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from cockpit.audit import events
-from cockpit.audit.entry import AuditEntry
+from cockpit.audit.scan import LogEntry
 from cockpit.audit.verify import VerifyReport
 
 
@@ -48,7 +51,16 @@ class EvidenceItem:
     ts: datetime
     what: str
     who: str
-    evidence: Any
+    evidence_json: str
+    """Kept as JSON text until it is rendered: a report holds every step's evidence until
+    the log has been read to its end, and the text takes a fraction of the objects' memory."""
+
+    @property
+    def evidence(self) -> Any:
+        try:
+            return msgspec.json.decode(self.evidence_json)  # the faster, for plain JSON
+        except msgspec.DecodeError:  # NaN, or a lone surrogate: json reads them back
+            return json.loads(self.evidence_json)
 
 
 @dataclass
@@ -85,15 +97,15 @@ class BoardReport:
         return len({s.plan_sha256 for s in self.sessions if s.plan_sha256}) > 1
 
 
-def build_board(entries: list[AuditEntry], verify: VerifyReport) -> BoardReport:
-    builder = _Builder(BoardReport(verify=verify, entries=len(entries)))
+def build_board(entries: Iterable[LogEntry], verify: VerifyReport) -> BoardReport:
+    builder = BoardBuilder()
     for entry in entries:
         builder.feed(entry)
-    return builder.finish()
+    return builder.finish(verify)
 
 
-def who(entry: AuditEntry) -> str:
-    return entry.actor.label()
+def who(entry: LogEntry) -> str:
+    return entry.who
 
 
 def as_text(value: Any) -> str:
@@ -103,13 +115,22 @@ def as_text(value: Any) -> str:
     return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
-class _Builder:
-    def __init__(self, report: BoardReport) -> None:
-        self.report = report
+# The evidence as the log writes it: compact, UTF-8 as it is.
+_evidence_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class BoardBuilder:
+    """Fed the entries in order, one at a time; `finish` gives the report."""
+
+    def __init__(self) -> None:
+        # The verdict is known only once the whole log has been read: `finish` sets it.
+        self.report = BoardReport(verify=VerifyReport("", "unreadable", 0), entries=0)
         self.running: dict[str, StepRun] = {}
+        # Who wrote the last entry, in which session: counted once until either changes.
+        self._counted: tuple[str, str] | None = None
         # Progress is sampled often: only each run's last sample goes into the evidence.
-        self.progress: dict[str, tuple[AuditEntry, int]] = {}
-        self.handlers: dict[str, Callable[[AuditEntry], None]] = {
+        self.progress: dict[str, tuple[LogEntry, int]] = {}
+        self.handlers: dict[str, Callable[[LogEntry], None]] = {
             events.SESSION_OPENED: self._session_opened,
             events.SESSION_CLOSED: self._session_closed,
             events.SESSION_INTERRUPTED: self._session_interrupted,
@@ -130,22 +151,26 @@ class _Builder:
             events.NOTIFY_FAILED: self._problem("notification not sent"),
         }
 
-    def feed(self, entry: AuditEntry) -> None:
+    def feed(self, entry: LogEntry) -> None:
         report = self.report
+        report.entries += 1
         report.first_ts = report.first_ts or entry.ts
         report.last_ts = entry.ts
         self.handlers.get(entry.event, self._other)(entry)
-        self._count_actor(entry)  # after the handler: session.opened starts a new session
+        if (entry.who, entry.session) != self._counted:
+            self._count_actor(entry)  # after the handler: session.opened starts a new session
 
-    def finish(self) -> BoardReport:
+    def finish(self, verify: VerifyReport) -> BoardReport:
         for step in list(self.progress):
             self._flush_progress(step)
+        self.report.verify = verify
         return self.report
 
     # --- sessions -------------------------------------------------------------------------
 
-    def _count_actor(self, entry: AuditEntry) -> None:
+    def _count_actor(self, entry: LogEntry) -> None:
         # Only the driver writes the log (watchers read it), so every actor in it drove.
+        self._counted = (entry.who, entry.session)
         label = who(entry)
         if label not in self.report.drivers:
             self.report.drivers.append(label)
@@ -153,11 +178,11 @@ class _Builder:
         if session is not None and label not in session.who:
             session.who.append(label)
 
-    def _session(self, entry: AuditEntry) -> SessionSummary | None:
+    def _session(self, entry: LogEntry) -> SessionSummary | None:
         sessions = self.report.sessions
         return sessions[-1] if sessions and sessions[-1].session == entry.session else None
 
-    def _session_opened(self, entry: AuditEntry) -> None:
+    def _session_opened(self, entry: LogEntry) -> None:
         self._end_runs("interrupted")
         if self.report.sessions and self.report.sessions[-1].ended is None:
             self.report.sessions[-1].how = "cut short (a new session opened)"
@@ -167,13 +192,13 @@ class _Builder:
                                  as_text(entry.detail.get("plan_sha256")) or None, [who(entry)])
         self.report.sessions.append(summary)
 
-    def _session_closed(self, entry: AuditEntry) -> None:
+    def _session_closed(self, entry: LogEntry) -> None:
         self._end_runs("interrupted")
         session = self._session(entry)
         if session is not None:
             session.ended, session.how = entry.ts, "closed"
 
-    def _session_interrupted(self, entry: AuditEntry) -> None:
+    def _session_interrupted(self, entry: LogEntry) -> None:
         step, last = entry.detail.get("step") or entry.step, entry.detail.get("last_event")
         stopped_by = as_text(entry.detail.get("stopped_by"))
         text = (f"the cockpit was stopped ({stopped_by}) during step {as_text(step) or '?'}"
@@ -183,33 +208,33 @@ class _Builder:
             text += f" (its last event: {as_text(last)})"
         self._add(self.report.problems, entry, "session interrupted", text, as_text(step) or None)
 
-    def _audit_repaired(self, entry: AuditEntry) -> None:
+    def _audit_repaired(self, entry: LogEntry) -> None:
         removed = entry.detail.get("removed_bytes")
         digest = as_text(entry.detail.get("removed_sha256"))
         text = f"torn last line cut off: {as_text(removed)} bytes, sha256 {digest}"
         self._add(self.report.problems, entry, "audit log repaired", text)
 
-    def _problem(self, what: str) -> Callable[[AuditEntry], None]:
-        def record(entry: AuditEntry) -> None:
+    def _problem(self, what: str) -> Callable[[LogEntry], None]:
+        def record(entry: LogEntry) -> None:
             text = ", ".join(f"{k}: {as_text(v)}" for k, v in entry.detail.items())
             self._add(self.report.problems, entry, what, text)
 
         return record
 
-    def _notified(self, what: str) -> Callable[[AuditEntry], None]:
-        def record(entry: AuditEntry) -> None:
+    def _notified(self, what: str) -> Callable[[LogEntry], None]:
+        def record(entry: LogEntry) -> None:
             text = (f"{what}: {as_text(entry.detail.get('title'))} "
                     f"({as_text(entry.detail.get('target'))})")
             self._add(self.report.notes, entry, what, text, entry.step)
 
         return record
 
-    def _other(self, entry: AuditEntry) -> None:
+    def _other(self, entry: LogEntry) -> None:
         self._collect_evidence(entry, entry.event)
 
     # --- steps ----------------------------------------------------------------------------
 
-    def _step_started(self, entry: AuditEntry) -> None:
+    def _step_started(self, entry: LogEntry) -> None:
         step = entry.step or "?"
         self._end_run(step, "interrupted")
         title = as_text(entry.detail.get("title"))
@@ -221,7 +246,7 @@ class _Builder:
         self.running[step] = run
         self.report.timeline.append(run)
 
-    def _step_progress(self, entry: AuditEntry) -> None:
+    def _step_progress(self, entry: LogEntry) -> None:
         step = entry.step or ""
         if entry.detail.get("warning"):  # said on opening (uploads a dead driver left open)
             self._warning(entry)
@@ -233,7 +258,7 @@ class _Builder:
             _, count = self.progress.get(step, (entry, 0))
             self.progress[step] = (entry, count + 1)
 
-    def _step_ended(self, entry: AuditEntry) -> None:
+    def _step_ended(self, entry: LogEntry) -> None:
         step = entry.step or "?"
         result = "succeeded" if entry.event == events.STEP_SUCCEEDED else "failed"
         run = self.running.pop(step, None) or self._run_from_end(entry)
@@ -256,7 +281,7 @@ class _Builder:
             what = f"succeeded: {as_text(entry.detail.get('summary'))}"
         self._collect_evidence(entry, what)
 
-    def _gates_held(self, entry: AuditEntry) -> list[Any]:
+    def _gates_held(self, entry: LogEntry) -> list[Any]:
         """Each gate that held, with what it was judged on (a failed gate is the failure's
         own evidence; an overridden one is shown by its override)."""
         gates = entry.detail.get("gates")
@@ -268,14 +293,14 @@ class _Builder:
                 shown.append(gate.get("evidence", {}))
         return shown
 
-    def _warning(self, entry: AuditEntry) -> None:
+    def _warning(self, entry: LogEntry) -> None:
         self._add(self.report.problems, entry, "warning", as_text(entry.detail.get("message")),
                   entry.step)
         uploads = entry.detail.get("orphaned_uploads")
         if uploads:
             self._add_evidence(entry, "warning: orphaned multipart uploads", uploads)
 
-    def _run_from_end(self, entry: AuditEntry) -> StepRun:
+    def _run_from_end(self, entry: LogEntry) -> StepRun:
         # An end without a start we saw (it may lie before a repaired tear): place it by
         # its duration.
         step = entry.step or "?"
@@ -283,7 +308,7 @@ class _Builder:
         self.report.timeline.append(run)
         return run
 
-    def _step_withdrawn(self, entry: AuditEntry) -> None:
+    def _step_withdrawn(self, entry: LogEntry) -> None:
         """A manual prompt cancelled: the attempt shows, and nothing was done."""
         step = entry.step or "?"
         run = self.running.pop(step, None) or self._run_from_end(entry)
@@ -291,34 +316,34 @@ class _Builder:
         run.duration_s = _duration(entry, run.start)
         self._collect_evidence(entry, "withdrawn")
 
-    def _step_skipped(self, entry: AuditEntry) -> None:
+    def _step_skipped(self, entry: LogEntry) -> None:
         step = entry.step or "?"
         self.report.timeline.append(
             StepRun(step, self._title(step), entry.ts, who(entry), result="skipped"))
         reason = as_text(entry.detail.get("reason"))
         self._add(self.report.decisions, entry, "skipped", reason, step)
 
-    def _gate_overridden(self, entry: AuditEntry) -> None:
+    def _gate_overridden(self, entry: LogEntry) -> None:
         gate = as_text(entry.detail.get("gate"))
         reason = as_text(entry.detail.get("reason"))
         self._add(self.report.decisions, entry, f"gate {gate} overridden", reason, entry.step)
         self._collect_evidence(entry, f"gate {gate} overridden")
 
-    def _step_undone(self, entry: AuditEntry) -> None:
+    def _step_undone(self, entry: LogEntry) -> None:
         step = entry.step or "?"
         run = StepRun(step, self._title(step), _start_from_duration(entry), who(entry),
                       end=entry.ts, duration_s=_duration(entry, None), result="undone")
         self.report.timeline.append(run)
         self._collect_evidence(entry, "undone")
 
-    def _step_undo_failed(self, entry: AuditEntry) -> None:
+    def _step_undo_failed(self, entry: LogEntry) -> None:
         step = entry.step or "?"
         self.report.timeline.append(
             StepRun(step, self._title(step), None, who(entry), end=entry.ts, result="undo failed"))
         reason = as_text(entry.detail.get("reason"))
         self._add(self.report.problems, entry, "undo failed", reason, step)
 
-    def _note_added(self, entry: AuditEntry) -> None:
+    def _note_added(self, entry: LogEntry) -> None:
         self._add(self.report.notes, entry, "note", as_text(entry.detail.get("text")), entry.step)
 
     def _title(self, step: str) -> str:
@@ -345,16 +370,16 @@ class _Builder:
                 what += f" (the last of {count} samples)"
             self._add_evidence(entry, what, entry.detail["evidence"])
 
-    def _collect_evidence(self, entry: AuditEntry, what: str) -> None:
+    def _collect_evidence(self, entry: LogEntry, what: str) -> None:
         self._flush_progress(entry.step or "")
         if "evidence" in entry.detail:
             self._add_evidence(entry, what, entry.detail["evidence"])
 
-    def _add_evidence(self, entry: AuditEntry, what: str, evidence: Any) -> None:
-        item = EvidenceItem(entry.ts, what, who(entry), evidence)
+    def _add_evidence(self, entry: LogEntry, what: str, evidence: Any) -> None:
+        item = EvidenceItem(entry.ts, what, who(entry), _evidence_json(evidence))
         self.report.evidence.setdefault(entry.step or "", []).append(item)
 
-    def _add(self, rows: list[Happening], entry: AuditEntry, what: str, text: str,
+    def _add(self, rows: list[Happening], entry: LogEntry, what: str, text: str,
              step: str | None = None) -> None:
         rows.append(Happening(entry.ts, step, what, text, who(entry)))
 
@@ -366,13 +391,13 @@ def _all_shown(evidence: Any, shown: list[Any]) -> bool:
     return isinstance(evidence, dict) and all(value in shown for value in evidence.values())
 
 
-def _duration(entry: AuditEntry, start: datetime | None) -> float | None:
+def _duration(entry: LogEntry, start: datetime | None) -> float | None:
     recorded = entry.detail.get("duration_s")
     if isinstance(recorded, int | float) and not isinstance(recorded, bool):
         return float(recorded)
     return (entry.ts - start).total_seconds() if start is not None else None
 
 
-def _start_from_duration(entry: AuditEntry) -> datetime | None:
+def _start_from_duration(entry: LogEntry) -> datetime | None:
     seconds = _duration(entry, None)
     return entry.ts - timedelta(seconds=seconds) if seconds is not None else None

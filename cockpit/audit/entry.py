@@ -5,24 +5,17 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_serializer
 
-GENESIS = "0" * 64
-"""The `prev` of the first entry of a log: there is no entry before it."""
+from cockpit.audit.line import ENTRY_KEYS, GENESIS, actor_label, render_ts
 
-# The line's keys in the order they are written. Verify checks the order too, so a line
-# that was rebuilt by some other JSON writer is noticed even if someone re-hashed it.
-ENTRY_KEYS = ("seq", "ts", "session", "actor", "mode", "event", "step", "detail", "prev", "hash")
+__all__ = ["ENTRY_KEYS", "GENESIS", "Actor", "AuditEntry", "Sha256Hex", "actor_label",
+           "render_ts"]
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-
-
-def render_ts(ts: datetime) -> str:
-    """`2026-11-26T14:33:23.123456Z`: always UTC, always microseconds, so lines sort as text."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Actor(BaseModel):
@@ -41,8 +34,7 @@ class Actor(BaseModel):
 
     def label(self) -> str:
         """`jo@jump1 from 10.1.1.5`: how a report names the actor."""
-        where = f" from {self.ssh_client.split()[0]}" if self.ssh_client else ""
-        return f"{self.user}@{self.host}{where}"
+        return actor_label(self.user, self.host, self.ssh_client)
 
 
 def _login_name() -> str:
@@ -73,3 +65,4 @@ class AuditEntry(BaseModel):
     @field_serializer("ts")
     def _ts_as_written(self, ts: datetime) -> str:
         return render_ts(ts)
+

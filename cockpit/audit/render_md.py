@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from cockpit.audit import tables
@@ -15,7 +16,8 @@ _MARKUP = re.compile(r"([\\`*\[\]<>|#!~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def md_text(text: str) -> str:
-    return _MARKUP.sub(r"\\\1", text)
+    # Most log text holds no markup at all: a search is much cheaper than a substitution.
+    return _MARKUP.sub(r"\\\1", text) if _MARKUP.search(text) else text
 
 
 def md_cell(text: str) -> str:
@@ -30,6 +32,12 @@ def md_table(table: tables.Table) -> list[str]:
 
 
 def render_md(report: BoardReport) -> str:
+    return "".join(md_chunks(report))
+
+
+def md_chunks(report: BoardReport) -> Iterator[str]:
+    """The record in pieces, to be written as they come: the evidence, most of a long
+    log's record, a line at a time."""
     clock = tables.Clock(report)
     lines = [f"# Cutover record: {md_text(_plan_name(report))}", ""]
     lines += _warnings(report)
@@ -42,8 +50,9 @@ def render_md(report: BoardReport) -> str:
     lines += _section("Failures and interruptions",
                       tables.happenings_table(report.problems, clock, "Detail"), "None.")
     lines += _section("Notes", tables.notes_table(report, clock), "No notes.")
-    lines += _evidence(report, clock)
-    return "\n".join(lines) + "\n"
+    yield "\n".join(lines)
+    yield from ("\n" + line for line in _evidence(report, clock))
+    yield "\n"
 
 
 def _plan_name(report: BoardReport) -> str:
@@ -64,15 +73,15 @@ def _section(title: str, table: tables.Table, empty: str) -> list[str]:
     return ["", f"## {title}", "", *body]
 
 
-def _evidence(report: BoardReport, clock: tables.Clock) -> list[str]:
-    lines = ["", "## Evidence", ""]
+def _evidence(report: BoardReport, clock: tables.Clock) -> Iterator[str]:
+    yield from ("", "## Evidence", "")
     if not report.evidence:
-        return [*lines, "No evidence recorded."]
+        yield "No evidence recorded."
+        return
     for step, items in report.evidence.items():
-        lines += [f"### {md_text(tables.evidence_heading(report, step))}", ""]
+        yield from (f"### {md_text(tables.evidence_heading(report, step))}", "")
         for item in items:
-            lines += _evidence_item(item, clock)
-    return lines
+            yield from _evidence_item(item, clock)
 
 
 def _evidence_item(item: EvidenceItem, clock: tables.Clock) -> list[str]:

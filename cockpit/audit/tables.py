@@ -142,9 +142,22 @@ def evidence_heading(report: BoardReport, step: str) -> str:
     return f"{step} — {title}" if title else step
 
 
+# `json.dumps(value, ensure_ascii=False)` without building an encoder per value.
+_as_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+_JSON_WORDS: dict[object, str] = {None: "null", True: "true", False: "false"}
+
+
 def scalar(value: Any) -> str:
     """How one evidence value reads: strings as they are, the rest as JSON writes them."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    if type(value) is int:  # the commonest, and what json writes is its repr
+        return repr(value)
+    if value is None or type(value) is bool:
+        return _JSON_WORDS[value]
+    return _as_json(value)
 
 
 def is_record_list(value: Any) -> bool:

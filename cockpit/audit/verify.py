@@ -10,14 +10,17 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NoReturn
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from cockpit.audit import events
-from cockpit.audit.entry import ENTRY_KEYS, GENESIS, AuditEntry
+from cockpit.audit.line import ENTRY_KEYS, GENESIS
+
+if TYPE_CHECKING:
+    from cockpit.audit.entry import AuditEntry
 
 Status = Literal["intact", "altered", "torn", "unreadable"]
 
@@ -121,8 +124,15 @@ _DESCRIBERS = {
 
 def read_log_bytes(path: Path) -> bytes:
     """The whole file; an `AuditReadError` saying why in a few words if it cannot be read."""
-    try:
+    with said_as_read_error():
         return Path(path).read_bytes()
+
+
+@contextmanager
+def said_as_read_error() -> Iterator[None]:
+    """OS errors of reading a log as an `AuditReadError` that says why in a few words."""
+    try:
+        yield
     except FileNotFoundError:
         raise AuditReadError("no such file") from None
     except IsADirectoryError:
@@ -139,10 +149,16 @@ def split_lines(data: bytes) -> tuple[list[bytes], bytes | None]:
 
 
 def parse_entries(lines: list[bytes]) -> list[AuditEntry]:
-    return [_parse_entry(number, line) for number, line in enumerate(lines, 1)]
+    return [parse_entry(number, line) for number, line in enumerate(lines, 1)]
 
 
-def _parse_entry(number: int, line: bytes) -> AuditEntry:
+def parse_entry(number: int, line: bytes) -> AuditEntry:
+    """Line `number` as an `AuditEntry`; `AuditReadError` saying why it is not one."""
+    # Here, not at the top: verifying, and exporting a log the writer wrote, never needs it.
+    from pydantic import ValidationError
+
+    from cockpit.audit.entry import AuditEntry
+
     try:
         return AuditEntry.model_validate_json(line)
     except ValidationError as exc:
@@ -250,30 +266,76 @@ def _last_event(line: bytes, seq: int) -> object:
     return entry["event"]
 
 
-@dataclass
-class _Walk:
-    good: int = 0
-    head: tuple[int, str] | None = None
-    last_event: object = None
-    broken: _BrokenLine | None = None
+class ChainCheck:
+    """The chain checked one complete line at a time, as a log is read (export streams it).
 
+    After the first line that breaks the chain, later lines are only counted past.
+    """
 
-def _walk_chain(lines: list[bytes]) -> _Walk:
-    walk = _Walk()
-    digest = GENESIS.encode()
-    try:
-        for seq, line in enumerate(lines, 1):
-            checked = _fast_check(line, seq, digest)
-            if checked is None:
-                _diagnose(line, seq - 1, digest)
-            if seq == len(lines):
-                walk.last_event = _last_event(line, seq)
-            walk.good, digest = seq, checked
-    except _BrokenLine as broken:
-        walk.broken = broken
-    if walk.good:
-        walk.head = (walk.good, digest.decode())
-    return walk
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.good = 0
+        self.broken: _BrokenLine | None = None
+        self._digest = GENESIS.encode()
+        self._before_last = self._digest  # the digest to fall back to if the last line fails
+        self._last: bytes | None = None
+        self._first: bytes | None = None
+
+    def feed(self, line: bytes) -> bool:
+        """One complete line, without its `\\n`; whether it is the next link of the chain,
+        as the writer writes it (its `prev` and `hash` are then the hex digests the
+        chain holds)."""
+        if self._first is None:
+            self._first = line[: len(_ENTRY_START)]
+        if self.broken is not None:
+            return False
+        seq = self.good + 1
+        checked = _fast_check(line, seq, self._digest)
+        if checked is None:
+            try:
+                _diagnose(line, seq - 1, self._digest)
+            except _BrokenLine as broken:
+                self.broken = broken
+            return False
+        self._before_last, self._digest, self.good, self._last = self._digest, checked, seq, line
+        return True
+
+    def report(self, tail: bytes | None) -> VerifyReport:
+        """The verdict, once every complete line was fed; `tail` is what follows the last
+        `\\n` (None when the file ends in one)."""
+        last_event = self._last_event()
+        head = (self.good, self._digest.decode()) if self.good else None
+        if self.broken is not None:
+            return self._broken_report(head)
+        closed = last_event == events.SESSION_CLOSED
+        if tail is None:
+            return VerifyReport(self.name, "intact", self.good, head=head, closed=closed)
+        if self._first is None and not _looks_like_a_log(tail):
+            return _unreadable(self.name, "not an audit log (no complete line, no entry)")
+        return VerifyReport(self.name, "torn", self.good, head=head, closed=closed,
+                            reason=f"torn last line: {len(tail)} bytes after the last complete "
+                                   "line", torn_bytes=len(tail))
+
+    def _last_event(self) -> object:
+        """The event of the last line, when it is the last line of the log: only that one
+        is parsed whole, to learn whether the session was closed."""
+        if self.broken is not None or self._last is None:
+            return None
+        try:
+            return _last_event(self._last, self.good)
+        except _BrokenLine as broken:
+            self.broken, self.good, self._digest = broken, self.good - 1, self._before_last
+            return None
+
+    def _broken_report(self, head: tuple[int, str] | None) -> VerifyReport:
+        broken = self.broken
+        assert broken is not None
+        first = self._first or b""
+        if self.good == 0 and broken.reason == _MISSING_HASH and not first.startswith(
+                _ENTRY_START):
+            return _unreadable(self.name, "not an audit log (the first line is not an audit entry)")
+        return VerifyReport(self.name, "altered", self.good, first_bad_seq=broken.seq,
+                            first_bad_line=self.good + 1, reason=broken.reason, head=head)
 
 
 def _fast_check(line: bytes, seq: int, prev: bytes) -> bytes | None:
@@ -299,24 +361,10 @@ def _looks_like_a_log(data: bytes) -> bool:
 def verify_data(data: bytes, name: str) -> VerifyReport:
     """The verdict on a log's bytes; `name` is how the report names the file."""
     lines, tail = split_lines(data)
-    walk = _walk_chain(lines)
-    if walk.broken is not None:
-        return _broken_report(name, data, walk, walk.broken)
-    closed = walk.last_event == events.SESSION_CLOSED
-    if tail is None:
-        return VerifyReport(name, "intact", walk.good, head=walk.head, closed=closed)
-    if not lines and not _looks_like_a_log(tail):
-        return _unreadable(name, "not an audit log (no complete line, no entry)")
-    return VerifyReport(name, "torn", walk.good, head=walk.head, closed=closed,
-                        reason=f"torn last line: {len(tail)} bytes after the last complete line",
-                        torn_bytes=len(tail))
-
-
-def _broken_report(name: str, data: bytes, walk: _Walk, broken: _BrokenLine) -> VerifyReport:
-    if walk.good == 0 and broken.reason == _MISSING_HASH and not data.startswith(_ENTRY_START):
-        return _unreadable(name, "not an audit log (the first line is not an audit entry)")
-    return VerifyReport(name, "altered", walk.good, first_bad_seq=broken.seq,
-                        first_bad_line=walk.good + 1, reason=broken.reason, head=walk.head)
+    check = ChainCheck(name)
+    for line in lines:
+        check.feed(line)
+    return check.report(tail)
 
 
 def _unreadable(name: str, reason: str) -> VerifyReport:

@@ -2,6 +2,10 @@
 
 The line is built by a chain of structlog processors (stamp, redact, chain-and-render) and
 written by a tiny "logger" whose `msg()` writes the bytes and fsyncs them.
+
+Only the seq, the time, the event, the step and the detail change from one line to the
+next, so the rest of the line is rendered once, when the writer opens; the line is the
+bytes `json.dumps` makes of the whole entry (compact, UTF-8), the same as it has always been.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from enum import Enum
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +26,14 @@ from pydantic import BaseModel
 from structlog.typing import EventDict, WrappedLogger
 
 from cockpit.audit.crashpoints import CrashPoints
-from cockpit.audit.entry import ENTRY_KEYS, GENESIS, Actor, AuditEntry, render_ts
+from cockpit.audit.entry import GENESIS, Actor, AuditEntry, render_ts
 from cockpit.audit.redact import Redactor
 from cockpit.audit.verify import HASH_KEY, AuditReadError, read_log_bytes, verify_data
 
 _OPEN_FLAGS = os.O_APPEND | os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC
 _HASH_END = 64 + len('"}\n')  # the hash is the 64 characters before the line's `"}\n`
+# One encoder for every line: `json.dumps` with options builds a new one each call.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 class _FsyncedFile:
@@ -36,7 +43,7 @@ class _FsyncedFile:
         self._fd = fd
         self._crash = CrashPoints.from_env()
 
-    def msg(self, line: bytes) -> bytes:
+    def msg(self, line: bytes, fields: dict[str, Any] | None) -> tuple[bytes, Any]:
         if self._crash.armed:
             self._crash.before_write(self._fd, line)
         view = memoryview(line)
@@ -45,7 +52,14 @@ class _FsyncedFile:
         os.fsync(self._fd)
         if self._crash.armed:
             self._crash.after_write(line)
-        return line
+        return line, fields
+
+
+class _Unwritten:
+    """The end of a chain that renders the line and writes nothing (`render_next`)."""
+
+    def msg(self, line: bytes, fields: dict[str, Any] | None) -> tuple[bytes, Any]:
+        return line, fields
 
 
 class AuditWriter:
@@ -71,8 +85,14 @@ class AuditWriter:
         except BaseException:
             self.close()
             raise
-        self._log = structlog.wrap_logger(
-            _FsyncedFile(self._fd),
+        # The part of every line that never changes, rendered once.
+        self._who = _to_json({"session": session, "actor": actor.model_dump(), "mode": mode})[1:-1]
+        self._log = self._chain(_FsyncedFile(self._fd))
+        self._dry_run = self._chain(_Unwritten())
+
+    def _chain(self, end: _FsyncedFile | _Unwritten) -> Any:
+        return structlog.wrap_logger(
+            end,
             processors=[self._stamp, self._redact, self._chain_and_render],
             wrapper_class=structlog.BoundLogger,  # not the global config: other code may set it
             context_class=dict,
@@ -99,14 +119,29 @@ class AuditWriter:
         with self._lock:
             self._check_writable()
             try:
-                line: bytes = self._log.msg(event, step=step, detail=detail)
+                line, fields = self._log.msg(event, step=step, detail=detail)
             except OSError as exc:
                 # Part of the line may be on disk: appending more would bury a torn line
                 # inside the chain. Reopening the log finds the tear and says so.
                 self._failed = exc
                 raise
             self._seq, self._prev = self._seq + 1, line[-_HASH_END:-3].decode()
-        return AuditEntry.model_validate_json(line)
+        return _as_entry(line, fields)
+
+    def render_next(
+        self,
+        event: str,
+        *,
+        step: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """The line `append` would write next, made by the same chain, written nowhere.
+
+        It is how the writer's own work (everything but the write and the fsync) is timed.
+        """
+        with self._lock:
+            line: bytes = self._dry_run.msg(event, step=step, detail=detail)[0]
+        return line
 
     def close(self) -> None:
         with self._lock:
@@ -131,25 +166,67 @@ class AuditWriter:
     def _stamp(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
         event_dict["seq"] = self._seq + 1
         event_dict["ts"] = render_ts(datetime.now(UTC))
-        event_dict["session"] = self.session
-        event_dict["actor"] = self.actor.model_dump()
-        event_dict["mode"] = self.mode
         return event_dict
 
     def _redact(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-        event_dict["detail"] = self._redactor.redact(plain_json(event_dict["detail"] or {}))
+        event_dict["detail"], event_dict["readback"] = self._detail_json(event_dict["detail"])
         return event_dict
+
+    def _detail_json(self, detail: Mapping[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+        """The detail's JSON, redacted, and the value it reads back as (None: not known).
+
+        Most details are plain JSON already and hold nothing to mask: for those, rendering
+        them is all the work. Anything else takes the full way: `plain_json`, `redact`.
+        """
+        text, readback = _json_as_is(detail or {})
+        if readback is None or self._redactor.could_mask(text):
+            return _to_json(self._redactor.redact(plain_json(detail or {}))), None
+        return text, readback
 
     def _chain_and_render(
         self, _logger: WrappedLogger, _method: str, event_dict: EventDict
-    ) -> bytes:
-        body = {key: event_dict[key] for key in ENTRY_KEYS[:-2]}
-        body["prev"] = self._prev
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        # Drop the closing brace: the hash covers everything before `,"hash":"`.
-        prefix = text[:-1].encode("utf-8", "replace")
-        digest = hashlib.sha256(prefix).hexdigest().encode()
-        return prefix + HASH_KEY + digest + b'"}\n'
+    ) -> dict[str, Any]:
+        seq, ts, event, step = (event_dict[k] for k in ("seq", "ts", "event", "step"))
+        # Exactly what `json.dumps` makes of the entry's dict, key by key, up to the hash;
+        # the closing brace is left off: the hash covers everything before `,"hash":"`.
+        text = (f'{{"seq":{seq},"ts":"{ts}",{self._who},"event":{encode_basestring(event)},'
+                f'"step":{"null" if step is None else encode_basestring(step)},'
+                f'"detail":{event_dict["detail"]},"prev":"{self._prev}"')
+        readback = event_dict["readback"]
+        try:
+            prefix = text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate has no UTF-8: it is written as `?`, and the entry is read
+            # back from the bytes written.
+            prefix, readback = text.encode("utf-8", "replace"), None
+        digest = hashlib.sha256(prefix).hexdigest()
+        fields = None if readback is None else {
+            "seq": seq, "ts": ts, "session": self.session, "actor": self.actor,
+            "mode": self.mode, "event": event, "step": step, "detail": readback,
+            "prev": self._prev, "hash": digest}
+        return {"line": prefix + HASH_KEY + digest.encode() + b'"}\n', "fields": fields}
+
+
+def _json_as_is(detail: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """The detail's JSON and what that reads back as, if it reads back equal to the detail.
+
+    Equal means it holds JSON's types only (no tuple, set, NaN, key that is not text...),
+    which `plain_json` leaves as they are; (``, None) otherwise.
+    """
+    try:
+        text = _to_json(detail)
+    except (TypeError, ValueError):
+        return "", None
+    readback = json.loads(text)
+    return (text, readback) if readback == detail else ("", None)
+
+
+def _as_entry(line: bytes, fields: dict[str, Any] | None) -> AuditEntry:
+    """The entry as it will read back from the log: from the fields the line was made of,
+    when they are known to read back as themselves, else from the line's bytes."""
+    if fields is None:
+        return AuditEntry.model_validate_json(line)
+    return AuditEntry.model_validate(fields)
 
 
 def _continue_from(path: Path) -> tuple[int, str]:

@@ -205,3 +205,56 @@ def test_what_the_runner_adds_reaches_the_record(tmp_path: Path) -> None:
     assert "| marked done | marked done: checked by hand in the console |" in md
     assert "| SSH session hung up | signal: SIGHUP |" in md
     assert "| running |" in md  # S7 never ended and the log is still open
+
+
+def test_a_long_log_shows_each_runs_last_sample_and_every_step_end(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with AuditWriter(log, session="s1", actor=JO, mode="driver") as w:
+        w.append(ev.SESSION_OPENED, detail={"plan_name": "P", "plan_sha256": PLAN_SHA})
+        for n in range(200):
+            step = f"S{n:03d}"
+            w.append(ev.STEP_STARTED, step=step, detail={"title": f"Check {n}", "attempt": 1})
+            for k in range(4):
+                w.append(ev.STEP_PROGRESS, step=step, detail={
+                    "message": "waiting", "evidence": {"sample": f"{step}-sample-{k}"}})
+            w.append(ev.STEP_SUCCEEDED, step=step, detail={
+                "duration_s": 1.0, "evidence": {"rows": 1000 + n}})
+        w.append(ev.SESSION_CLOSED)
+    for fmt in ("md", "html"):
+        text = export_log(log, fmt)
+        assert "intact, 1202 entries" in text and "session closed" in text
+        for step in ("S000", "S117", "S199"):
+            assert f"{step}-sample-3" in text and f"{step}-sample-2" not in text
+        assert "(the last of 4 samples)" in text
+        assert all(str(1000 + n) in text for n in range(200))
+
+
+def test_lines_in_another_shape_that_are_entries_all_the_same_are_shown(
+        tmp_path: Path) -> None:
+    """Keys in another order, no `ssh_client`, an offset for UTC: not how the writer
+    writes, so the chain breaks there, but still entries, and the record shows them."""
+    log = tmp_path / "audit.jsonl"
+    with AuditWriter(log, session="s1", actor=JO, mode="driver") as w:
+        w.append(ev.SESSION_OPENED, detail={"plan_name": "P"})
+    odd = {"ts": "2026-11-26T14:40:00+00:00", "seq": 2, "session": "s1",
+           "actor": {"host": "jump2", "user": "sam"}, "mode": "driver",
+           "event": ev.NOTE_ADDED, "step": "S2", "detail": {"text": "checked «by hand»"},
+           "prev": "0" * 64, "hash": "1" * 64}
+    with log.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(odd, ensure_ascii=False) + "\n")
+    md = export_log(log, "md")
+    assert "ALTERED at line 2 (seq 2)" in md
+    assert "checked «by hand»" in md and "sam@jump2" in md and "14:40:00" in md
+
+
+def test_a_line_after_a_break_with_a_hash_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with AuditWriter(log, session="s1", actor=JO, mode="driver") as w:
+        w.append(ev.SESSION_OPENED, detail={"plan_name": "P"})
+        w.append(ev.NOTE_ADDED, detail={"text": "first"})
+    lines = log.read_bytes().splitlines(keepends=True)
+    last = json.loads(lines[-1])
+    last["prev"] = "Z" * 64
+    log.write_bytes(lines[0] + json.dumps(last, separators=(",", ":")).encode() + b"\n")
+    with pytest.raises(AuditReadError, match="line 2 is not an audit entry .prev"):
+        export_log(log, "md")

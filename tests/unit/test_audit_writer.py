@@ -7,13 +7,14 @@ import json
 import os
 import re
 import stat
+import tempfile
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cockpit.audit import (
@@ -27,6 +28,7 @@ from cockpit.audit import (
     verify_log,
 )
 from cockpit.audit import events as ev
+from cockpit.audit.writer import plain_json
 
 JO = Actor(user="jo", host="jump1", ssh_client="10.1.1.5 50522 22")
 KEYS = ["seq", "ts", "session", "actor", "mode", "event", "step", "detail", "prev", "hash"]
@@ -258,3 +260,128 @@ def test_an_entry_that_could_not_be_read_back_is_refused_before_writing(tmp_path
             w.append(ev.NOTE_ADDED, step=7)  # type: ignore[arg-type]
         assert w.head == (0, GENESIS)
     assert log.read_bytes() == b""
+
+
+# --- the line as it has always been written ---------------------------------------------
+
+WRITTEN_BEFORE = Path(__file__).resolve().parent.parent / "data" / "audit" / "written-before.jsonl"
+"""A log the writer made before it rendered details itself: secrets, «text», NaN, sets,
+Decimals, tuples and int keys in it."""
+
+LEAVES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+          | st.decimals(allow_nan=False) | st.just(Path("/backups/oms.bak")))
+VALUES = st.recursive(LEAVES, lambda inner: (
+    st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=2)
+    | st.sets(st.text(max_size=4), max_size=3)), max_leaves=12)
+DETAILS = st.dictionaries(st.text(max_size=12), VALUES, max_size=4)
+PLAIN = settings(deadline=None, max_examples=60)
+
+
+def as_written_before(line: bytes, redactor: Redactor, *, event: str, step: str | None,
+                      detail: dict[object, object]) -> bytes:
+    """The line the entry's dict makes through `json.dumps`: how every log was written."""
+    body = {"seq": 1, "ts": json.loads(line)["ts"], "session": "s", "actor": JO.model_dump(),
+            "mode": "driver", "event": event, "step": step,
+            "detail": redactor.redact(plain_json(detail)), "prev": GENESIS}
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    prefix = text[:-1].encode("utf-8", "replace")
+    return prefix + b',"hash":"' + hashlib.sha256(prefix).hexdigest().encode() + b'"}\n'
+
+
+@PLAIN
+@given(detail=DETAILS, step=st.none() | st.text(max_size=8))
+def test_a_line_is_the_json_of_its_entry_byte_for_byte(detail: dict[object, object],
+                                                       step: str | None) -> None:
+    redactor = Redactor()
+    redactor.add_secret("Sup3r;S3cret")
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "audit.jsonl"
+        with writer(log, session="s", redactor=redactor) as w:
+            entry = w.append(ev.STEP_PROGRESS, step=step, detail=detail)
+        line = log.read_bytes()
+        assert line == as_written_before(line, redactor, event=ev.STEP_PROGRESS, step=step,
+                                         detail=detail)
+        assert read_entries(log).entries == [entry]
+        assert verify_log(log).status == "intact"
+
+
+def test_text_that_utf8_cannot_hold_is_written_as_before(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    detail: dict[object, object] = {"message": "half a pair: \ud800", "\udfff": 1}
+    with writer(log, session="s") as w:
+        entry = w.append(ev.NOTE_ADDED, step="S\ud800", detail=detail)
+    line = log.read_bytes()
+    assert line == as_written_before(line, Redactor(), event=ev.NOTE_ADDED, step="S\ud800",
+                                     detail=detail)
+    assert read_entries(log).entries == [entry]
+    assert entry.detail == {"message": "half a pair: ?", "?": 1}
+
+
+def test_a_log_written_before_verifies_and_is_continued(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    log.write_bytes(WRITTEN_BEFORE.read_bytes())
+    assert verify_log(log).status == "intact"
+    with writer(log, session="later") as w:
+        assert w.head[0] == 6
+        w.append(ev.SESSION_OPENED, detail={"plan_name": "OMS «window 2»"})
+        w.append(ev.SESSION_CLOSED)
+    report = verify_log(log)
+    assert (report.status, report.entries, report.closed) == ("intact", 8, True)
+    assert b"Sup3r" not in log.read_bytes() and b"hunter22" not in log.read_bytes()
+
+
+def test_a_byte_changed_in_a_line_of_the_new_writer_is_found(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        w.append(ev.STEP_SUCCEEDED, step="S1", detail={"evidence": {"rows": 120345}})
+        w.append(ev.SESSION_CLOSED)
+    log.write_bytes(log.read_bytes().replace(b"120345", b"120346"))
+    report = verify_log(log)
+    assert (report.status, report.first_bad_seq) == ("altered", 1)
+
+
+# --- redaction, whatever shape the secret takes in JSON --------------------------------
+
+# Characters JSON escapes, so a secret holding them is written differently from itself.
+ESCAPED = st.sampled_from(['"', "\\", "\n", "\t", "\x01", "\u2028", "/"])
+SECRETS_TO_ESCAPE = st.lists(st.characters(codec="utf-8", exclude_characters="*") | ESCAPED,
+                             min_size=4, max_size=16).map("".join)
+
+
+@PLAIN
+@given(secret=SECRETS_TO_ESCAPE, before=TEXT, after=TEXT, key=TEXT,
+       where=st.sampled_from(["value", "key", "tuple", "path", "deep"]))
+def test_the_writer_masks_a_secret_wherever_it_sits(secret: str, before: str, after: str,
+                                                    key: str, where: str) -> None:
+    redactor = Redactor()
+    redactor.add_secret(secret)
+    text = before + secret + after
+    detail: dict[object, object] = {
+        "value": {key: text}, "key": {text: 1}, "tuple": {key: (1, text)},
+        "path": {key: Path(text)}, "deep": {"evidence": [{"rows": [text]}]},
+    }[where]
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "audit.jsonl"
+        with writer(log, redactor=redactor) as w:
+            entry = w.append(ev.STEP_SUCCEEDED, step="S1", detail=detail)
+        written = json.loads(log.read_bytes())["detail"]
+    assert not any(secret in found for found in strings_in(written))
+    assert written == entry.detail == redactor.redact(plain_json(detail))
+
+
+@pytest.mark.parametrize("detail", [
+    {"evidence": {"db_password": "letmein99"}},
+    {"evidence": {"PaſſWord": "letmein99"}},  # the long s: a case-blind match all the same
+    {"dsn": "Server=db2;pwd = letmein99;Encrypt=yes"},
+    {"dsn": "Server=db2;\tPassword=letmein99"},
+    {"urls": ["mssql://sa:letmein99@db1/oms"]},
+    {"creds": {"Credential": {"x": "letmein99"}}},
+])
+def test_sensitive_keys_odbc_and_url_passwords_are_masked(tmp_path: Path,
+                                                          detail: dict[str, object]) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log) as w:
+        w.append(ev.STEP_SUCCEEDED, step="S1", detail=detail)
+    assert b"letmein99" not in log.read_bytes()
