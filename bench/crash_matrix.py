@@ -11,6 +11,7 @@ running as interrupted and never start it again without the operator's choice; a
 finish the plan.
 
     python -m bench.crash_matrix [--plans P...] [--speed 50] [--mid-step 4] [--limit N]
+                                 [--jobs N]
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +49,7 @@ class Point:
 
 @contextmanager
 def served_sim(plan: str, speed: float, workdir: Path) -> Iterator[Path]:
-    endpoints = workdir / f"sim-{time.monotonic_ns()}.json"
+    endpoints = workdir / f"sim-{threading.get_ident()}-{time.monotonic_ns()}.json"
     proc = subprocess.Popen([COCKPIT, "sim", "serve", plan, "--endpoints", str(endpoints),
                              "--speed", str(speed)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -94,7 +97,7 @@ def events(lines: list[bytes]) -> list[dict[str, object]]:
 
 def check_point(point: Point, plan: str, speed: float, workdir: Path, env: dict[str, str],
                 kill_after: float | None = None) -> Point:
-    session = workdir / f"session-{time.monotonic_ns()}"
+    session = workdir / f"session-{point.kind}-{point.at}-{time.monotonic_ns()}"
     with served_sim(plan, speed, workdir) as endpoints:
         code = rehearse(plan, endpoints, session, env=env, kill_after=kill_after)
         if code != -signal.SIGKILL:
@@ -175,6 +178,8 @@ def main() -> int:
     parser.add_argument("--plans", nargs="*", default=DEFAULT_PLANS)
     parser.add_argument("--speed", type=float, default=50.0)
     parser.add_argument("--mid-step", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="points checked at once (default: one per CPU)")
     parser.add_argument("--limit", type=int, default=None,
                         help="at most N entry boundaries per plan (a sample)")
     args = parser.parse_args()
@@ -185,12 +190,18 @@ def main() -> int:
             total, took = clean_run(plan, args.speed, workdir)
             print(f"{plan}: {total} audit entries in a clean rehearsal of {took:.1f}s",
                   flush=True)
-            for point, env, kill_after in points_for(plan, total, took, args.mid_step,
-                                                     args.limit):
-                results.append(check_point(point, plan, args.speed, workdir, env, kill_after))
-                mark = "ok " if point.recovered else "BAD"
-                print(f"  {mark} {point.kind:<8} {point.at:<6} lost {point.lost}"
-                      + (f"  {'; '.join(point.problems)}" if point.problems else ""), flush=True)
+            planned = points_for(plan, total, took, args.mid_step, args.limit)
+            # Each point has its own served sim and session folder: they run side by side.
+            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                running = [pool.submit(check_point, point, plan, args.speed, workdir, env,
+                                       kill_after) for point, env, kill_after in planned]
+                for future in as_completed(running):
+                    point = future.result()
+                    results.append(point)
+                    mark = "ok " if point.recovered else "BAD"
+                    print(f"  {mark} {point.kind:<8} {point.at:<6} lost {point.lost}"
+                          + (f"  {'; '.join(point.problems)}" if point.problems else ""),
+                          flush=True)
     recovered = sum(p.recovered for p in results)
     lost = sum(p.lost for p in results)
     print(f"crash matrix: points tried {len(results)}, points recovered {recovered}, "
