@@ -101,6 +101,9 @@ def _ag(label: str, view: PaneView) -> PaneSummary:
     if not view.rows:
         return PaneSummary("ag", label, "no replicas", "info")
     verdict = _worst(view.rows)
+    if verdict == "ok" and not any(_cell(view, r, "sync") not in ("", "-") for r in view.rows):
+        # Healthy replicas with no database joined yet (before the restore): not "SYNC".
+        return PaneSummary("ag", label, f"{len(view.rows)}/{len(view.rows)} up, no db", "ok")
     if verdict == "ok":
         return PaneSummary("ag", label, "SYNC", "ok")
     worst = next(r for r in view.rows if r.status == verdict)

@@ -53,6 +53,8 @@ def test_ag_says_sync_or_its_worst_replica() -> None:
                      ("ok", ["ag", "s", "SYNCHRONIZED"]))) == ("AG SYNC", "ok")
     assert said(view("ag", columns, ("ok", ["ag", "p", "SYNCHRONIZED"]),
                      ("bad", ["ag", "s", "NOT SYNCHRONIZING"]))) == ("AG NOT SYNC 1/2", "bad")
+    assert said(view("ag", columns, ("ok", ["ag", "p", "-"]), ("ok", ["ag", "s", "-"]))) == \
+        ("AG 2/2 up, no db", "ok")
 
 
 def test_backup_says_percent_while_running_and_none_or_in_s3_when_not() -> None:
