@@ -10,8 +10,8 @@ NO_COLOR.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +22,8 @@ Verdict = Literal["ok", "warn", "bad", "info", "waiting"]
 LABELS: dict[str, str] = {"apps": "apps", "targets": "ALB", "ag": "AG", "backup": "backup",
                           "dns": "DNS"}
 NOT_POLLED = "…"  # one cell wide everywhere; the pane itself says "waiting"
+SEPARATOR = " · "
+ERROR = "err"
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,33 @@ class PaneSummary:
     label: str  # `ALB`; a backup pane says `restore` while a restore runs
     detail: str  # `2/2 healthy`, `51%`, `err`, `…`
     verdict: Verdict
+    stale: bool = False
+    brief: str = ""  # the detail in fewer words, for a line that is short of room
 
     @property
     def text(self) -> str:
-        return f"{self.label} {self.detail}"
+        return f"{self.label} {self.detail}" + (" stale" if self.stale else "")
+
+    def short(self, *, say_stale: bool = True) -> str:
+        stale = " stale" if self.stale and say_stale else ""
+        return f"{self.label} {self.brief or self.detail}{stale}"
+
+
+def strip_parts(summaries: Sequence[PaneSummary], width: int) -> list[tuple[str, Verdict]]:
+    """The strip's pieces, each with its verdict, in `width` cells if words can be spared:
+    first every pane in full; else in brief, and when every pane is stale (a watcher of a
+    session whose driver has gone) `stale:` said once in front. (A pane in error says
+    `err` and nothing about its age: its data is not live either way.)"""
+    full = [(s.text, s.verdict) for s in summaries]
+    if _width(full) <= width:
+        return full
+    if any(s.stale for s in summaries) and all(s.stale or s.detail == ERROR for s in summaries):
+        return [("stale:", "warn"), *((s.short(say_stale=False), s.verdict) for s in summaries)]
+    return [(s.short(), s.verdict) for s in summaries]
+
+
+def _width(parts: list[tuple[str, Verdict]]) -> int:
+    return sum(len(text) for text, _ in parts) + len(SEPARATOR) * max(0, len(parts) - 1)
 
 
 def summarise_panes(views: Mapping[str, PaneView], now: datetime,
@@ -48,13 +73,13 @@ def summarise_pane(pane: str, view: PaneView | None, now: datetime,
     if view is None:
         return PaneSummary(pane, label, NOT_POLLED, "waiting")
     if view.error:  # whatever rows it still has may be what failed to be read
-        return PaneSummary(pane, label, "err", "bad")
+        return PaneSummary(pane, label, ERROR, "bad")
     if not view.columns:  # the plan has nothing for this pane: its note says so
         return PaneSummary(pane, label, "n/a", "info")
     summary = _SUMMARISERS[pane](label, view)
     if view.age_s(now) > stale_after_s:  # a frozen count must not pass for a live one
         verdict: Verdict = "bad" if summary.verdict == "bad" else "warn"
-        return PaneSummary(pane, summary.label, f"{summary.detail} stale", verdict)
+        return replace(summary, verdict=verdict, stale=True)
     return summary
 
 
@@ -71,8 +96,9 @@ def _counted(pane: str, label: str, rows: list[PaneRow], suffix: str = "") -> Pa
     """`3/4`: rows ok of rows judged. Any bad row makes it bad, else any short is a warning."""
     judged = [r for r in rows if r.status != "info"]
     ok = sum(r.status == "ok" for r in judged)
-    detail = f"{ok}/{len(judged)}" + (f" {suffix}" if suffix else "")
-    return PaneSummary(pane, label, detail, _worst(judged) if judged else "info")
+    counted = f"{ok}/{len(judged)}"
+    return PaneSummary(pane, label, f"{counted} {suffix}".strip(),
+                       _worst(judged) if judged else "info", brief=counted)
 
 
 def _worst(rows: list[PaneRow]) -> Verdict:
@@ -103,7 +129,8 @@ def _ag(label: str, view: PaneView) -> PaneSummary:
     verdict = _worst(view.rows)
     if verdict == "ok" and not any(_cell(view, r, "sync") not in ("", "-") for r in view.rows):
         # Healthy replicas with no database joined yet (before the restore): not "SYNC".
-        return PaneSummary("ag", label, f"{len(view.rows)}/{len(view.rows)} up, no db", "ok")
+        up = f"{len(view.rows)}/{len(view.rows)}"
+        return PaneSummary("ag", label, f"{up} up, no db", "ok", brief=f"{up} no db")
     if verdict == "ok":
         return PaneSummary("ag", label, "SYNC", "ok")
     worst = next(r for r in view.rows if r.status == verdict)

@@ -86,3 +86,18 @@ async def test_a_pane_of_hundreds_of_rows_counts_them_in_its_title() -> None:
         await drawn(pilot)
         assert "ALB targets · 157/160 healthy" in screen_text(app)
         assert "ALB 157/160 healthy" in strip_line(app)
+
+
+async def test_a_watcher_of_a_closed_session_reads_every_pane_stale_at_80x24() -> None:
+    """Every pane minutes old: `stale` is said once, so all five still fit in 80 columns."""
+    from datetime import timedelta
+
+    from support.frozen import FROZEN_NOW
+
+    panes = {name: v.model_copy(update={"taken_at": FROZEN_NOW - timedelta(minutes=12)})
+             for name, v in frozen_view().panes.items()}
+    app = watch_app(panes)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drawn(pilot)
+        line = " ".join(screen_text(app).splitlines()[2].split())
+        assert line == ("stale: apps 4/4 · ALB 1/2 · AG SYNCING 1/2 · backup err · DNS 3/4")

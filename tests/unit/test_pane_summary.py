@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cockpit.runner.pane_summary import pane_count, summarise_pane, summarise_panes
+from cockpit.runner.pane_summary import (
+    pane_count,
+    strip_parts,
+    summarise_pane,
+    summarise_panes,
+)
 from cockpit.runner.panes import PaneRow, PaneView, RowStatus
 
 NOW = datetime(2026, 11, 28, 2, 15, tzinfo=UTC)
@@ -84,3 +89,17 @@ def test_every_pane_in_layout_order_and_hundreds_of_rows_counted() -> None:
     assert texts == ["apps 297/300", "ALB …", "AG …", "backup …", "DNS …"]
     assert pane_count(many) == "297/300"
     assert pane_count(view("dns", [], error="Timeout")) is None
+
+
+def test_short_of_room_the_strip_says_it_in_fewer_words() -> None:
+    targets = view("targets", ["group", "target", "state"], ("ok", ["web", "a", "healthy"]))
+    fresh = summarise_panes({"apps": apps("ok"), "targets": targets}, NOW, 15.0)
+    assert [t for t, _ in strip_parts(fresh, 80)] == [
+        "apps 1/1", "ALB 1/1 healthy", "AG …", "backup …", "DNS …"]
+    assert [t for t, _ in strip_parts(fresh, 30)][:2] == ["apps 1/1", "ALB 1/1"]
+    old = {p: v.model_copy(update={"taken_at": NOW - timedelta(hours=1)})
+           for p, v in {"apps": apps("ok"), "targets": targets}.items()}
+    stale = [s for s in summarise_panes(old, NOW, 15.0) if s.pane in old]
+    assert [t for t, _ in strip_parts(stale, 80)] == ["apps 1/1 stale", "ALB 1/1 healthy stale"]
+    assert strip_parts(stale, 20) == [("stale:", "warn"), ("apps 1/1", "warn"),
+                                      ("ALB 1/1", "warn")]
