@@ -7,6 +7,8 @@ anything else gets moto's own behaviour.
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from typing import Any
 
@@ -24,9 +26,39 @@ def install() -> None:
     with _lock:
         if _installed:
             return
+        _skip_default_images()
+        _read_regions_once()
         _hook_target_health()
         _hook_route53()
         _installed = True
+
+
+def _skip_default_images() -> None:
+    """moto builds some 1,300 public AMIs, each with a volume and a snapshot, into every
+    region's EC2 backend on its first call: a second of the demo's start for images no plan
+    uses (the sim launches its imported instances from an AMI of its own, which moto does
+    not check). An engineer's own setting is kept."""
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
+def _read_regions_once() -> None:
+    """moto lists a service's regions from a fresh boto3 session, three times as its EC2
+    module imports and again for each backend it builds, and each parses the service's
+    model (EC2's is megabytes of JSON) once more: a second of the demo's start. The list
+    is the installed botocore's, fixed for the process: one session answers, once."""
+    from boto3.session import Session
+
+    original = Session.get_available_regions
+    shared = Session()
+    remembered = functools.cache(lambda service, partition, endpoints: original(
+        shared, service, partition, endpoints))
+
+    def get_available_regions(self: Session, service_name: str,
+                              partition_name: str = "aws",
+                              allow_non_regional: bool = False) -> list[str]:
+        return list(remembered(service_name, partition_name, allow_non_regional))
+
+    Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
 
 
 def _hook_target_health() -> None:

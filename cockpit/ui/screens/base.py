@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from cockpit.runner.pane_summary import pane_count, summarise_panes
 from cockpit.runner.panes import PANES, PaneView
 from cockpit.session.protocols import SessionSource
 from cockpit.session.view import SessionView
@@ -26,6 +27,7 @@ from cockpit.ui.widgets.audit_tail import AuditTail
 from cockpit.ui.widgets.header import CockpitHeader
 from cockpit.ui.widgets.pane import Pane
 from cockpit.ui.widgets.runbook import Runbook
+from cockpit.ui.widgets.status_strip import StatusStrip
 
 MIN_SIZE = (80, 24)
 WIDE_SIZE = (120, 34)
@@ -51,9 +53,11 @@ class CockpitScreen(Screen[None]):
         self.paused = False
         self._shown_pane = "apps"
         self._drawn_head: tuple[int, str] | None = None
+        self._pane_views: dict[str, PaneView] = {}  # the latest of each, for the strip
 
     def compose(self) -> ComposeResult:
         yield CockpitHeader(id="header")
+        yield StatusStrip(id="strip")
         with Vertical(id="body"):
             with Horizontal(id="top"):
                 yield Runbook(id="runbook")
@@ -69,6 +73,7 @@ class CockpitScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
         self._apply_size(self.size.width, self.size.height)
+        self._draw_strip()
 
     # --- drawing --------------------------------------------------------------------------
 
@@ -103,10 +108,19 @@ class CockpitScreen(Screen[None]):
             self.set_class(True, "-unreadable")
 
     def show_pane(self, view: PaneView, name: str | None = None) -> None:
-        pane = self.query_one(f"#pane-{name or view.pane}", Pane)
+        name = name or view.pane
+        pane = self.query_one(f"#pane-{name}", Pane)
         if pane.view is None or pane.view.taken_at != view.taken_at:
+            self._pane_views[name] = view
             pane.show(view)
             pane.refresh_age(self.now())
+            pane.border_title = self._pane_title(name)
+            self._draw_strip()
+
+    def _draw_strip(self) -> None:
+        stale_after_s = self.context.settings.display.stale_after_s
+        self.query_one(StatusStrip).show(
+            summarise_panes(self._pane_views, self.now(), stale_after_s))
 
     def _select_current(self, view: SessionView) -> None:
         current = view.run.running() or view.run.next_ready()
@@ -130,6 +144,7 @@ class CockpitScreen(Screen[None]):
             pane.paused = self.paused
             pane.refresh_age(now)
         self._draw_header()
+        self._draw_strip()  # a pane goes stale with no new view: only its age says so
 
     # --- size -----------------------------------------------------------------------------
 
@@ -150,10 +165,19 @@ class CockpitScreen(Screen[None]):
         """Small terminals show one pane at a time; `[` and `]` cycle through them."""
         for pane in self.query(Pane):
             pane.display = name is None or pane.pane == name
-            where = f"  ({CYCLE.index(pane.pane) + 1}/{len(CYCLE)}: [ ] for more)"
-            pane.border_title = PANES[pane.pane] + (where if name is not None else "")
+            pane.border_title = self._pane_title(pane.pane)
         self.query_one(AuditTail).display = name is None or name == "tail"
         self.query_one("#panes").display = name != "tail"
+
+    def _pane_title(self, name: str) -> str:
+        """The pane's name, its count once it has rows, and on a small terminal where it
+        stands in the cycle."""
+        view = self._pane_views.get(name)
+        count = pane_count(view) if view is not None else None
+        title = PANES[name] + (f" · {count}" if count else "")
+        if self.has_class("-compact"):
+            title += f"  ({CYCLE.index(name) + 1}/{len(CYCLE)}: [ ] for more)"
+        return title
 
     def action_cycle_pane(self, step: int) -> None:
         if not self.has_class("-compact"):
