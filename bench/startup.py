@@ -180,11 +180,12 @@ def figures(help_s: list[float], painted: list[float], live: list[float],
     out = [report(Figure("cockpit --help", median(help_s), "s")),
            report(Figure("cockpit demo first paint", median(painted), "s", 1.0, "max",
                          "< 1.0 s")),
-           report(Figure("cockpit demo until the panes show live data", median(live), "s"))]
+           report(Figure("cockpit demo until the panes show live data", median(live), "s",
+                         2.0, "max", "< 2 s"))]
     if mem is not None:
         out.append(report(Figure(f"driver RSS after {mem['cycles']:.0f} refresh cycles of "
-                                 "every pane", mem["after_mb"], "MB", 150.0, "max",
-                                 "< 150 MB")))
+                                 "every pane", mem["after_mb"], "MB", 120.0, "max",
+                                 "< 120 MB")))
     return out
 
 
