@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,15 @@ def rehearse(plan: str, endpoints: Path, session: Path, *extra: str,
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        return proc.wait(timeout=kill_after) if kill_after else proc.wait(timeout=300)
+        if kill_after is None:
+            return proc.wait(timeout=300)
+        # Timed from the session's opening, not the process's start: a start-up slowed by
+        # a busy machine must not turn a mid-step kill into a kill before any session.
+        opened = session / "audit.jsonl"
+        deadline = time.monotonic() + 120
+        while not opened.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return proc.wait(timeout=kill_after)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
         return proc.wait()
@@ -141,15 +150,16 @@ def _rerun_problems(before: list[dict[str, object]], later: list[dict[str, objec
 
 
 def clean_run(plan: str, speed: float, workdir: Path) -> tuple[int, float]:
-    """How many entries a clean rehearsal writes, and how long it takes."""
+    """How many entries a clean rehearsal writes, and how long its session lasts (from
+    `session.opened` to `session.closed`: the estate's start-up is not in it)."""
     session = workdir / f"clean-{time.monotonic_ns()}"
     with served_sim(plan, speed, workdir) as endpoints:
-        started = time.monotonic()
         code = rehearse(plan, endpoints, session)
-        took = time.monotonic() - started
     if code != 0:
         raise SystemExit(f"{plan}: the clean rehearsal failed (exit {code})")
-    return len(lines_of(session / "audit.jsonl")), took
+    lines = [json.loads(line) for line in lines_of(session / "audit.jsonl")]
+    opened, closed = (datetime.fromisoformat(lines[i]["ts"]) for i in (0, -1))
+    return len(lines), (closed - opened).total_seconds()
 
 
 Planned = tuple[Point, dict[str, str], float | None]
@@ -167,8 +177,8 @@ def points_for(plan: str, total: int, duration: float, mid_step: int,
         points.append((Point(plan, "tear", str(seq)), {"COCKPIT_CRASH_TEAR_SEQ": str(seq)}, None))
     rng = random.Random(11)
     for _ in range(mid_step):
-        # Past the process's start-up, before the plan's end: somewhere inside a step.
-        at = round(rng.uniform(min(2.5, duration * 0.4), duration * 0.9), 2)
+        # Seconds after the session opened, before the plan's end: somewhere inside a step.
+        at = round(rng.uniform(duration * 0.1, duration * 0.9), 2)
         points.append((Point(plan, "mid-step", f"{at}s"), {}, at))
     return points
 
@@ -188,7 +198,7 @@ def main() -> int:
         workdir = Path(tmp)
         for plan in [p for p in args.plans if (ROOT / p).exists()]:
             total, took = clean_run(plan, args.speed, workdir)
-            print(f"{plan}: {total} audit entries in a clean rehearsal of {took:.1f}s",
+            print(f"{plan}: {total} audit entries in a clean rehearsal, its session {took:.1f}s",
                   flush=True)
             planned = points_for(plan, total, took, args.mid_step, args.limit)
             # Each point has its own served sim and session folder: they run side by side.
