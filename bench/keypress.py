@@ -2,9 +2,9 @@
 
 The real app under Pilot (`app.run_test()`), on a real runner and `DriverSession`, against
 the ten-times estate served by another process (`bench.sim_server`, as moto never shares a
-real driver's process). The app's `settings.polling.pane_every_s` is 1 s, so every pane
-is polled again one second after its last poll ended (the timer is one-shot, re-armed when
-the poll ends: a pane's period is 1 s plus its poll's duration; the count is printed).
+real driver's process). The app's `settings.polling.pane_every_s` is 1 s, so the session's
+poller polls every pane once a second, each second counted from the start of the pane's
+last poll (the count is printed).
 
 Each press is `down` (or `up`, turning at the ends of the runbook), sent as Pilot sends
 keys (`driver.send_message(events.Key(...))`), at a random gap of 50-250 ms. The time runs
@@ -52,15 +52,9 @@ class Presses:
     polls: int = 0
 
 
-def count_polls(driver: Driver, presses: Presses) -> None:
-    """Count every pane poll the screen makes (the session's method, wrapped)."""
-    poll = driver.session.poll_pane
-
-    def counted(pane: str) -> Any:
-        presses.polls += 1
-        return poll(pane)
-
-    driver.session.poll_pane = counted  # type: ignore[method-assign]
+def polls_so_far(driver: Driver) -> int:
+    """Every pane poll the session's poller has made."""
+    return driver.session.poller.polls
 
 
 async def press_once(app: Any, watch: FrameWatch, runbook: Any, going_down: bool,
@@ -99,7 +93,7 @@ async def _presses(app: Any, driver: Driver, count: int, presses: Presses,
         runbook = app.screen.query_one(Runbook)
         runbook.focus()
         await pilot.pause()
-        count_polls(driver, presses)
+        polls_before = polls_so_far(driver)
         watch, going_down = FrameWatch(app), True
         started = time.perf_counter()
         for _ in range(count):
@@ -107,6 +101,7 @@ async def _presses(app: Any, driver: Driver, count: int, presses: Presses,
             going_down = _direction(runbook, going_down)
             await press_once(app, watch, runbook, going_down, presses)
         took = time.perf_counter() - started
+        presses.polls = polls_so_far(driver) - polls_before
         app.exit()
     return presses, took
 
