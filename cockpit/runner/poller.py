@@ -45,7 +45,8 @@ class PanePoller:
         self.handle, self.plan = handle, plan
         self._run_state, self._on_view, self._persist = run_state, on_view, persist
         self.took_s: dict[str, float] = {}  # each pane's last poll, start to view built
-        self.polls = 0
+        self.polled: dict[str, int] = dict.fromkeys(PANES, 0)
+        self.write_problem: str | None = None  # why state.json was last not written
         self._pool = ThreadPoolExecutor(BLOCKING_CALLS_AT_ONCE, thread_name_prefix="estate")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="pane-poller",
@@ -57,6 +58,10 @@ class PanePoller:
         self._write_lock: asyncio.Lock | None = None
         self._closed = False
         self._thread.start()
+
+    @property
+    def polls(self) -> int:
+        return sum(self.polled.values())
 
     # --- from any thread but the poller's ------------------------------------------------
 
@@ -108,7 +113,7 @@ class PanePoller:
             calls = await self._estate()
             view = await gather_pane(pane, calls, self.plan, self._run_state())
             self.took_s[pane] = time.perf_counter() - started
-            self.polls += 1
+            self.polled[pane] = self.polled.get(pane, 0) + 1
             self._wanted += 1
             return self._on_view(view)
 
@@ -121,9 +126,9 @@ class PanePoller:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            if cadence(pane) is not None:
+            if _every(cadence, pane) is not None:
                 await _never_raises(self._poll_one(pane))
-                await _never_raises(self._write())
+                await self._write()
             await self._until_due(pane, started, cadence)
 
     async def _until_due(self, pane: str, started: float, cadence: Cadence) -> None:
@@ -131,7 +136,7 @@ class PanePoller:
         interval may shorten (a step now waits on it) or polling may pause."""
         loop = asyncio.get_running_loop()
         while True:
-            every = cadence(pane)
+            every = _every(cadence, pane)
             left = started + (every if every is not None else RECHECK_S) - loop.time()
             if left <= 0 and every is not None:
                 return
@@ -139,7 +144,8 @@ class PanePoller:
 
     async def _write(self) -> None:
         """Write `state.json` once for every view built so far; a write under way is waited
-        for, and one write then covers every view that arrived meanwhile."""
+        for, and one write then covers every view that arrived meanwhile. A failed write
+        is kept in `write_problem` (the panes go on) until one succeeds."""
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
         wanted = self._wanted
@@ -147,7 +153,12 @@ class PanePoller:
             if self._written >= wanted:
                 return
             wanted = self._wanted
-            await asyncio.get_running_loop().run_in_executor(self._pool, self._persist)
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._pool, self._persist)
+            except OSError as exc:
+                self.write_problem = f"{type(exc).__name__}: {exc}"
+                return
+            self.write_problem = None
             self._written = wanted
 
     async def _stop(self) -> None:
@@ -156,6 +167,15 @@ class PanePoller:
         await asyncio.gather(*self._cycles, return_exceptions=True)
         if self._calls is not None:
             await self._calls.aclose()
+
+
+def _every(cadence: Cadence, pane: str) -> float | None:
+    """The pane's interval now; a cadence that fails is asked again shortly (as if
+    paused), never allowed to end the pane's polling."""
+    try:
+        return cadence(pane)
+    except Exception:  # asked again within RECHECK_S
+        return None
 
 
 async def _never_raises(work: Awaitable[object]) -> None:

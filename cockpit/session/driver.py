@@ -56,7 +56,11 @@ class DriverSession(ReadsFolder):
 
     @property
     def warnings(self) -> list[str]:
-        return self.runner.warnings
+        poller = self._poller
+        if poller is None or poller.write_problem is None:
+            return self.runner.warnings
+        return [*self.runner.warnings,
+                f"state.json not written (watchers see older panes): {poller.write_problem}"]
 
     def view(self) -> SessionView:
         with self._lock:

@@ -49,6 +49,7 @@ class DriverScreen(CockpitScreen):
         self.session = session
         self._offered_export = False
         self._quit_armed = False
+        self._warned: set[str] = set()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -56,6 +57,7 @@ class DriverScreen(CockpitScreen):
         self.draw(self.session.view())
         self._offered_export = self.view is not None and self.view.completion() is not None
         self._offer_orphan_abort()
+        self._warned = set(self.session.warnings)  # said by the command line on opening
         self.session.follow_panes(self._pane_polled, self._every_s)
 
     # --- what the last driver left behind -------------------------------------------------
@@ -120,6 +122,14 @@ class DriverScreen(CockpitScreen):
         super()._tick()
         self.draw(self.session.view())
         self._offer_export()
+        self._say_new_warnings()
+
+    def _say_new_warnings(self) -> None:
+        """What went wrong since opening (state.json not written...), said once."""
+        for warning in self.session.warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self.notify(warning, severity="warning", timeout=10)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
