@@ -53,7 +53,8 @@ class Pane(Widget):
         self.paused = False
         self._lines: list[Line] = [Line(("no data yet",))]
         self._caption = Line(())
-        self._styles: dict[str, Style] = {}
+        self._styles: dict[str, Style] = {}  # each row style over the pane's own
+        self._base: Style | None = None
 
     def show(self, view: PaneView) -> None:
         self.view = view
@@ -100,17 +101,21 @@ class Pane(Widget):
         if 0 <= index < len(captions):  # under a table, centred as a table's caption is
             text = captions[index].center(width) if self._lines else captions[index]
             return self._strip(text, self._caption.style, width)
-        return Strip.blank(width, self.rich_style)
+        return Strip.blank(width, self.visual_style.rich_style)
 
     def _caption_lines(self, width: int) -> list[str]:
         text = self._caption.text
         return textwrap.wrap(text, max(width, 1)) if text else []
 
     def _strip(self, text: str, style: str, width: int) -> Strip:
+        # `visual_style` is cached until the widget's styles change; `rich_style` walks
+        # every ancestor's styles on each call, which, per line drawn, costs frames.
+        base = self.visual_style.rich_style
+        if base is not self._base:
+            self._base, self._styles = base, {}
         if style not in self._styles:
-            self._styles[style] = Style.parse(style) if style else Style()
-        styled = self.rich_style + self._styles[style]
-        return Strip([Segment(text, styled)]).adjust_cell_length(width, self.rich_style)
+            self._styles[style] = base + (Style.parse(style) if style else Style())
+        return Strip([Segment(text, self._styles[style])]).adjust_cell_length(width, base)
 
     # --- the age of the data ----------------------------------------------------------------
 
