@@ -130,6 +130,7 @@ class PanePoller:
                 await _never_raises(self._poll_one(pane))
                 await self._write()
             await self._until_due(pane, started, cadence)
+            await asyncio.sleep(0)  # a pane overdue at once still lets the others run
 
     async def _until_due(self, pane: str, started: float, cadence: Cadence) -> None:
         """Sleep until `started` + the pane's interval, asking again every RECHECK_S: the

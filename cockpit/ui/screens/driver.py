@@ -108,8 +108,9 @@ class DriverScreen(CockpitScreen):
 
     def _every_s(self, pane: str) -> float | None:
         """The pane's interval now, asked by the poller (from its thread) as it waits: None
-        while polling is paused."""
-        if self.paused:
+        while polling is paused, and once this screen is gone (the app has ended; the
+        session closes after it)."""
+        if self.paused or not self.is_attached:
             return None
         polling = self.context.settings.polling
         fast = pane in self.session.panes_to_watch()
