@@ -25,6 +25,8 @@ Against:
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -77,6 +79,21 @@ def refresh_once(session: DriverSession) -> dict[str, float]:
     session.poll_panes(list(PANES))
     took = time.perf_counter() - started
     return {**session.poller.took_s, "all": took}
+
+
+def cpu_per_refresh(driver: Driver, endpoints: Path, runs: int) -> tuple[float, float]:
+    """CPU seconds one warm refresh costs this process (every thread) and the sim's: unlike
+    wall times, hardly moved by what else the machine is running."""
+    sim_pid = int(json.loads(endpoints.read_text())["pid"])
+    mine, sim = time.process_time(), _cpu_s(sim_pid)
+    for _ in range(runs):
+        refresh_once(driver.session)
+    return (time.process_time() - mine) / runs, (_cpu_s(sim_pid) - sim) / runs
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(call: Callable[[], Any], repeats: int = 5) -> float:
@@ -178,6 +195,7 @@ def measure(runs: int, cli_runs: int) -> list[Figure]:
                 open_driver(plan_file, Path(tmp) / "session", endpoints=endpoints) as drv:
             change_id = switch_canary(drv)
             cold, warm = cockpit_refreshes(drv, runs)
+            cpu = cpu_per_refresh(drv, endpoints, runs)
             errors = pane_errors(drv.session)
             calls = single_calls(drv.runner.handle, plan, change_id)
             routine = cli_routine(endpoints, drv.runner.handle, plan, change_id)
@@ -185,6 +203,8 @@ def measure(runs: int, cli_runs: int) -> list[Figure]:
     for pane, error in errors.items():
         note(f"pane {pane} ended its last poll with an error: {error[:200]}")
     note(f"cold first refresh (clients made, ARNs looked up): {ms(cold):.0f} ms")
+    note(f"CPU per warm refresh: {ms(cpu[0]):.0f} ms in the cockpit's process, "
+         f"{ms(cpu[1]):.0f} ms in the sim's")
     _print_panes(warm)
     _print_calls(calls)
     _print_cli(routine, sweeps)
