@@ -4,6 +4,7 @@ told once per attempt, in the simulator's time when it is sped up."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,20 @@ def plan() -> Plan:
     return load(PHASE_TWO)
 
 
+@pytest.fixture
+def records(plan: Plan, tmp_path: Path) -> Iterator[list[Record]]:
+    made: list[Record] = []
+    yield made
+    for record in made:
+        record.writer.close()
+
+
 class Record:
     """The log as it grows, and the milestones each new entry is."""
 
-    def __init__(self, plan: Plan, path: Path) -> None:
+    def __init__(self, plan: Plan, path: Path, kept: list[Record]) -> None:
         self.plan, self.entries = plan, []
+        kept.append(self)
         self.writer = AuditWriter(path, session="s", actor=JO, mode="driver")
         self.told: list[str] = []
 
@@ -48,8 +58,8 @@ class Record:
 
 
 def test_a_phase_is_told_when_it_starts_and_ends_a_failure_when_it_happens(
-        plan: Plan, tmp_path: Path) -> None:
-    record = Record(plan, tmp_path / "audit.jsonl")
+        plan: Plan, tmp_path: Path, records: list[Record]) -> None:
+    record = Record(plan, tmp_path / "audit.jsonl", records)
     record.add(ev.SESSION_OPENED, plan_name=plan.plan.name)
     steps = [s.id for s in plan.phases[0].steps]
     record.run(steps[0], summary="done")
@@ -66,10 +76,11 @@ def test_a_phase_is_told_when_it_starts_and_ends_a_failure_when_it_happens(
     assert record.told[-2:] == ["phase.ended", "window.complete"], "told only once"
 
 
-def test_a_step_of_gates_alone_passing_is_a_go(plan: Plan, tmp_path: Path) -> None:
+def test_a_step_of_gates_alone_passing_is_a_go(plan: Plan, tmp_path: Path,
+                                               records: list[Record]) -> None:
     go = next(s for phase in plan.phases for s in phase.steps
               if s.gates and s.do is None and not s.until)
-    record = Record(plan, tmp_path / "audit.jsonl")
+    record = Record(plan, tmp_path / "audit.jsonl", records)
     record.run(go.id, summary="gates held: every replica synchronized")
     assert "go.passed" in record.told
     record.run(next(s.id for s in plan.steps() if s.do is not None), summary="done")
@@ -77,8 +88,8 @@ def test_a_step_of_gates_alone_passing_is_a_go(plan: Plan, tmp_path: Path) -> No
 
 
 def test_past_budget_is_told_once_per_attempt_in_the_simulators_time(
-        plan: Plan, tmp_path: Path) -> None:
-    record = Record(plan, tmp_path / "audit.jsonl")
+        plan: Plan, tmp_path: Path, records: list[Record]) -> None:
+    record = Record(plan, tmp_path / "audit.jsonl", records)
     step = plan.phases[0].steps[0]
     started = record.add(ev.STEP_STARTED, step.id, title=step.title, attempt=1)
     run = derive(plan, record.entries)
