@@ -57,9 +57,14 @@ class DriverScreen(CockpitScreen):
         self._offer_orphan_abort()
         for pane in PANES:
             self._poll(pane)
-        # from the event loop itself: a loop stuck in the terminal's writes stops beating
-        self.session.heartbeat()
-        self.set_interval(self.context.settings.runner.heartbeat_every_s, self.session.heartbeat)
+        # timed by the event loop itself, so a loop stuck in the terminal's writes stops
+        # beating; the beat runs in a worker (it may derive the run and append to the log)
+        self._beat()
+        self.set_interval(self.context.settings.runner.heartbeat_every_s, self._beat)
+
+    def _beat(self) -> None:
+        self.run_worker(self.session.heartbeat, thread=True, group="heartbeat",
+                        exclusive=True, exit_on_error=False, name="heartbeat")
 
     # --- what the last driver left behind -------------------------------------------------
 
