@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cockpit.plan.loader import LoadedPlan
     from cockpit.plan.models import Step
     from cockpit.runner.state import StepState
+    from cockpit.session.driver import DriverOpening
     from cockpit.session.estate import EstateChoice
     from cockpit.session.folder import SessionFolder
     from cockpit.session.rehearsal import RehearsalResult
@@ -199,11 +200,14 @@ def estate_options(command: F) -> F:
 
 def estate_choice(sim: bool, speed: float, faults: tuple[str, ...],
                   sim_endpoints: Path | None) -> EstateChoice:
+    """`--sim` of `run` and `rehearse` serves the estate for the session (`sim.json` in
+    its folder), so that it outlives a driver that dies, as a real estate does."""
     from cockpit.session.estate import EstateChoice
 
     if (faults or speed != 1.0) and not sim:
         raise click.UsageError("--speed and --sim-fault only apply with --sim")
-    return EstateChoice(sim=sim, speed=speed, faults=faults, endpoints_file=sim_endpoints)
+    return EstateChoice(sim=sim, speed=speed, faults=faults, endpoints_file=sim_endpoints,
+                        lasting=True)
 
 
 def folder_for(session_dir: Path | None, plan_file: Path) -> SessionFolder:
@@ -235,6 +239,7 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
     from cockpit.session.estate import SimUnavailable
     from cockpit.session.heartbeat import beating
     from cockpit.session.rehearsal import rehearse as rehearse_plan
+    from cockpit.session.served_sim import ServedSimFailed
     from cockpit.session.shutdown import Stop, TerminalWatch
 
     choice = estate_choice(sim, speed, faults, sim_endpoints)
@@ -269,12 +274,14 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
             # step) is the stop's doing: it is said below.
             if stop.reason is not None:
                 pass
-            elif isinstance(exc, SimUnavailable | LockHeld | StaleLock | OpeningCancelled
-                            | ValueError):  # LockHung is a LockHeld: named as hung
+            # LockHung is a LockHeld: named as hung
+            elif isinstance(exc, SimUnavailable | ServedSimFailed | LockHeld | StaleLock
+                            | OpeningCancelled | ValueError):
                 click.echo(f"cockpit: {exc}", err=True)
                 sys.exit(2)
             else:
                 raise
+    _say_parting(opening)
     if stop.reason is not None or result is None:
         _say_stopped(stop, folder.audit)
     if result.stopped_at and not result.outcomes and interrupted == "stop":
@@ -287,6 +294,15 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
     click.echo(result.render())
     click.echo(f"audit log: {folder.audit}")
     sys.exit(0 if result.succeeded else 1)
+
+
+def _say_parting(opening: DriverOpening) -> None:
+    """Where the session's simulated estate is left, once the driver has closed."""
+    estate = opening.session.estate if opening.session is not None else None
+    said = estate.parting(opening.settings.sim.linger_s) if estate is not None else ""
+    if said:
+        with suppress(OSError):  # after a hang-up there may be nothing to say it on
+            click.echo(f"cockpit: {said}", err=True)
 
 
 def _interruptible(ask: Callable[[Step, str], str | None],
@@ -378,6 +394,8 @@ def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
         ended = drive(make_opening_app(opening, settings=settings), opening)
     finally:
         opening.close()  # drive closed it: this only waits, if anything is still closing
+    if ended.stopped is None or not ended.stopped.hangup:
+        _say_parting(opening)
     if ended.stopped is not None:
         if not ended.stopped.hangup:  # after a hang-up there is no terminal to say it on
             click.echo(f"cockpit: stopped by {ended.stopped.name}; the session is closed: "
@@ -432,15 +450,21 @@ def sim_group() -> None:
               help="Divide every simulated duration by N.")
 @click.option("--sim-fault", "faults", multiple=True, metavar="NAME=ARG",
               help="Inject a fault (repeatable; listed below).")
+@click.option("--session", "session_dir", type=click.Path(path_type=Path),
+              help="Serve for this session folder: stop once no driver has held it for "
+                   "--linger seconds.")
+@click.option("--linger", type=click.FloatRange(min=1), default=900.0, show_default=True,
+              help="With --session: seconds without a driver before the sim stops itself.")
 def sim_serve(plan_file: Path, endpoints_file: Path, speed: float,
-              faults: tuple[str, ...]) -> None:
-    """Serve PLAN_FILE's simulated estate until stopped; drivers may die and come back."""
+              faults: tuple[str, ...], session_dir: Path | None, linger: float) -> None:
+    """Serve PLAN_FILE's simulated estate until stopped; drivers may die and come back.
+    `run --sim` and `rehearse --sim` start one for their session by themselves."""
     from cockpit.session.estate import SimUnavailable, serve_sim
 
     loaded = load_plan_or_exit(plan_file)
     try:
         serve_sim(loaded.plan, endpoints_file, speed=speed, faults=faults, ready=click.echo,
-                  plan_sha256=loaded.sha256)
+                  plan_sha256=loaded.sha256, session_dir=session_dir, linger_s=linger)
     except (SimUnavailable, ValueError) as exc:
         click.echo(f"cockpit: {exc}", err=True)
         sys.exit(2)

@@ -171,6 +171,15 @@ class AwsSettings(_Section):
     over a throttle or a dropped connection without hiding a real outage for long."""
 
 
+class SimSettings(_Section):
+    """The simulated estate of a `--sim` session (`cockpit run`, `cockpit rehearse`)."""
+
+    linger_s: Seconds = Field(900.0, ge=1, le=86400)
+    """Seconds a session's simulated estate stays up with no driver, so that a driver that
+    died is reopened on the estate it left (as a real one would be); then it stops itself.
+    It stops at once when the plan is done. 15 min: time to notice, read and reopen."""
+
+
 class CockpitSettings(BaseSettings):
     """The cockpit's config: `config.toml`, then `COCKPIT_SECTION__FIELD` variables."""
 
@@ -192,8 +201,13 @@ class CockpitSettings(BaseSettings):
     """How a running step waits."""
 
     aws: AwsSettings = Field(default_factory=AwsSettings)
-    notify: NotifySettings = Field(default_factory=NotifySettings)
     """Timeouts and retries of AWS calls."""
+
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    """Who is told of the window's milestones."""
+
+    sim: SimSettings = Field(default_factory=SimSettings)
+    """How long a session's simulated estate outlives its driver."""
 
     keys: dict[BindingId, KeyList] = Field(default_factory=dict)
     """Remapped keys: binding id (see the help screen) = "key[,key...]". Empty: each action

@@ -14,11 +14,15 @@ No test sees the developer's own config, state or `COCKPIT_*` variables.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from support.plans import PHASE_ONE, load
+
+from cockpit.session.served_sim import ENDPOINTS as SERVED_SIM
+from cockpit.session.served_sim import ServedSim
 
 if TYPE_CHECKING:
     from cockpit.plan.models import Plan
@@ -46,7 +50,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def isolated_from_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_from_this_machine(tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The developer's config, state and `COCKPIT_*` variables out of every test's reach:
     the XDG folders are the test's own (empty), the config file is one that does not
     exist, and every `COCKPIT_*` variable is gone but those in `KEPT_VARIABLES`. Child
@@ -57,6 +62,13 @@ def isolated_from_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     monkeypatch.setenv("COCKPIT_CONFIG", str(tmp_path / "xdg-config" / "no-config.toml"))
+    yield
+    # A `--sim` session's estate outlives its driver (for up to `[sim] linger_s`): one a
+    # test left up is stopped with the test.
+    for endpoints in tmp_path.rglob(SERVED_SIM):
+        served = ServedSim.found_at(endpoints)
+        if served is not None:
+            served.stop()
 
 
 @pytest.fixture(scope="session")

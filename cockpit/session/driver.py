@@ -25,6 +25,7 @@ from cockpit.runner.state import StepState
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.protocols import CommandRefused, ManualPrompt
+from cockpit.session.served_sim import SimRequest
 from cockpit.session.view import SessionView
 from cockpit.settings import CockpitSettings, NotifySettings, RunnerSettings
 
@@ -211,7 +212,8 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
     once the estate is open, before the lock is taken: a reason means no session is opened
     (OpeningCancelled), and the estate is stopped again."""
     settings = settings or CockpitSettings()
-    choice = replace(choice, plan_sha256=loaded.sha256)
+    choice = replace(choice, plan_sha256=loaded.sha256,
+                     served_for=_served_for(loaded, folder, choice, settings))
     with open_estate(loaded.plan, choice, aws=settings.aws) as estate:
         why = abandon() if abandon is not None else None
         if why is not None:
@@ -223,10 +225,21 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                                        runner_settings=settings.runner,
                                        notifier=notifier_for(settings.notify))
         session.estate = estate
+        estate.keep_served = True  # from here the estate is the session's
         try:
             yield session
         finally:
             session.close(wait_s=close_wait_s)
+            # A plan done needs its estate no more; else the next driver goes on with it.
+            estate.keep_served = not session.runner.state().all_done()
+
+
+def _served_for(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice,
+                settings: CockpitSettings) -> SimRequest | None:
+    if not (choice.sim and choice.lasting):
+        return None
+    return SimRequest(loaded.path, folder.path, choice.speed, choice.faults,
+                      settings.sim.linger_s)
 
 
 class DriverOpening:

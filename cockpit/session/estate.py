@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 
 from cockpit.estate.handle import Endpoints, EstateHandle
 from cockpit.plan.models import Plan
+from cockpit.runner.lock import lock_holder_pids, read_holder
+from cockpit.session.folder import LOCK
+from cockpit.session.served_sim import ServedSim, SimRequest, serve_for_session
 from cockpit.settings import AwsSettings
 
 if TYPE_CHECKING:
@@ -36,6 +39,10 @@ class EstateChoice:
     endpoints_file: Path | None = None
     # The plan the driver opened: a served sim built from another plan is refused.
     plan_sha256: str | None = None
+    # `run --sim` and `rehearse --sim`: the simulated estate outlives the driver, served for
+    # its session (`served_sim.py`); the driver fills in `served_for` when it opens.
+    lasting: bool = False
+    served_for: SimRequest | None = None
 
     @property
     def simulated(self) -> bool:
@@ -50,33 +57,64 @@ class OpenEstate:
     handle: EstateHandle
     time_scale: float
     sim: SimEstate | None  # the in-process simulator, when there is one
+    served: ServedSim | None = None  # the session's simulated estate, in its own process
+    # Whether the served estate stays up after this driver: a session's estate does (a
+    # next driver resumes on it) until its plan is done; one started for nothing does not.
+    keep_served: bool = False
 
     @property
     def where(self) -> str:
         """One line for the engineer: where the simulated estate answers, if it is one."""
+        if self.served is not None:
+            return f"{self.served.describe()}: AWS at {self.handle.endpoints.aws_endpoint_url}"
         if self.sim is None:
             return ""
         return f"simulated estate up: AWS at {self.sim.aws_endpoint}"
+
+    def parting(self, linger_s: float) -> str:
+        """What the engineer is told of the served estate once the driver has closed."""
+        if self.served is None or not self.keep_served:
+            return ""
+        return (f"the simulated estate stays up for this session (pid {self.served.pid}): "
+                f"reopen the session to go on where it is; it stops itself after "
+                f"{linger_s:g} s without a driver")
 
 
 @contextmanager
 def open_estate(plan: Plan, choice: EstateChoice, *, aws: AwsSettings | None = None,
                 read_only: bool = False) -> Iterator[OpenEstate]:
-    """Yield a handle on the plan's estate; with `choice.sim`, start the simulated one."""
+    """Yield a handle on the plan's estate; with `choice.sim`, start the simulated one (or
+    reach the one served for the session)."""
+    served = _served(choice)
+    if served is not None:
+        choice = replace(choice, endpoints_file=served.endpoints)
     sim = _start_sim(plan, choice) if choice.sim and choice.endpoints_file is None else None
     try:
         endpoints, scale = _endpoints(choice, sim)
         handle = EstateHandle(plan.estate, _with_aws(endpoints, aws), read_only=read_only)
     except BaseException:
-        if sim is not None:
-            sim.stop()
+        _stop(sim, served, keep_served=served is not None and served.reused)
         raise
+    opened = OpenEstate(handle, scale, sim, served, keep_served=bool(served and served.reused))
     try:
-        yield OpenEstate(handle, scale, sim)
+        yield opened
     finally:
         handle.close()
-        if sim is not None:
-            sim.stop()
+        _stop(sim, served, keep_served=opened.keep_served)
+
+
+def _served(choice: EstateChoice) -> ServedSim | None:
+    if not (choice.sim and choice.lasting and choice.served_for is not None
+            and choice.endpoints_file is None):
+        return None
+    return serve_for_session(choice.served_for)
+
+
+def _stop(sim: SimEstate | None, served: ServedSim | None, *, keep_served: bool) -> None:
+    if sim is not None:
+        sim.stop()
+    if served is not None and not keep_served:
+        served.stop()
 
 
 def _endpoints(choice: EstateChoice, sim: SimEstate | None) -> tuple[Endpoints, float]:
@@ -114,13 +152,29 @@ def _start_sim(plan: Plan, choice: EstateChoice) -> SimEstate:
 
 
 def serve_sim(plan: Plan, endpoints_file: Path, *, speed: float, faults: tuple[str, ...],
-              ready: Callable[[str], None], plan_sha256: str = "") -> None:
+              ready: Callable[[str], None], plan_sha256: str = "",
+              session_dir: Path | None = None, linger_s: float = 0.0) -> None:
     """`cockpit sim serve`: the simulated estate in this process until SIGTERM, SIGINT
-    or SIGHUP; its endpoints file names the plan it was built from."""
+    or SIGHUP; its endpoints file names the plan it was built from. Served for a session,
+    it also stops once no driver has held that session for `linger_s` seconds."""
     with _needs_sim():
         from cockpit.sim.serve import serve
+    driven = None if session_dir is None else _driven(session_dir / LOCK)
     serve(plan, endpoints_file, speed=speed, faults=faults, ready=ready,
-          plan_sha256=plan_sha256)
+          plan_sha256=plan_sha256, driven=driven, linger_s=linger_s)
+
+
+def _driven(lock: Path) -> Callable[[], bool]:
+    """Whether a driver holds the session: read from the kernel's lock table, never by
+    trying the lock (a try, however brief, could refuse a driver opening just then)."""
+
+    def held() -> bool:
+        pids = lock_holder_pids(lock)  # None: no lock file yet, or no lock table to read
+        if pids is None:
+            return read_holder(lock) is not None  # who the file names: cleared at a close
+        return bool(pids)
+
+    return held
 
 
 def describe_faults() -> str:

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from functools import partial
@@ -25,6 +26,7 @@ from cockpit.sim.sql_wire import WireConnection
 
 SERIALISED = ("aws_endpoint_url", "aws_credentials", "health_urls", "resolvers",
               "sql_disk_root", "label", "credentials_are_secret")
+LINGER_CHECK_S = 1.0
 ADDRESSES = ("resolvers", "sql_servers")  # id -> (host, port): JSON writes them as lists
 
 
@@ -84,8 +86,11 @@ def served_plan(path: Path) -> str | None:
 
 
 def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[str],
-          ready: Callable[[str], None], plan_sha256: str = "") -> None:
-    """Start the sim, publish its endpoints, and block until SIGTERM, SIGINT or SIGHUP."""
+          ready: Callable[[str], None], plan_sha256: str = "",
+          driven: Callable[[], bool] | None = None, linger_s: float = 0.0) -> None:
+    """Start the sim, publish its endpoints, and block until SIGTERM, SIGINT or SIGHUP;
+    with `driven`, also once it has said no for `linger_s` seconds on end (the session
+    the sim was started for has had no driver that long)."""
     stop = threading.Event()
     for stopping in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(stopping, lambda *_: stop.set())
@@ -96,8 +101,22 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
             "plan_sha256": plan_sha256})
         ready(f"simulated estate serving: AWS at {sim.aws_endpoint}; endpoints in "
               f"{endpoints_file}; stop with Ctrl-C")
-        stop.wait()
+        _wait_for_stop(stop, driven, linger_s)
     finally:
         sim.stop()
         endpoints_file.unlink(missing_ok=True)
 
+
+
+def _wait_for_stop(stop: threading.Event, driven: Callable[[], bool] | None,
+                   linger_s: float) -> None:
+    if driven is None:
+        stop.wait()
+        return
+    # Asked every second: a driver that comes back within the linger keeps the estate.
+    undriven_since = time.monotonic()
+    while not stop.wait(LINGER_CHECK_S):
+        if driven():
+            undriven_since = time.monotonic()
+        elif time.monotonic() - undriven_since >= linger_s:
+            return

@@ -1,7 +1,8 @@
 """A headless rehearsal told to stop (SIGTERM, SIGHUP, SIGINT) ends on the record: the
 running step cancelled and its end written, marked interrupted, `session.hangup` after a
-SIGHUP, `session.closed`, the lock released, the in-process simulator stopped (its
-folders removed), a non-zero status; and `--interrupted resume` then finishes the window.
+SIGHUP, `session.closed`, the lock released, a non-zero status; the session's simulated
+estate stays up with what was done to it, and `--interrupted resume` then finishes the
+window on it, after which the estate is stopped (its folders removed).
 
 Real `cockpit` processes (a signal to this test's own process would stop pytest), each with
 a temporary folder of its own (TMPDIR), so the simulator's folders can be looked for.
@@ -23,6 +24,7 @@ from support.plans import PLANS
 from support.waiting import eventually
 
 from cockpit.runner.lock import is_held, read_holder
+from cockpit.session.served_sim import ENDPOINTS, ServedSim
 
 PHASE_TWO = PLANS / "oms-phase2-database.toml"
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
@@ -96,6 +98,18 @@ def sim_folders(env: dict[str, str]) -> list[str]:
     return sorted(p.name for p in Path(env["TMPDIR"]).glob(SIM_FOLDERS))
 
 
+def served_pid(session: Path) -> int | None:
+    """The pid of the session's simulated estate, while it runs."""
+    served = ServedSim.found_at((session / ENDPOINTS).absolute())
+    return served.pid if served is not None else None
+
+
+def succeeded(session: Path) -> list[str]:
+    if not (session / "audit.jsonl").exists():
+        return []
+    return [e.step or "" for e in log_entries(session) if e.event == "step.succeeded"]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
                          ids=lambda s: signal.Signals(s).name)
 def test_a_signal_mid_step_closes_the_session_and_resume_finishes(
@@ -124,16 +138,47 @@ def test_a_signal_mid_step_closes_the_session_and_resume_finishes(
     assert log_entries(session)[-2 - len(hangup)].detail["stopped_by"] == name
     assert open_steps(session) == []
     assert (session / "lock").read_text() == "" and not is_held(session / "lock")
-    assert sim_folders(tmpdir_env) == [], "the simulator's folders were left behind"
+    estate = served_pid(session)
+    assert estate is not None, "the session's simulated estate went with its driver"
+    assert "stays up for this session" in said, said
     verified = subprocess.run([COCKPIT, "audit", "verify", str(session / "audit.jsonl")],
                               capture_output=True, text=True, timeout=60)
     assert verified.returncode == 0, verified.stdout
 
     resumed = rehearse(tmp_path, tmpdir_env, started, "resumed", "--interrupted", "resume")
     assert resumed.process.wait(timeout=180) == 0, resumed.said()
+    assert f"still up from the session's last driver (pid {estate})" in resumed.said()
     assert "every step succeeded" in resumed.said()
     assert log_entries(session)[-1].event == "session.closed"
     assert (session / "lock").read_text() == ""
+    # the plan done, its estate is stopped and its folders removed
+    assert served_pid(session) is None and not (session / ENDPOINTS).exists()
+    assert sim_folders(tmpdir_env) == [], "the simulator's folders were left behind"
+
+
+def test_a_stop_after_the_backup_resumes_on_the_estate_the_backup_left(
+    tmp_path: Path, tmpdir_env: dict[str, str], started: list[Run],
+) -> None:
+    """What a later step checks (the backup's object in S3, the source fenced) was done by
+    the driver that was stopped: the resumed one must find it done, not start afresh."""
+    session = tmp_path / "session"
+    run = rehearse(tmp_path, tmpdir_env, started, "stopped")
+    eventually(lambda: (succeeded(session), run.process.poll()),
+               lambda seen: "backup" in seen[0] or seen[1] is not None, within=120,
+               what="the backup succeeded")
+    run.process.send_signal(signal.SIGTERM)
+    assert run.process.wait(timeout=60) == 128 + signal.SIGTERM, run.said()
+    assert log_entries(session)[-1].event == "session.closed"
+    before = succeeded(session)
+
+    resumed = rehearse(tmp_path, tmpdir_env, started, "resumed", "--interrupted", "resume")
+    assert resumed.process.wait(timeout=180) == 0, resumed.said()
+    assert "every step succeeded" in resumed.said()
+    opened = max(e.seq for e in log_entries(session) if e.event == "session.opened")
+    again = [e.step for e in log_entries(session)
+             if e.seq > opened and e.event == "step.started"]
+    assert not set(before) & set(again), f"done before the stop, run again: {again}"
+    assert "backup-verified" in before + again
 
 
 def test_a_signal_while_the_estate_opens_stops_the_simulator(

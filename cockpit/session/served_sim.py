@@ -1,0 +1,181 @@
+"""The simulated estate of a rehearsal, kept up between the drivers of its session.
+
+A real estate outlives the driver: a cockpit killed during the backup is reopened on an
+estate where the backup is in S3, the source fenced and the targets registered. So a
+`--sim` session runs its estate as `cockpit sim serve` in a process of its own (its own
+process group, so a signal to the driver's group, from `timeout` or a closing terminal,
+does not reach it), with its endpoints in the session folder (`sim.json`, 0600). The next
+driver of the session finds it there and drives the same estate. It is stopped when the
+plan is done; otherwise it stops itself after `[sim] linger_s` without a driver.
+
+This module starts and stops that process; it does not import the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ENDPOINTS = "sim.json"
+ERRORS = "sim.err"
+READY_WAIT_S = 120.0  # moto and the SQL sim start in seconds; a loaded machine takes more
+STOP_WAIT_S = 30.0
+
+
+class ServedSimFailed(RuntimeError):
+    """The session's simulated estate could not be started."""
+
+
+@dataclass(frozen=True)
+class SimRequest:
+    """What the driver asks of its session's simulated estate."""
+
+    plan_file: Path
+    session_dir: Path
+    speed: float
+    faults: tuple[str, ...]
+    linger_s: float
+
+
+@dataclass
+class ServedSim:
+    pid: int
+    endpoints: Path
+    reused: bool  # another driver of this session started it
+    speed: float
+    process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def found_at(cls, endpoints: Path) -> ServedSim | None:
+        """The served sim whose endpoints file this is, if it still runs."""
+        try:
+            data = json.loads(endpoints.read_text(encoding="utf-8"))
+            pid, speed = int(data["pid"]), float(data.get("speed", 1.0))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if not _is_served_sim(pid, endpoints):
+            return None
+        return cls(pid, endpoints, reused=True, speed=speed)
+
+    def describe(self) -> str:
+        how = "still up from the session's last driver" if self.reused else "started"
+        return f"simulated estate {how} (pid {self.pid})"
+
+    def stop(self) -> None:
+        """SIGTERM (the sim stops its servers and removes its folders), then SIGKILL."""
+        if not self._alive():
+            self._forget()
+            return
+        with suppress(ProcessLookupError):  # it ended on its own meanwhile
+            os.kill(self.pid, signal.SIGTERM)
+        if not self._wait_gone(STOP_WAIT_S):
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._wait_gone(STOP_WAIT_S)
+        self._forget()
+
+    def _forget(self) -> None:
+        self.endpoints.unlink(missing_ok=True)
+        errors = self.endpoints.with_name(ERRORS)
+        with suppress(OSError):
+            if errors.stat().st_size == 0:  # kept only when it says something
+                errors.unlink()
+
+    def _alive(self) -> bool:
+        if self.process is not None:  # our child: a zombie has no cmdline left to check
+            return self.process.poll() is None
+        return _is_served_sim(self.pid, self.endpoints)
+
+    def _wait_gone(self, wait_s: float) -> bool:
+        if self.process is not None:  # our child: reap it
+            try:
+                self.process.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        return _wait_exit(self.pid, wait_s)
+
+
+def serve_for_session(request: SimRequest) -> ServedSim:
+    """The session's served sim: the one its folder names if still up, else a new one."""
+    # Absolute: a driver reopening from another folder must name the same file.
+    endpoints = (request.session_dir / ENDPOINTS).absolute()
+    running = ServedSim.found_at(endpoints)
+    if running is not None:
+        return running
+    endpoints.unlink(missing_ok=True)  # left by a sim that died: nothing answers there
+    return _start(request, endpoints)
+
+
+def _start(request: SimRequest, endpoints: Path) -> ServedSim:
+    request.session_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    command = [sys.executable, "-m", "cockpit", "sim", "serve", str(request.plan_file.absolute()),
+               "--endpoints", str(endpoints), "--speed", f"{request.speed:g}",
+               "--session", str(request.session_dir), "--linger", f"{request.linger_s:g}"]
+    for fault in request.faults:
+        command += ["--sim-fault", fault]
+    errors = request.session_dir / ERRORS
+    fd = os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as stderr:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=stderr, start_new_session=True)
+    served = ServedSim(process.pid, endpoints, reused=False, speed=request.speed,
+                       process=process)
+    try:
+        _wait_ready(process, errors)
+    except BaseException:
+        served.stop()  # cut short while starting (a stop, or it failed): nothing used it
+        raise
+    return served
+
+
+def _wait_ready(process: subprocess.Popen[bytes], errors: Path) -> None:
+    """The served sim says one line once its endpoints file is written."""
+    assert process.stdout is not None
+    with process.stdout as said:
+        readable, _, _ = select.select([said], [], [], READY_WAIT_S)
+        line = said.readline() if readable else b""
+    if line:
+        return
+    code = process.poll()
+    why = _last_lines(errors) or (f"it exited with status {code}" if code is not None
+                                  else f"it did not answer within {READY_WAIT_S:.0f} s")
+    raise ServedSimFailed(f"the simulated estate did not start: {why}")
+
+
+def _last_lines(path: Path, count: int = 3) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " / ".join(lines[-count:])
+
+
+def _is_served_sim(pid: int, endpoints: Path) -> bool:
+    """The pid is a live `sim serve` writing this endpoints file: a pid reused since by
+    another process is never signalled."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"serve" in argv and os.fsencode(str(endpoints)) in argv
+
+
+def _wait_exit(pid: int, wait_s: float) -> bool:
+    """Wait for a process that is not our child to end (a pidfd becomes readable)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return True  # already gone
+    try:
+        readable, _, _ = select.select([fd], [], [], wait_s)
+        return bool(readable)
+    finally:
+        os.close(fd)
