@@ -85,7 +85,7 @@ def open_estate(plan: Plan, choice: EstateChoice, *, aws: AwsSettings | None = N
                 read_only: bool = False) -> Iterator[OpenEstate]:
     """Yield a handle on the plan's estate; with `choice.sim`, start the simulated one (or
     reach the one served for the session)."""
-    served = _served(choice)
+    served = _served(plan, choice)
     if served is not None:
         choice = replace(choice, endpoints_file=served.endpoints)
     sim = _start_sim(plan, choice) if choice.sim and choice.endpoints_file is None else None
@@ -103,10 +103,15 @@ def open_estate(plan: Plan, choice: EstateChoice, *, aws: AwsSettings | None = N
         _stop(sim, served, keep_served=opened.keep_served)
 
 
-def _served(choice: EstateChoice) -> ServedSim | None:
+def _served(plan: Plan, choice: EstateChoice) -> ServedSim | None:
     if not (choice.sim and choice.lasting and choice.served_for is not None
             and choice.endpoints_file is None):
         return None
+    # Said here, at once, rather than by a served process that could not start.
+    with _needs_sim():
+        from cockpit.sim.faults import parse_fault
+    for fault in choice.faults:
+        parse_fault(fault, plan.estate)
     return serve_for_session(choice.served_for)
 
 

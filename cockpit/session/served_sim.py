@@ -65,8 +65,8 @@ class ServedSim:
         return cls(pid, endpoints, reused=True, speed=speed)
 
     def describe(self) -> str:
-        how = "still up from the session's last driver" if self.reused else "started"
-        return f"simulated estate {how} (pid {self.pid})"
+        how = "kept from the session's last driver" if self.reused else "served for this session"
+        return f"simulated estate up (pid {self.pid}, {how})"
 
     def stop(self) -> None:
         """SIGTERM (the sim stops its servers and removes its folders), then SIGKILL."""

@@ -147,7 +147,7 @@ def test_a_signal_mid_step_closes_the_session_and_resume_finishes(
 
     resumed = rehearse(tmp_path, tmpdir_env, started, "resumed", "--interrupted", "resume")
     assert resumed.process.wait(timeout=180) == 0, resumed.said()
-    assert f"still up from the session's last driver (pid {estate})" in resumed.said()
+    assert f"(pid {estate}, kept from the session's last driver)" in resumed.said()
     assert "every step succeeded" in resumed.said()
     assert log_entries(session)[-1].event == "session.closed"
     assert (session / "lock").read_text() == ""
@@ -261,3 +261,26 @@ def test_a_hung_rehearsal_is_named_then_stopped_by_a_take_over_that_finishes_the
                             "session.opened"], stopped[-6:]
     assert entries[-1].event == "session.closed"
     assert (session / "lock").read_text() == ""
+
+
+def test_a_session_estate_with_no_driver_stops_itself_after_its_linger(
+    tmp_path: Path, tmpdir_env: dict[str, str],
+) -> None:
+    """Served for a session nobody reopens, the estate does not run on for ever."""
+    session = tmp_path / "session"
+    session.mkdir()
+    endpoints = session / ENDPOINTS
+    serving = subprocess.Popen(
+        [COCKPIT, "sim", "serve", str(PHASE_TWO), "--endpoints", str(endpoints),
+         "--speed", "20", "--session", str(session), "--linger", "2"], env=tmpdir_env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        code = serving.wait(timeout=90)  # start-up, then 2 s with no driver
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait(timeout=30)
+    assert code == 0
+    assert not endpoints.exists()
+    assert sim_folders(tmpdir_env) == []

@@ -56,7 +56,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_only_the_simulator_and_the_session_estate_name_the_simulator() -> None:
-    found = subprocess.run(["grep", "-rln", "cockpit.sim", "cockpit"], cwd=ROOT,
+    found = subprocess.run(["grep", "-rlnF", "cockpit.sim", "cockpit"], cwd=ROOT,
                            capture_output=True, text=True, check=False).stdout.split()
     outside = sorted(p for p in found if not p.startswith("cockpit/sim/")
                      and not p.endswith(".pyc"))
