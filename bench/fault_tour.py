@@ -3,7 +3,9 @@
 For every fault the sim can inject, one headless rehearsal: its exit code, where it
 stopped and the reason on record, and whether the log still verifies. The claim checked
 each time: the cockpit keeps running (no traceback, exit 0 or 1), and no step is recorded
-as succeeded unless its condition was observed.
+as succeeded unless its condition was observed. A fault that makes the estate one the plan
+must not be driven on (another account, a Name on two instances) must instead refuse the
+session before it opens: exit 2, nothing on record, the reason said.
 
     python -m bench.fault_tour [--speed 50] [--only NAME...]
 """
@@ -43,7 +45,10 @@ TOUR: list[tuple[str, str]] = [
     ("backup-fails-at=40", PHASE2),
     ("replica-stuck=OMS-SQL-2", PHASE2),
     ("sql-drop-at=40", PHASE2),
+    ("wrong-account", PHASE1),
+    ("duplicate-name=oms-app-1", PHASE1),
 ]
+REFUSED_AT_OPENING = {"wrong-account", "duplicate-name"}
 
 
 @dataclass
@@ -57,6 +62,8 @@ class Outcome:
 
     @property
     def kept_running(self) -> bool:
+        if self.fault.split("=")[0] in REFUSED_AT_OPENING:
+            return self.exit_code == 2 and self.log == "none" and "Traceback" not in self.said
         return self.exit_code in (0, 1) and self.log.startswith("intact")
 
 
@@ -72,6 +79,8 @@ def visit(fault: str, plan: str, speed: float, workdir: Path) -> Outcome:
     verdict = subprocess.run([COCKPIT, "audit", "verify", str(session / "audit.jsonl")],
                              capture_output=True, text=True, cwd=ROOT)
     log = verdict.stdout.split(": ", 1)[-1].split(",")[0] if verdict.stdout else "unreadable"
+    if not (session / "audit.jsonl").exists():
+        log = "none"
     last_words = done.stderr.strip().splitlines() or ["every step succeeded"]
     said = failed[1] if failed else last_words[-1]
     return Outcome(fault, done.returncode, failed[0] if failed else "-", said, log, took)
@@ -105,10 +114,12 @@ def main() -> int:
             mark = "ok " if outcome.kept_running else "BAD"
             print(f"{mark} {fault:<28} exit {outcome.exit_code}  log {outcome.log:<7} "
                   f"stopped at {outcome.stopped_at}: {outcome.said[:140]}", flush=True)
-    kept = sum(o.kept_running for o in outcomes)
+    refusing = [o for o in outcomes if o.fault.split("=")[0] in REFUSED_AT_OPENING]
+    kept = sum(o.kept_running for o in outcomes if o not in refusing)
+    refused = sum(o.kept_running for o in refusing)
     print(f"fault tour: {len(outcomes)} faults, cockpit kept running and its log intact "
-          f"in {kept}")
-    return 0 if kept == len(outcomes) else 1
+          f"in {kept}, refused to open as it should in {refused}")
+    return 0 if kept + refused == len(outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -9,24 +9,48 @@ from cockpit.estate.handle import EstateHandle
 from cockpit.estate.snapshots import InstancesSnapshot, InstanceState
 
 
+class DuplicateName(LookupError):
+    """A Name tag that more than one live instance carries: which one is the app server is
+    not the cockpit's to guess (a leftover test instance registered behind the ALB)."""
+
+    def __init__(self, duplicates: dict[str, list[str]]) -> None:
+        said = "; ".join(f"Name={server} is on {len(ids)} live instances ({', '.join(ids)})"
+                         for server, ids in sorted(duplicates.items()))
+        super().__init__(f"{said}: terminate or re-tag every instance but the app server's")
+        self.duplicates = duplicates
+
+
 def describe_servers(handle: EstateHandle, servers: list[str]) -> InstancesSnapshot:
-    """The instance of each server (by Name tag); a server with none is `missing`."""
+    """The instance of each server (by Name tag); a server with none is `missing`, one
+    whose Name more than one live instance carries is an error naming them."""
     try:
         found = _instances_by_name(handle, servers)
     except probe_errors() as exc:
         return InstancesSnapshot(error=describe_error(exc))
+    duplicates = _duplicates(found)
     return InstancesSnapshot(
-        instances=[found.get(server, InstanceState(server=server)) for server in servers]
+        instances=[found[server][0] if found.get(server) else InstanceState(server=server)
+                   for server in servers],
+        error=str(DuplicateName(duplicates)) if duplicates else None,
     )
 
 
 def instance_ids(handle: EstateHandle, servers: list[str]) -> dict[str, str]:
-    """Map each server to its instance id; raises LookupError naming any that is missing."""
+    """Map each server to its instance id; raises LookupError naming any that is missing,
+    and DuplicateName for a Name more than one live instance carries."""
     found = _instances_by_name(handle, servers)
-    missing = [s for s in servers if s not in found or not found[s].instance_id]
+    duplicates = _duplicates(found)
+    if duplicates:
+        raise DuplicateName(duplicates)
+    missing = [s for s in servers if not found.get(s) or not found[s][0].instance_id]
     if missing:
         raise LookupError(f"no EC2 instance tagged Name={', '.join(missing)}")
-    return {server: str(found[server].instance_id) for server in servers}
+    return {server: str(found[server][0].instance_id) for server in servers}
+
+
+def _duplicates(found: dict[str, list[InstanceState]]) -> dict[str, list[str]]:
+    return {server: sorted(str(i.instance_id) for i in states)
+            for server, states in found.items() if len(states) > 1}
 
 
 def start_instances(handle: EstateHandle, servers: list[str]) -> dict[str, Any]:
@@ -43,23 +67,24 @@ def stop_instances(handle: EstateHandle, servers: list[str]) -> dict[str, Any]:
     return {"instance_ids": ids}
 
 
-def _instances_by_name(handle: EstateHandle, servers: list[str]) -> dict[str, InstanceState]:
+def _instances_by_name(handle: EstateHandle,
+                       servers: list[str]) -> dict[str, list[InstanceState]]:
     pages = handle.client("ec2").get_paginator("describe_instances").paginate(
         Filters=[
             {"Name": "tag:Name", "Values": servers},
             {"Name": "instance-state-name", "Values": _LIVE_STATES},
         ]
     )
-    found: dict[str, InstanceState] = {}
+    found: dict[str, list[InstanceState]] = {}
     for page in pages:
         for reservation in page["Reservations"]:
             for instance in reservation["Instances"]:
                 state = _instance_state(instance)
-                found[state.server] = state
+                found.setdefault(state.server, []).append(state)
     return found
 
 
-# Terminated instances linger in describe results; a replacement with the same Name wins.
+# Terminated instances linger in describe results: they are not the app server.
 _LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 

@@ -15,3 +15,17 @@ def aws_identity(handle: EstateHandle) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}", "profile": handle.profile_label}
     return {"account": found.get("Account"), "arn": found.get("Arn"),
             "profile": handle.profile_label}
+
+
+def account_problem(handle: EstateHandle, pinned: str) -> str | None:
+    """Why these credentials must not drive a plan pinned to `pinned`; None if they may."""
+    found = aws_identity(handle)
+    profile = f" (profile {found['profile']})" if found.get("profile") else ""
+    if "error" in found:
+        return (f"the plan pins AWS account {pinned} (estate.account_id) and the credentials"
+                f"{profile} could not say which account they are for: {found['error']}")
+    if found.get("account") != pinned:
+        return (f"the plan pins AWS account {pinned} (estate.account_id) but the credentials"
+                f"{profile} are for account {found.get('account')} ({found.get('arn')}): "
+                "choose the profile of the plan's account")
+    return None

@@ -199,6 +199,9 @@ class Database(Strict):
 class Estate(Strict):
     region: str = "ap-southeast-2"
     aws_profile: str | None = None
+    # The AWS account the window is for: a session whose credentials are for another is
+    # refused when it opens, naming both.
+    account_id: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
     app_servers: list[AppServer] = []
     load_balancers: list[LoadBalancer] = []
     target_groups: list[TargetGroup] = []

@@ -20,6 +20,7 @@ from cockpit.plan.models import Plan
 from cockpit.runner.lock import DriverLock
 from cockpit.runner.opening import PlanRecord, open_as_driver
 from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
+from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import StepState
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
@@ -215,6 +216,7 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
     choice = replace(choice, plan_sha256=loaded.sha256,
                      served_for=_served_for(loaded, folder, choice, settings))
     with open_estate(loaded.plan, choice, aws=settings.aws) as estate:
+        check_before_opening(loaded.plan, estate.handle)  # the account, the Name tags
         why = abandon() if abandon is not None else None
         if why is not None:
             raise OpeningCancelled(f"the session was not opened: {why}")

@@ -51,6 +51,7 @@ class ServedSim:
     reused: bool  # another driver of this session started it
     speed: float
     process: subprocess.Popen[bytes] | None = None
+    made_folder: bool = False  # the session folder was made for it: gone with it if empty
 
     @classmethod
     def found_at(cls, endpoints: Path) -> ServedSim | None:
@@ -87,6 +88,9 @@ class ServedSim:
         with suppress(OSError):
             if errors.stat().st_size == 0:  # kept only when it says something
                 errors.unlink()
+        if self.made_folder:
+            with suppress(OSError):  # not empty: a session was opened in it, and stays
+                self.endpoints.parent.rmdir()
 
     def _alive(self) -> bool:
         if self.process is not None:  # our child: a zombie has no cmdline left to check
@@ -115,6 +119,7 @@ def serve_for_session(request: SimRequest) -> ServedSim:
 
 
 def _start(request: SimRequest, endpoints: Path) -> ServedSim:
+    made_folder = not request.session_dir.exists()
     request.session_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     command = [sys.executable, "-m", "cockpit", "sim", "serve", str(request.plan_file.absolute()),
                "--endpoints", str(endpoints), "--speed", f"{request.speed:g}",
@@ -127,7 +132,7 @@ def _start(request: SimRequest, endpoints: Path) -> ServedSim:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=stderr, start_new_session=True)
     served = ServedSim(process.pid, endpoints, reused=False, speed=request.speed,
-                       process=process)
+                       process=process, made_folder=made_folder)
     try:
         _wait_ready(process, errors)
     except BaseException:

@@ -31,6 +31,7 @@ class AwsWeather:
     hung_services: set[str] = field(default_factory=set)
     hang_s: float = 30.0
     credentials_expire_at: float | None = None
+    account: str | None = None  # the account the driver's calls land in (moto's header)
     _calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,7 +56,14 @@ class WeatherMiddleware:
         self.weather = weather
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if SIM_AGENT_MARK in environ.get("HTTP_USER_AGENT", "") or self.weather.calm():
+        if SIM_AGENT_MARK in environ.get("HTTP_USER_AGENT", ""):
+            return self.app(environ, start_response)
+        if self.weather.account is not None:
+            # moto keeps each account's resources apart and reads this header per request:
+            # the driver lands in an account that holds none of the estate, as with a
+            # profile left pointing elsewhere.
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.weather.account
+        if self.weather.calm():
             return self.app(environ, start_response)
         service = _service_of(environ)
         weather = self.weather

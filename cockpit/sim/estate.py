@@ -146,6 +146,7 @@ class SimEstate:
         weather.throttle_percent = sum(float(p) for p in faults.args("aws-throttle"))
         weather.error_percent = sum(float(p) for p in faults.args("aws-5xx"))
         weather.hung_services = set(faults.args("aws-hang"))
+        weather.account = next(iter(faults.args("wrong-account")), None)
         expiry = faults.args("aws-credentials-expire")
         if expiry:
             weather.credentials_expire_at = time.monotonic() + float(expiry[0]) / self.speed
@@ -194,6 +195,14 @@ class SimEstate:
                                     "Tags": [{"Key": "Name", "Value": server.id}]}],
             )
             self._instance_ids[server.id] = launched["Instances"][0]["InstanceId"]
+            if self.faults.has("duplicate-name", server.id):
+                # A test instance from the import rehearsal, never terminated.
+                ec2.run_instances(
+                    ImageId=IMPORTED_AMI, MinCount=1, MaxCount=1, SubnetId=subnet,
+                    InstanceType="t3.micro",
+                    TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                        {"Key": "Name", "Value": server.id},
+                        {"Key": "Purpose", "Value": "import test"}]}])
 
     def _aws_servers(self) -> list[AppServer]:
         return [s for s in self.estate.app_servers if s.site == "aws"]

@@ -29,7 +29,13 @@ FAULTS: dict[str, tuple[str, str]] = {
                     "kills the session, the backup is aborted and its multipart upload left "
                     "open; the client gets a communication link failure (08S01)"),
     "replica-stuck": ("AG secondary replica", "it never leaves SYNCHRONIZING"),
+    "wrong-account": ("account id, or nothing", "the driver's credentials are for another AWS "
+                      "account (210987654321 unless named), which holds none of the estate"),
+    "duplicate-name": ("app server id in AWS", "a leftover test instance, running, carries "
+                       "the same Name tag"),
 }
+# Faults that need no ARG (`--sim-fault wrong-account`), and what they mean without one.
+_DEFAULT_ARGS = {"wrong-account": "210987654321"}
 
 _NUMERIC = {"dns-latency", "aws-latency", "aws-throttle", "aws-5xx", "aws-credentials-expire"}
 _SERVICES = ["ec2", "elbv2", "route53", "s3", "sts"]
@@ -50,10 +56,14 @@ class Fault:
 
 def parse_fault(text: str, estate: Estate) -> Fault:
     name, sep, arg = text.partition("=")
-    if not sep or not arg:
+    if not sep and name in _DEFAULT_ARGS:
+        arg = _DEFAULT_ARGS[name]
+    elif not sep or not arg:
         raise FaultError(f"{text!r}: write NAME=ARG, e.g. app-down=oms-app-1")
     if name not in FAULTS:
         raise FaultError(f"unknown fault {name!r} (known: {', '.join(sorted(FAULTS))})")
+    if name == "wrong-account" and not (arg.isdigit() and len(arg) == 12):
+        raise FaultError(f"{text}: an AWS account id is 12 digits, e.g. 210987654321")
     if name in _NUMERIC:
         return Fault(name, _number(text, arg))
     if name in ("backup-fails-at", "sql-drop-at"):
@@ -88,6 +98,8 @@ def _number(text: str, arg: str) -> str:
 def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name in ("app-down", "alb-blocked", "http-hang"):
         return [s.id for s in estate.app_servers]
+    if name == "duplicate-name":  # only an instance in EC2 has a Name tag to share
+        return [s.id for s in estate.app_servers if s.site == "aws"]
     if name in ("resolver-stale", "dns-timeout", "dns-servfail", "dns-nxdomain"):
         return [r.id for r in estate.resolvers]
     if name == "aws-hang":

@@ -46,6 +46,8 @@ class StartingScreen(Screen[None]):
 def _reason(exc: Exception) -> str:
     """The message alone for the refusals an engineer meets (lock held, no sim extra, a
     bad endpoints file); the exception's name too for anything unexpected."""
-    known = ("LockHeld", "LockHung", "StaleLock", "SimUnavailable", "ValueError", "OSError",
-             "FileNotFoundError", "PermissionError")
-    return str(exc) if type(exc).__name__ in known else f"{type(exc).__name__}: {exc}"
+    known = ("LockHeld", "LockHung", "StaleLock", "SimUnavailable", "ServedSimFailed")
+    # ValueError: a refused estate (wrong account, a Name on two instances), a bad fault
+    if isinstance(exc, ValueError | OSError) or type(exc).__name__ in known:
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

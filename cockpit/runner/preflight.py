@@ -1,0 +1,44 @@
+"""What is settled before a session opens on an estate, or the opening is refused.
+
+A window must not start against the wrong AWS account (a profile left pointing at staging
+finds nothing, or worse, finds look-alikes), nor with an app server's Name tag on more than
+one live instance (a leftover test instance would be registered behind the ALB). Both are
+found in one or two read calls; both refuse the opening, naming what was found.
+"""
+
+from __future__ import annotations
+
+from cockpit.estate.ec2 import DuplicateName, instance_ids
+from cockpit.estate.errors import probe_errors
+from cockpit.estate.handle import EstateHandle
+from cockpit.estate.identity import account_problem
+from cockpit.plan.models import Plan
+
+
+class EstateRefused(ValueError):
+    """The estate is not the one the plan may be driven on."""
+
+
+def check_before_opening(plan: Plan, handle: EstateHandle) -> None:
+    """Raise EstateRefused naming every reason not to open a session on this estate."""
+    problems = [p for p in (_account(plan, handle), _names(plan, handle)) if p]
+    if problems:
+        raise EstateRefused("; ".join(problems))
+
+
+def _account(plan: Plan, handle: EstateHandle) -> str | None:
+    pinned = plan.estate.account_id
+    return account_problem(handle, pinned) if pinned else None
+
+
+def _names(plan: Plan, handle: EstateHandle) -> str | None:
+    servers = [s.id for s in plan.estate.app_servers if s.site == "aws"]
+    if not servers:
+        return None
+    try:
+        instance_ids(handle, servers)
+    except DuplicateName as exc:
+        return str(exc)
+    except probe_errors():
+        return None  # missing or unreadable: the EC2 pane and the steps say so, in time
+    return None
