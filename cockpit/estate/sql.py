@@ -31,6 +31,7 @@ from cockpit.estate.snapshots import (
     TableData,
 )
 from cockpit.plan.models import AvailabilityGroup, Database, SqlEndpoint
+from cockpit.plan.read_sql import read_refusal
 
 LOGIN_TIMEOUT_S = 15
 INSTALL_HINT = ("install the Debian package `unixodbc` and an ODBC driver for SQL Server: "
@@ -97,9 +98,8 @@ def connect(handle: EstateHandle, endpoint_id: str) -> Any:
 
 
 class ReadOnlyConnection:
-    """A read-only handle's SQL side: only SELECT and USE pass, whatever the caller does."""
-
-    _READS = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(SELECT|USE)\b", re.IGNORECASE)
+    """A read-only handle's SQL side, and every probe's: one SELECT that changes nothing, or
+    a USE, passes (told by a T-SQL parser: `plan/read_sql.py`), whatever the caller does."""
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection
@@ -112,7 +112,7 @@ class ReadOnlyConnection:
 
     @classmethod
     def allows(cls, statement: str) -> bool:
-        return cls._READS.match(statement) is not None
+        return read_refusal(statement, allow_use=True) is None
 
 
 class _ReadOnlyCursor:
@@ -120,9 +120,9 @@ class _ReadOnlyCursor:
         self._cursor = cursor
 
     def execute(self, statement: str, *params: Any) -> Any:
-        if not ReadOnlyConnection.allows(statement):
-            raise ReadOnlyError(f"{statement.split()[0]} refused: this estate handle is "
-                                "read-only")
+        why = read_refusal(statement, allow_use=True)
+        if why is not None:
+            raise ReadOnlyError(f"refused before it was sent, this connection only reads: {why}")
         self._cursor.execute(statement, *params)
         return self
 
@@ -239,6 +239,25 @@ def ag_endpoint(ag: AvailabilityGroup) -> str:
 def _read(handle: EstateHandle, endpoint: str, work: Callable[[Any], Any]) -> Any:
     with connection(handle, endpoint) as conn:
         return work(conn)
+
+
+def read_query(handle: EstateHandle, endpoint: str, database_name: str | None,
+               statement: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """A plan's own query, on a connection that only reads whatever the handle is: at most
+    `limit` rows come back (the evidence of a check, not a report). Raises ReadOnlyError
+    for a statement that is not one SELECT, before anything is sent."""
+    with connection(handle, endpoint) as conn:
+        reading = ReadOnlyConnection(conn)
+        if database_name is not None:
+            run(reading, tsql.use_database(database_name))
+        cursor = reading.cursor()
+        try:
+            cursor.execute(statement)
+            names = [column[0] or f"column{i + 1}" for i, column in
+                     enumerate(cursor.description or [])]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchmany(limit)]
+        finally:
+            cursor.close()
 
 
 def ag_state(handle: EstateHandle, ag_id: str) -> AgSnapshot:

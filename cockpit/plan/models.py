@@ -14,7 +14,16 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from cockpit.plan.read_sql import read_refusal
 
 # --- shared field types ---------------------------------------------------------------
 
@@ -344,6 +353,41 @@ class BackupPresent(Strict):
     min_bytes: int = Field(default=1, ge=0)
 
 
+class SqlQuery(Strict):
+    """A runbook's own check: one read-only SELECT at the endpoint (in `database`, if
+    named), its result judged: the first column of the first row `equals`, is `at_most`
+    or `at_least` a number, or the query returns `no_rows`. Exactly one of these four.
+    Anything but one SELECT that changes nothing is refused when the plan is loaded, and
+    again before it is sent."""
+
+    kind: Literal["sql.query"]
+    endpoint: SqlRef
+    query: str
+    database: Annotated[str | None, Ref("databases")] = None
+    equals: str | int | float | None = None
+    at_most: int | float | None = None
+    at_least: int | float | None = None
+    no_rows: bool = False
+
+    @field_validator("query")
+    @classmethod
+    def _reads_only(cls, value: str) -> str:
+        why = read_refusal(value)
+        if why is not None:
+            raise ValueError(f"query refused: {why}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_expectation(self) -> SqlQuery:
+        given = [name for name in ("equals", "at_most", "at_least")
+                 if getattr(self, name) is not None] + (["no_rows"] if self.no_rows else [])
+        if len(given) != 1:
+            said = ", ".join(given) if given else "none"
+            raise ValueError("say what the query must return with exactly one of equals, "
+                             f"at_most, at_least, no_rows = true (given: {said})")
+        return self
+
+
 Condition = Annotated[
     Ec2Running
     | Ec2Stopped
@@ -358,7 +402,8 @@ Condition = Annotated[
     | NoUserSessions
     | DataMatches
     | ReadOnly
-    | BackupPresent,
+    | BackupPresent
+    | SqlQuery,
     Field(discriminator="kind"),
 ]
 

@@ -333,9 +333,13 @@ class SimConnection:
         return rows, ((("", int, None, None, None, None, True),) if rows else None)
 
     def use(self, name: str) -> None:
-        """The connection's database: `sys` then means that database's catalog views."""
+        """The connection's database: `sys` then means that database's catalog views, and
+        a two-part name `dbo.<table>` its tables: SQL Server resolves a schema-qualified
+        name in the current database ("Database identifiers", learn.microsoft.com/sql/
+        relational-databases/databases/database-identifiers)."""
         if name.lower() in SYSTEM_DATABASES:
             self._attach(self.server.dmv_file)
+            self._detach("dbo")
             self.database = name
             return
         db = self.server.require(name)
@@ -343,12 +347,16 @@ class SimConnection:
             raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
                                    "middle of a restore.", level=14)
         self._attach(db.catalog_file)
+        self._attach(db.data_file, "dbo")
         self.database = db.name
 
-    def _attach(self, path: Path) -> None:
-        if any(row[1] == "sys" for row in self._db.execute("PRAGMA database_list")):
-            self._db.execute("DETACH DATABASE sys")
-        self._db.execute("ATTACH DATABASE ? AS sys", (str(path),))
+    def _attach(self, path: Path, schema: str = "sys") -> None:
+        self._detach(schema)
+        self._db.execute(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+
+    def _detach(self, schema: str) -> None:
+        if any(row[1] == schema for row in self._db.execute("PRAGMA database_list")):
+            self._db.execute(f"DETACH DATABASE {schema}")
 
     def _select(self, sql: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
         try:
@@ -400,6 +408,10 @@ class SimCursor:
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         rows, self._rows = self._rows, []
+        return rows
+
+    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
+        rows, self._rows = self._rows[:size], self._rows[size:]
         return rows
 
     def nextset(self) -> bool:

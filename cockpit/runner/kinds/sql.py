@@ -122,6 +122,68 @@ def _read_only(c: m.ReadOnly, ctx: ProbeContext) -> Verdict:
 # --- the data check ----------------------------------------------------------------------------
 
 
+def _sql_query(c: m.SqlQuery, ctx: ProbeContext) -> Verdict:
+    where = f"{c.endpoint}" + (f" ({c.database})" if c.database else "")
+    name = sql.database(ctx.handle, c.database).name if c.database else None
+    try:
+        rows = sql.read_query(ctx.handle, c.endpoint, name, c.query)
+    except Exception as exc:  # a probe reports, it never raises
+        error = sql.describe_sql_error(ctx.handle, exc)
+        return Verdict(False, f"{where}: {error}", {"query": c.query, "error": error})
+    value = next(iter(rows[0].values())) if rows else None
+    evidence = {"query": c.query, "rows": _jsonable(rows[:5]), "row_count": len(rows),
+                "value": _jsonable(value)}
+    held, wanted = _judge_query(c, rows, value)
+    return Verdict(held, f"{where}: {_said(rows, value)} ({wanted})", evidence)
+
+
+def _judge_query(c: m.SqlQuery, rows: list[dict[str, Any]],
+                 value: Any) -> tuple[bool, str]:
+    """Whether the result is what the plan expects, and what it expects, in words."""
+    if c.no_rows:
+        return not rows, "expected no rows"
+    if c.equals is not None:
+        return rows != [] and _same(value, c.equals), f"expected {c.equals!r}"
+    number = _number(value)
+    if c.at_most is not None:
+        return number is not None and number <= c.at_most, f"expected at most {c.at_most:g}"
+    assert c.at_least is not None  # the model holds exactly one expectation
+    return number is not None and number >= c.at_least, f"expected at least {c.at_least:g}"
+
+
+def _same(value: Any, expected: str | int | float) -> bool:
+    if isinstance(expected, str):
+        return str(value) == expected
+    number = _number(value)
+    return number is not None and number == expected
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _said(rows: list[dict[str, Any]], value: Any) -> str:
+    if not rows:
+        return "no rows"
+    more = f", {len(rows)} rows" if len(rows) > 1 else ""
+    return f"{value!r}{more}"
+
+
+def _jsonable(value: Any) -> Any:
+    """Rows as the record keeps them: numbers and text as they are, anything else as text
+    (a Decimal, a datetime, bytes)."""
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
 def _data_matches(c: m.DataMatches, ctx: ProbeContext) -> Verdict:
     db = sql.database(ctx.handle, c.database)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -467,6 +529,7 @@ def _running(ctx: ProbeContext, endpoint: str, command: str, database: str) -> b
 
 
 PROBES: Probes = {
+    m.SqlQuery: _sql_query,
     m.AgHealthy: _ag_healthy,
     m.AgSynchronized: _ag_synchronized,
     m.NoUserSessions: _no_user_sessions,

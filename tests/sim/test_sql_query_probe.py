@@ -1,0 +1,67 @@
+"""`sql.query`: a runbook's own SELECT, run on the simulated SQL Server through the same
+adapter as production, its result judged as the plan says, with the rows as evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from support.estate import running_sim
+from support.plans import PHASE_TWO, load
+
+from cockpit.plan.models import SqlQuery
+from cockpit.runner.probes import ProbeContext, judge
+
+if TYPE_CHECKING:
+    from cockpit.estate.handle import EstateHandle
+
+ORDERS = "SELECT COUNT(*) AS orders FROM dbo.orders"  # the simulated OMS holds 1500
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[EstateHandle]:
+    """Phase Two's estate; only read here, so the module shares it."""
+    with running_sim(load(PHASE_TWO)) as (_sim, handle):
+        yield handle
+
+
+def query(**fields: Any) -> SqlQuery:
+    return SqlQuery.model_validate({"kind": "sql.query", "endpoint": "oms-db-dc",
+                                    "database": "oms", **fields})
+
+
+@pytest.mark.parametrize(("expect", "holds"), [
+    ({"equals": 1500}, True),
+    ({"equals": 1499}, False),
+    ({"at_least": 1000}, True),
+    ({"at_most": 1000}, False),
+    ({"equals": "1500"}, True),
+])
+def test_the_first_value_is_judged_as_the_plan_says(source: EstateHandle,
+                                                    expect: dict[str, Any],
+                                                    holds: bool) -> None:
+    verdict = judge(query(query=ORDERS, **expect), ProbeContext(source))
+    assert verdict.ok is holds, verdict.summary
+    assert verdict.evidence["value"] == 1500
+    assert verdict.evidence["rows"] == [{"orders": 1500}]
+    assert "1500" in verdict.summary
+
+
+def test_no_rows_holds_only_when_the_query_returns_none(source: EstateHandle) -> None:
+    empty = judge(query(query="SELECT order_id FROM dbo.orders WHERE status = 'lost'",
+                        no_rows=True), ProbeContext(source))
+    some = judge(query(query="SELECT order_id FROM dbo.orders WHERE status = 'packed'",
+                       no_rows=True), ProbeContext(source))
+    assert empty.ok and empty.evidence["row_count"] == 0
+    assert not some.ok and some.evidence["row_count"] == 20  # the evidence is capped
+    assert len(some.evidence["rows"]) == 5
+
+
+def test_an_error_from_the_server_is_a_failed_verdict_in_its_words(
+    source: EstateHandle,
+) -> None:
+    verdict = judge(query(query="SELECT COUNT(*) FROM dbo.no_such_table", equals=0),
+                    ProbeContext(source))
+    assert not verdict.ok
+    assert "Invalid object name" in verdict.summary
