@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
@@ -19,7 +19,7 @@ from cockpit import __version__
 
 if TYPE_CHECKING:
     from cockpit.plan.loader import LoadedPlan
-    from cockpit.plan.models import Step
+    from cockpit.plan.models import ReadinessMoment, Step
     from cockpit.runner.state import StepState
     from cockpit.session.driver import DriverOpening
     from cockpit.session.estate import EstateChoice
@@ -181,6 +181,13 @@ def session_option(command: F) -> F:
 
 def estate_options(command: F) -> F:
     """--sim, --speed, --sim-fault, --sim-endpoints and --take-over, said once."""
+    command = click.option("--take-over", is_flag=True,
+                           help="Drive a session whose last driver died (recorded).")(command)
+    return sim_options(command)
+
+
+def sim_options(command: F) -> F:
+    """--sim, --speed, --sim-fault and --sim-endpoints."""
     for option in reversed([
         click.option("--sim", is_flag=True, help="Use the simulated estate on loopback."),
         click.option("--speed", type=click.FloatRange(min=0.01), default=1.0,
@@ -191,8 +198,6 @@ def estate_options(command: F) -> F:
                      help="With --sim: inject a fault (repeatable; listed below)."),
         click.option("--sim-endpoints", type=click.Path(path_type=Path),
                      help="Reach a simulated estate that `sim serve` serves in another process."),
-        click.option("--take-over", is_flag=True,
-                     help="Drive a session whose last driver died (recorded)."),
     ]):
         command = option(command)
     return command
@@ -354,6 +359,44 @@ def _print_progress(state: StepState) -> None:
     duration = f"{state.duration_s:.1f}s" if state.duration_s is not None else "-"
     click.echo(f"  {state.status.value:<10} {state.step_id:<24} {duration:>8}"
                + (f"  {state.reason}" if state.reason else ""))
+
+
+# --- check ------------------------------------------------------------------------------
+
+
+@main.command("check", cls=_FaultsListed)
+@click.argument("plan_file", type=click.Path(path_type=Path))
+@sim_options
+@click.option("--at", "moment", type=click.Choice(["t-48h", "t-1h", "go"], case_sensitive=False),
+              help="Only the checks that apply then (default: every check).")
+@click.option("--json", "as_json", is_flag=True, help="Every result with its evidence, as JSON.")
+def check(plan_file: Path, sim: bool, speed: float, faults: tuple[str, ...],
+          sim_endpoints: Path | None, moment: str | None, as_json: bool) -> None:
+    """Judge PLAN_FILE's readiness checks on its estate, read-only, and print the go/no-go:
+    exit 0 go, 1 no-go, 2 the plan is invalid or the estate cannot be opened."""
+    import json
+    from dataclasses import asdict
+
+    from cockpit.runner.readiness import render_report
+    from cockpit.session.estate import SimUnavailable
+    from cockpit.session.readiness import check_plan
+
+    choice = estate_choice(sim, speed, faults, sim_endpoints)
+    loaded = load_plan_or_exit(plan_file)
+    # click's Choice has narrowed it to one of the plan's moments
+    at = cast("ReadinessMoment | None", moment.lower() if moment else None)
+    try:
+        report = check_plan(loaded, choice, settings=settings_or_exit(), at=at)
+    except (SimUnavailable, ValueError) as exc:
+        click.echo(f"cockpit: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps({"plan": loaded.plan.plan.name, "at": at, "go": report.go,
+                               "checks": [asdict(r) for r in report.results]}, indent=1,
+                              default=str))
+    else:
+        click.echo(render_report(loaded.plan, report))
+    sys.exit(0 if report.go else 1)
 
 
 # --- the screens ------------------------------------------------------------------------

@@ -309,6 +309,8 @@ def duplicate_ids(context: Context) -> list[Finding]:
     groups.append(("phase", [(("phases", p), phase)
                              for p, phase in _tables(_get(context.data, "phases"))]))
     groups.append(("step", context.steps()))
+    groups.append(("readiness check", [(("readiness", r), item) for r, item
+                                       in _tables(_get(context.data, "readiness"))]))
     return [finding for what, items in groups for finding in _duplicates(context, what, items)]
 
 

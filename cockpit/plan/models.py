@@ -573,6 +573,21 @@ class Phase(Strict):
     steps: list[Step] = Field(min_length=1)
 
 
+ReadinessMoment = Literal["t-48h", "t-1h", "go"]
+MOMENTS: tuple[ReadinessMoment, ...] = ("t-48h", "t-1h", "go")
+
+
+class Readiness(Strict):
+    """A check `cockpit check` runs before the window (two days out, an hour out, at the
+    go/no-go): any condition, with what to do when it fails."""
+
+    id: Identifier
+    title: str = Field(min_length=1)
+    check: Condition
+    at: list[ReadinessMoment] = Field(default_factory=lambda: list(MOMENTS), min_length=1)
+    fix: str = ""
+
+
 class PlanMeta(Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -583,6 +598,7 @@ class Plan(Strict):
     plan: PlanMeta
     estate: Estate
     phases: list[Phase] = Field(min_length=1)
+    readiness: list[Readiness] = []
 
     def steps(self) -> list[Step]:
         return [step for phase in self.phases for step in phase.steps]

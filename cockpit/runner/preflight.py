@@ -3,7 +3,8 @@
 A window must not start against the wrong AWS account (a profile left pointing at staging
 finds nothing, or worse, finds look-alikes), nor with an app server's Name tag on more than
 one live instance (a leftover test instance would be registered behind the ALB). Both are
-found in one or two read calls; both refuse the opening, naming what was found.
+found in one or two read calls; both refuse the opening, naming what was found. `cockpit
+check` runs the same two as its first readiness checks.
 """
 
 from __future__ import annotations
@@ -21,18 +22,25 @@ class EstateRefused(ValueError):
 
 def check_before_opening(plan: Plan, handle: EstateHandle) -> None:
     """Raise EstateRefused naming every reason not to open a session on this estate."""
-    problems = [p for p in (_account(plan, handle), _names(plan, handle)) if p]
+    problems = [p for p in (account_refusal(plan, handle), names_refusal(plan, handle)) if p]
     if problems:
         raise EstateRefused("; ".join(problems))
 
 
-def _account(plan: Plan, handle: EstateHandle) -> str | None:
+def account_refusal(plan: Plan, handle: EstateHandle) -> str | None:
+    """Why these credentials must not drive this plan (None: the account is the pinned
+    one, or the plan pins none)."""
     pinned = plan.estate.account_id
     return account_problem(handle, pinned) if pinned else None
 
 
-def _names(plan: Plan, handle: EstateHandle) -> str | None:
-    servers = [s.id for s in plan.estate.app_servers if s.site == "aws"]
+def aws_servers(plan: Plan) -> list[str]:
+    return [s.id for s in plan.estate.app_servers if s.site == "aws"]
+
+
+def names_refusal(plan: Plan, handle: EstateHandle) -> str | None:
+    """Which app servers' Name tags are on more than one live instance (None: none)."""
+    servers = aws_servers(plan)
     if not servers:
         return None
     try:
