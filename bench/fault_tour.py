@@ -45,6 +45,7 @@ TOUR: list[tuple[str, str]] = [
     ("backup-fails-at=40", PHASE2),
     ("replica-stuck=OMS-SQL-2", PHASE2),
     ("sql-drop-at=40", PHASE2),
+    ("ttl-not-lowered=orders", PHASE1),
     ("wrong-account", PHASE1),
     ("duplicate-name=oms-app-1", PHASE1),
 ]

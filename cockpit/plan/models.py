@@ -305,6 +305,26 @@ class ResolvesTo(Strict):
     resolvers: ResolverRefs = []
 
 
+class Route53TtlAtMost(Strict):
+    """Route 53 serves each record with a TTL of at most `seconds`: lowered in time, the
+    switch reaches users within that long of the change."""
+
+    kind: Literal["route53.ttl_at_most"]
+    records: RecordRefs
+    seconds: int = Field(ge=0, le=172800)
+
+
+class DnsTtlAtMost(Strict):
+    """Every named resolver (all, if none named) hands each record out with at most
+    `seconds` left to live: a resolver that cached it under the old, long TTL would keep
+    users on the datacentre long after the switch."""
+
+    kind: Literal["dns.ttl_at_most"]
+    records: RecordRefs
+    seconds: int = Field(ge=0, le=172800)
+    resolvers: ResolverRefs = []
+
+
 class AgHealthy(Strict):
     """Every replica of the availability group is connected and healthy."""
 
@@ -397,6 +417,8 @@ Condition = Annotated[
     | TargetsDrained
     | ChangeInsync
     | ResolvesTo
+    | Route53TtlAtMost
+    | DnsTtlAtMost
     | AgHealthy
     | AgSynchronized
     | NoUserSessions

@@ -19,7 +19,7 @@ import boto3
 import httpx
 
 from cockpit.estate.handle import Endpoints
-from cockpit.plan.models import AppServer, Estate, Plan
+from cockpit.plan.models import AppServer, DnsRecord, Estate, Plan
 from cockpit.sim import moto_hooks
 from cockpit.sim.appservers import AppServer as AppServerProcess
 from cockpit.sim.appservers import AppServerState
@@ -39,6 +39,7 @@ SIM_CREDENTIALS = {
 }
 ACCOUNT_ID = "123456789012"
 IMPORTED_AMI = "ami-0a1b2c3d4e5f67890"  # VM Import gives each server an AMI of its own
+NOT_LOWERED_TTL = 3600  # a typical production TTL, before anyone lowers it for a window
 
 _one_at_a_time = threading.Lock()
 
@@ -252,12 +253,16 @@ class SimEstate:
             if records:
                 route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={
                     "Changes": [{"Action": "CREATE", "ResourceRecordSet": {
-                        "Name": r.name, "Type": r.type, "TTL": r.ttl,
+                        "Name": r.name, "Type": r.type, "TTL": self._ttl_of(r),
                         "ResourceRecords": [{"Value": r.value}]}} for r in records]})
             for r in records:
-                ledger.seed(r.name, r.type, r.value, r.ttl)
+                ledger.seed(r.name, r.type, r.value, self._ttl_of(r))
             self._ledgers[zone_id] = ledger
             moto_hooks.LEDGERS[zone_id] = ledger
+
+    def _ttl_of(self, record: DnsRecord) -> int:
+        """The TTL the record is served with: the plan's, or an hour if nobody lowered it."""
+        return NOT_LOWERED_TTL if self.faults.has("ttl-not-lowered", record.id) else record.ttl
 
     # --- SQL Server ---------------------------------------------------------------------
 

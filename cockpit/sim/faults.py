@@ -31,6 +31,8 @@ FAULTS: dict[str, tuple[str, str]] = {
     "replica-stuck": ("AG secondary replica", "it never leaves SYNCHRONIZING"),
     "wrong-account": ("account id, or nothing", "the driver's credentials are for another AWS "
                       "account (210987654321 unless named), which holds none of the estate"),
+    "ttl-not-lowered": ("record id", "its TTL was never lowered: Route 53 serves it with "
+                        "3600 s, and the resolvers cached it so"),
     "duplicate-name": ("app server id in AWS", "a leftover test instance, running, carries "
                        "the same Name tag"),
 }
@@ -98,6 +100,8 @@ def _number(text: str, arg: str) -> str:
 def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name in ("app-down", "alb-blocked", "http-hang"):
         return [s.id for s in estate.app_servers]
+    if name == "ttl-not-lowered":
+        return [r.id for r in estate.records]
     if name == "duplicate-name":  # only an instance in EC2 has a Name tag to share
         return [s.id for s in estate.app_servers if s.site == "aws"]
     if name in ("resolver-stale", "dns-timeout", "dns-servfail", "dns-nxdomain"):

@@ -50,6 +50,8 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
     (PHASE_ONE, "duplicate-name=oms-app-1",
      ["ec2-names", "new-instances-running", "new-instances-spread"], "re-tag every instance"),
     (PHASE_ONE, "app-down=dc-app-2", ["dc-apps-healthy"], "fix it or postpone"),
+    (PHASE_TWO, "ttl-not-lowered=omsdb", ["ttl-lowered", "resolvers-ttl-short"],
+     "lower the TTL to 60 s now"),
 ])
 def test_each_fault_is_a_no_go_naming_the_check_and_its_fix(
     plan: Path, fault: str, failing: list[str], fix: str,

@@ -94,6 +94,34 @@ def _resolves_to(c: m.ResolvesTo, ctx: ProbeContext) -> Verdict:
     return Verdict(True, f"{len(snap.answers)} answer(s) match", evidence)
 
 
+def _route53_ttl(c: m.Route53TtlAtMost, ctx: ProbeContext) -> Verdict:
+    snap = route53.record_values(ctx.handle, c.records)
+    if snap.error:
+        return Verdict(False, f"Route 53: {snap.error}", {"error": snap.error})
+    ttls = {r.record: r.ttl for r in snap.records}
+    evidence = {"ttl": ttls, "at_most": c.seconds}
+    long = [f"{record} {ttl}s" for record, ttl in ttls.items()
+            if ttl is None or ttl > c.seconds]
+    if long:
+        return Verdict(False, f"Route 53 TTL above {c.seconds}s: {', '.join(long)}", evidence)
+    return Verdict(True, f"Route 53 TTL at most {c.seconds}s for {len(ttls)} record(s)",
+                   evidence)
+
+
+def _dns_ttl(c: m.DnsTtlAtMost, ctx: ProbeContext) -> Verdict:
+    snap = dns.resolve(ctx.handle, c.records, c.resolvers or None)
+    evidence: dict[str, Any] = {"at_most": c.seconds, "ttl": {}}
+    long = []
+    for a in snap.answers:
+        evidence["ttl"].setdefault(a.record, {})[a.resolver] = a.error or a.ttl
+        if a.error or a.ttl is None or a.ttl > c.seconds:
+            long.append(f"{a.resolver} {a.error or f'{a.ttl}s'} for {a.record}")
+    if long:
+        return Verdict(False, f"TTL above {c.seconds}s: {'; '.join(long)}", evidence)
+    return Verdict(True, f"{len(snap.answers)} answer(s) with at most {c.seconds}s to live",
+                   evidence)
+
+
 def _norm(value: str) -> str:
     return ",".join(sorted(v.strip().lower().rstrip(".") + "." for v in value.split(",") if v))
 
@@ -105,6 +133,8 @@ def _upsert(a: m.Upsert, ctx: ActionContext) -> dict[str, Any]:
 PROBES: Probes = {
     m.ChangeInsync: _change_insync,
     m.ResolvesTo: _resolves_to,
+    m.Route53TtlAtMost: _route53_ttl,
+    m.DnsTtlAtMost: _dns_ttl,
 }
 
 ACTIONS: Actions = {
@@ -118,4 +148,5 @@ EFFECTS: Effects = {
 WATCHED_BY: WatchedBy = {
     m.ChangeInsync: "dns",
     m.ResolvesTo: "dns",
+    m.DnsTtlAtMost: "dns",
 }
