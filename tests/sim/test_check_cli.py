@@ -44,8 +44,12 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
 
 @pytest.mark.parametrize(("plan", "fault", "failing", "fix"), [
     (PHASE_TWO, "app-down=oms-app-1", ["apps-healthy"], "read the app's log"),
-    (PHASE_TWO, "dns-nxdomain=dc-dns-1", ["omsdb-still-on-dc"], "put it back"),
-    (PHASE_TWO, "wrong-account", ["aws-account"], "profile of the plan's account"),
+    # a resolver that answers NXDOMAIN hands out no TTL either
+    (PHASE_TWO, "dns-nxdomain=dc-dns-1", ["omsdb-still-on-dc", "resolvers-ttl-short"],
+     "put it back"),
+    # in another account Route 53 holds none of the plan's zones
+    (PHASE_TWO, "wrong-account", ["aws-account", "ttl-lowered"],
+     "profile of the plan's account"),
     # which instance is the app server cannot be told: the instance checks fail with it
     (PHASE_ONE, "duplicate-name=oms-app-1",
      ["ec2-names", "new-instances-running", "new-instances-spread"], "re-tag every instance"),
