@@ -46,6 +46,7 @@ TOUR: list[tuple[str, str]] = [
     ("replica-stuck=OMS-SQL-2", PHASE2),
     ("sql-drop-at=40", PHASE2),
     ("ttl-not-lowered=orders", PHASE1),
+    ("orphaned-user=oms_app", PHASE2),
     ("wrong-account", PHASE1),
     ("duplicate-name=oms-app-1", PHASE1),
 ]

@@ -260,6 +260,22 @@ def read_query(handle: EstateHandle, endpoint: str, database_name: str | None,
             cursor.close()
 
 
+def database_users(handle: EstateHandle, endpoint: str, database_name: str) -> dict[str, bytes]:
+    """The database's users that map to an instance login, by name, with their SIDs."""
+    def read(conn: Any) -> dict[str, bytes]:
+        run(conn, tsql.use_database(database_name))
+        rows = fetch(conn, query_text("database_users"))
+        return {str(r["user_name"]): bytes(r["sid"]) for r in rows}
+
+    return dict(_read(handle, endpoint, read))
+
+
+def server_logins(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
+    """The instance's logins, by name, with their SIDs."""
+    rows = _read(handle, endpoint, lambda c: fetch(c, query_text("server_logins")))
+    return {str(r["login_name"]): bytes(r["sid"]) for r in rows}
+
+
 def ag_state(handle: EstateHandle, ag_id: str) -> AgSnapshot:
     """Every replica of the AG, with its role, connection, health and databases."""
     try:

@@ -358,6 +358,17 @@ class DataMatches(Strict):
     database: DatabaseRef
 
 
+class LoginsMatch(Strict):
+    """Every user of the database at `source` that logs in through an instance login maps,
+    by SID, to a login on each of `targets`: restored there, no user is orphaned (the app
+    would fail with "Cannot open database ... The login failed.")."""
+
+    kind: Literal["sql.logins_match"]
+    source: SqlRef
+    database: DatabaseRef
+    targets: Annotated[list[str], Ref("sql")] = Field(min_length=1)
+
+
 class ReadOnly(Strict):
     kind: Literal["sql.read_only"]
     endpoint: SqlRef
@@ -425,7 +436,8 @@ Condition = Annotated[
     | DataMatches
     | ReadOnly
     | BackupPresent
-    | SqlQuery,
+    | SqlQuery
+    | LoginsMatch,
     Field(discriminator="kind"),
 ]
 

@@ -179,6 +179,8 @@ class SimAvailabilityGroup:
             source = self.primary_server.require(row.database)
             copy = server.add_database(row.database, source.data_file.read_bytes(),
                                        state="RESTORING")
+            copy.users = dict(source.users)  # a copy of the database: its users with it
+            server.refresh_catalog(copy)
         state = "ONLINE" if row.state in ("SYNCHRONIZED", "SYNCHRONIZING") and \
             row.health == "HEALTHY" else "RESTORING"
         if copy.state != state:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cockpit.plan.models import Estate
+from cockpit.sim.oms_data import OMS_USERS
 
 # name -> (what ARG names, what the fault does). `cockpit rehearse --help` prints this.
 FAULTS: dict[str, tuple[str, str]] = {
@@ -33,6 +34,8 @@ FAULTS: dict[str, tuple[str, str]] = {
                       "account (210987654321 unless named), which holds none of the estate"),
     "ttl-not-lowered": ("record id", "its TTL was never lowered: Route 53 serves it with "
                         "3600 s, and the resolvers cached it so"),
+    "orphaned-user": ("OMS database user", "its login on the instances in AWS was created "
+                      "by hand, with another SID: restored there, the user is orphaned"),
     "duplicate-name": ("app server id in AWS", "a leftover test instance, running, carries "
                        "the same Name tag"),
 }
@@ -100,6 +103,8 @@ def _number(text: str, arg: str) -> str:
 def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name in ("app-down", "alb-blocked", "http-hang"):
         return [s.id for s in estate.app_servers]
+    if name == "orphaned-user":
+        return list(OMS_USERS) if estate.databases else []
     if name == "ttl-not-lowered":
         return [r.id for r in estate.records]
     if name == "duplicate-name":  # only an instance in EC2 has a Name tag to share

@@ -6,6 +6,7 @@ the data check compares real counts and checksums, and a row lost in a restore s
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sqlite3
 import tempfile
@@ -14,6 +15,10 @@ from functools import cache
 from pathlib import Path
 
 SEED = 20231215  # the week the case study's window fell in
+# The OMS database's users, each mapped to the SQL login of the same name; the app
+# servers log in as APP_LOGIN. `sa`'s SID is 0x01 on every instance, and dbo maps to it.
+APP_LOGIN = "oms_app"
+OMS_USERS = ("oms_app", "oms_reports")
 CUSTOMERS = 600
 ORDERS = 1500
 STATES = ("NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT")
@@ -71,3 +76,13 @@ def _fill(connection: sqlite3.Connection, rng: random.Random) -> None:
             line_id += 1
             connection.execute("INSERT INTO order_lines VALUES (?, ?, ?, ?, ?)",
                                (line_id, order_id, sku, quantity, price))
+
+
+def login_sid(name: str, *, recreated: bool = False) -> bytes:
+    """A SQL login's SID: 16 bytes, fixed per name, as the DBA's copies with the SID keep
+    it. A login created again by hand on another instance gets a new one ("Even if the
+    login is recreated, it will have a different SID": Troubleshoot orphaned users)."""
+    if name == "sa":
+        return b"\x01"
+    salt = ":recreated" if recreated else ""
+    return hashlib.sha256(f"login:{name}{salt}".encode()).digest()[:16]

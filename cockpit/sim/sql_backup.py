@@ -42,6 +42,7 @@ def backup_image(db: SimDatabase) -> bytes:
     header = json.dumps({"database": db.name, "payload_bytes": len(payload),
                          "read_only": db.read_only, "user_access": db.user_access,
                          "recovery_model": db.recovery_model,
+                         "users": {name: sid.hex() for name, sid in db.users.items()},
                          "backup_start_date": timestamp()}).encode()
     head = MAGIC + len(header).to_bytes(4, "big") + header + payload
     return head + _pages(payload, max(0, db.data_pages() * PAGE - len(head)))
@@ -285,6 +286,7 @@ class Operations:
             # A backup of a READ_ONLY, RESTRICTED_USER database restores that way.
             db.read_only = bool(header["read_only"])
             db.user_access = str(header["user_access"])
+            db.users = {name: bytes.fromhex(sid) for name, sid in header.get("users", {}).items()}
             db.state = "ONLINE" if recovery else "RESTORING"
             server.refresh_catalog(db)
             server.publish_databases()

@@ -27,7 +27,7 @@ from cockpit.plan.models import Estate
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.availability_group import SimAvailabilityGroup
 from cockpit.sim.faults import FaultSet
-from cockpit.sim.oms_data import oms_database_bytes
+from cockpit.sim.oms_data import APP_LOGIN, OMS_USERS, login_sid, oms_database_bytes
 from cockpit.sim.sql_backup import Clock, Operations
 from cockpit.sim.sql_errors import SimSqlError, terminating
 from cockpit.sim.sqlserver import (
@@ -41,7 +41,6 @@ from cockpit.sim.sqlserver import (
 
 TICK_S = 0.05
 APP_PROGRAM = "OMS Order Service"
-APP_LOGIN = "oms_app"
 POOL = 2  # sessions in each app server's connection pool
 
 Rows = list[tuple[Any, ...]]
@@ -112,8 +111,11 @@ class SimSqlEstate:
     def start(self) -> None:
         self._build_servers()
         self._build_ags()
+        self._seed_logins()
         for db in self.estate.databases:
-            self.servers[db.source].add_database(db.name, oms_database_bytes())
+            added = self.servers[db.source].add_database(db.name, oms_database_bytes())
+            added.users = {user: login_sid(user) for user in OMS_USERS}
+            self.servers[db.source].refresh_catalog(added)
         for server in self.servers.values():
             server.handler = self.perform
         self.tick()
@@ -133,6 +135,17 @@ class SimSqlEstate:
             self._add_server(endpoint.id, name)
             if endpoint.server:
                 self._hosts[_norm(endpoint.server)] = endpoint.id
+
+    def _seed_logins(self) -> None:
+        """The OMS logins on every instance, copied with their SIDs (as a DBA does with
+        sp_help_revlogin or Copy-DbaLogin); with `orphaned-user`, that login was created
+        again by hand on the instances in AWS, and so has another SID."""
+        recreated = set(self.faults.args("orphaned-user"))
+        in_datacentre = {e.id for e in self.estate.sql if e.site == "datacentre"}
+        for key, server in self.servers.items():
+            for user in OMS_USERS:
+                again = user in recreated and key not in in_datacentre
+                server.add_login(user, login_sid(user, recreated=again))
 
     def _add_server(self, key: str, name: str) -> SimSqlServer:
         if key not in self.servers:
@@ -183,6 +196,12 @@ class SimSqlEstate:
             db = server.database(name) if server else None
             status = "unreachable" if server is None else (
                 db.status_for_apps() if db else "missing")
+            if status == "ok" and server is not None and db is not None \
+                    and APP_LOGIN in db.orphaned_on(server):
+                # Msg 4060 (Database engine events and errors 4000-4999): the app's login
+                # exists, but no user of the database maps to its SID.
+                status = (f'login failed: Cannot open database "{db.name}" requested by the '
+                          f"login {APP_LOGIN}")
             if status != "ok":
                 return status
         return "ok"

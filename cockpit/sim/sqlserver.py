@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS dm_hadr_database_replica_states (
 CREATE TABLE IF NOT EXISTS dm_exec_requests (
     session_id INTEGER, command TEXT, database_id INTEGER, status TEXT,
     percent_complete REAL, estimated_completion_time BIGINT, start_time DATETIME);
+CREATE TABLE IF NOT EXISTS server_principals (
+    principal_id INTEGER, name TEXT, sid BLOB, type_desc TEXT, is_disabled BIT);
 CREATE TABLE IF NOT EXISTS dm_exec_sessions (
     session_id INTEGER, host_name TEXT, program_name TEXT, login_name TEXT,
     is_user_process BIT, database_id INTEGER, status TEXT);
@@ -64,6 +66,9 @@ CREATE TABLE IF NOT EXISTS tables (
     object_id INTEGER, schema_id INTEGER, name TEXT, is_ms_shipped BIT);
 CREATE TABLE IF NOT EXISTS dm_db_partition_stats (
     object_id INTEGER, index_id INTEGER, partition_number INTEGER, row_count BIGINT);
+CREATE TABLE IF NOT EXISTS database_principals (
+    principal_id INTEGER, name TEXT, sid BLOB, type_desc TEXT,
+    authentication_type_desc TEXT);
 """
 
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -92,6 +97,15 @@ class SimDatabase:
     user_access: str = "MULTI_USER"
     recovery_model: str = "FULL"
     created_at: str = field(default_factory=timestamp)
+    # Its users (name -> SID): they live in the database, so a backup carries them and a
+    # restore on another instance brings them, mapped to whatever logins have those SIDs.
+    users: dict[str, bytes] = field(default_factory=dict)
+
+    def orphaned_on(self, server: SimSqlServer) -> list[str]:
+        """The users whose SID no login of `server` has (sys.database_principals joined
+        to sys.server_principals by SID: "Troubleshoot orphaned users")."""
+        sids = {sid for sid, _ in server.logins.values()}
+        return [name for name, sid in self.users.items() if sid not in sids]
 
     @property
     def online(self) -> bool:
@@ -121,6 +135,7 @@ class SimSqlServer:
         self.lock = threading.RLock()
         self.databases: dict[str, SimDatabase] = {}
         self.handler: Handler | None = None  # the estate's: what a statement starts
+        self.logins: dict[str, tuple[bytes, str]] = {"sa": (b"\x01", "SQL_LOGIN")}
         self._ids = itertools.count(5)  # 1-4 are the system databases
         self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
@@ -130,6 +145,7 @@ class SimSqlServer:
         self._writer.execute("PRAGMA synchronous=OFF")
         self._writer.executescript(DMV_SCHEMA)
         self.publish_databases()
+        self.add_login("sa", self.logins["sa"][0])
 
     # --- databases --------------------------------------------------------------------------
 
@@ -174,13 +190,23 @@ class SimSqlServer:
             self.replace("databases", rows)
             self.replace("master_files", files)
 
+    def add_login(self, name: str, sid: bytes) -> None:
+        with self.lock:
+            self.logins[name] = (sid, "SQL_LOGIN")
+            self.replace("server_principals", [
+                (n, login, login_sid, kind, 0)
+                for n, (login, (login_sid, kind)) in enumerate(sorted(self.logins.items()), 1)])
+
     def refresh_catalog(self, db: SimDatabase) -> None:
-        """`sys.tables` and the partition stats of a database, from its data."""
+        """`sys.tables`, the partition stats and the users of a database, from its data."""
         tables = table_counts(db.data_file) if db.data_file.exists() else {}
         with sqlite3.connect(db.catalog_file, isolation_level=None) as catalog:
             catalog.execute("PRAGMA journal_mode=WAL")
             catalog.executescript(CATALOG_SCHEMA + "BEGIN; DELETE FROM schemas; "
-                                  "DELETE FROM tables; DELETE FROM dm_db_partition_stats;")
+                                  "DELETE FROM tables; DELETE FROM dm_db_partition_stats; "
+                                  "DELETE FROM database_principals;")
+            catalog.executemany("INSERT INTO database_principals VALUES (?, ?, ?, ?, ?)",
+                                _principals(db))
             catalog.execute("INSERT INTO schemas VALUES (1, 'dbo')")
             for n, (table, count) in enumerate(sorted(tables.items()), start=1001):
                 catalog.execute("INSERT INTO tables VALUES (?, 1, ?, 0)", (n, table))
@@ -217,6 +243,13 @@ class SimSqlServer:
     def close(self) -> None:
         with self.lock:
             self._writer.close()
+
+
+def _principals(db: SimDatabase) -> list[tuple[Any, ...]]:
+    """dbo (mapped to sa's SID), guest (no login: NONE), then the database's own users."""
+    fixed = [(1, "dbo", b"\x01", "SQL_USER", "INSTANCE"), (2, "guest", b"\x00", "SQL_USER", "NONE")]
+    return fixed + [(n, name, sid, "SQL_USER", "INSTANCE")
+                    for n, (name, sid) in enumerate(sorted(db.users.items()), start=5)]
 
 
 def _files(db: SimDatabase) -> list[tuple[Any, ...]]:

@@ -56,6 +56,8 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
     (PHASE_ONE, "app-down=dc-app-2", ["dc-apps-healthy"], "fix it or postpone"),
     (PHASE_TWO, "ttl-not-lowered=omsdb", ["ttl-lowered", "resolvers-ttl-short"],
      "lower the TTL to 60 s now"),
+    (PHASE_TWO, "orphaned-user=oms_app", ["logins-match"],
+     "ALTER USER [oms_app] WITH LOGIN = [oms_app]"),
 ])
 def test_each_fault_is_a_no_go_naming_the_check_and_its_fix(
     plan: Path, fault: str, failing: list[str], fix: str,

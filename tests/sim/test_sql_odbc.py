@@ -108,18 +108,21 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
     folder = resources.files("cockpit.estate.queries")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     assert names == ["ag_state.sql", "backup_progress.sql", "database_state.sql",
-                     "row_counts.sql", "user_sessions.sql"]
+                     "database_users.sql", "row_counts.sql", "server_logins.sql",
+                     "user_sessions.sql"]
     for name in names:
         assert sql.query_text(name.removesuffix(".sql")) == (folder / name).read_text()
 
 
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
-    for name in ("ag_state", "backup_progress", "database_state", "row_counts",
-                 "user_sessions"):
+    for name in ("ag_state", "backup_progress", "database_state", "database_users",
+                 "row_counts", "server_logins", "user_sessions"):
         text = sql.query_text(name)
         code = "\n".join(line.split("--")[0] for line in text.splitlines())
-        for banned in ("TOP ", "ISNULL", "GETDATE", "DB_NAME", "N'", "CROSS APPLY", "NOLOCK"):
+        for banned in ("TOP ", "ISNULL", "GETDATE", "DB_NAME", "CROSS APPLY", "NOLOCK"):
             assert banned not in code.upper(), (name, banned)
+        # a national literal N'...' (not a string that merely ends in N, as 'SQL_LOGIN')
+        assert not re.search(r"(?<![A-Z0-9_'])N'", code.upper()), (name, "N'")
         # The SQLite ODBC driver counts `?` with a parser that takes a quote in a comment for
         # the start of a string: a comment with an apostrophe hides the parameter after it.
         comments = [line for line in text.splitlines() if line.lstrip().startswith("--")]
@@ -127,6 +130,22 @@ def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
 
 
 # --- each query through ODBC -------------------------------------------------------------------
+
+
+def test_logins_and_users_come_back_with_their_sids_as_bytes(
+    pyodbc: Any, sim_sql: SimSqlEstate, tmp_path: Path,
+) -> None:
+    """varbinary SIDs: the users of a database and the logins of its instance compare as
+    bytes, as pyodbc hands them from SQL Server."""
+    source = sim_sql.servers["oms-db-dc"]
+    logins = {r["login_name"]: r["sid"] for r in
+              query(odbc_on(pyodbc, tmp_path, source.dmv_file), "server_logins")}
+    users = {r["user_name"]: r["sid"] for r in query(
+        odbc_on(pyodbc, tmp_path, source.require("OMS").catalog_file), "database_users")}
+    assert set(logins) >= {"sa", "oms_app", "oms_reports"}
+    assert {"dbo", "oms_app", "oms_reports"} <= set(users) and "guest" not in users
+    assert all(isinstance(sid, bytes) for sid in [*logins.values(), *users.values()])
+    assert users["oms_app"] == logins["oms_app"] and users["dbo"] == logins["sa"]
 
 
 def test_ag_state_reads_every_replica_typed(pyodbc: Any, primary: SimSqlServer,

@@ -25,7 +25,10 @@ def _http_healthy(c: m.HttpHealthy, ctx: ProbeContext) -> Verdict:
                               "version": h.version, "database": h.database, "error": h.error}
         passed = h.status == c.status and (c.contains is None or c.contains in (h.body or ""))
         if not passed:
-            failing.append(f"{h.server} {h.error or h.status}")
+            # what the app says of its database is often why (a login that fails, a
+            # database read-only or restoring)
+            why = f" (database: {h.database})" if h.database not in (None, "ok") else ""
+            failing.append(f"{h.server} {h.error or h.status}{why}")
     if failing:
         return Verdict(False, f"unhealthy: {', '.join(failing)}", evidence)
     return Verdict(True, f"{len(c.servers)} server(s) healthy", evidence)

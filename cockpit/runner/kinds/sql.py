@@ -122,6 +122,42 @@ def _read_only(c: m.ReadOnly, ctx: ProbeContext) -> Verdict:
 # --- the data check ----------------------------------------------------------------------------
 
 
+def _logins_match(c: m.LoginsMatch, ctx: ProbeContext) -> Verdict:
+    """Each user of the source database against each target's logins, by SID; an orphan
+    is named with the statement that maps it again."""
+    name = sql.database(ctx.handle, c.database).name
+    try:
+        users = sql.database_users(ctx.handle, c.source, name)
+        source_logins = {sid: login for login, sid in
+                         sql.server_logins(ctx.handle, c.source).items()}
+        logins = {target: sql.server_logins(ctx.handle, target) for target in c.targets}
+    except Exception as exc:  # a probe reports, it never raises
+        error = sql.describe_sql_error(ctx.handle, exc)
+        return Verdict(False, f"{name}: {error}", {"error": error})
+    evidence: dict[str, Any] = {"users": {u: "0x" + sid.hex() for u, sid in users.items()},
+                                "orphaned": {}}
+    said = []
+    for target, found in logins.items():
+        sids = set(found.values())
+        orphans = sorted(u for u, sid in users.items() if sid not in sids)
+        evidence["orphaned"][target] = orphans
+        said += [_orphan(user, target, users[user], source_logins, found) for user in orphans]
+    if said:
+        return Verdict(False, "; ".join(said), evidence)
+    return Verdict(True, f"{name}: {len(users)} user(s) map to a login by SID on "
+                         f"{', '.join(c.targets)}", evidence)
+
+
+def _orphan(user: str, target: str, sid: bytes, source_logins: dict[bytes, str],
+            found: dict[str, bytes]) -> str:
+    login = source_logins.get(sid, user)
+    there = (f"login {login} there has SID 0x{found[login].hex()}" if login in found
+             else f"no login {login} there")
+    return (f"user {user} would be orphaned on {target} (SID 0x{sid.hex()}; {there}): "
+            f"create the login with SID = 0x{sid.hex()} before the restore, or after it run "
+            f"ALTER USER {tsql.quote_name(user)} WITH LOGIN = {tsql.quote_name(login)}")
+
+
 def _sql_query(c: m.SqlQuery, ctx: ProbeContext) -> Verdict:
     where = f"{c.endpoint}" + (f" ({c.database})" if c.database else "")
     name = sql.database(ctx.handle, c.database).name if c.database else None
@@ -530,6 +566,7 @@ def _running(ctx: ProbeContext, endpoint: str, command: str, database: str) -> b
 
 PROBES: Probes = {
     m.SqlQuery: _sql_query,
+    m.LoginsMatch: _logins_match,
     m.AgHealthy: _ag_healthy,
     m.AgSynchronized: _ag_synchronized,
     m.NoUserSessions: _no_user_sessions,
