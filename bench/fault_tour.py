@@ -47,6 +47,7 @@ TOUR: list[tuple[str, str]] = [
     ("sql-drop-at=40", PHASE2),
     ("ttl-not-lowered=orders", PHASE1),
     ("orphaned-user=oms_app", PHASE2),
+    ("split-horizon=oms", PHASE1),
     ("wrong-account", PHASE1),
     ("duplicate-name=oms-app-1", PHASE1),
 ]

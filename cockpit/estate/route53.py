@@ -29,14 +29,26 @@ def resolve_value(handle: EstateHandle, record_id: str, value: str) -> str:
 
 
 def zone_id(handle: EstateHandle, zone: str) -> str:
-    name = next(z.name for z in handle.estate.zones if z.id == zone)
+    """The hosted zone of the plan's zone, by name *and* view: with split-horizon DNS a
+    public and a private zone share the name, and a change to the wrong one reaches nobody
+    who matters. More than one zone in the same view is an error naming them."""
+    spec = next(z for z in handle.estate.zones if z.id == zone)
+    view = "private" if spec.private else "public"
 
     def fetch() -> str:
-        found = handle.client("route53").list_hosted_zones_by_name(DNSName=name)
-        for hosted in found["HostedZones"]:
-            if hosted["Name"].rstrip(".") == name.rstrip("."):
-                return str(hosted["Id"]).removeprefix("/hostedzone/")
-        raise LookupError(f"no hosted zone named {name}")
+        found = handle.client("route53").list_hosted_zones_by_name(DNSName=spec.name)
+        named = [h for h in found["HostedZones"] if _dotted(h["Name"]) == _dotted(spec.name)]
+        matching = [h for h in named
+                    if bool(h.get("Config", {}).get("PrivateZone")) == spec.private]
+        if len(matching) == 1:
+            return str(matching[0]["Id"]).removeprefix("/hostedzone/")
+        ids = ", ".join(str(h["Id"]).removeprefix("/hostedzone/") for h in matching or named)
+        if matching:
+            raise LookupError(f"{len(matching)} {view} hosted zones named {spec.name} "
+                              f"({ids}): the cockpit will not guess which one to change")
+        other = f" (only in the other view: {ids}; set private = {str(not spec.private).lower()}"\
+            " on the zone if that is the one)" if named else ""
+        raise LookupError(f"no {view} hosted zone named {spec.name}{other}")
 
     return handle.remembered(f"zone:{zone}", fetch)
 
@@ -48,12 +60,42 @@ def upsert(
     handle.require_write("route53.upsert")
     batches: dict[str, list[dict[str, Any]]] = {}
     targets: dict[str, str] = {}
+    # What each record held before, kept with the change: its undo puts exactly that back
+    # (value, TTL, type; or no record at all), not what the plan thinks it was.
+    replaced = _held(handle, records)
     for record_id in records:
         rec = record(handle, record_id)
         targets[record_id] = resolve_value(handle, record_id, value)
         batches.setdefault(rec.zone, []).append(_upsert_change(rec, targets[record_id], ttl))
     change_ids = [_submit(handle, zone, changes) for zone, changes in batches.items()]
-    return {"change_ids": change_ids, "values": targets}
+    return {"change_ids": change_ids, "values": targets, "replaced": replaced}
+
+
+def restore(handle: EstateHandle, records: list[str],
+            replaced: dict[str, Any]) -> dict[str, Any]:
+    """Put back the record sets an UPSERT replaced, exactly: each as it was, or deleted
+    where there was none."""
+    handle.require_write("route53.upsert")
+    now = _held(handle, records)
+    batches: dict[str, list[dict[str, Any]]] = {}
+    for record_id in records:
+        before, current = replaced.get(record_id), now.get(record_id)
+        if before is not None:
+            change = {"Action": "UPSERT", "ResourceRecordSet": before}
+        elif current is not None:
+            change = {"Action": "DELETE", "ResourceRecordSet": current}
+        else:
+            continue  # there was none, and there is none
+        batches.setdefault(record(handle, record_id).zone, []).append(change)
+    change_ids = [_submit(handle, zone, changes) for zone, changes in batches.items()]
+    return {"change_ids": change_ids, "restored": {r: replaced.get(r) for r in records}}
+
+
+def _held(handle: EstateHandle, records: list[str]) -> dict[str, dict[str, Any] | None]:
+    """Each record's record set in its zone now, as Route 53 returns it (None: none)."""
+    wanted = [record(handle, r) for r in records]
+    held = {zone: _zone_rrsets(handle, zone) for zone in {rec.zone for rec in wanted}}
+    return {rec.id: held[rec.zone].get((_dotted(rec.name), rec.type)) for rec in wanted}
 
 
 def _upsert_change(rec: DnsRecord, value: str, ttl: int | None) -> dict[str, Any]:

@@ -564,7 +564,8 @@ class Runner:
             return self.ask_manual(step, instruction)
 
         return actions.ActionContext(self.handle, confirm, progress,
-                                     self.pacing.until_poll_s / self.time_scale)
+                                     self.pacing.until_poll_s / self.time_scale,
+                                     outputs=dict(self.step_state(step.id).outputs))
 
     def _summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -19,7 +19,7 @@ import boto3
 import httpx
 
 from cockpit.estate.handle import Endpoints
-from cockpit.plan.models import AppServer, DnsRecord, Estate, Plan
+from cockpit.plan.models import AppServer, DnsRecord, Estate, HostedZone, Plan
 from cockpit.sim import moto_hooks
 from cockpit.sim.appservers import AppServer as AppServerProcess
 from cockpit.sim.appservers import AppServerState
@@ -242,23 +242,36 @@ class SimEstate:
         return arn
 
     def _seed_zones(self) -> None:
-        route53 = self.client("route53")
         for zone in self.estate.zones:
-            created = route53.create_hosted_zone(
-                Name=zone.name, CallerReference=f"sim-{zone.id}",
-                HostedZoneConfig={"Comment": "simulated", "PrivateZone": False})
-            zone_id = str(created["HostedZone"]["Id"]).removeprefix("/hostedzone/")
+            if self.faults.has("split-horizon", zone.id):
+                # The same name in the other view (a public zone beside the private one, or
+                # the reverse), created first: a lookup by name alone finds it first. No
+                # simulated resolver answers from it: the plan's resolvers see the plan's view.
+                self._create_zone(zone, private=not zone.private, tag="twin")
+            zone_id = self._create_zone(zone, private=zone.private, tag="plan")
             ledger = ChangeLedger(zone.name, self.speed)
             records = [r for r in self.estate.records if r.zone == zone.id]
-            if records:
-                route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={
-                    "Changes": [{"Action": "CREATE", "ResourceRecordSet": {
-                        "Name": r.name, "Type": r.type, "TTL": self._ttl_of(r),
-                        "ResourceRecords": [{"Value": r.value}]}} for r in records]})
             for r in records:
                 ledger.seed(r.name, r.type, r.value, self._ttl_of(r))
             self._ledgers[zone_id] = ledger
             moto_hooks.LEDGERS[zone_id] = ledger
+
+    def _create_zone(self, zone: HostedZone, *, private: bool, tag: str) -> str:
+        """A hosted zone holding the plan's records for it; a private one is associated
+        with the sim's VPC (Route 53 requires one)."""
+        route53 = self.client("route53")
+        vpc = {"VPC": {"VPCRegion": self.estate.region, "VPCId": self._vpc_id}} if private else {}
+        created = route53.create_hosted_zone(
+            Name=zone.name, CallerReference=f"sim-{zone.id}-{tag}",
+            HostedZoneConfig={"Comment": f"simulated ({tag})", "PrivateZone": private}, **vpc)
+        zone_id = str(created["HostedZone"]["Id"]).removeprefix("/hostedzone/")
+        records = [r for r in self.estate.records if r.zone == zone.id]
+        if records:
+            route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={
+                "Changes": [{"Action": "CREATE", "ResourceRecordSet": {
+                    "Name": r.name, "Type": r.type, "TTL": self._ttl_of(r),
+                    "ResourceRecords": [{"Value": r.value}]}} for r in records]})
+        return zone_id
 
     def _ttl_of(self, record: DnsRecord) -> int:
         """The TTL the record is served with: the plan's, or an hour if nobody lowered it."""

@@ -34,6 +34,8 @@ FAULTS: dict[str, tuple[str, str]] = {
                       "account (210987654321 unless named), which holds none of the estate"),
     "ttl-not-lowered": ("record id", "its TTL was never lowered: Route 53 serves it with "
                         "3600 s, and the resolvers cached it so"),
+    "split-horizon": ("zone id", "a hosted zone of the same name in the other view (public "
+                      "beside private) that no resolver of the plan answers from"),
     "orphaned-user": ("OMS database user", "its login on the instances in AWS was created "
                       "by hand, with another SID: restored there, the user is orphaned"),
     "duplicate-name": ("app server id in AWS", "a leftover test instance, running, carries "
@@ -103,6 +105,8 @@ def _number(text: str, arg: str) -> str:
 def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name in ("app-down", "alb-blocked", "http-hang"):
         return [s.id for s in estate.app_servers]
+    if name == "split-horizon":
+        return [z.id for z in estate.zones]
     if name == "orphaned-user":
         return list(OMS_USERS) if estate.databases else []
     if name == "ttl-not-lowered":

@@ -64,6 +64,8 @@ class ActionContext:
     confirm_manual: ConfirmManual
     progress: Progress | None = None
     progress_every_s: float = 5.0
+    # The step's outputs from its last run: what an undo puts back (a record set replaced).
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 # --- the tables each kind module exports -------------------------------------------------------

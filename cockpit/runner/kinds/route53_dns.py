@@ -127,6 +127,12 @@ def _norm(value: str) -> str:
 
 
 def _upsert(a: m.Upsert, ctx: ActionContext) -> dict[str, Any]:
+    """`original` after an UPSERT of this step's is its undo: the record sets it replaced go
+    back exactly as they were; else (nothing captured) the plan's datacentre value."""
+    captured = ctx.outputs.get("replaced")
+    if a.value == "original" and a.ttl is None and isinstance(captured, dict) \
+            and all(r in captured for r in a.records):
+        return route53.restore(ctx.handle, a.records, captured)
     return route53.upsert(ctx.handle, a.records, a.value, a.ttl)
 
 
