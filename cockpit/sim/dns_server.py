@@ -1,8 +1,12 @@
-"""The resolvers the plan names, as dnslib servers on loopback: one listener each.
+"""The resolvers the plan names, as dnslib servers on loopback: one each, UDP and TCP.
 
 Each answers from the published Route 53 zones and caches every answer for its TTL
 (scaled by the sim's speed), so a switched name reaches users as it does in life: one
-resolver after another, as their caches expire. Names outside the sim's zones: NXDOMAIN.
+resolver after another, as their caches expire. As a recursive resolver does, an A query
+for a name that is a CNAME gets the CNAME and then the target's addresses (RFC 1034
+3.6.2): the target's own records when it is in the sim's zones, else the address the sim
+gives the names it serves outside them (the ALB, the AG listener, the datacentre hosts),
+each on a loopback address of its own. Other names outside the sim's zones: NXDOMAIN.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from dnslib.server import BaseResolver, DNSError, DNSServer
 from cockpit.sim.route53_changes import RecordData
 
 Lookup = Callable[[str, str], RecordData | None]
+# The addresses of a name outside the sim's zones (None: the sim does not serve it).
+Addresses = Callable[[str], list[str] | None]
+CHASE_DEPTH = 8  # CNAMEs followed before giving up, as resolvers bound their chase
+EXTERNAL_TTL = 60
 
 
 @dataclass
@@ -40,8 +48,10 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
     """A recursive resolver's behaviour, reduced to what a cutover sees: a TTL cache."""
 
     def __init__(self, lookup: Lookup, holds: Callable[[str], bool], speed: float,
-                 stale: Callable[[], bool], weather: ResolverWeather | None = None) -> None:
+                 stale: Callable[[], bool], weather: ResolverWeather | None = None,
+                 addresses: Addresses | None = None) -> None:
         self.weather = weather or ResolverWeather()
+        self._addresses = addresses
         self._lookup = lookup
         self._holds = holds
         self._speed = speed
@@ -64,6 +74,8 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         if not self._holds(name):
             reply.header.rcode = RCODE.NXDOMAIN
             return reply
+        if rtype == "A":
+            return self._address_reply(reply, name)
         entry = self._answer(name, rtype)
         if entry.data is None:
             if self._lookup(name, "CNAME") is None and self._lookup(name, "A") is None:
@@ -72,6 +84,28 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         for rr in _rrs(name, rtype, entry, self._speed):
             reply.add_answer(rr)
         return reply
+
+    def _address_reply(self, reply: DNSRecord, name: str) -> DNSRecord:
+        chain = self._chase(name, CHASE_DEPTH)
+        if not chain and self._lookup(name, "CNAME") is None and self._lookup(name, "A") is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+        for rr in chain:
+            reply.add_answer(rr)
+        return reply
+
+    def _chase(self, name: str, depth: int) -> list[RR]:
+        """The CNAMEs from `name` and the addresses they end at, each from this cache."""
+        cname = self._answer(name, "CNAME")
+        if cname.data is None:
+            found = self._answer(name, "A")
+            return _rrs(name, "A", found, self._speed) if found.data is not None else []
+        rrs = _rrs(name, "CNAME", cname, self._speed)
+        target = cname.data.value.rstrip(".").lower() + "."
+        if self._holds(target):
+            return rrs + (self._chase(target, depth - 1) if depth > 0 else [])
+        outside = self._addresses(target) if self._addresses else None
+        return rrs + [RR(target, QTYPE.A, rdata=A(address), ttl=EXTERNAL_TTL)
+                      for address in outside or []]
 
     def _answer(self, name: str, rtype: str) -> _Cached:
         now = time.monotonic()
@@ -96,23 +130,41 @@ def _rrs(name: str, rtype: str, entry: _Cached, speed: float) -> list[RR]:
 
 
 class ResolverServer:
-    """One resolver: a dnslib UDP server on 127.0.0.1 with its own cache."""
+    """One resolver: dnslib servers on 127.0.0.1, UDP and TCP on one port (a client falls
+    back to TCP for a truncated answer, and `dig +tcp` asks there), with one cache."""
 
     def __init__(self, resolver_id: str, resolver: CachingResolver) -> None:
         self.resolver_id = resolver_id
-        self._server = DNSServer(resolver, address="127.0.0.1", port=0, logger=_Quiet())
+        self._servers = _bind_both(resolver)
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self._server.server.server_address[:2]
+        host, port = self._servers[0].server.server_address[:2]
         return str(host), int(port)
 
     def start(self) -> None:
-        self._server.start_thread()
+        for server in self._servers:
+            server.start_thread()
 
     def stop(self) -> None:
-        self._server.stop()
-        self._server.server.server_close()
+        for server in self._servers:
+            server.stop()
+            server.server.server_close()
+
+
+def _bind_both(resolver: CachingResolver, attempts: int = 10) -> list[DNSServer]:
+    """A UDP port the kernel picks, then TCP on the same number (retried if taken)."""
+    for _ in range(attempts):
+        udp = DNSServer(resolver, address="127.0.0.1", port=0, logger=_Quiet())
+        port = udp.server.server_address[1]
+        try:
+            tcp = DNSServer(resolver, address="127.0.0.1", port=port, tcp=True,
+                            logger=_Quiet())
+        except OSError:
+            udp.server.server_close()
+            continue
+        return [udp, tcp]
+    raise OSError("no loopback port free for a resolver on both UDP and TCP")
 
 
 class _Quiet:

@@ -326,15 +326,38 @@ class SimEstate:
         return instance is not None and instance.state == "running"
 
     def _start_resolvers(self) -> None:
+        book = self._address_book()
         for resolver in self.estate.resolvers:
             caching = CachingResolver(self._lookup, self._holds, self.speed,
                                       stale=self._stale_check(resolver.id),
-                                      weather=self._resolver_weather(resolver.id))
+                                      weather=self._resolver_weather(resolver.id),
+                                      addresses=book.get)
             server = ResolverServer(resolver.id, caching)
             server.start()
             self._resolvers[resolver.id] = server
             for record in self.estate.records:  # users have been asking: caches are warm
                 caching._answer(record.name.lower().rstrip(".") + ".", record.type)
+
+    def _address_book(self) -> dict[str, list[str]]:
+        """The names the sim serves outside its zones, each on a loopback address of its
+        own: the ALBs (127.0.1.n), the AG listeners (127.0.2.n), the datacentre hosts the
+        records name (127.0.3.n) and the SQL servers' host names (127.0.4.n)."""
+        def dotted(name: str) -> str:
+            return name.rstrip(".").lower() + "."
+
+        balancers = self.client("elbv2").describe_load_balancers()["LoadBalancers"]
+        groups: list[list[str]] = [
+            [lb["DNSName"] for lb in balancers],
+            [ag.listener for ag in self.estate.availability_groups],
+            [r.value for r in self.estate.records
+             if r.type == "CNAME" and not self._holds(dotted(r.value))],
+            [e.server for e in self.estate.sql if e.server],
+        ]
+        book: dict[str, list[str]] = {}
+        for block, names in enumerate(groups, start=1):
+            for n, name in enumerate(dict.fromkeys(dotted(x) for x in names), start=1):
+                book.setdefault(name, [f"127.0.{block}.{n}"])
+        return book
 
     def _resolver_weather(self, resolver_id: str) -> ResolverWeather:
         latency = sum(float(ms) for ms in self.faults.args("dns-latency")) / 1000
