@@ -53,6 +53,20 @@ def zone_id(handle: EstateHandle, zone: str) -> str:
     return handle.remembered(f"zone:{zone}", fetch)
 
 
+def zone_views(handle: EstateHandle) -> dict[str, dict[bool, list[str]]]:
+    """For each zone name the plan names: the hosted zone ids Route 53 has under that
+    name, by view (private or not)."""
+    views: dict[str, dict[bool, list[str]]] = {}
+    for name in {_dotted(z.name) for z in handle.estate.zones}:
+        found = handle.client("route53").list_hosted_zones_by_name(DNSName=name)
+        for hosted in found["HostedZones"]:
+            if _dotted(hosted["Name"]) == name:
+                private = bool(hosted.get("Config", {}).get("PrivateZone"))
+                views.setdefault(name, {}).setdefault(private, []).append(
+                    str(hosted["Id"]).removeprefix("/hostedzone/"))
+    return views
+
+
 def upsert(
     handle: EstateHandle, records: list[str], value: str, ttl: int | None = None
 ) -> dict[str, Any]:

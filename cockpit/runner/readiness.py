@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from cockpit.estate import route53
+from cockpit.estate.errors import describe_error, probe_errors
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.identity import aws_identity
 from cockpit.plan.messages import printable
@@ -55,7 +57,8 @@ def check_readiness(plan: Plan, handle: EstateHandle,
     """Every check that applies at `at` (all of them, if None), judged now."""
     checks = [c for c in plan.readiness if at is None or at in c.at]
     runs: list[Callable[[], CheckResult]] = [partial(_account, plan, handle),
-                                             partial(_names, plan, handle)]
+                                             partial(_names, plan, handle),
+                                             partial(_zones, plan, handle)]
     runs += [partial(_judged, check, handle) for check in checks]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(lambda run: run(), runs))
@@ -85,6 +88,42 @@ def _account(plan: Plan, handle: EstateHandle) -> CheckResult:
         seen if pinned else f"{seen}; pin it with estate.account_id",
         "log in with the profile of the plan's account (aws_profile, AWS_PROFILE)",
         identity)
+
+
+def _zones(plan: Plan, handle: EstateHandle) -> CheckResult:
+    """Each zone of the plan in its view, once; and no view of the same name the plan does
+    not switch (split-horizon: a public twin keeps whoever resolves through it on the
+    datacentre after the window)."""
+    if not plan.estate.zones:
+        return CheckResult("", "", "", True, "")
+    try:
+        views = route53.zone_views(handle)
+    except probe_errors() as exc:
+        views, error = {}, describe_error(exc)
+    else:
+        error = ""
+    named = {(z.name.rstrip(".").lower() + ".", z.private) for z in plan.estate.zones}
+    problems = [error] if error else []
+    for name, private in sorted(named):
+        ids = views.get(name, {}).get(private, [])
+        if len(ids) != 1:
+            problems.append(f"{len(ids)} {_view(private)} hosted zone(s) named {name}")
+        other = views.get(name, {}).get(not private, [])
+        if other and (name, not private) not in named:
+            problems.append(f"{name} is also a {_view(not private)} zone ({', '.join(other)}) "
+                            "that the plan does not switch")
+    seen = "; ".join(problems) or f"{len(named)} zone(s), each once, in the plan's view"
+    return CheckResult(
+        "dns-zones", "Each zone the plan switches is found once, in its view",
+        "route53.list_hosted_zones_by_name(" + "+".join(sorted(n for n, _ in named)) + ")",
+        not problems, seen,
+        "add the other view to the plan as a zone of its own (private = true or false) with "
+        "its records, so the switch changes both; or confirm nobody resolves through it",
+        {"views": {n: {_view(k): v for k, v in by.items()} for n, by in views.items()}})
+
+
+def _view(private: bool) -> str:
+    return "private" if private else "public"
 
 
 def _names(plan: Plan, handle: EstateHandle) -> CheckResult:

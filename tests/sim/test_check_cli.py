@@ -12,7 +12,7 @@ from support.plans import PHASE_ONE, PHASE_TWO, load
 
 from cockpit.cli import main
 
-ALWAYS = ["aws-account", "ec2-names"]  # the cockpit's own, before the plan's
+ALWAYS = ["aws-account", "ec2-names", "dns-zones"]  # the cockpit's own, before the plan's
 
 
 def check(plan: Path, *options: str) -> Result:
@@ -48,8 +48,9 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
     (PHASE_TWO, "dns-nxdomain=dc-dns-1", ["omsdb-still-on-dc", "resolvers-ttl-short"],
      "put it back"),
     # in another account Route 53 holds none of the plan's zones
-    (PHASE_TWO, "wrong-account", ["aws-account", "ttl-lowered"],
+    (PHASE_TWO, "wrong-account", ["aws-account", "dns-zones", "ttl-lowered"],
      "profile of the plan's account"),
+    (PHASE_ONE, "split-horizon=oms", ["dns-zones"], "add the other view to the plan"),
     # which instance is the app server cannot be told: the instance checks fail with it
     (PHASE_ONE, "duplicate-name=oms-app-1",
      ["ec2-names", "new-instances-running", "new-instances-spread"], "re-tag every instance"),
