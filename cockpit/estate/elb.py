@@ -26,6 +26,16 @@ def load_balancer_dns_name(handle: EstateHandle, load_balancer: str) -> str:
     return handle.remembered(f"lb-dns:{load_balancer}", fetch)
 
 
+def load_balancer_dimension(handle: EstateHandle, load_balancer: str) -> str:
+    """The `LoadBalancer` dimension of the ALB's CloudWatch metrics: its ARN's tail,
+    `app/<name>/<id>`."""
+    def fetch() -> str:
+        found = handle.client("elbv2").describe_load_balancers(Names=[load_balancer])
+        return str(found["LoadBalancers"][0]["LoadBalancerArn"]).split(":loadbalancer/", 1)[1]
+
+    return handle.remembered(f"lb-dimension:{load_balancer}", fetch)
+
+
 def target_health(handle: EstateHandle, group: str) -> TargetGroupSnapshot:
     """Every target the group reports (registered, initial, draining...), named by server."""
     try:

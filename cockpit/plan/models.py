@@ -325,6 +325,30 @@ class DnsTtlAtMost(Strict):
     resolvers: ResolverRefs = []
 
 
+class MetricHolds(Strict):
+    """A CloudWatch metric over the last `minutes` stays within a limit: the ALB's 5xx
+    count, its targets' response time, a replica's lag. `load_balancer` adds the ALB's
+    `LoadBalancer` dimension (its ARN's tail, looked up). Sum and SampleCount read no data
+    as zero (an ALB publishes no count of nothing); the other statistics need data."""
+
+    kind: Literal["cloudwatch.metric"]
+    namespace: str = Field(min_length=1)
+    metric: str = Field(min_length=1)
+    statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"]
+    dimensions: dict[str, str] = {}
+    load_balancer: Annotated[str | None, Ref("load_balancers")] = None
+    period: int = Field(default=60, ge=60, le=86400)
+    minutes: int = Field(default=15, ge=1, le=1440)
+    at_most: int | float | None = None
+    at_least: int | float | None = None
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> MetricHolds:
+        if (self.at_most is None) == (self.at_least is None):
+            raise ValueError("give exactly one of at_most, at_least")
+        return self
+
+
 class AgHealthy(Strict):
     """Every replica of the availability group is connected and healthy."""
 
@@ -437,7 +461,8 @@ Condition = Annotated[
     | ReadOnly
     | BackupPresent
     | SqlQuery
-    | LoginsMatch,
+    | LoginsMatch
+    | MetricHolds,
     Field(discriminator="kind"),
 ]
 

@@ -21,6 +21,7 @@ import httpx
 from cockpit.estate.handle import Endpoints
 from cockpit.plan.models import AppServer, DnsRecord, Estate, HostedZone, Plan
 from cockpit.sim import moto_hooks
+from cockpit.sim.alb_metrics import AlbMetrics
 from cockpit.sim.appservers import AppServer as AppServerProcess
 from cockpit.sim.appservers import AppServerState
 from cockpit.sim.aws_server import SIM_AGENT_MARK, AwsServer, AwsWeather
@@ -60,6 +61,7 @@ class SimEstate:
         self._ledgers: dict[str, ChangeLedger] = {}
         self._instance_ids: dict[str, str] = {}
         self._checker: HealthChecker | None = None
+        self._metrics: AlbMetrics | None = None
         self.sql: SimSqlEstate | None = None
         self._sql_wire: dict[str, SqlWireServer] = {}
         self._owned_lock = False
@@ -90,6 +92,8 @@ class SimEstate:
     def stop(self) -> None:
         if self._checker:
             self._checker.stop()
+        if self._metrics is not None:
+            self._metrics.stop()
         # Each loopback server waits out its own poll interval to stop: stop them together.
         servers: list[Any] = [*self._apps.values(), *self._resolvers.values()]
         with ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
@@ -216,6 +220,11 @@ class SimEstate:
                 Name=lb.id, Subnets=[subnets[az] for az in lb.azs], Scheme=lb.scheme,
                 Type="application")
             lb_arns[lb.id] = created["LoadBalancers"][0]["LoadBalancerArn"]
+        self._metrics = AlbMetrics(
+            self.client("cloudwatch"),
+            [arn.split(":loadbalancer/", 1)[1] for arn in lb_arns.values()],
+            sum(float(p) for p in self.faults.args("alb-5xx")))
+        self._metrics.start()
         self._group_arns: dict[str, str] = {}
         for group in self.estate.target_groups:
             arn = self._create_target_group(elbv2, group.id)

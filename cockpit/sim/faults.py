@@ -34,6 +34,8 @@ FAULTS: dict[str, tuple[str, str]] = {
                       "account (210987654321 unless named), which holds none of the estate"),
     "ttl-not-lowered": ("record id", "its TTL was never lowered: Route 53 serves it with "
                         "3600 s, and the resolvers cached it so"),
+    "alb-5xx": ("percent", "that share of the stores' requests fails at the ALB, in its "
+                "CloudWatch HTTPCode_ELB_5XX_Count"),
     "split-horizon": ("zone id", "a hosted zone of the same name in the other view (public "
                       "beside private) that no resolver of the plan answers from"),
     "orphaned-user": ("OMS database user", "its login on the instances in AWS was created "
@@ -73,7 +75,7 @@ def parse_fault(text: str, estate: Estate) -> Fault:
         raise FaultError(f"{text}: an AWS account id is 12 digits, e.g. 210987654321")
     if name in _NUMERIC:
         return Fault(name, _number(text, arg))
-    if name in ("backup-fails-at", "sql-drop-at"):
+    if name in ("backup-fails-at", "sql-drop-at", "alb-5xx"):
         return Fault(name, _percent(text, arg))
     known = _ids_for(name, estate)
     if known is not None and arg not in known:

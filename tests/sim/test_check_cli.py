@@ -47,8 +47,8 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
     # a resolver that answers NXDOMAIN hands out no TTL either
     (PHASE_TWO, "dns-nxdomain=dc-dns-1", ["omsdb-still-on-dc", "resolvers-ttl-short"],
      "put it back"),
-    # in another account Route 53 holds none of the plan's zones
-    (PHASE_TWO, "wrong-account", ["aws-account", "dns-zones", "ttl-lowered"],
+    # in another account there are none of the plan's zones, nor its ALB
+    (PHASE_TWO, "wrong-account", ["aws-account", "dns-zones", "ttl-lowered", "alb-errors"],
      "profile of the plan's account"),
     (PHASE_ONE, "split-horizon=oms", ["dns-zones"], "add the other view to the plan"),
     # which instance is the app server cannot be told: the instance checks fail with it
@@ -57,6 +57,7 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
     (PHASE_ONE, "app-down=dc-app-2", ["dc-apps-healthy"], "fix it or postpone"),
     (PHASE_TWO, "ttl-not-lowered=omsdb", ["ttl-lowered", "resolvers-ttl-short"],
      "lower the TTL to 60 s now"),
+    (PHASE_TWO, "alb-5xx=5", ["alb-errors"], "start the window from a quiet ALB"),
     (PHASE_TWO, "orphaned-user=oms_app", ["logins-match"],
      "ALTER USER [oms_app] WITH LOGIN = [oms_app]"),
 ])
