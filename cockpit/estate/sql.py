@@ -276,6 +276,22 @@ def server_logins(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
     return {str(r["login_name"]): bytes(r["sid"]) for r in rows}
 
 
+def tde_thumbprints(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
+    """The instance's TDE-encrypted databases, by name, with their certificate's thumbprint."""
+    rows = _read(handle, endpoint, lambda c: fetch(c, query_text("tde_databases")))
+    return {str(r["database_name"]).lower(): bytes(r["thumbprint"]) for r in rows}
+
+
+def certificates(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
+    """The certificates in master, by name, with their thumbprints."""
+    def read(conn: Any) -> list[dict[str, Any]]:
+        run(conn, tsql.use_database("master"))
+        return fetch(conn, query_text("certificates"))
+
+    return {str(r["certificate_name"]): bytes(r["thumbprint"])
+            for r in _read(handle, endpoint, read)}
+
+
 def ag_state(handle: EstateHandle, ag_id: str) -> AgSnapshot:
     """Every replica of the AG, with its role, connection, health and databases."""
     try:

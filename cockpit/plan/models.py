@@ -393,6 +393,16 @@ class LoginsMatch(Strict):
     targets: Annotated[list[str], Ref("sql")] = Field(min_length=1)
 
 
+class CertificatesPresent(Strict):
+    """If the database at `source` is encrypted with TDE, the certificate that protects its
+    key is in master on each of `targets` (by thumbprint): else its restore there fails."""
+
+    kind: Literal["sql.certificates"]
+    source: SqlRef
+    database: DatabaseRef
+    targets: Annotated[list[str], Ref("sql")] = Field(min_length=1)
+
+
 class ReadOnly(Strict):
     kind: Literal["sql.read_only"]
     endpoint: SqlRef
@@ -462,6 +472,7 @@ Condition = Annotated[
     | BackupPresent
     | SqlQuery
     | LoginsMatch
+    | CertificatesPresent
     | MetricHolds,
     Field(discriminator="kind"),
 ]

@@ -180,6 +180,7 @@ class SimAvailabilityGroup:
             copy = server.add_database(row.database, source.data_file.read_bytes(),
                                        state="RESTORING")
             copy.users = dict(source.users)  # a copy of the database: its users with it
+            copy.encryptor_thumbprint = source.encryptor_thumbprint
             server.refresh_catalog(copy)
         state = "ONLINE" if row.state in ("SYNCHRONIZED", "SYNCHRONIZING") and \
             row.health == "HEALTHY" else "RESTORING"

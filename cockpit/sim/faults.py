@@ -36,6 +36,9 @@ FAULTS: dict[str, tuple[str, str]] = {
                         "3600 s, and the resolvers cached it so"),
     "alb-5xx": ("percent", "that share of the stores' requests fails at the ALB, in its "
                 "CloudWatch HTTPCode_ELB_5XX_Count"),
+    "missing-certificate": ("SQL endpoint or AG replica in AWS", "the TDE certificate "
+                            "that protects OMS was never copied there: a restore of OMS "
+                            "fails (Msg 33111)"),
     "split-horizon": ("zone id", "a hosted zone of the same name in the other view (public "
                       "beside private) that no resolver of the plan answers from"),
     "orphaned-user": ("OMS database user", "its login on the instances in AWS was created "
@@ -107,6 +110,9 @@ def _number(text: str, arg: str) -> str:
 def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name in ("app-down", "alb-blocked", "http-hang"):
         return [s.id for s in estate.app_servers]
+    if name == "missing-certificate":
+        return [e.id for e in estate.sql if e.site == "aws"] + \
+            [r.id for ag in estate.availability_groups for r in ag.replicas]
     if name == "split-horizon":
         return [z.id for z in estate.zones]
     if name == "orphaned-user":

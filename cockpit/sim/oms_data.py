@@ -19,6 +19,9 @@ SEED = 20231215  # the week the case study's window fell in
 # servers log in as APP_LOGIN. `sa`'s SID is 0x01 on every instance, and dbo maps to it.
 APP_LOGIN = "oms_app"
 OMS_USERS = ("oms_app", "oms_reports")
+# OMS is encrypted with TDE under this certificate in master (its thumbprint: 20 bytes).
+TDE_CERTIFICATE = "OMS_TDE_Cert"
+TDE_THUMBPRINT = hashlib.sha1(b"OMS_TDE_Cert", usedforsecurity=False).digest()
 CUSTOMERS = 600
 ORDERS = 1500
 STATES = ("NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT")

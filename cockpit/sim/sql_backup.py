@@ -43,6 +43,8 @@ def backup_image(db: SimDatabase) -> bytes:
                          "read_only": db.read_only, "user_access": db.user_access,
                          "recovery_model": db.recovery_model,
                          "users": {name: sid.hex() for name, sid in db.users.items()},
+                         "tde_thumbprint": (db.encryptor_thumbprint.hex()
+                                            if db.encryptor_thumbprint else None),
                          "backup_start_date": timestamp()}).encode()
     head = MAGIC + len(header).to_bytes(4, "big") + header + payload
     return head + _pages(payload, max(0, db.data_pages() * PAGE - len(head)))
@@ -247,6 +249,7 @@ class Operations:
     def restore(self, conn: SimConnection, server: SimSqlServer, name: str, urls: list[str],
                 *, recovery: bool) -> SimDatabase:
         header, payload = self._read_backup(urls)
+        _require_certificate(server, header)
         db = server.add_database(name, None, state="RESTORING")
         request = Request(conn, "RESTORE DATABASE", db, RESTORE_S / self.clock.speed)
         try:
@@ -287,9 +290,21 @@ class Operations:
             db.read_only = bool(header["read_only"])
             db.user_access = str(header["user_access"])
             db.users = {name: bytes.fromhex(sid) for name, sid in header.get("users", {}).items()}
+            thumbprint = header.get("tde_thumbprint")
+            db.encryptor_thumbprint = bytes.fromhex(thumbprint) if thumbprint else None
             db.state = "ONLINE" if recovery else "RESTORING"
             server.refresh_catalog(db)
             server.publish_databases()
+
+
+def _require_certificate(server: SimSqlServer, header: dict[str, Any]) -> None:
+    """A TDE database restores only where master holds the certificate that protects its
+    key: else Msg 33111, then 3013 (RESTORE Statements; errors 31000-41399)."""
+    thumbprint = header.get("tde_thumbprint")
+    if thumbprint and bytes.fromhex(thumbprint) not in server.certificates.values():
+        raise SimSqlError(33111, f"Cannot find server certificate with thumbprint "
+                                 f"'0x{thumbprint.upper()}'.",
+                          then=terminating("RESTORE DATABASE"))
 
 
 def _write_upto(out: Any, image: bytes, fraction: float, request: Request) -> None:

@@ -27,7 +27,14 @@ from cockpit.plan.models import Estate
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.availability_group import SimAvailabilityGroup
 from cockpit.sim.faults import FaultSet
-from cockpit.sim.oms_data import APP_LOGIN, OMS_USERS, login_sid, oms_database_bytes
+from cockpit.sim.oms_data import (
+    APP_LOGIN,
+    OMS_USERS,
+    TDE_CERTIFICATE,
+    TDE_THUMBPRINT,
+    login_sid,
+    oms_database_bytes,
+)
 from cockpit.sim.sql_backup import Clock, Operations
 from cockpit.sim.sql_errors import SimSqlError, terminating
 from cockpit.sim.sqlserver import (
@@ -115,7 +122,9 @@ class SimSqlEstate:
         for db in self.estate.databases:
             added = self.servers[db.source].add_database(db.name, oms_database_bytes())
             added.users = {user: login_sid(user) for user in OMS_USERS}
+            added.encryptor_thumbprint = TDE_THUMBPRINT
             self.servers[db.source].refresh_catalog(added)
+            self.servers[db.source].publish_databases()
         for server in self.servers.values():
             server.handler = self.perform
         self.tick()
@@ -140,6 +149,12 @@ class SimSqlEstate:
         """The OMS logins on every instance, copied with their SIDs (as a DBA does with
         sp_help_revlogin or Copy-DbaLogin); with `orphaned-user`, that login was created
         again by hand on the instances in AWS, and so has another SID."""
+        missing = set(self.faults.args("missing-certificate"))
+        for key, server in self.servers.items():
+            # The DBA copied the TDE certificate (with its key) to every instance, or forgot.
+            if key not in missing and key.removeprefix("replica:") not in missing \
+                    and server.name not in missing:
+                server.add_certificate(TDE_CERTIFICATE, TDE_THUMBPRINT)
         recreated = set(self.faults.args("orphaned-user"))
         in_datacentre = {e.id for e in self.estate.sql if e.site == "datacentre"}
         for key, server in self.servers.items():

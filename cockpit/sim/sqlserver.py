@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS dm_hadr_database_replica_states (
 CREATE TABLE IF NOT EXISTS dm_exec_requests (
     session_id INTEGER, command TEXT, database_id INTEGER, status TEXT,
     percent_complete REAL, estimated_completion_time BIGINT, start_time DATETIME);
+CREATE TABLE IF NOT EXISTS certificates (name TEXT, thumbprint BLOB);
+CREATE TABLE IF NOT EXISTS dm_database_encryption_keys (
+    database_id INTEGER, encryption_state INTEGER, encryptor_thumbprint BLOB,
+    encryptor_type TEXT);
 CREATE TABLE IF NOT EXISTS server_principals (
     principal_id INTEGER, name TEXT, sid BLOB, type_desc TEXT, is_disabled BIT);
 CREATE TABLE IF NOT EXISTS dm_exec_sessions (
@@ -100,6 +104,9 @@ class SimDatabase:
     # Its users (name -> SID): they live in the database, so a backup carries them and a
     # restore on another instance brings them, mapped to whatever logins have those SIDs.
     users: dict[str, bytes] = field(default_factory=dict)
+    # TDE: the thumbprint of the certificate in master its encryption key is protected by
+    # (None: not encrypted). A backup of it restores only where that certificate is.
+    encryptor_thumbprint: bytes | None = None
 
     def orphaned_on(self, server: SimSqlServer) -> list[str]:
         """The users whose SID no login of `server` has (sys.database_principals joined
@@ -136,6 +143,7 @@ class SimSqlServer:
         self.databases: dict[str, SimDatabase] = {}
         self.handler: Handler | None = None  # the estate's: what a statement starts
         self.logins: dict[str, tuple[bytes, str]] = {"sa": (b"\x01", "SQL_LOGIN")}
+        self.certificates: dict[str, bytes] = {}  # master's: name -> thumbprint
         self._ids = itertools.count(5)  # 1-4 are the system databases
         self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
@@ -187,8 +195,17 @@ class SimSqlServer:
             rows = system + [(d.database_id, d.name, d.state, int(d.read_only), d.user_access,
                               d.recovery_model, d.created_at) for d in dbs]
             files = [f for d in dbs for f in _files(d)]
+            # encryption_state 3: encrypted ("sys.dm_database_encryption_keys")
+            keys = [(d.database_id, 3, d.encryptor_thumbprint, "CERTIFICATE")
+                    for d in dbs if d.encryptor_thumbprint is not None]
             self.replace("databases", rows)
             self.replace("master_files", files)
+            self.replace("dm_database_encryption_keys", keys)
+
+    def add_certificate(self, name: str, thumbprint: bytes) -> None:
+        with self.lock:
+            self.certificates[name] = thumbprint
+            self.replace("certificates", sorted(self.certificates.items()))
 
     def add_login(self, name: str, sid: bytes) -> None:
         with self.lock:

@@ -107,16 +107,17 @@ def query(conn: Any, name: str, *params: Any) -> list[dict[str, Any]]:
 def test_every_query_file_is_packaged_and_read_as_written() -> None:
     folder = resources.files("cockpit.estate.queries")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    assert names == ["ag_state.sql", "backup_progress.sql", "database_state.sql",
-                     "database_users.sql", "row_counts.sql", "server_logins.sql",
-                     "user_sessions.sql"]
+    assert names == ["ag_state.sql", "backup_progress.sql", "certificates.sql",
+                     "database_state.sql", "database_users.sql", "row_counts.sql",
+                     "server_logins.sql", "tde_databases.sql", "user_sessions.sql"]
     for name in names:
         assert sql.query_text(name.removesuffix(".sql")) == (folder / name).read_text()
 
 
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
-    for name in ("ag_state", "backup_progress", "database_state", "database_users",
-                 "row_counts", "server_logins", "user_sessions"):
+    for name in ("ag_state", "backup_progress", "certificates", "database_state",
+                 "database_users", "row_counts", "server_logins", "tde_databases",
+                 "user_sessions"):
         text = sql.query_text(name)
         code = "\n".join(line.split("--")[0] for line in text.splitlines())
         for banned in ("TOP ", "ISNULL", "GETDATE", "DB_NAME", "CROSS APPLY", "NOLOCK"):
@@ -146,6 +147,18 @@ def test_logins_and_users_come_back_with_their_sids_as_bytes(
     assert {"dbo", "oms_app", "oms_reports"} <= set(users) and "guest" not in users
     assert all(isinstance(sid, bytes) for sid in [*logins.values(), *users.values()])
     assert users["oms_app"] == logins["oms_app"] and users["dbo"] == logins["sa"]
+
+
+def test_tde_thumbprints_and_certificates_come_back_as_bytes(
+    pyodbc: Any, sim_sql: SimSqlEstate, tmp_path: Path,
+) -> None:
+    source = sim_sql.servers["oms-db-dc"]
+    encrypted = query(odbc_on(pyodbc, tmp_path, source.dmv_file), "tde_databases")
+    certificates = query(odbc_on(pyodbc, tmp_path, source.dmv_file), "certificates")
+    assert [r["database_name"] for r in encrypted] == ["OMS"]
+    assert isinstance(encrypted[0]["thumbprint"], bytes)
+    assert {r["certificate_name"]: r["thumbprint"] for r in certificates} == {
+        "OMS_TDE_Cert": encrypted[0]["thumbprint"]}
 
 
 def test_ag_state_reads_every_replica_typed(pyodbc: Any, primary: SimSqlServer,

@@ -158,6 +158,31 @@ def _orphan(user: str, target: str, sid: bytes, source_logins: dict[bytes, str],
             f"ALTER USER {tsql.quote_name(user)} WITH LOGIN = {tsql.quote_name(login)}")
 
 
+def _certificates(c: m.CertificatesPresent, ctx: ProbeContext) -> Verdict:
+    name = sql.database(ctx.handle, c.database).name
+    try:
+        thumbprint = sql.tde_thumbprints(ctx.handle, c.source).get(name.lower())
+        held = {t: sql.certificates(ctx.handle, t) for t in c.targets} if thumbprint else {}
+    except Exception as exc:  # a probe reports, it never raises
+        error = sql.describe_sql_error(ctx.handle, exc)
+        return Verdict(False, f"{name}: {error}", {"error": error})
+    if thumbprint is None:
+        return Verdict(True, f"{name} is not encrypted with TDE: no certificate needed",
+                       {"tde": False})
+    wanted = "0x" + thumbprint.hex().upper()
+    evidence: dict[str, Any] = {"tde": True, "thumbprint": wanted, "found": {
+        t: sorted(n for n, tp in certs.items() if tp == thumbprint) for t, certs in held.items()}}
+    missing = [t for t, certs in held.items() if thumbprint not in certs.values()]
+    if missing:
+        return Verdict(False, (
+            f"{name} is encrypted with TDE and the certificate with thumbprint {wanted} is "
+            f"not in master on {', '.join(missing)}: its restore there fails (Msg 33111); "
+            "BACKUP CERTIFICATE ... WITH PRIVATE KEY on the source, then CREATE CERTIFICATE "
+            "... FROM FILE on each"), evidence)
+    return Verdict(True, f"{name}: TDE certificate {wanted} in master on "
+                         f"{', '.join(c.targets)}", evidence)
+
+
 def _sql_query(c: m.SqlQuery, ctx: ProbeContext) -> Verdict:
     where = f"{c.endpoint}" + (f" ({c.database})" if c.database else "")
     name = sql.database(ctx.handle, c.database).name if c.database else None
@@ -567,6 +592,7 @@ def _running(ctx: ProbeContext, endpoint: str, command: str, database: str) -> b
 PROBES: Probes = {
     m.SqlQuery: _sql_query,
     m.LoginsMatch: _logins_match,
+    m.CertificatesPresent: _certificates,
     m.AgHealthy: _ag_healthy,
     m.AgSynchronized: _ag_synchronized,
     m.NoUserSessions: _no_user_sessions,
