@@ -182,7 +182,9 @@ def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path
     assert tail == ["step.failed", "session.interrupted", "session.hangup",
                     "session.closed"], events[-5:]
     assert events[-4][1] == events[-3][1] == "targets-healthy"
-    assert (session / "lock").read_text() == ""
+    # The record is closed first, the lock released just after: wait for that, not a race.
+    eventually(lambda: (session / "lock").read_text(), lambda text: text == "", within=10,
+               what="the lock released after the session closed")
     verified = subprocess.run([str(COCKPIT), "audit", "verify", str(session / "audit.jsonl")],
                               capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout
