@@ -197,7 +197,11 @@ def _readable(node: Any, *keys: str) -> bool:
 
 
 def _read_ids(data: Any, collection: str) -> Known:
-    if collection == "steps":
+    if collection == "readiness":
+        node = _get(data, "readiness")
+        items = [item for _, item in _tables(node)]
+        whole = isinstance(data, dict) and _readable(node)
+    elif collection == "steps":
         phases = _get(data, "phases")
         items = [step for _, phase in _tables(phases) for _, step in _tables(phase.get("steps"))]
         whole = isinstance(data, dict) and _readable(phases, "steps")

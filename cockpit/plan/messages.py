@@ -32,6 +32,7 @@ NOUNS = {
     "sql": "sql endpoint",
     "buckets": "bucket",
     "steps": "step",
+    "readiness": "readiness check",
     "phases": "phase",
 }
 

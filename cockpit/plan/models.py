@@ -453,6 +453,14 @@ class SqlQuery(Strict):
         return self
 
 
+class ReadinessHolds(Strict):
+    """The plan's readiness check `check` holds now, judged as `cockpit check` judges it:
+    a go/no-go step gated on the same checks the team ran two days out."""
+
+    kind: Literal["readiness"]
+    check: Annotated[str, Ref("readiness")]
+
+
 Condition = Annotated[
     Ec2Running
     | Ec2Stopped
@@ -473,7 +481,8 @@ Condition = Annotated[
     | SqlQuery
     | LoginsMatch
     | CertificatesPresent
-    | MetricHolds,
+    | MetricHolds
+    | ReadinessHolds,
     Field(discriminator="kind"),
 ]
 

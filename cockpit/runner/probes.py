@@ -8,17 +8,35 @@ calls, whatever the system.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from cockpit.estate.handle import EstateHandle
+from cockpit.plan import models as m
+from cockpit.plan.models import Plan
 from cockpit.runner.kinds import PROBES
 from cockpit.runner.kinds.base import ProbeContext, Verdict
 
-__all__ = ["ProbeContext", "Verdict", "describe", "judge", "judge_all"]
+__all__ = ["ProbeContext", "Verdict", "describe", "judge", "judge_all", "readiness_judge"]
 
 
 def judge(condition: Any, ctx: ProbeContext) -> Verdict:
     probe = PROBES[type(condition)]
     return probe(condition, ctx)
+
+
+def readiness_judge(plan: Plan, handle: EstateHandle) -> Callable[[str], Verdict]:
+    """Judges the plan's readiness check of an id now: what a `readiness` gate asks."""
+
+    def judged(check_id: str) -> Verdict:
+        check = next(c for c in plan.readiness if c.id == check_id)
+        if isinstance(check.check, m.ReadinessHolds):  # no check stands on another
+            return Verdict(False, f"{check_id}: a readiness check cannot name another", {})
+        verdict = judge(check.check, ProbeContext(handle))
+        summary = verdict.summary + (f"; fix: {check.fix}" if not verdict.ok and check.fix else "")
+        return Verdict(verdict.ok, f"{check_id}: {summary}", verdict.evidence, verdict.pending)
+
+    return judged
 
 
 def judge_all(conditions: list[Any], ctx: ProbeContext) -> Verdict:

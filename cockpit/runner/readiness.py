@@ -22,7 +22,7 @@ from cockpit.estate.identity import aws_identity
 from cockpit.plan.messages import printable
 from cockpit.plan.models import Plan, Readiness, ReadinessMoment
 from cockpit.runner.preflight import account_refusal, aws_servers, names_refusal
-from cockpit.runner.probes import ProbeContext, describe, judge
+from cockpit.runner.probes import ProbeContext, describe, judge, readiness_judge
 
 WORKERS = 8  # checks wait on the network, not the CPU
 
@@ -59,15 +59,16 @@ def check_readiness(plan: Plan, handle: EstateHandle,
     runs: list[Callable[[], CheckResult]] = [partial(_account, plan, handle),
                                              partial(_names, plan, handle),
                                              partial(_zones, plan, handle)]
-    runs += [partial(_judged, check, handle) for check in checks]
+    runs += [partial(_judged, check, handle, plan) for check in checks]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(lambda run: run(), runs))
     return ReadinessReport(at, [r for r in results if r.id])
 
 
-def _judged(check: Readiness, handle: EstateHandle) -> CheckResult:
+def _judged(check: Readiness, handle: EstateHandle, plan: Plan) -> CheckResult:
     try:
-        verdict = judge(check.check, ProbeContext(handle))
+        verdict = judge(check.check, ProbeContext(handle,
+                                                  readiness=readiness_judge(plan, handle)))
     except Exception as exc:  # a check that cannot be made is a no-go, said, not a crash
         return CheckResult(check.id, check.title, describe(check.check), False,
                            f"could not check: {type(exc).__name__}: {exc}", check.fix)

@@ -554,7 +554,8 @@ class Runner:
     def _probe_ctx(self, step: Step) -> probes.ProbeContext:
         run = self.state()
         outputs = {sid: s.outputs for sid, s in run.steps.items() if s.outputs}
-        return probes.ProbeContext(self.handle, outputs, step.id, step.do)
+        return probes.ProbeContext(self.handle, outputs, step.id, step.do,
+                                   readiness=probes.readiness_judge(self.plan, self.handle))
 
     def _action_ctx(self, step: Step) -> actions.ActionContext:
         def progress(message: str, detail: dict[str, Any]) -> None:

@@ -101,3 +101,18 @@ def test_an_invalid_plan_is_exit_2_before_any_estate(tmp_path: Path) -> None:
     result = check(plan)
     assert result.exit_code == 2
     assert "exactly one of equals" in result.output
+
+
+def test_a_readiness_gate_stops_the_window_before_the_outage(tmp_path: Path) -> None:
+    """Phase Two's first step of the outage is gated on the checks a restore depends on:
+    without the TDE certificate on the primary the rehearsal stops there, saying the fix,
+    and nothing of the outage has been done."""
+    result = CliRunner().invoke(main, [
+        "rehearse", str(PHASE_TWO), "--sim", "--speed", "20", "--session",
+        str(tmp_path / "session"), "--manual-note", "x", "--sim-fault",
+        "missing-certificate=oms-sql-1"])
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.strip().startswith("failed")]
+    assert len(failed) == 1 and "drain-apps" in failed[0], result.output
+    assert "readiness(check=tde-certificate)" in failed[0]
+    assert "CREATE CERTIFICATE" in result.output

@@ -124,7 +124,7 @@ def test_validate_files_reports_files_in_order(tmp_path: Path) -> None:
 
 
 def test_every_ref_names_a_collection_the_checks_know() -> None:
-    known = set(ESTATE_COLLECTIONS) | {"steps"}
+    known = set(ESTATE_COLLECTIONS) | {"steps", "readiness"}
     for model in vars(models).values():
         if isinstance(model, type) and issubclass(model, models.Strict):
             for field in model.model_fields.values():

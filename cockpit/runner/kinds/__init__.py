@@ -11,12 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from cockpit.runner.kinds import cloudwatch, ec2, elb, http, manual, route53_dns, s3, sql
+from cockpit.runner.kinds import (
+    cloudwatch,
+    ec2,
+    elb,
+    http,
+    manual,
+    readiness,
+    route53_dns,
+    s3,
+    sql,
+)
 from cockpit.runner.kinds.base import Actions, Effects, KindModule, Probes, WatchedBy
 
 __all__ = ["ACTIONS", "EFFECTS", "PANE_OF", "PROBES", "SYSTEMS", "KindClash"]
 
-SYSTEMS: tuple[KindModule, ...] = (ec2, elb, route53_dns, http, sql, s3, cloudwatch, manual)
+SYSTEMS: tuple[KindModule, ...] = (ec2, elb, route53_dns, http, sql, s3, cloudwatch, readiness,
+                                   manual)
 
 K = TypeVar("K", bound=type)
 V = TypeVar("V")

@@ -35,6 +35,9 @@ class ProbeContext:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     step_id: str | None = None
     action: Any | None = None  # the step's `do`, for judging what it meant to change
+    # Judges the plan's readiness check of that id (a `readiness` gate); None where there is
+    # no plan to look it up in.
+    readiness: Callable[[str], Verdict] | None = None
 
 
 # --- actions -----------------------------------------------------------------------------------
