@@ -80,6 +80,7 @@ def visit(fault: str, plan: str, speed: float, workdir: Path) -> Outcome:
          "--sim", "--speed", str(speed), "--session", str(session),
          "--sim-fault", fault], cwd=ROOT, capture_output=True, text=True, timeout=600)
     took = time.monotonic() - started
+    _stop_served(session)
     failed = _first_failure(session / "audit.jsonl")
     verdict = subprocess.run([COCKPIT, "audit", "verify", str(session / "audit.jsonl")],
                              capture_output=True, text=True, cwd=ROOT)
@@ -89,6 +90,16 @@ def visit(fault: str, plan: str, speed: float, workdir: Path) -> Outcome:
     last_words = done.stderr.strip().splitlines() or ["every step succeeded"]
     said = failed[1] if failed else last_words[-1]
     return Outcome(fault, done.returncode, failed[0] if failed else "-", said, log, took)
+
+
+def _stop_served(session: Path) -> None:
+    """A rehearsal that stopped short leaves its session's estate up for a next driver;
+    the tour has none: stop it now rather than let two dozen linger."""
+    from cockpit.session.served_sim import ENDPOINTS, ServedSim
+
+    served = ServedSim.found_at((session / ENDPOINTS).absolute())
+    if served is not None:
+        served.stop()
 
 
 def _first_failure(log: Path) -> tuple[str, str] | None:

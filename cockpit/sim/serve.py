@@ -90,7 +90,8 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
           driven: Callable[[], bool] | None = None, linger_s: float = 0.0) -> None:
     """Start the sim, publish its endpoints, and block until SIGTERM, SIGINT or SIGHUP;
     with `driven`, also once it has said no for `linger_s` seconds on end (the session
-    the sim was started for has had no driver that long)."""
+    the sim was started for has had no driver that long), or as soon as its endpoints file
+    is gone (the session folder removed: nobody can come back to it)."""
     stop = threading.Event()
     for stopping in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(stopping, lambda *_: stop.set())
@@ -101,7 +102,7 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
             "plan_sha256": plan_sha256})
         ready(f"simulated estate serving: AWS at {sim.aws_endpoint}; endpoints in "
               f"{endpoints_file}; stop with Ctrl-C")
-        _wait_for_stop(stop, driven, linger_s)
+        _wait_for_stop(stop, driven, linger_s, endpoints_file)
     finally:
         sim.stop()
         endpoints_file.unlink(missing_ok=True)
@@ -109,13 +110,15 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
 
 
 def _wait_for_stop(stop: threading.Event, driven: Callable[[], bool] | None,
-                   linger_s: float) -> None:
+                   linger_s: float, endpoints_file: Path) -> None:
     if driven is None:
         stop.wait()
         return
     # Asked every second: a driver that comes back within the linger keeps the estate.
     undriven_since = time.monotonic()
     while not stop.wait(LINGER_CHECK_S):
+        if not endpoints_file.exists():
+            return
         if driven():
             undriven_since = time.monotonic()
         elif time.monotonic() - undriven_since >= linger_s:

@@ -11,6 +11,7 @@ a temporary folder of its own (TMPDIR), so the simulator's folders can be looked
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -283,4 +284,30 @@ def test_a_session_estate_with_no_driver_stops_itself_after_its_linger(
             serving.wait(timeout=30)
     assert code == 0
     assert not endpoints.exists()
+    assert sim_folders(tmpdir_env) == []
+
+
+def test_a_session_estate_whose_folder_is_removed_stops_at_once(
+    tmp_path: Path, tmpdir_env: dict[str, str],
+) -> None:
+    """Nobody can come back to a session whose folder is gone: its estate does not linger."""
+    session = tmp_path / "session"
+    session.mkdir()
+    endpoints = session / ENDPOINTS
+    serving = subprocess.Popen(
+        [COCKPIT, "sim", "serve", str(PHASE_TWO), "--endpoints", str(endpoints),
+         "--speed", "20", "--session", str(session), "--linger", "600"], env=tmpdir_env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        eventually(lambda: (endpoints.exists(), serving.poll()),
+                   lambda seen: seen[0] or seen[1] is not None, within=60,
+                   what="the sim serving (its endpoints file)")
+        shutil.rmtree(session)
+        code = serving.wait(timeout=60)  # far less than the linger
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait(timeout=30)
+    assert code == 0
     assert sim_folders(tmpdir_env) == []
