@@ -35,9 +35,28 @@ def describe_servers(handle: EstateHandle, servers: list[str]) -> InstancesSnaps
     )
 
 
+PINNED = "ec2:pinned-instances"
+
+
+def pin_instances(handle: EstateHandle, ids: dict[str, str]) -> None:
+    """The instance of each server as found when the session opened: used from then on,
+    so an instance launched later with the same Name (a test, a rebuild) is never taken
+    for the app server mid-window."""
+    handle.forget(PINNED)
+    handle.remembered(PINNED, lambda: dict(ids))
+
+
+def pinned_instances(handle: EstateHandle) -> dict[str, str]:
+    return dict(handle.remembered(PINNED, dict))
+
+
 def instance_ids(handle: EstateHandle, servers: list[str]) -> dict[str, str]:
-    """Map each server to its instance id; raises LookupError naming any that is missing,
-    and DuplicateName for a Name more than one live instance carries."""
+    """Map each server to its instance id (the one pinned when the session opened, if
+    any); raises LookupError naming any that is missing, and DuplicateName for a Name more
+    than one live instance carries."""
+    pinned = pinned_instances(handle)
+    if servers and all(server in pinned for server in servers):
+        return {server: pinned[server] for server in servers}
     found = _instances_by_name(handle, servers)
     duplicates = _duplicates(found)
     if duplicates:

@@ -22,6 +22,7 @@ from cockpit.audit.entry import Actor, AuditEntry
 from cockpit.audit.redact import Redactor
 from cockpit.audit.verify import read_entries, repair_torn_tail
 from cockpit.audit.writer import AuditWriter
+from cockpit.estate.ec2 import pinned_instances
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.identity import aws_identity
 from cockpit.estate.sql import odbc_pairs
@@ -78,7 +79,8 @@ def open_as_driver(files: SessionFiles, lock: DriverLock, *, plan: PlanRecord,
     opened.entries.append(writer.append(events.SESSION_OPENED, detail={
         "plan_name": plan.name, "plan_path": str(plan.path.resolve()),
         "plan_sha256": plan.sha256, "cockpit_version": __version__,
-        "aws_identity": aws_identity(handle), "pid": os.getpid(), "resumed": bool(entries)}))
+        "aws_identity": aws_identity(handle), "instances": pinned_instances(handle),
+        "pid": os.getpid(), "resumed": bool(entries)}))
     _record_recovery(opened, torn, lock)
     return opened
 

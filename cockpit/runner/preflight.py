@@ -9,7 +9,7 @@ check` runs the same two as its first readiness checks.
 
 from __future__ import annotations
 
-from cockpit.estate.ec2 import DuplicateName, instance_ids
+from cockpit.estate.ec2 import DuplicateName, instance_ids, pin_instances
 from cockpit.estate.errors import probe_errors
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.identity import account_problem
@@ -21,10 +21,21 @@ class EstateRefused(ValueError):
 
 
 def check_before_opening(plan: Plan, handle: EstateHandle) -> None:
-    """Raise EstateRefused naming every reason not to open a session on this estate."""
+    """Raise EstateRefused naming every reason not to open a session on this estate; else
+    pin the app servers' instances as found now (`ec2.pin_instances`)."""
     problems = [p for p in (account_refusal(plan, handle), names_refusal(plan, handle)) if p]
     if problems:
         raise EstateRefused("; ".join(problems))
+    _pin(plan, handle)
+
+
+def _pin(plan: Plan, handle: EstateHandle) -> None:
+    servers = aws_servers(plan)
+    try:
+        ids = instance_ids(handle, servers) if servers else {}
+    except probe_errors():
+        return  # not all there yet: each is looked up by Name when a step needs it
+    pin_instances(handle, ids)
 
 
 def account_refusal(plan: Plan, handle: EstateHandle) -> str | None:

@@ -86,3 +86,31 @@ def test_an_account_id_that_is_not_twelve_digits_is_refused_at_its_line(
     result = CliRunner().invoke(main, ["plan", "validate", str(plan)])
     assert result.exit_code == 2
     assert f"{plan}:{line}:" in result.output + result.stderr, result.output
+
+
+def test_the_instances_found_at_opening_are_pinned_and_recorded(tmp_path: Path) -> None:
+    """A test instance launched later with the app server's Name is never taken for it:
+    the ids found when the session opened are used from then on, and are on the record."""
+    from support.audit import log_entries
+
+    from cockpit.plan.loader import load_plan_file
+    from cockpit.session.driver import open_driver_session
+    from cockpit.session.estate import EstateChoice
+    from cockpit.session.folder import SessionFolder
+
+    loaded = load_plan_file(PHASE_ONE)
+    folder = SessionFolder(tmp_path / "session")
+    with open_driver_session(loaded, folder, EstateChoice(sim=True, speed=50.0)) as session:
+        sim = session.estate.sim if session.estate else None
+        assert sim is not None
+        before = instance_ids(session.handle, SERVERS)
+        sim.client("ec2").run_instances(  # launched after the opening, same Name
+            ImageId="ami-0a1b2c3d4e5f67890", MinCount=1, MaxCount=1, InstanceType="t3.micro",
+            TagSpecifications=[{"ResourceType": "instance",
+                                "Tags": [{"Key": "Name", "Value": "oms-app-1"}]}])
+        after = instance_ids(session.handle, SERVERS)  # no DuplicateName: pinned
+        pane = describe_servers(session.handle, SERVERS)
+    opened = log_entries(tmp_path / "session")[0]
+    assert after == before
+    assert opened.detail["instances"] == before
+    assert pane.error is not None and "Name=oms-app-1 is on 2 live instances" in pane.error
