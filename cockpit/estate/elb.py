@@ -26,6 +26,22 @@ def load_balancer_dns_name(handle: EstateHandle, load_balancer: str) -> str:
     return handle.remembered(f"lb-dns:{load_balancer}", fetch)
 
 
+def target_group_settings(handle: EstateHandle, group: str) -> dict[str, Any]:
+    """What the ALB does with the group: port, health check and deregistration delay."""
+    elbv2 = handle.client("elbv2")
+    found = elbv2.describe_target_groups(Names=[group])["TargetGroups"][0]
+    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(
+        TargetGroupArn=found["TargetGroupArn"])["Attributes"]}
+    return {
+        "port": found.get("Port"),
+        "health_path": found.get("HealthCheckPath"),
+        "interval": found.get("HealthCheckIntervalSeconds"),
+        "healthy_threshold": found.get("HealthyThresholdCount"),
+        "unhealthy_threshold": found.get("UnhealthyThresholdCount"),
+        "deregistration_delay": int(attributes.get("deregistration_delay.timeout_seconds", -1)),
+    }
+
+
 def load_balancer_dimension(handle: EstateHandle, load_balancer: str) -> str:
     """The `LoadBalancer` dimension of the ALB's CloudWatch metrics: its ARN's tail,
     `app/<name>/<id>`."""

@@ -277,6 +277,15 @@ class TargetsHealthy(Strict):
     servers: ServerRefs
 
 
+class TargetGroupMatches(Strict):
+    """The target group as the ALB has it (port, health check path, interval and
+    thresholds, deregistration delay) is the one the plan describes: a drain or a health
+    wait timed from the plan's figures is only right if the ALB uses them."""
+
+    kind: Literal["elb.target_group_matches"]
+    target_group: TargetGroupRef
+
+
 class TargetsDrained(Strict):
     """None of the servers is registered or draining in the target group any more."""
 
@@ -468,6 +477,7 @@ Condition = Annotated[
     | HttpHealthy
     | TargetsHealthy
     | TargetsDrained
+    | TargetGroupMatches
     | ChangeInsync
     | ResolvesTo
     | Route53TtlAtMost

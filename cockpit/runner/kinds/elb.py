@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.estate import elb
+from cockpit.estate.errors import describe_error, probe_errors
 from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
     ActionContext,
@@ -81,7 +82,29 @@ def _deregistered(a: m.Deregister, ctx: ProbeContext) -> Verdict:
                          "(draining or gone)", evidence)
 
 
+def _target_group_matches(c: m.TargetGroupMatches, ctx: ProbeContext) -> Verdict:
+    spec = next(g for g in ctx.handle.estate.target_groups if g.id == c.target_group)
+    try:
+        live = elb.target_group_settings(ctx.handle, c.target_group)
+    except probe_errors() as exc:
+        error = describe_error(exc)
+        return Verdict(False, f"{c.target_group}: {error}", {"error": error})
+    wanted: dict[str, Any] = {
+        "port": spec.port, "health_path": spec.health_path, "interval": int(spec.interval),
+        "healthy_threshold": spec.healthy_threshold,
+        "unhealthy_threshold": spec.unhealthy_threshold,
+        "deregistration_delay": int(spec.deregistration_delay)}
+    off = [f"{k} {live.get(k)} (plan: {v})" for k, v in wanted.items() if live.get(k) != v]
+    evidence = {"live": live, "plan": wanted}
+    if off:
+        return Verdict(False, f"{c.target_group} differs from the plan: {', '.join(off)}",
+                       evidence)
+    return Verdict(True, f"{c.target_group}: port, health check and deregistration delay "
+                         "as the plan says", evidence)
+
+
 PROBES: Probes = {
+    m.TargetGroupMatches: _target_group_matches,
     m.TargetsHealthy: _targets_healthy,
     m.TargetsDrained: _targets_drained,
 }
