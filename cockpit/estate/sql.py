@@ -276,6 +276,12 @@ def server_logins(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
     return {str(r["login_name"]): bytes(r["sid"]) for r in rows}
 
 
+def server_version(handle: EstateHandle, endpoint: str) -> dict[str, Any]:
+    """The instance's major version, full version and edition."""
+    rows = _read(handle, endpoint, lambda c: fetch(c, query_text("server_version")))
+    return dict(rows[0]) if rows else {}
+
+
 def tde_thumbprints(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
     """The instance's TDE-encrypted databases, by name, with their certificate's thumbprint."""
     rows = _read(handle, endpoint, lambda c: fetch(c, query_text("tde_databases")))

@@ -391,6 +391,17 @@ class DataMatches(Strict):
     database: DatabaseRef
 
 
+class SqlVersion(Strict):
+    """The instance is at least SQL Server `min_major` (15 is 2019, 16 is 2022: BACKUP TO
+    URL on S3 needs 16), and of one of `editions` if named (matched as the start of
+    SERVERPROPERTY('Edition'), e.g. "Enterprise")."""
+
+    kind: Literal["sql.version"]
+    endpoint: SqlRef
+    min_major: int = Field(ge=9, le=99)
+    editions: list[str] = []
+
+
 class LoginsMatch(Strict):
     """Every user of the database at `source` that logs in through an instance login maps,
     by SID, to a login on each of `targets`: restored there, no user is orphaned (the app
@@ -489,6 +500,7 @@ Condition = Annotated[
     | ReadOnly
     | BackupPresent
     | SqlQuery
+    | SqlVersion
     | LoginsMatch
     | CertificatesPresent
     | MetricHolds

@@ -144,6 +144,13 @@ class SimSqlServer:
         self.handler: Handler | None = None  # the estate's: what a statement starts
         self.logins: dict[str, tuple[bytes, str]] = {"sa": (b"\x01", "SQL_LOGIN")}
         self.certificates: dict[str, bytes] = {}  # master's: name -> thumbprint
+        # SERVERPROPERTY's answers (SERVERPROPERTY (Transact-SQL)): SQL Server 2022 CU12,
+        # Enterprise; EngineEdition 3 is Enterprise, Developer and Evaluation.
+        self.properties: dict[str, str | int] = {
+            "ProductMajorVersion": "16", "ProductMinorVersion": "0",
+            "ProductVersion": "16.0.4125.3", "ProductLevel": "RTM",
+            "Edition": "Enterprise Edition: Core-based Licensing (64-bit)",
+            "EngineEdition": 3, "Collation": "SQL_Latin1_General_CP1_CI_AS", "IsHadrEnabled": 1}
         self._ids = itertools.count(5)  # 1-4 are the system databases
         self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
@@ -201,6 +208,12 @@ class SimSqlServer:
             self.replace("databases", rows)
             self.replace("master_files", files)
             self.replace("dm_database_encryption_keys", keys)
+
+    def property_of(self, name: object) -> str | int | None:
+        """SERVERPROPERTY(name): NULL for a name it does not know, as SQL Server returns."""
+        if str(name) in ("ServerName", "MachineName"):
+            return self.name  # a replica is renamed after it is built
+        return self.properties.get(str(name))
 
     def add_certificate(self, name: str, thumbprint: bytes) -> None:
         with self.lock:
@@ -320,6 +333,7 @@ class SimConnection:
         self.timeout = 0
         self.database = "master"
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._db.create_function("SERVERPROPERTY", 1, server.property_of, deterministic=True)
         self._attach(server.dmv_file)
         self._closed = False
         self._killed: SimSqlError | None = None

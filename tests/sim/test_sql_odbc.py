@@ -109,15 +109,16 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     assert names == ["ag_state.sql", "backup_progress.sql", "certificates.sql",
                      "database_state.sql", "database_users.sql", "row_counts.sql",
-                     "server_logins.sql", "tde_databases.sql", "user_sessions.sql"]
+                     "server_logins.sql", "server_version.sql", "tde_databases.sql",
+                     "user_sessions.sql"]
     for name in names:
         assert sql.query_text(name.removesuffix(".sql")) == (folder / name).read_text()
 
 
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
     for name in ("ag_state", "backup_progress", "certificates", "database_state",
-                 "database_users", "row_counts", "server_logins", "tde_databases",
-                 "user_sessions"):
+                 "database_users", "row_counts", "server_logins", "server_version",
+                 "tde_databases", "user_sessions"):
         text = sql.query_text(name)
         code = "\n".join(line.split("--")[0] for line in text.splitlines())
         for banned in ("TOP ", "ISNULL", "GETDATE", "DB_NAME", "CROSS APPLY", "NOLOCK"):

@@ -158,6 +158,22 @@ def _orphan(user: str, target: str, sid: bytes, source_logins: dict[bytes, str],
             f"ALTER USER {tsql.quote_name(user)} WITH LOGIN = {tsql.quote_name(login)}")
 
 
+def _sql_version(c: m.SqlVersion, ctx: ProbeContext) -> Verdict:
+    try:
+        found = sql.server_version(ctx.handle, c.endpoint)
+    except Exception as exc:  # a probe reports, it never raises
+        error = sql.describe_sql_error(ctx.handle, exc)
+        return Verdict(False, f"{c.endpoint}: {error}", {"error": error})
+    major, edition = found.get("major"), str(found.get("edition") or "")
+    said = f"{c.endpoint}: SQL Server {found.get('version')} ({edition})"
+    if not isinstance(major, int) or major < c.min_major:
+        return Verdict(False, f"{said}: major version {major}, need {c.min_major} or later",
+                       found)
+    if c.editions and not any(edition.startswith(e) for e in c.editions):
+        return Verdict(False, f"{said}: not {' or '.join(c.editions)}", found)
+    return Verdict(True, said, found)
+
+
 def _certificates(c: m.CertificatesPresent, ctx: ProbeContext) -> Verdict:
     name = sql.database(ctx.handle, c.database).name
     try:
@@ -592,6 +608,7 @@ def _running(ctx: ProbeContext, endpoint: str, command: str, database: str) -> b
 PROBES: Probes = {
     m.SqlQuery: _sql_query,
     m.LoginsMatch: _logins_match,
+    m.SqlVersion: _sql_version,
     m.CertificatesPresent: _certificates,
     m.AgHealthy: _ag_healthy,
     m.AgSynchronized: _ag_synchronized,
