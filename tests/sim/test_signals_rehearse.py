@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,26 +265,34 @@ def test_a_hung_rehearsal_is_named_then_stopped_by_a_take_over_that_finishes_the
     assert (session / "lock").read_text() == ""
 
 
+@contextmanager
+def served_for_session(session: Path, env: dict[str, str],
+                       linger_s: float) -> Iterator[subprocess.Popen[bytes]]:
+    """`cockpit sim serve` for a session folder, as a `--sim` driver starts it; killed at
+    the end if it is still running."""
+    serving = subprocess.Popen(
+        [COCKPIT, "sim", "serve", str(PHASE_TWO), "--endpoints", str(session / ENDPOINTS),
+         "--speed", "20", "--session", str(session), "--linger", f"{linger_s:g}"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        yield serving
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait(timeout=30)
+
+
 def test_a_session_estate_with_no_driver_stops_itself_after_its_linger(
     tmp_path: Path, tmpdir_env: dict[str, str],
 ) -> None:
     """Served for a session nobody reopens, the estate does not run on for ever."""
     session = tmp_path / "session"
     session.mkdir()
-    endpoints = session / ENDPOINTS
-    serving = subprocess.Popen(
-        [COCKPIT, "sim", "serve", str(PHASE_TWO), "--endpoints", str(endpoints),
-         "--speed", "20", "--session", str(session), "--linger", "2"], env=tmpdir_env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        start_new_session=True)
-    try:
+    with served_for_session(session, tmpdir_env, linger_s=2) as serving:
         code = serving.wait(timeout=90)  # start-up, then 2 s with no driver
-    finally:
-        if serving.poll() is None:
-            serving.kill()
-            serving.wait(timeout=30)
     assert code == 0
-    assert not endpoints.exists()
+    assert not (session / ENDPOINTS).exists()
     assert sim_folders(tmpdir_env) == []
 
 
@@ -293,21 +302,11 @@ def test_a_session_estate_whose_folder_is_removed_stops_at_once(
     """Nobody can come back to a session whose folder is gone: its estate does not linger."""
     session = tmp_path / "session"
     session.mkdir()
-    endpoints = session / ENDPOINTS
-    serving = subprocess.Popen(
-        [COCKPIT, "sim", "serve", str(PHASE_TWO), "--endpoints", str(endpoints),
-         "--speed", "20", "--session", str(session), "--linger", "600"], env=tmpdir_env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        start_new_session=True)
-    try:
-        eventually(lambda: (endpoints.exists(), serving.poll()),
+    with served_for_session(session, tmpdir_env, linger_s=600) as serving:
+        eventually(lambda: ((session / ENDPOINTS).exists(), serving.poll()),
                    lambda seen: seen[0] or seen[1] is not None, within=60,
                    what="the sim serving (its endpoints file)")
         shutil.rmtree(session)
         code = serving.wait(timeout=60)  # far less than the linger
-    finally:
-        if serving.poll() is None:
-            serving.kill()
-            serving.wait(timeout=30)
     assert code == 0
     assert sim_folders(tmpdir_env) == []
