@@ -48,8 +48,9 @@ TOUR: list[tuple[str, str]] = [
     ("ttl-not-lowered=orders", PHASE1),
     ("orphaned-user=oms_app", PHASE2),
     ("split-horizon=oms", PHASE1),
-    ("alb-5xx=5", PHASE2),
-    ("missing-certificate=oms-sql-1", PHASE2),  # no step reads CloudWatch: `cockpit check` does
+    ("alb-5xx=5", PHASE2),  # no step reads CloudWatch: `cockpit check` does
+    ("missing-certificate=oms-sql-1", PHASE2),
+    ("job-scheduled=oms_weekly_archive", PHASE2),  # no step reads msdb: `cockpit check` does
     ("wrong-account", PHASE1),
     ("duplicate-name=oms-app-1", PHASE1),
 ]

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -274,6 +275,26 @@ def server_logins(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
     """The instance's logins, by name, with their SIDs."""
     rows = _read(handle, endpoint, lambda c: fetch(c, query_text("server_logins")))
     return {str(r["login_name"]): bytes(r["sid"]) for r in rows}
+
+
+def agent_jobs(handle: EstateHandle, endpoint: str, database_name: str) -> list[dict[str, Any]]:
+    """The Agent jobs with a step in the database: name, enabled, next run (or None)."""
+    def read(conn: Any) -> list[dict[str, Any]]:
+        run(conn, tsql.use_database("msdb"))
+        return fetch(conn, query_text("agent_jobs"), [database_name])
+
+    return [{"job": str(r["job_name"]), "enabled": bool(r["enabled"]),
+             "next_run": _agent_time(r["next_run_date"], r["next_run_time"])}
+            for r in _read(handle, endpoint, read)]
+
+
+def _agent_time(date: Any, time_of_day: Any) -> datetime | None:
+    """Agent's yyyymmdd and HHMMSS integers as a local time; None for 0 (no next run)."""
+    if not date:
+        return None
+    day, clock = int(date), int(time_of_day or 0)
+    return datetime(day // 10000, day // 100 % 100, day % 100, clock // 10000,
+                    clock // 100 % 100, clock % 100, tzinfo=datetime.now(UTC).astimezone().tzinfo)
 
 
 def server_version(handle: EstateHandle, endpoint: str) -> dict[str, Any]:

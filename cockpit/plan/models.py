@@ -402,6 +402,18 @@ class SqlVersion(Strict):
     editions: list[str] = []
 
 
+class AgentJobsQuiet(Strict):
+    """No enabled SQL Server Agent job with a step in the database is due at the endpoint
+    within the next `minutes` (the window): a nightly export or ETL that writes to the
+    source mid-cutover makes orders the backup never sees. Next runs are in the server's
+    local time, taken as this host's."""
+
+    kind: Literal["sql.agent_jobs"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    minutes: int = Field(default=180, ge=1, le=10080)
+
+
 class LoginsMatch(Strict):
     """Every user of the database at `source` that logs in through an instance login maps,
     by SID, to a login on each of `targets`: restored there, no user is orphaned (the app
@@ -501,6 +513,7 @@ Condition = Annotated[
     | BackupPresent
     | SqlQuery
     | SqlVersion
+    | AgentJobsQuiet
     | LoginsMatch
     | CertificatesPresent
     | MetricHolds

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cockpit.plan.models import Estate
-from cockpit.sim.oms_data import OMS_USERS
+from cockpit.sim.oms_data import OMS_USERS, WEEKLY_JOB
 
 # name -> (what ARG names, what the fault does). `cockpit rehearse --help` prints this.
 FAULTS: dict[str, tuple[str, str]] = {
@@ -39,6 +39,8 @@ FAULTS: dict[str, tuple[str, str]] = {
     "missing-certificate": ("SQL endpoint or AG replica in AWS", "the TDE certificate "
                             "that protects OMS was never copied there: a restore of OMS "
                             "fails (Msg 33111)"),
+    "job-scheduled": ("Agent job", "the weekly job that writes to OMS is due on the "
+                      "source within the window (nobody disabled it)"),
     "split-horizon": ("zone id", "a hosted zone of the same name in the other view (public "
                       "beside private) that no resolver of the plan answers from"),
     "orphaned-user": ("OMS database user", "its login on the instances in AWS was created "
@@ -113,6 +115,8 @@ def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name == "missing-certificate":
         return [e.id for e in estate.sql if e.site == "aws"] + \
             [r.id for ag in estate.availability_groups for r in ag.replicas]
+    if name == "job-scheduled":
+        return [WEEKLY_JOB] if estate.databases else []
     if name == "split-horizon":
         return [z.id for z in estate.zones]
     if name == "orphaned-user":

@@ -21,6 +21,9 @@ APP_LOGIN = "oms_app"
 OMS_USERS = ("oms_app", "oms_reports")
 # OMS is encrypted with TDE under this certificate in master (its thumbprint: 20 bytes).
 TDE_CERTIFICATE = "OMS_TDE_Cert"
+# The Agent job that writes to OMS every week (it archives delivered orders), next due at
+# 02:00; on the instances in AWS it was created disabled, for after the window.
+WEEKLY_JOB = "oms_weekly_archive"
 TDE_THUMBPRINT = hashlib.sha1(b"OMS_TDE_Cert", usedforsecurity=False).digest()
 CUSTOMERS = 600
 ORDERS = 1500

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from cockpit.sim.oms_data import (
     OMS_USERS,
     TDE_CERTIFICATE,
     TDE_THUMBPRINT,
+    WEEKLY_JOB,
     login_sid,
     oms_database_bytes,
 )
@@ -125,6 +127,7 @@ class SimSqlEstate:
             added.encryptor_thumbprint = TDE_THUMBPRINT
             self.servers[db.source].refresh_catalog(added)
             self.servers[db.source].publish_databases()
+        self._seed_jobs()
         for server in self.servers.values():
             server.handler = self.perform
         self.tick()
@@ -144,6 +147,20 @@ class SimSqlEstate:
             self._add_server(endpoint.id, name)
             if endpoint.server:
                 self._hosts[_norm(endpoint.server)] = endpoint.id
+
+    def _seed_jobs(self) -> None:
+        """The weekly job on each source, next due at 02:00 three days on (local time, as
+        Agent schedules are: well outside any window whatever the hour now);
+        `job-scheduled` moves its next run into the coming hour. Disabled elsewhere."""
+        now = datetime.now(UTC).astimezone()  # the server's local time: this host's
+        due = (now + timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)
+        if self.faults.has("job-scheduled", WEEKLY_JOB):
+            due = (now + timedelta(minutes=20)).replace(second=0, microsecond=0)
+        sources = {db.source: db.name for db in self.estate.databases}
+        for key, server in self.servers.items():
+            name = sources.get(key) or next(iter(sources.values()), "OMS")
+            server.add_job(WEEKLY_JOB, name, enabled=key in sources,
+                           next_run=due if key in sources else None)
 
     def _seed_logins(self) -> None:
         """The OMS logins on every instance, copied with their SIDs (as a DBA does with

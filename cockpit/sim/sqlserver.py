@@ -14,6 +14,7 @@ import itertools
 import math
 import sqlite3
 import threading
+import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,17 @@ CREATE TABLE IF NOT EXISTS dm_db_partition_stats (
 CREATE TABLE IF NOT EXISTS database_principals (
     principal_id INTEGER, name TEXT, sid BLOB, type_desc TEXT,
     authentication_type_desc TEXT);
+"""
+
+# msdb's Agent tables, as much as a readiness check reads (dbo.sysjobs, dbo.sysjobsteps,
+# dbo.sysjobschedules: next_run_date yyyymmdd and next_run_time HHMMSS are integers, 0 when
+# the schedule has no next run).
+MSDB_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sysjobs (job_id TEXT, name TEXT, enabled INTEGER);
+CREATE TABLE IF NOT EXISTS sysjobsteps (
+    job_id TEXT, step_id INTEGER, step_name TEXT, subsystem TEXT, database_name TEXT);
+CREATE TABLE IF NOT EXISTS sysjobschedules (
+    job_id TEXT, schedule_id INTEGER, next_run_date INTEGER, next_run_time INTEGER);
 """
 
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -159,6 +171,10 @@ class SimSqlServer:
         self._writer.execute("PRAGMA journal_mode=WAL")
         self._writer.execute("PRAGMA synchronous=OFF")
         self._writer.executescript(DMV_SCHEMA)
+        self.msdb_file = folder / "msdb.sqlite"
+        with sqlite3.connect(self.msdb_file, isolation_level=None) as msdb:
+            msdb.executescript(MSDB_SCHEMA)
+        msdb.close()
         self.publish_databases()
         self.add_login("sa", self.logins["sa"][0])
 
@@ -208,6 +224,20 @@ class SimSqlServer:
             self.replace("databases", rows)
             self.replace("master_files", files)
             self.replace("dm_database_encryption_keys", keys)
+
+    def add_job(self, name: str, database: str, *, enabled: bool,
+                next_run: datetime | None) -> None:
+        """An Agent job with one T-SQL step in `database`, and when it runs next."""
+        job_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"job:{self.name}:{name}")).upper()
+        date, time_ = (int(next_run.strftime("%Y%m%d")), int(next_run.strftime("%H%M%S"))) \
+            if next_run else (0, 0)
+        with self.lock, sqlite3.connect(self.msdb_file, isolation_level=None) as msdb:
+            msdb.execute("INSERT INTO sysjobs VALUES (?, ?, ?)", (job_id, name, int(enabled)))
+            msdb.execute("INSERT INTO sysjobsteps VALUES (?, 1, ?, 'TSQL', ?)",
+                         (job_id, name, database))
+            msdb.execute("INSERT INTO sysjobschedules VALUES (?, 1, ?, ?)",
+                         (job_id, date, time_))
+        msdb.close()
 
     def property_of(self, name: object) -> str | int | None:
         """SERVERPROPERTY(name): NULL for a name it does not know, as SQL Server returns."""
@@ -403,7 +433,10 @@ class SimConnection:
         relational-databases/databases/database-identifiers)."""
         if name.lower() in SYSTEM_DATABASES:
             self._attach(self.server.dmv_file)
-            self._detach("dbo")
+            if name.lower() == "msdb":  # msdb's own tables: dbo.sysjobs and its kin
+                self._attach(self.server.msdb_file, "dbo")
+            else:
+                self._detach("dbo")
             self.database = name
             return
         db = self.server.require(name)

@@ -58,6 +58,8 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
     (PHASE_TWO, "ttl-not-lowered=omsdb", ["ttl-lowered", "resolvers-ttl-short"],
      "lower the TTL to 60 s now"),
     (PHASE_TWO, "alb-5xx=5", ["alb-errors"], "start the window from a quiet ALB"),
+    (PHASE_TWO, "job-scheduled=oms_weekly_archive", ["jobs-quiet"],
+     "EXEC msdb.dbo.sp_update_job @job_name = 'oms_weekly_archive', @enabled = 0"),
     (PHASE_TWO, "missing-certificate=oms-sql-1", ["tde-certificate"],
      "CREATE CERTIFICATE OMS_TDE_Cert FROM FILE"),
     (PHASE_TWO, "orphaned-user=oms_app", ["logins-match"],

@@ -107,7 +107,7 @@ def query(conn: Any, name: str, *params: Any) -> list[dict[str, Any]]:
 def test_every_query_file_is_packaged_and_read_as_written() -> None:
     folder = resources.files("cockpit.estate.queries")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    assert names == ["ag_state.sql", "backup_progress.sql", "certificates.sql",
+    assert names == ["ag_state.sql", "agent_jobs.sql", "backup_progress.sql", "certificates.sql",
                      "database_state.sql", "database_users.sql", "row_counts.sql",
                      "server_logins.sql", "server_version.sql", "tde_databases.sql",
                      "user_sessions.sql"]
@@ -116,7 +116,7 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
 
 
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
-    for name in ("ag_state", "backup_progress", "certificates", "database_state",
+    for name in ("ag_state", "agent_jobs", "backup_progress", "certificates", "database_state",
                  "database_users", "row_counts", "server_logins", "server_version",
                  "tde_databases", "user_sessions"):
         text = sql.query_text(name)
@@ -148,6 +148,18 @@ def test_logins_and_users_come_back_with_their_sids_as_bytes(
     assert {"dbo", "oms_app", "oms_reports"} <= set(users) and "guest" not in users
     assert all(isinstance(sid, bytes) for sid in [*logins.values(), *users.values()])
     assert users["oms_app"] == logins["oms_app"] and users["dbo"] == logins["sa"]
+
+
+def test_agent_jobs_read_from_msdb_with_their_next_run(
+    pyodbc: Any, sim_sql: SimSqlEstate, tmp_path: Path,
+) -> None:
+    source = sim_sql.servers["oms-db-dc"]
+    conn = odbc_on(pyodbc, tmp_path, source.dmv_file)
+    conn.execute(f"ATTACH DATABASE '{source.msdb_file}' AS dbo")  # USE msdb
+    jobs = query(conn, "agent_jobs", "OMS")
+    assert [(j["job_name"], j["enabled"]) for j in jobs] == [("oms_weekly_archive", 1)]
+    assert isinstance(jobs[0]["next_run_date"], int) and jobs[0]["next_run_date"] > 20260000
+    assert query(conn, "agent_jobs", "no_such_db") == []
 
 
 def test_tde_thumbprints_and_certificates_come_back_as_bytes(

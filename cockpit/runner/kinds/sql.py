@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from cockpit.estate import s3, sql, tsql
@@ -156,6 +157,29 @@ def _orphan(user: str, target: str, sid: bytes, source_logins: dict[bytes, str],
     return (f"user {user} would be orphaned on {target} (SID 0x{sid.hex()}; {there}): "
             f"create the login with SID = 0x{sid.hex()} before the restore, or after it run "
             f"ALTER USER {tsql.quote_name(user)} WITH LOGIN = {tsql.quote_name(login)}")
+
+
+def _agent_jobs(c: m.AgentJobsQuiet, ctx: ProbeContext) -> Verdict:
+    name = sql.database(ctx.handle, c.database).name
+    try:
+        jobs = sql.agent_jobs(ctx.handle, c.endpoint, name)
+    except Exception as exc:  # a probe reports, it never raises
+        error = sql.describe_sql_error(ctx.handle, exc)
+        return Verdict(False, f"{c.endpoint}: {error}", {"error": error})
+    until = datetime.now(UTC).astimezone() + timedelta(minutes=c.minutes)
+    due = [j for j in jobs if j["enabled"] and j["next_run"] is not None
+           and j["next_run"] <= until]
+    evidence = {"jobs": [{**j, "next_run": j["next_run"].isoformat() if j["next_run"] else None}
+                         for j in jobs], "until": until.isoformat()}
+    if due:
+        said = "; ".join(
+            f"{j['job']} runs at {j['next_run']:%Y-%m-%d %H:%M}: disable it with EXEC "
+            f"msdb.dbo.sp_update_job @job_name = {tsql.quote_string(j['job'])}, @enabled = 0"
+            for j in due)
+        return Verdict(False, f"{c.endpoint}: Agent job(s) on {name} due in the next "
+                              f"{c.minutes} min: {said}", evidence)
+    return Verdict(True, f"{c.endpoint}: no enabled Agent job on {name} due in the next "
+                         f"{c.minutes} min ({len(jobs)} job(s) touch it)", evidence)
 
 
 def _sql_version(c: m.SqlVersion, ctx: ProbeContext) -> Verdict:
@@ -609,6 +633,7 @@ PROBES: Probes = {
     m.SqlQuery: _sql_query,
     m.LoginsMatch: _logins_match,
     m.SqlVersion: _sql_version,
+    m.AgentJobsQuiet: _agent_jobs,
     m.CertificatesPresent: _certificates,
     m.AgHealthy: _ag_healthy,
     m.AgSynchronized: _ag_synchronized,
