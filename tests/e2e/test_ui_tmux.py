@@ -74,6 +74,13 @@ def tmux(isolated_from_this_machine: None) -> Iterator[Tmux]:
         server.kill()
 
 
+def shown_ready(tmux: Tmux, step: str) -> None:
+    """Wait until the runbook shows `step` as ready (its key, if any, between)."""
+    row = re.compile(rf"\bready\s+(?:\S{{1,3}}\s+)?{re.escape(step)}\b")
+    eventually(lambda: tmux.capture("hup"), lambda screen: bool(row.search(screen)),
+               within=30, what=f"{step} shown ready")
+
+
 def apps_pane_live(screen: str, servers: list[str]) -> bool:
     """The App servers pane has a row for a server with an HTTP status, and an age."""
     rows = any(re.search(rf"\b{re.escape(s)}\b[^│\n]*\b\d{{3}}\b", screen) for s in servers)
@@ -162,11 +169,16 @@ def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path
     tmux("send-keys", "-t", "hup", "Enter")
     eventually(lambda: [e.event for e in log_entries(session)],
                lambda ev: ev.count("step.succeeded") >= 1, within=30, what="the manual step done")
-    for done in range(2, 5):  # instances, apps, register: each to its end, one by one
+    steps = ["instances-running", "apps-healthy", "register-targets"]
+    for done, step in enumerate(steps, start=2):  # each to its end, one by one
+        # `g` once the screen shows the step ready: the log has the last one's end a moment
+        # before the screen does, and a `g` in between is refused as busy.
+        shown_ready(tmux, step)
         tmux("send-keys", "-t", "hup", "g")
         eventually(lambda: [e.event for e in log_entries(session)],
                    lambda ev, n=done: ev.count("step.succeeded") >= n, within=30,
                    what=f"step {done} done")
+    shown_ready(tmux, "targets-healthy")
     tmux("send-keys", "-t", "hup", "g")  # the wait for healthy targets, which cannot succeed
     eventually(lambda: [(e.event, e.step) for e in log_entries(session)],
                lambda ev: ("step.started", "targets-healthy") in ev, within=30,
