@@ -17,9 +17,9 @@ def aws_identity(handle: EstateHandle) -> dict[str, Any]:
             "profile": handle.profile_label}
 
 
-def account_problem(handle: EstateHandle, pinned: str) -> str | None:
-    """Why these credentials must not drive a plan pinned to `pinned`; None if they may."""
-    found = aws_identity(handle)
+def account_problem(found: dict[str, Any], pinned: str) -> str | None:
+    """Why credentials of this identity (`aws_identity`) must not drive a plan pinned to
+    `pinned`; None if they may."""
     profile = f" (profile {found['profile']})" if found.get("profile") else ""
     if "error" in found:
         return (f"the plan pins AWS account {pinned} (estate.account_id) and the credentials"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from cockpit.estate.ec2 import DuplicateName, instance_ids, pin_instances
 from cockpit.estate.errors import probe_errors
 from cockpit.estate.handle import EstateHandle
-from cockpit.estate.identity import account_problem
+from cockpit.estate.identity import account_problem, aws_identity
 from cockpit.plan.models import Plan
 
 
@@ -23,26 +23,14 @@ class EstateRefused(ValueError):
 def check_before_opening(plan: Plan, handle: EstateHandle) -> None:
     """Raise EstateRefused naming every reason not to open a session on this estate; else
     pin the app servers' instances as found now (`ec2.pin_instances`)."""
-    problems = [p for p in (account_refusal(plan, handle), names_refusal(plan, handle)) if p]
+    pinned = plan.estate.account_id
+    account = account_problem(aws_identity(handle), pinned) if pinned else None
+    names, ids = _names(plan, handle)
+    problems = [p for p in (account, names) if p]
     if problems:
         raise EstateRefused("; ".join(problems))
-    _pin(plan, handle)
-
-
-def _pin(plan: Plan, handle: EstateHandle) -> None:
-    servers = aws_servers(plan)
-    try:
-        ids = instance_ids(handle, servers) if servers else {}
-    except probe_errors():
-        return  # not all there yet: each is looked up by Name when a step needs it
-    pin_instances(handle, ids)
-
-
-def account_refusal(plan: Plan, handle: EstateHandle) -> str | None:
-    """Why these credentials must not drive this plan (None: the account is the pinned
-    one, or the plan pins none)."""
-    pinned = plan.estate.account_id
-    return account_problem(handle, pinned) if pinned else None
+    if ids is not None:
+        pin_instances(handle, ids)
 
 
 def aws_servers(plan: Plan) -> list[str]:
@@ -51,13 +39,16 @@ def aws_servers(plan: Plan) -> list[str]:
 
 def names_refusal(plan: Plan, handle: EstateHandle) -> str | None:
     """Which app servers' Name tags are on more than one live instance (None: none)."""
+    return _names(plan, handle)[0]
+
+
+def _names(plan: Plan, handle: EstateHandle) -> tuple[str | None, dict[str, str] | None]:
+    """One lookup of the app servers by Name: the refusal it gives, or the ids it found
+    (None: missing or unreadable, which the EC2 pane and the steps say in time)."""
     servers = aws_servers(plan)
-    if not servers:
-        return None
     try:
-        instance_ids(handle, servers)
+        return None, instance_ids(handle, servers) if servers else {}
     except DuplicateName as exc:
-        return str(exc)
+        return str(exc), None
     except probe_errors():
-        return None  # missing or unreadable: the EC2 pane and the steps say so, in time
-    return None
+        return None, None

@@ -18,10 +18,10 @@ from typing import Any
 from cockpit.estate import route53
 from cockpit.estate.errors import describe_error, probe_errors
 from cockpit.estate.handle import EstateHandle
-from cockpit.estate.identity import aws_identity
+from cockpit.estate.identity import account_problem, aws_identity
 from cockpit.plan.messages import printable
 from cockpit.plan.models import Plan, Readiness, ReadinessMoment
-from cockpit.runner.preflight import account_refusal, aws_servers, names_refusal
+from cockpit.runner.preflight import aws_servers, names_refusal
 from cockpit.runner.probes import ProbeContext, describe, judge, readiness_judge
 
 WORKERS = 8  # checks wait on the network, not the CPU
@@ -56,13 +56,13 @@ def check_readiness(plan: Plan, handle: EstateHandle,
                     at: ReadinessMoment | None = None) -> ReadinessReport:
     """Every check that applies at `at` (all of them, if None), judged now."""
     checks = [c for c in plan.readiness if at is None or at in c.at]
-    runs: list[Callable[[], CheckResult]] = [partial(_account, plan, handle),
+    runs: list[Callable[[], CheckResult | None]] = [partial(_account, plan, handle),
                                              partial(_names, plan, handle),
                                              partial(_zones, plan, handle)]
     runs += [partial(_judged, check, handle, plan) for check in checks]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = list(pool.map(lambda run: run(), runs))
-    return ReadinessReport(at, [r for r in results if r.id])
+    return ReadinessReport(at, [r for r in results if r is not None])
 
 
 def _judged(check: Readiness, handle: EstateHandle, plan: Plan) -> CheckResult:
@@ -79,7 +79,7 @@ def _judged(check: Readiness, handle: EstateHandle, plan: Plan) -> CheckResult:
 def _account(plan: Plan, handle: EstateHandle) -> CheckResult:
     identity = aws_identity(handle)
     pinned = plan.estate.account_id
-    refusal = account_refusal(plan, handle) if pinned else None
+    refusal = account_problem(identity, pinned) if pinned else None
     seen = refusal or (f"credentials for account {identity.get('account')}"
                        if "account" in identity else str(identity.get("error")))
     ok = refusal is None and (pinned is not None or "account" in identity)
@@ -91,12 +91,12 @@ def _account(plan: Plan, handle: EstateHandle) -> CheckResult:
         identity)
 
 
-def _zones(plan: Plan, handle: EstateHandle) -> CheckResult:
+def _zones(plan: Plan, handle: EstateHandle) -> CheckResult | None:
     """Each zone of the plan in its view, once; and no view of the same name the plan does
     not switch (split-horizon: a public twin keeps whoever resolves through it on the
     datacentre after the window)."""
     if not plan.estate.zones:
-        return CheckResult("", "", "", True, "")
+        return None
     try:
         views = route53.zone_views(handle)
     except probe_errors() as exc:
@@ -127,10 +127,10 @@ def _view(private: bool) -> str:
     return "private" if private else "public"
 
 
-def _names(plan: Plan, handle: EstateHandle) -> CheckResult:
+def _names(plan: Plan, handle: EstateHandle) -> CheckResult | None:
     servers = aws_servers(plan)
     if not servers:
-        return CheckResult("", "", "", True, "")  # nothing in EC2 to look up: no row
+        return None  # nothing in EC2 to look up: no row
     refusal = names_refusal(plan, handle)
     return CheckResult(
         "ec2-names", "Each app server's Name tag is on one live instance",
