@@ -370,8 +370,12 @@ def _print_progress(state: StepState) -> None:
 @click.option("--at", "moment", type=click.Choice(["t-48h", "t-1h", "go"], case_sensitive=False),
               help="Only the checks that apply then (default: every check).")
 @click.option("--json", "as_json", is_flag=True, help="Every result with its evidence, as JSON.")
+@click.option("--session", "session_dir", type=click.Path(path_type=Path),
+              help="Record the verdicts in this session's audit log (created if new); the "
+                   "driver shows the last ones when it opens the session.")
 def check(plan_file: Path, sim: bool, speed: float, faults: tuple[str, ...],
-          sim_endpoints: Path | None, moment: str | None, as_json: bool) -> None:
+          sim_endpoints: Path | None, moment: str | None, as_json: bool,
+          session_dir: Path | None) -> None:
     """Judge PLAN_FILE's readiness checks on its estate, read-only, and print the go/no-go:
     exit 0 go, 1 no-go, 2 the plan is invalid or the estate cannot be opened."""
     import json
@@ -383,19 +387,23 @@ def check(plan_file: Path, sim: bool, speed: float, faults: tuple[str, ...],
 
     choice = estate_choice(sim, speed, faults, sim_endpoints)
     loaded = load_plan_or_exit(plan_file)
+    folder = folder_for(session_dir, plan_file) if session_dir is not None else None
     # click's Choice has narrowed it to one of the plan's moments
     at = cast("ReadinessMoment | None", moment.lower() if moment else None)
     try:
-        report = check_plan(loaded, choice, settings=settings_or_exit(), at=at)
+        report, recorded = check_plan(loaded, choice, settings=settings_or_exit(), at=at,
+                                      folder=folder)
     except (SimUnavailable, ValueError) as exc:
         click.echo(f"cockpit: {exc}", err=True)
         sys.exit(2)
     if as_json:
         click.echo(json.dumps({"plan": loaded.plan.plan.name, "at": at, "go": report.go,
-                               "checks": [asdict(r) for r in report.results]}, indent=1,
-                              default=str))
+                               "checks": [asdict(r) for r in report.results],
+                               "recorded": recorded}, indent=1, default=str))
     else:
         click.echo(render_report(loaded.plan, report))
+        if recorded:
+            click.echo(recorded)
     sys.exit(0 if report.go else 1)
 
 

@@ -23,11 +23,13 @@ SESSION_HANGUP = "session.hangup"
 # A milestone told (or not) to the people away from the keyboard: one entry per target.
 NOTIFY_SENT = "notify.sent"
 NOTIFY_FAILED = "notify.failed"
+# `cockpit check --session`: the go/no-go of the readiness checks, with each verdict
+READINESS_CHECKED = "readiness.checked"
 
 ALL_EVENTS = frozenset({
     SESSION_OPENED, STEP_STARTED, STEP_PROGRESS, STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED,
     STEP_WITHDRAWN,
     GATE_OVERRIDDEN, STEP_UNDONE, STEP_UNDO_FAILED, NOTE_ADDED, SESSION_CLOSED,
     SESSION_INTERRUPTED, AUDIT_REPAIRED, LOCK_TAKEN_OVER, SESSION_HANGUP,
-    NOTIFY_SENT, NOTIFY_FAILED,
+    NOTIFY_SENT, NOTIFY_FAILED, READINESS_CHECKED,
 })

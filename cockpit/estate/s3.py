@@ -29,6 +29,12 @@ def bucket_name(handle: EstateHandle, bucket_id: str) -> str:
     return next(b.name for b in handle.estate.buckets if b.id == bucket_id)
 
 
+def bucket_region(handle: EstateHandle, bucket: str) -> str:
+    """The bucket's region: GetBucketLocation says None (null) for us-east-1."""
+    found = handle.client("s3").get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    return str(found or "us-east-1")
+
+
 def _stem(key: str) -> str:
     stem, dot, ext = key.rpartition(".")
     return stem if dot and "/" not in ext else key

@@ -435,6 +435,95 @@ class CertificatesPresent(Strict):
     targets: Annotated[list[str], Ref("sql")] = Field(min_length=1)
 
 
+SqlRefs = Annotated[list[str], Ref("sql"), Field(min_length=1)]
+
+
+class RecoveryModel(Strict):
+    """The database at `endpoint` is in the `model` recovery model: FULL keeps the log chain
+    that log backups, a tail-log fence and ADD DATABASE to an AG all need."""
+
+    kind: Literal["sql.recovery_model"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    model: Literal["FULL", "BULK_LOGGED", "SIMPLE"] = "FULL"
+
+
+class CollationMatches(Strict):
+    """Each of `targets` runs with the collation of the database at `source`: a restored
+    database keeps its own, and tempdb takes the instance's, so a temporary table compared
+    with the database's columns fails with Msg 468 (collation conflict)."""
+
+    kind: Literal["sql.collation"]
+    source: SqlRef
+    database: DatabaseRef
+    targets: SqlRefs
+
+
+class CredentialForUrl(Strict):
+    """Each of `endpoints` holds a credential that opens the bucket's URL (named by the URL,
+    a parent path of it, or the bucket: the most specific wins), and the bucket is in the
+    plan's region (the region the statements sign for). Without one, BACKUP and RESTORE
+    fail with Msg 3201."""
+
+    kind: Literal["sql.credential_for_url"]
+    endpoints: SqlRefs
+    bucket: BucketRef
+
+
+class PathsExist(Strict):
+    """The files of the database at `source`, restored without MOVE, land in folders that
+    exist on each of `targets` (its default data and log folders, or those its own
+    databases' files are in): else the restore fails with Msg 5133 and 3156."""
+
+    kind: Literal["sql.paths_exist"]
+    source: SqlRef
+    database: DatabaseRef
+    targets: SqlRefs
+
+
+class LinkedServersPresent(Strict):
+    """Every linked server at `source` (but those in `ignore`) exists by name on each of
+    `targets`, pointing at the same data source: the database's procedures that use one
+    fail on the first call otherwise."""
+
+    kind: Literal["sql.linked_servers"]
+    source: SqlRef
+    targets: SqlRefs
+    ignore: list[str] = []
+
+
+class SeedingReady(Strict):
+    """Every secondary of `ag` seeds the way the plan adds the database: its seeding mode
+    is `mode`, and for automatic seeding the last seeding the primary ran to it completed.
+    The grant it needs (ALTER AVAILABILITY GROUP ... GRANT CREATE ANY DATABASE, on the
+    secondary) is in no catalog view: a seeding that worked, the T-48h canary's, is the
+    proof; a failed one names its failure."""
+
+    kind: Literal["sql.seeding_ready"]
+    ag: AgRef
+    mode: Literal["automatic", "manual"] = "automatic"
+
+
+class ListenerOnline(Strict):
+    """The AG's listener exists with the plan's DNS name on `port`, and an address of it is
+    ONLINE (a multi-subnet listener has one per subnet; only the primary's is online)."""
+
+    kind: Literal["sql.listener_online"]
+    ag: AgRef
+    port: int = Field(default=1433, ge=1, le=65535)
+
+
+class PermissionsHeld(Strict):
+    """The login the cockpit connects with at `endpoint` holds each server permission in
+    `permissions` (HAS_PERMS_BY_NAME): what its panes read (VIEW SERVER STATE) and what
+    the steps do (CREATE ANY DATABASE for a restore, ALTER ANY AVAILABILITY GROUP)."""
+
+    kind: Literal["sql.permissions"]
+    endpoint: SqlRef
+    permissions: Annotated[list[Annotated[str, Field(pattern=r"^[A-Z][A-Z ]*[A-Z]$")]],
+                           Field(min_length=1)]
+
+
 class ReadOnly(Strict):
     kind: Literal["sql.read_only"]
     endpoint: SqlRef
@@ -516,6 +605,14 @@ Condition = Annotated[
     | AgentJobsQuiet
     | LoginsMatch
     | CertificatesPresent
+    | RecoveryModel
+    | CollationMatches
+    | CredentialForUrl
+    | PathsExist
+    | LinkedServersPresent
+    | SeedingReady
+    | ListenerOnline
+    | PermissionsHeld
     | MetricHolds
     | ReadinessHolds,
     Field(discriminator="kind"),

@@ -139,6 +139,17 @@ def _names(plan: Plan, handle: EstateHandle) -> CheckResult | None:
         "terminate or re-tag every instance but the app server's")
 
 
+# --- the go/no-go, as recorded -----------------------------------------------------------------
+
+
+def recorded(report: ReadinessReport) -> dict[str, Any]:
+    """The `readiness.checked` entry's detail: each verdict in a line, evidence left to
+    `cockpit check --json` (the log keeps what was decided, and why, not every row read)."""
+    return {"at": report.at, "go": report.go, "checks": [
+        {"id": r.id, "ok": r.ok, "seen": r.seen, **({"fix": r.fix} if not r.ok else {})}
+        for r in report.results]}
+
+
 # --- the go/no-go, as printed ------------------------------------------------------------------
 
 

@@ -6,6 +6,14 @@ and falls), then SYNCHRONIZED on synchronous-commit replicas. Asynchronous-commi
 stay SYNCHRONIZING, which is healthy for them. A replica told to be stuck
 (`replica-stuck`) never leaves SYNCHRONIZING. Each replica server's DMVs show what SQL
 Server shows there: the primary every replica, a secondary only itself.
+
+Automatic seeding needs the AG granted CREATE ANY DATABASE on each secondary ("Automatic
+seeding for secondary replicas"); a secondary without it (`seeding-denied`) never gets its
+copy, and the primary's `sys.dm_hadr_automatic_seeding` says the seeding FAILED. Which
+`failure_state` a missing grant gives is not documented; the sim says 21, "Seeding Check
+Message Timeout", as a secondary that never answers gives. The group was built two days
+before the window and proven by seeding a small canary database to every secondary (the
+runbook's T-48h test): its history is there from the start.
 """
 
 from __future__ import annotations
@@ -14,17 +22,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cockpit.plan.models import AgReplica, AvailabilityGroup
 from cockpit.sim.sql_errors import SimSqlError
-from cockpit.sim.sqlserver import SimDatabase, SimSqlServer
+from cockpit.sim.sqlserver import SimDatabase, SimSqlServer, timestamp
 
 SEEDING_S = 60.0  # nominal time to seed the OMS database to a secondary
 JOIN_S = 20.0  # a secondary restored WITH NORECOVERY only catches up on the log
 STARTING = 0.15  # the share of the seeding spent NOT SYNCHRONIZING
 STUCK_AT = 0.55  # where a stuck replica's queues stop draining
 STAGGER = 0.1  # each further secondary starts this share of the seeding later
+CANARY = "SeedCanary"  # the small database the AG was proven with at T-48h
+TIMEOUT_STATE = (21, "Seeding Check Message Timeout")  # sys.dm_hadr_automatic_seeding
+LISTENER_PORT = 1433
 
 
 @dataclass
@@ -38,6 +50,7 @@ class DatabaseReplica:
     duration: float
     primary: bool = False
     stuck: bool = False
+    denied: bool = False  # automatic seeding refused: no copy ever arrives
     state: str = "NOT SYNCHRONIZING"
     send_kb: int = 0
     redo_kb: int = 0
@@ -56,6 +69,9 @@ class DatabaseReplica:
     def advance(self, now: float) -> None:
         if self.primary:
             self.state, self.send_kb, self.redo_kb = "SYNCHRONIZED", 0, 0
+            return
+        if self.denied:
+            self.state, self.send_kb, self.redo_kb = "NOT SYNCHRONIZING", self.size_kb, 0
             return
         progress = max(0.0, (now - self.started) / self.duration)
         if self.stuck:
@@ -76,11 +92,15 @@ class SimAvailabilityGroup:
     """One AG across its replica servers; the first replica is the primary."""
 
     def __init__(self, spec: AvailabilityGroup, servers: dict[str, SimSqlServer],
-                 speed: float, stuck: set[str]) -> None:
+                 speed: float, stuck: set[str], *, denied: frozenset[str] = frozenset(),
+                 listener_offline: bool = False) -> None:
         self.spec = spec
         self.servers = servers  # replica id -> server
         self.speed = speed
         self.stuck = stuck
+        self.denied = denied  # secondaries where the AG may not create databases
+        self.listener_offline = listener_offline
+        self.seeding_history: list[tuple[Any, ...]] = []
         self.group_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"ag.{spec.id}")).upper()
         self.databases: dict[str, dict[str, DatabaseReplica]] = {}
         self.lock = threading.RLock()
@@ -100,6 +120,23 @@ class SimAvailabilityGroup:
     def holds(self, database: str) -> bool:
         return database.lower() in self.databases
 
+    def prove_seeding(self) -> None:
+        """The T-48h canary seeding, to every secondary: its history on the primary."""
+        start = timestamp(datetime.now(UTC) - timedelta(days=2))
+        for replica in self.spec.replicas[1:]:
+            self._record_seeding(CANARY, replica, start)
+        self.publish()
+
+    def _record_seeding(self, database: str, replica: AgReplica, start: str) -> None:
+        """One row of `sys.dm_hadr_automatic_seeding` on the primary, the seeding's source."""
+        failed = replica.id in self.denied
+        state, desc = TIMEOUT_STATE if failed else (None, None)
+        ids = [str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{kind}.{self.spec.id}.{database}.{replica.id}"))
+               for kind in ("db", "op")]
+        self.seeding_history.append((
+            start, start, self.group_id, ids[0], self.replica_id(replica), ids[1], 1,
+            "FAILED" if failed else "COMPLETED", int(not failed), state, desc, None, 1))
+
     # --- statements -----------------------------------------------------------------------------
 
     def add_database(self, server: SimSqlServer, db: SimDatabase) -> None:
@@ -111,8 +148,11 @@ class SimAvailabilityGroup:
         with self.lock:
             self.databases[db.name.lower()] = {
                 r.id: DatabaseReplica(r, db.name, size_kb, now + n * STAGGER * duration,
-                                      duration, primary=n == 0, stuck=r.id in self.stuck)
+                                      duration, primary=n == 0, stuck=r.id in self.stuck,
+                                      denied=r.id in self.denied)
                 for n, r in enumerate(self.spec.replicas)}
+            for replica in self.spec.replicas[1:]:
+                self._record_seeding(db.name, replica, timestamp())
         self.tick(now)
 
     def remove_database(self, server: SimSqlServer, name: str) -> None:
@@ -171,7 +211,7 @@ class SimAvailabilityGroup:
 
     def _ensure_copy(self, row: DatabaseReplica) -> None:
         """Seeding creates the database on a secondary (unreadable: RESTORING until synced)."""
-        if row.primary or row.state == "NOT SYNCHRONIZING":
+        if row.primary or row.denied or row.state == "NOT SYNCHRONIZING":
             return
         server = self.servers[row.replica.id]
         copy = server.database(row.database)
@@ -181,6 +221,7 @@ class SimAvailabilityGroup:
                                        state="RESTORING")
             copy.users = dict(source.users)  # a copy of the database: its users with it
             copy.encryptor_thumbprint = source.encryptor_thumbprint
+            copy.collation = source.collation
             server.refresh_catalog(copy)
         state = "ONLINE" if row.state in ("SYNCHRONIZED", "SYNCHRONIZING") and \
             row.health == "HEALTHY" else "RESTORING"
@@ -209,12 +250,35 @@ class SimAvailabilityGroup:
                 "dm_hadr_database_replica_states": [
                     found for row in rows
                     if (found := self._database_row(server, row, local)) is not None],
+                "availability_group_listeners": [
+                    (self.group_id, self._listener_id, self.spec.listener.rstrip("."),
+                     LISTENER_PORT)],
+                "availability_group_listener_ip_addresses": self._listener_addresses(),
+                # the seeding's source keeps its history: the primary
+                "dm_hadr_automatic_seeding": list(self.seeding_history)
+                if local is self.primary else [],
             }
             if self._published.get(local.id) == tables:
                 return
             self._published[local.id] = tables
         for table, table_rows in tables.items():
             server.replace(table, table_rows)
+
+    @property
+    def _listener_id(self) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"listener.{self.spec.id}")).upper()
+
+    def _listener_addresses(self) -> list[tuple[Any, ...]]:
+        """One address per subnet of the replicas (a multi-subnet listener): ONLINE in the
+        primary's subnet and OFFLINE in the others, as the cluster brings up only one;
+        every one OFFLINE when the listener's cluster resource failed."""
+        azs = list(dict.fromkeys(r.az or "" for r in self.spec.replicas))
+        rows = []
+        for n, az in enumerate(azs, start=1):
+            online = az == (self.primary.az or "") and not self.listener_offline
+            rows.append((self._listener_id, f"10.60.{n}.50", "255.255.255.0",
+                         "ONLINE" if online else "OFFLINE"))
+        return rows
 
     def _replica_row(self, replica: AgReplica) -> tuple[Any, ...]:
         return (self.replica_id(replica), self.group_id, replica.id,

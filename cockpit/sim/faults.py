@@ -47,6 +47,20 @@ FAULTS: dict[str, tuple[str, str]] = {
                       "by hand, with another SID: restored there, the user is orphaned"),
     "duplicate-name": ("app server id in AWS", "a leftover test instance, running, carries "
                        "the same Name tag"),
+    "seeding-denied": ("AG secondary replica", "the AG was never granted CREATE ANY DATABASE "
+                       "there: automatic seeding to it fails (the T-48h canary's too), and "
+                       "it never gets a copy"),
+    "path-missing": ("SQL endpoint or AG replica in AWS", "it was built with its files on "
+                     "E: and F:, not the source's D:\\Data and L:\\Log: a restore without "
+                     "MOVE fails there (Msg 5133, 3156)"),
+    "collation-differs": ("SQL endpoint or AG replica in AWS", "it was installed with the "
+                          "Windows default collation Latin1_General_CI_AS, not the source's"),
+    "linked-server-missing": ("SQL endpoint or AG replica in AWS", "the WMS linked server "
+                              "was never created there"),
+    "credential-missing": ("SQL endpoint or AG replica", "it holds no credential for the "
+                           "backup bucket's URL: BACKUP or RESTORE with it fails (Msg 3201)"),
+    "listener-offline": ("availability group id", "its listener's cluster resource failed: "
+                         "every listener address OFFLINE"),
 }
 # Faults that need no ARG (`--sim-fault wrong-account`), and what they mean without one.
 _DEFAULT_ARGS = {"wrong-account": "210987654321"}
@@ -112,9 +126,16 @@ def _number(text: str, arg: str) -> str:
 def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name in ("app-down", "alb-blocked", "http-hang"):
         return [s.id for s in estate.app_servers]
-    if name == "missing-certificate":
-        return [e.id for e in estate.sql if e.site == "aws"] + \
+    if name in ("missing-certificate", "path-missing", "collation-differs",
+                "linked-server-missing"):
+        return _aws_sql(estate)
+    if name == "credential-missing":
+        return [e.id for e in estate.sql] + \
             [r.id for ag in estate.availability_groups for r in ag.replicas]
+    if name == "seeding-denied":
+        return [r.id for ag in estate.availability_groups for r in ag.replicas[1:]]
+    if name == "listener-offline":
+        return [ag.id for ag in estate.availability_groups]
     if name == "job-scheduled":
         return [WEEKLY_JOB] if estate.databases else []
     if name == "split-horizon":
@@ -134,6 +155,12 @@ def _ids_for(name: str, estate: Estate) -> list[str] | None:
     if name == "replica-stuck":  # the primary is never behind itself: secondaries only
         return [r.id for ag in estate.availability_groups for r in ag.replicas[1:]]
     return None
+
+
+def _aws_sql(estate: Estate) -> list[str]:
+    """The SQL Servers in AWS, by endpoint id or replica name."""
+    return [e.id for e in estate.sql if e.site == "aws"] + \
+        [r.id for ag in estate.availability_groups for r in ag.replicas]
 
 
 def _tables(estate: Estate) -> list[str]:

@@ -24,6 +24,12 @@ TDE_CERTIFICATE = "OMS_TDE_Cert"
 # The Agent job that writes to OMS every week (it archives delivered orders), next due at
 # 02:00; on the instances in AWS it was created disabled, for after the window.
 WEEKLY_JOB = "oms_weekly_archive"
+# The warehouse system OMS reads stock from, through a linked server on the OMS instance.
+LINKED_SERVER = ("WMS", "SQL Server", "MSOLEDBSQL", "wms-sql.dc1.retail.example")
+# What the AWS instances were built with when nobody set the collation: the Windows default.
+OTHER_COLLATION = "Latin1_General_CI_AS"
+# Where a hand-built EC2 instance keeps its files when nobody matched the source's layout.
+OTHER_PATHS = ("E:\\SQLData\\", "F:\\SQLLog\\")
 TDE_THUMBPRINT = hashlib.sha1(b"OMS_TDE_Cert", usedforsecurity=False).digest()
 CUSTOMERS = 600
 ORDERS = 1500

@@ -24,7 +24,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cockpit.sim.sql_errors import SimSqlError, link_failure, shutting_down, terminating
-from cockpit.sim.sqlserver import PAGE, SimConnection, SimDatabase, SimSqlServer, timestamp
+from cockpit.sim.sqlserver import (
+    DATA_PATH,
+    LOG_PATH,
+    PAGE,
+    SimConnection,
+    SimDatabase,
+    SimSqlServer,
+    timestamp,
+)
 
 BACKUP_S = 120.0  # nominal time of the OMS full backup, divided by the sim's speed
 RESTORE_S = 90.0
@@ -45,6 +53,8 @@ def backup_image(db: SimDatabase) -> bytes:
                          "users": {name: sid.hex() for name, sid in db.users.items()},
                          "tde_thumbprint": (db.encryptor_thumbprint.hex()
                                             if db.encryptor_thumbprint else None),
+                         "collation": db.collation,
+                         "files": db.file_paths(),
                          "backup_start_date": timestamp()}).encode()
     head = MAGIC + len(header).to_bytes(4, "big") + header + payload
     return head + _pages(payload, max(0, db.data_pages() * PAGE - len(head)))
@@ -250,6 +260,7 @@ class Operations:
                 *, recovery: bool) -> SimDatabase:
         header, payload = self._read_backup(urls)
         _require_certificate(server, header)
+        _require_directories(server, header)
         db = server.add_database(name, None, state="RESTORING")
         request = Request(conn, "RESTORE DATABASE", db, RESTORE_S / self.clock.speed)
         try:
@@ -292,6 +303,8 @@ class Operations:
             db.users = {name: bytes.fromhex(sid) for name, sid in header.get("users", {}).items()}
             thumbprint = header.get("tde_thumbprint")
             db.encryptor_thumbprint = bytes.fromhex(thumbprint) if thumbprint else None
+            db.collation = str(header.get("collation") or db.collation)
+            db.data_path, db.log_path = _folders(header)
             db.state = "ONLINE" if recovery else "RESTORING"
             server.refresh_catalog(db)
             server.publish_databases()
@@ -305,6 +318,32 @@ def _require_certificate(server: SimSqlServer, header: dict[str, Any]) -> None:
         raise SimSqlError(33111, f"Cannot find server certificate with thumbprint "
                                  f"'0x{thumbprint.upper()}'.",
                           then=terminating("RESTORE DATABASE"))
+
+
+def _require_directories(server: SimSqlServer, header: dict[str, Any]) -> None:
+    """Without MOVE each file goes back to the path the backup recorded; a folder missing
+    there is Msg 5133, then 3156 naming the file, then 3013 ("RESTORE Arguments";
+    "Database engine events and errors 3000-3999" and "5000-5999")."""
+    files = [tuple(f) for f in header.get("files", [])]
+    missing = set(server.missing_directories([str(f[2]) for f in files]))
+    if not missing:
+        return
+    refusal = terminating("RESTORE DATABASE")
+    for logical, _kind, path in reversed(files):
+        if path in missing:
+            refusal = SimSqlError(3156, f"File '{logical}' cannot be restored to '{path}'. Use "
+                                        "WITH MOVE to identify a valid location for the file.",
+                                  then=refusal)
+    first = next(str(f[2]) for f in files if f[2] in missing)
+    raise SimSqlError(5133, f'Directory lookup for the file "{first}" failed with the '
+                            "operating system error 3(The system cannot find the path "
+                            "specified.).", then=refusal)
+
+
+def _folders(header: dict[str, Any]) -> tuple[str, str]:
+    """The data and log folders the backup's files were in (the defaults for an old one)."""
+    found = {str(f[1]): str(f[2]).rsplit("\\", 1)[0] + "\\" for f in header.get("files", [])}
+    return found.get("ROWS", DATA_PATH), found.get("LOG", LOG_PATH)
 
 
 def _write_upto(out: Any, image: bytes, fraction: float, request: Request) -> None:

@@ -30,7 +30,10 @@ from cockpit.sim.availability_group import SimAvailabilityGroup
 from cockpit.sim.faults import FaultSet
 from cockpit.sim.oms_data import (
     APP_LOGIN,
+    LINKED_SERVER,
     OMS_USERS,
+    OTHER_COLLATION,
+    OTHER_PATHS,
     TDE_CERTIFICATE,
     TDE_THUMBPRINT,
     WEEKLY_JOB,
@@ -128,6 +131,9 @@ class SimSqlEstate:
             self.servers[db.source].refresh_catalog(added)
             self.servers[db.source].publish_databases()
         self._seed_jobs()
+        self._seed_server_objects()
+        for ag in self.ags.values():
+            ag.prove_seeding()
         for server in self.servers.values():
             server.handler = self.perform
         self.tick()
@@ -162,15 +168,38 @@ class SimSqlEstate:
             server.add_job(WEEKLY_JOB, name, enabled=key in sources,
                            next_run=due if key in sources else None)
 
+    def _faulted(self, fault: str, key: str, server: SimSqlServer) -> bool:
+        """Whether `fault` names this server, by endpoint id or replica name."""
+        named = set(self.faults.args(fault))
+        return bool(named & {key, key.removeprefix("replica:"), server.name})
+
+    def _seed_server_objects(self) -> None:
+        """What a DBA builds on each instance before the window: the WMS linked server,
+        the S3 credential for the backup bucket, the source's file layout and collation;
+        each missing or different where a fault says so."""
+        name, product, provider, source = LINKED_SERVER
+        for key, server in self.servers.items():
+            if not self._faulted("linked-server-missing", key, server):
+                server.add_linked_server(name, product, provider, source)
+            if not self._faulted("credential-missing", key, server):
+                for bucket in self.estate.buckets:  # CREATE CREDENTIAL [s3://host/bucket]
+                    server.add_credential(f"s3://{self.operations.s3_host}/{bucket.name}",
+                                          "S3 Access Key")
+            if self._faulted("collation-differs", key, server):
+                server.properties["Collation"] = OTHER_COLLATION
+                server.publish_databases()
+            if self._faulted("path-missing", key, server):
+                data, log = OTHER_PATHS
+                server.properties.update(InstanceDefaultDataPath=data, InstanceDefaultLogPath=log)
+                server.directories = {data.lower(), log.lower()}
+
     def _seed_logins(self) -> None:
         """The OMS logins on every instance, copied with their SIDs (as a DBA does with
         sp_help_revlogin or Copy-DbaLogin); with `orphaned-user`, that login was created
         again by hand on the instances in AWS, and so has another SID."""
-        missing = set(self.faults.args("missing-certificate"))
         for key, server in self.servers.items():
             # The DBA copied the TDE certificate (with its key) to every instance, or forgot.
-            if key not in missing and key.removeprefix("replica:") not in missing \
-                    and server.name not in missing:
+            if not self._faulted("missing-certificate", key, server):
                 server.add_certificate(TDE_CERTIFICATE, TDE_THUMBPRINT)
         recreated = set(self.faults.args("orphaned-user"))
         in_datacentre = {e.id for e in self.estate.sql if e.site == "datacentre"}
@@ -187,13 +216,16 @@ class SimSqlEstate:
 
     def _build_ags(self) -> None:
         stuck = set(self.faults.args("replica-stuck"))
+        denied = frozenset(self.faults.args("seeding-denied"))
         for ag in self.estate.availability_groups:
             replicas = {}
             for replica in ag.replicas:
                 server = self._add_server(replica.endpoint or f"replica:{replica.id}", replica.id)
                 server.name = replica.id  # @@SERVERNAME is the replica's name
                 replicas[replica.id] = server
-            self.ags[ag.id] = SimAvailabilityGroup(ag, replicas, self.speed, stuck)
+            self.ags[ag.id] = SimAvailabilityGroup(
+                ag, replicas, self.speed, stuck, denied=denied,
+                listener_offline=self.faults.has("listener-offline", ag.id))
             self._hosts[_norm(ag.listener)] = f"ag:{ag.id}"
 
     # --- where things are -----------------------------------------------------------------------
@@ -305,6 +337,7 @@ class SimSqlEstate:
         return []
 
     def _backup_url(self, conn: SimConnection, st: grammar.BackupToUrl) -> Rows:
+        _require_credentials(conn.server, st.urls, "BACKUP DATABASE")
         self.operations.backup_to_url(conn, self._backup_source(conn, st.database), st.urls)
         return []
 
@@ -325,6 +358,7 @@ class SimSqlEstate:
             raise SimSqlError(3159, f"The tail of the log for the database '{st.database}' "
                                     "has not been backed up. Use WITH REPLACE to overwrite it.",
                               then=terminating("RESTORE DATABASE"))
+        _require_credentials(conn.server, st.urls, "RESTORE DATABASE")
         self.operations.restore(conn, conn.server, st.database, st.urls,
                                 recovery=st.recovery)
         return []
@@ -361,6 +395,18 @@ class SimSqlEstate:
             if self._sessions.get(key) != rows:
                 self._sessions[key] = rows
                 self.servers[key].replace("dm_exec_sessions", _system_sessions() + rows)
+
+
+def _require_credentials(server: SimSqlServer, urls: list[str], operation: str) -> None:
+    """An S3 URL is reached with the credential named by it, a parent path of it or its
+    bucket (the most specific wins); with none, Msg 3201 then 3013 ("SQL Server backup to
+    URL for S3-compatible object storage": troubleshooting)."""
+    for url in urls:
+        if not any(url == name or url.startswith(name.rstrip("/") + "/")
+                   for name in server.credentials):
+            raise SimSqlError(3201, f"Cannot open backup device '{url}'. Operating system "
+                                    "error 50(The request is not supported.).",
+                              then=terminating(operation))
 
 
 def _system_sessions() -> Rows:

@@ -34,7 +34,8 @@ from cockpit.sim.sql_errors import (
 DMV_SCHEMA = """
 CREATE TABLE IF NOT EXISTS databases (
     database_id INTEGER, name TEXT, state_desc TEXT, is_read_only BIT,
-    user_access_desc TEXT, recovery_model_desc TEXT, create_date DATETIME);
+    user_access_desc TEXT, recovery_model_desc TEXT, create_date DATETIME,
+    collation_name TEXT);
 CREATE TABLE IF NOT EXISTS master_files (
     database_id INTEGER, file_id INTEGER, type INTEGER, type_desc TEXT, name TEXT,
     physical_name TEXT, size INTEGER);
@@ -60,6 +61,20 @@ CREATE TABLE IF NOT EXISTS dm_database_encryption_keys (
     encryptor_type TEXT);
 CREATE TABLE IF NOT EXISTS server_principals (
     principal_id INTEGER, name TEXT, sid BLOB, type_desc TEXT, is_disabled BIT);
+CREATE TABLE IF NOT EXISTS credentials (
+    credential_id INTEGER, name TEXT, credential_identity TEXT, create_date DATETIME);
+CREATE TABLE IF NOT EXISTS servers (
+    server_id INTEGER, name TEXT, product TEXT, provider TEXT, data_source TEXT,
+    is_linked BIT);
+CREATE TABLE IF NOT EXISTS availability_group_listeners (
+    group_id TEXT, listener_id TEXT, dns_name TEXT, port INTEGER);
+CREATE TABLE IF NOT EXISTS availability_group_listener_ip_addresses (
+    listener_id TEXT, ip_address TEXT, ip_subnet_mask TEXT, state_desc TEXT);
+CREATE TABLE IF NOT EXISTS dm_hadr_automatic_seeding (
+    start_time DATETIME, completion_time DATETIME, ag_id TEXT, ag_db_id TEXT,
+    ag_remote_replica_id TEXT, operation_id TEXT, is_source BIT, current_state TEXT,
+    performed_seeding BIT, failure_state INTEGER, failure_state_desc TEXT,
+    error_code INTEGER, number_of_attempts INTEGER);
 CREATE TABLE IF NOT EXISTS dm_exec_sessions (
     session_id INTEGER, host_name TEXT, program_name TEXT, login_name TEXT,
     is_user_process BIT, database_id INTEGER, status TEXT);
@@ -95,6 +110,10 @@ PAGE = 8192
 # several S3 parts yet still uploads in a blink on loopback.
 ALLOCATION_FACTOR = 64
 LOG_PAGES = 256
+# Where the datacentre server keeps data and log files, and so where a restore without MOVE
+# puts them ("RESTORE Arguments": files go back to the paths recorded in the backup).
+DATA_PATH, LOG_PATH = "D:\\Data\\", "L:\\Log\\"
+COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 
 
 def timestamp(moment: datetime | None = None) -> str:
@@ -119,6 +138,15 @@ class SimDatabase:
     # TDE: the thumbprint of the certificate in master its encryption key is protected by
     # (None: not encrypted). A backup of it restores only where that certificate is.
     encryptor_thumbprint: bytes | None = None
+    collation: str = COLLATION
+    # The folders of its data and log files ("sys.master_files": physical_name).
+    data_path: str = DATA_PATH
+    log_path: str = LOG_PATH
+
+    def file_paths(self) -> list[tuple[str, str, str]]:
+        """(logical name, type_desc, physical name) of each of its files."""
+        return [(self.name, "ROWS", f"{self.data_path}{self.name}.mdf"),
+                (f"{self.name}_log", "LOG", f"{self.log_path}{self.name}_log.ldf")]
 
     def orphaned_on(self, server: SimSqlServer) -> list[str]:
         """The users whose SID no login of `server` has (sys.database_principals joined
@@ -162,7 +190,19 @@ class SimSqlServer:
             "ProductMajorVersion": "16", "ProductMinorVersion": "0",
             "ProductVersion": "16.0.4125.3", "ProductLevel": "RTM",
             "Edition": "Enterprise Edition: Core-based Licensing (64-bit)",
-            "EngineEdition": 3, "Collation": "SQL_Latin1_General_CP1_CI_AS", "IsHadrEnabled": 1}
+            "EngineEdition": 3, "Collation": COLLATION, "IsHadrEnabled": 1,
+            "InstanceDefaultDataPath": DATA_PATH, "InstanceDefaultLogPath": LOG_PATH}
+        # The folders that exist on the server's disks: a file restored into any other
+        # fails (Msg 5133, then 3156: "Database engine events and errors 5000-5999").
+        self.directories: set[str] = {DATA_PATH.lower(), LOG_PATH.lower()}
+        self.credentials: dict[str, str] = {}  # name (a URL) -> identity
+        # Linked servers by name: (product, provider, data source).
+        self.linked_servers: dict[str, tuple[str, str, str]] = {}
+        # What the login connecting (the cockpit's) holds at server level: read through
+        # HAS_PERMS_BY_NAME, as a login sees its own permissions.
+        self.granted: set[str] = {"VIEW SERVER STATE", "VIEW ANY DEFINITION",
+                                  "ALTER ANY DATABASE", "CREATE ANY DATABASE",
+                                  "ALTER ANY AVAILABILITY GROUP"}
         self._ids = itertools.count(5)  # 1-4 are the system databases
         self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
@@ -176,6 +216,7 @@ class SimSqlServer:
             msdb.executescript(MSDB_SCHEMA)
         msdb.close()
         self.publish_databases()
+        self.publish_servers()
         self.add_login("sa", self.logins["sa"][0])
 
     # --- databases --------------------------------------------------------------------------
@@ -213,10 +254,11 @@ class SimSqlServer:
         """Mirror the databases into `sys.databases` and `sys.master_files`."""
         with self.lock:
             dbs = list(self.databases.values())
-            system = [(n + 1, name, "ONLINE", 0, "MULTI_USER", "SIMPLE", timestamp())
+            collation = str(self.properties["Collation"])
+            system = [(n + 1, name, "ONLINE", 0, "MULTI_USER", "SIMPLE", timestamp(), collation)
                       for n, name in enumerate(SYSTEM_DATABASES)]
             rows = system + [(d.database_id, d.name, d.state, int(d.read_only), d.user_access,
-                              d.recovery_model, d.created_at) for d in dbs]
+                              d.recovery_model, d.created_at, d.collation) for d in dbs]
             files = [f for d in dbs for f in _files(d)]
             # encryption_state 3: encrypted ("sys.dm_database_encryption_keys")
             keys = [(d.database_id, 3, d.encryptor_thumbprint, "CERTIFICATE")
@@ -249,6 +291,37 @@ class SimSqlServer:
         with self.lock:
             self.certificates[name] = thumbprint
             self.replace("certificates", sorted(self.certificates.items()))
+
+    def add_credential(self, name: str, identity: str) -> None:
+        with self.lock:
+            self.credentials[name] = identity
+            self.replace("credentials", [(n, url, who, timestamp()) for n, (url, who)
+                                         in enumerate(sorted(self.credentials.items()), 65536)])
+
+    def add_linked_server(self, name: str, product: str, provider: str, source: str) -> None:
+        with self.lock:
+            self.linked_servers[name] = (product, provider, source)
+            self.publish_servers()
+
+    def publish_servers(self) -> None:
+        """sys.servers: the local server is server_id 0 (is_linked 0), linked ones follow."""
+        with self.lock:
+            self.replace("servers", [(0, self.name, "SQL Server", "SQLNCLI", self.name, 0)] + [
+                (n, linked, *spec, 1)
+                for n, (linked, spec) in enumerate(sorted(self.linked_servers.items()), 1)])
+
+    def has_perms_by_name(self, securable: object, securable_class: object,
+                          permission: object) -> int | None:
+        """HAS_PERMS_BY_NAME at server level (securable and class NULL): 1 or 0 for what
+        the connecting login holds; NULL for a permission of another class, as the
+        function returns when it cannot answer ("HAS_PERMS_BY_NAME (Transact-SQL)")."""
+        if securable is not None or securable_class is not None:
+            return None
+        return int(str(permission).upper() in self.granted)
+
+    def missing_directories(self, paths: Sequence[str]) -> list[str]:
+        """The paths whose folder does not exist on this server's disks."""
+        return [p for p in paths if p.rsplit("\\", 1)[0].lower() + "\\" not in self.directories]
 
     def add_login(self, name: str, sid: bytes) -> None:
         with self.lock:
@@ -313,9 +386,9 @@ def _principals(db: SimDatabase) -> list[tuple[Any, ...]]:
 
 
 def _files(db: SimDatabase) -> list[tuple[Any, ...]]:
-    return [(db.database_id, 1, 0, "ROWS", db.name, f"D:\\Data\\{db.name}.mdf", db.data_pages()),
-            (db.database_id, 2, 1, "LOG", f"{db.name}_log", f"L:\\Log\\{db.name}_log.ldf",
-             LOG_PAGES)]
+    (data, _, data_file), (log, _, log_file) = db.file_paths()
+    return [(db.database_id, 1, 0, "ROWS", data, data_file, db.data_pages()),
+            (db.database_id, 2, 1, "LOG", log, log_file, LOG_PAGES)]
 
 
 # --- the data itself ------------------------------------------------------------------------------
@@ -364,6 +437,7 @@ class SimConnection:
         self.database = "master"
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.create_function("SERVERPROPERTY", 1, server.property_of, deterministic=True)
+        self._db.create_function("HAS_PERMS_BY_NAME", 3, server.has_perms_by_name)
         self._attach(server.dmv_file)
         self._closed = False
         self._killed: SimSqlError | None = None

@@ -64,6 +64,18 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
      "CREATE CERTIFICATE OMS_TDE_Cert FROM FILE"),
     (PHASE_TWO, "orphaned-user=oms_app", ["logins-match"],
      "ALTER USER [oms_app] WITH LOGIN = [oms_app]"),
+    (PHASE_TWO, "seeding-denied=OMS-SQL-3", ["seeding-ready"],
+     "the last seeding to OMS-SQL-3"),
+    (PHASE_TWO, "path-missing=oms-sql-2", ["restore-paths"],
+     "MOVE 'OMS' TO 'E:\\SQLData\\OMS.mdf', MOVE 'OMS_log' TO 'F:\\SQLLog\\OMS_log.ldf'"),
+    (PHASE_TWO, "collation-differs=oms-sql-3", ["collation"],
+     "oms-sql-3 is Latin1_General_CI_AS"),
+    (PHASE_TWO, "linked-server-missing=oms-sql-1", ["linked-servers"],
+     "EXEC master.dbo.sp_addlinkedserver @server = 'WMS'"),
+    (PHASE_TWO, "credential-missing=oms-sql-1", ["s3-credential"],
+     "WITH IDENTITY = 'S3 Access Key'"),
+    (PHASE_TWO, "listener-offline=oms-ag", ["listener-online"],
+     "10.60.1.50 OFFLINE, 10.60.2.50 OFFLINE"),
 ])
 def test_each_fault_is_a_no_go_naming_the_check_and_its_fix(
     plan: Path, fault: str, failing: list[str], fix: str,
@@ -98,7 +110,7 @@ def test_json_carries_every_result_with_its_evidence() -> None:
 
 def test_an_invalid_plan_is_exit_2_before_any_estate(tmp_path: Path) -> None:
     plan = tmp_path / "plan.toml"
-    plan.write_text(PHASE_TWO.read_text().replace('equals = "FULL"', 'equals = "FULL", '
+    plan.write_text(PHASE_TWO.read_text().replace('equals = "ONLINE"', 'equals = "ONLINE", '
                                                   'no_rows = true'))
     result = check(plan)
     assert result.exit_code == 2

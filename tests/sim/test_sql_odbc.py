@@ -107,8 +107,11 @@ def query(conn: Any, name: str, *params: Any) -> list[dict[str, Any]]:
 def test_every_query_file_is_packaged_and_read_as_written() -> None:
     folder = resources.files("cockpit.estate.queries")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    assert names == ["ag_state.sql", "agent_jobs.sql", "backup_progress.sql", "certificates.sql",
-                     "database_state.sql", "database_users.sql", "row_counts.sql",
+    assert names == ["ag_listener.sql", "ag_seeding_history.sql", "ag_seeding_modes.sql",
+                     "ag_state.sql", "agent_jobs.sql", "backup_progress.sql", "certificates.sql",
+                     "credentials.sql", "database_files.sql", "database_options.sql",
+                     "database_state.sql", "database_users.sql", "linked_servers.sql",
+                     "permission_held.sql", "row_counts.sql", "server_defaults.sql",
                      "server_logins.sql", "server_version.sql", "tde_databases.sql",
                      "user_sessions.sql"]
     for name in names:
@@ -116,9 +119,11 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
 
 
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
-    for name in ("ag_state", "agent_jobs", "backup_progress", "certificates", "database_state",
-                 "database_users", "row_counts", "server_logins", "server_version",
-                 "tde_databases", "user_sessions"):
+    for name in ("ag_listener", "ag_seeding_history", "ag_seeding_modes", "ag_state",
+                 "agent_jobs", "backup_progress", "certificates", "credentials", "database_files",
+                 "database_options", "database_state", "database_users", "linked_servers",
+                 "permission_held", "row_counts", "server_defaults", "server_logins",
+                 "server_version", "tde_databases", "user_sessions"):
         text = sql.query_text(name)
         code = "\n".join(line.split("--")[0] for line in text.splitlines())
         for banned in ("TOP ", "ISNULL", "GETDATE", "DB_NAME", "CROSS APPLY", "NOLOCK"):
@@ -172,6 +177,43 @@ def test_tde_thumbprints_and_certificates_come_back_as_bytes(
     assert isinstance(encrypted[0]["thumbprint"], bytes)
     assert {r["certificate_name"]: r["thumbprint"] for r in certificates} == {
         "OMS_TDE_Cert": encrypted[0]["thumbprint"]}
+
+
+def test_server_objects_read_as_a_dba_prepared_them(pyodbc: Any, sim_sql: SimSqlEstate,
+                                                    tmp_path: Path) -> None:
+    source = sim_sql.servers["oms-db-dc"]
+    dmvs = source.dmv_file
+    options = {r["database_name"]: r for r in query(odbc_on(pyodbc, tmp_path, dmvs),
+                                                     "database_options")}
+    assert (options["OMS"]["recovery_model"], options["OMS"]["collation_name"]) == (
+        "FULL", "SQL_Latin1_General_CP1_CI_AS")
+    files = [(r["logical_name"], r["type_desc"], r["physical_name"])
+             for r in query(odbc_on(pyodbc, tmp_path, dmvs), "database_files")
+             if r["database_name"] == "OMS"]
+    assert files == [("OMS", "ROWS", "D:\\Data\\OMS.mdf"),
+                     ("OMS_log", "LOG", "L:\\Log\\OMS_log.ldf")]
+    credentials = query(odbc_on(pyodbc, tmp_path, dmvs), "credentials")
+    assert [(r["credential_name"], r["credential_identity"]) for r in credentials] == [
+        ("s3://-/oms-cutover-backups", "S3 Access Key")]
+    linked = query(odbc_on(pyodbc, tmp_path, dmvs), "linked_servers")
+    assert [(r["server_name"], r["data_source"]) for r in linked] == [
+        ("WMS", "wms-sql.dc1.retail.example")]  # the local server (is_linked 0) is not one
+
+
+def test_the_listener_and_seeding_read_on_the_primary(pyodbc: Any, sim_sql: SimSqlEstate,
+                                                     tmp_path: Path) -> None:
+    dmvs = sim_sql.servers["oms-sql-1"].dmv_file
+    listener = query(odbc_on(pyodbc, tmp_path, dmvs), "ag_listener", "oms-ag")
+    assert {(r["dns_name"], r["port"], r["ip_address"], r["state_desc"]) for r in listener} == {
+        ("oms-ag-listener.oms.retail.example", 1433, "10.60.1.50", "ONLINE"),
+        ("oms-ag-listener.oms.retail.example", 1433, "10.60.2.50", "OFFLINE")}
+    modes = query(odbc_on(pyodbc, tmp_path, dmvs), "ag_seeding_modes", "oms-ag")
+    assert {r["replica_name"]: r["seeding_mode"] for r in modes} == {
+        "OMS-SQL-1": "AUTOMATIC", "OMS-SQL-2": "AUTOMATIC", "OMS-SQL-3": "AUTOMATIC"}
+    history = query(odbc_on(pyodbc, tmp_path, dmvs), "ag_seeding_history", "oms-ag")
+    canary = [(r["replica_name"], r["current_state"]) for r in history][:2]
+    assert canary == [("OMS-SQL-2", "COMPLETED"), ("OMS-SQL-3", "COMPLETED")]
+    assert query(odbc_on(pyodbc, tmp_path, dmvs), "ag_listener", "no-such-ag") == []
 
 
 def test_ag_state_reads_every_replica_typed(pyodbc: Any, primary: SimSqlServer,

@@ -19,6 +19,7 @@ from textual.binding import BindingType
 from textual.message import Message
 
 from cockpit.audit import events
+from cockpit.audit.readiness import last_verdicts
 from cockpit.plan.models import Step
 from cockpit.runner.actions import describe
 from cockpit.runner.panes import PANES, PaneView
@@ -55,6 +56,7 @@ class DriverScreen(CockpitScreen):
         self.draw(self.session.view())
         self._offered_export = self.view is not None and self.view.completion() is not None
         self._offer_orphan_abort()
+        self._say_last_readiness()
         for pane in PANES:
             self._poll(pane)
         # timed by the event loop itself, so a loop stuck in the terminal's writes stops
@@ -98,6 +100,17 @@ class DriverScreen(CockpitScreen):
                         f"upload(s) open in S3, kept and billed until aborted: {listed}. "
                         f"{then.capitalize()}.", title="ORPHANED UPLOADS",
                         severity="warning", timeout=600)
+
+    def _say_last_readiness(self) -> None:
+        """The verdicts of the session's last `cockpit check`, when it recorded any: the
+        driver opens the window knowing what the team found two days or an hour out."""
+        if self.view is None:
+            return
+        last = last_verdicts(self.view.entries)
+        if last is not None:
+            text, go = last
+            self.notify(text, title="READINESS", severity="information" if go else "warning",
+                        timeout=30 if go else 600)
 
     def _key_for(self, action_id: str) -> str:
         default = next(a.keys for a in actions_for("driver") if a.id == action_id)
