@@ -51,6 +51,12 @@ TOUR: list[tuple[str, str]] = [
     ("alb-5xx=5", PHASE2),  # no step reads CloudWatch: `cockpit check` does
     ("missing-certificate=oms-sql-1", PHASE2),
     ("job-scheduled=oms_weekly_archive", PHASE2),  # no step reads msdb: `cockpit check` does
+    ("seeding-denied=OMS-SQL-2", PHASE2),
+    ("path-missing=oms-sql-1", PHASE2),
+    ("collation-differs=oms-sql-1", PHASE2),  # no step reads it: `cockpit check` does
+    ("linked-server-missing=oms-sql-1", PHASE2),  # no step reads it: `cockpit check` does
+    ("credential-missing=oms-db-dc", PHASE2),
+    ("listener-offline=oms-ag", PHASE2),  # no step reads it: `cockpit check` does
     ("wrong-account", PHASE1),
     ("duplicate-name=oms-app-1", PHASE1),
 ]

@@ -66,7 +66,7 @@ def test_a_ready_estate_is_go_with_every_check_and_its_evidence(plan: Path) -> N
      "ALTER USER [oms_app] WITH LOGIN = [oms_app]"),
     (PHASE_TWO, "seeding-denied=OMS-SQL-3", ["seeding-ready"],
      "the last seeding to OMS-SQL-3"),
-    (PHASE_TWO, "path-missing=oms-sql-2", ["restore-paths"],
+    (PHASE_TWO, "path-missing=oms-sql-1", ["restore-paths"],
      "MOVE 'OMS' TO 'E:\\SQLData\\OMS.mdf', MOVE 'OMS_log' TO 'F:\\SQLLog\\OMS_log.ldf'"),
     (PHASE_TWO, "collation-differs=oms-sql-3", ["collation"],
      "oms-sql-3 is Latin1_General_CI_AS"),
