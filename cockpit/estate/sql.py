@@ -485,7 +485,7 @@ def backup_to_url(handle: EstateHandle, endpoint: str, database_name: str, bucke
     """BACKUP ... TO URL: blocks until the server is done, as SQL Server does."""
     urls = backup_urls(handle, bucket_name, keys)
     done = execute(handle, endpoint, "sql.backup_to_url",
-                   [tsql.backup_to_url(database_name, urls)])
+                   [tsql.backup_to_url(database_name, urls, handle.estate.region)])
     return {**done, "urls": urls}
 
 
@@ -499,7 +499,8 @@ def restore_from_url(handle: EstateHandle, endpoint: str, database_name: str,
                      bucket_name: str, keys: list[str], *, recovery: bool) -> dict[str, Any]:
     urls = backup_urls(handle, bucket_name, keys)
     done = execute(handle, endpoint, "sql.restore_from_url",
-                   [tsql.restore_from_url(database_name, urls, recovery=recovery)])
+                   [tsql.restore_from_url(database_name, urls, recovery=recovery,
+                                          region=handle.estate.region)])
     return {**done, "urls": urls}
 
 

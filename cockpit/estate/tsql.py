@@ -8,6 +8,7 @@ grammar of its own, written from SQL Server's documentation; golden tests pin th
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -117,24 +118,78 @@ def stripes_needed(size_bytes: int) -> int:
     return needed
 
 
-def backup_to_url(database: str, urls: list[str]) -> str:
-    """A full backup into S3; FORMAT because the connector cannot append, COMPRESSION because
-    20 MB parts need it."""
-    targets = ", ".join(f"URL = {quote_string(url)}" for url in urls)
-    return (f"BACKUP DATABASE {quote_name(database)} TO {targets} WITH FORMAT, COMPRESSION, "
-            f"MAXTRANSFERSIZE = {MAX_TRANSFER_SIZE}, STATS = {STATS_EVERY}")
+def s3_options(region: str) -> str:
+    """BACKUP_OPTIONS / RESTORE_OPTIONS naming the bucket's region: without it SQL Server
+    signs for us-east-1, and S3 refuses a bucket anywhere else."""
+    return quote_string(json.dumps({"s3": {"region": region}}))
+
+
+@dataclass(frozen=True)
+class BackupOptions:
+    """What a backup is: `kind` full, diff or log; `tail` is BACKUP LOG WITH NORECOVERY,
+    the fence that leaves the source RESTORING."""
+
+    kind: str = "full"
+    checksum: bool = True
+    copy_only: bool = False
+    compression: bool = True
+    tail: bool = False
+
+
+def backup(database: str, devices: list[str], options: BackupOptions, *, to_url: bool,
+           region: str | None = None) -> str:
+    """BACKUP DATABASE / LOG to URLs (FORMAT: the S3 connector cannot append; a 20 MB
+    MAXTRANSFERSIZE needs COMPRESSION) or to one disk path."""
+    what = "LOG" if options.kind == "log" else "DATABASE"
+    device = "URL" if to_url else "DISK"
+    targets = ", ".join(f"{device} = {quote_string(d)}" for d in devices)
+    flags = ["FORMAT"] + (["DIFFERENTIAL"] if options.kind == "diff" else []) \
+        + (["COMPRESSION"] if options.compression else []) \
+        + (["CHECKSUM"] if options.checksum else []) \
+        + (["COPY_ONLY"] if options.copy_only else []) \
+        + (["NORECOVERY"] if options.tail else [])
+    if to_url and options.compression:
+        flags.append(f"MAXTRANSFERSIZE = {MAX_TRANSFER_SIZE}")
+    if to_url and region:
+        flags.append(f"BACKUP_OPTIONS = {s3_options(region)}")
+    flags.append(f"STATS = {STATS_EVERY}")
+    return f"BACKUP {what} {quote_name(database)} TO {targets} WITH {', '.join(flags)}"
+
+
+def restore(database: str, devices: list[str], *, log: bool, recovery: bool, to_url: bool,
+            region: str | None = None, moves: list[tuple[str, str]] | None = None) -> str:
+    """RESTORE DATABASE (a full or a differential) or LOG, WITH NORECOVERY to keep rolling
+    forward, MOVE each file where the target keeps them."""
+    device = "URL" if to_url else "DISK"
+    sources = ", ".join(f"{device} = {quote_string(d)}" for d in devices)
+    flags = ["RECOVERY" if recovery else "NORECOVERY"]
+    flags += [f"MOVE {quote_string(logical)} TO {quote_string(path)}"
+              for logical, path in moves or []]
+    if to_url and region:
+        flags.append(f"RESTORE_OPTIONS = {s3_options(region)}")
+    flags.append(f"STATS = {STATS_EVERY}")
+    what = "LOG" if log else "DATABASE"
+    return f"RESTORE {what} {quote_name(database)} FROM {sources} WITH {', '.join(flags)}"
+
+
+def recover(database: str) -> str:
+    """A database left RESTORING comes online: the end of a restore chain, or the fence's
+    rollback on the source."""
+    return f"RESTORE DATABASE {quote_name(database)} WITH RECOVERY"
+
+
+def backup_to_url(database: str, urls: list[str], region: str | None = None) -> str:
+    """A full backup into S3."""
+    return backup(database, urls, BackupOptions(), to_url=True, region=region)
 
 
 def backup_to_disk(database: str, path: str) -> str:
-    return (f"BACKUP DATABASE {quote_name(database)} TO DISK = {quote_string(path)} "
-            f"WITH FORMAT, COMPRESSION, STATS = {STATS_EVERY}")
+    return backup(database, [path], BackupOptions(), to_url=False)
 
 
-def restore_from_url(database: str, urls: list[str], *, recovery: bool) -> str:
-    sources = ", ".join(f"URL = {quote_string(url)}" for url in urls)
-    mode = "RECOVERY" if recovery else "NORECOVERY"
-    return (f"RESTORE DATABASE {quote_name(database)} FROM {sources} "
-            f"WITH {mode}, STATS = {STATS_EVERY}")
+def restore_from_url(database: str, urls: list[str], *, recovery: bool,
+                     region: str | None = None) -> str:
+    return restore(database, urls, log=False, recovery=recovery, to_url=True, region=region)
 
 
 def drop_database(database: str) -> str:

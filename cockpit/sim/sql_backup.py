@@ -44,10 +44,10 @@ MAGIC = b"CKPTSIM-BAK\x01"
 # --- the backup image ---------------------------------------------------------------------------
 
 
-def backup_image(db: SimDatabase) -> bytes:
+def backup_image(db: SimDatabase, extra: dict[str, Any] | None = None) -> bytes:
     """Header, the database's bytes, then its allocated pages: as big as its data file."""
     payload = db.data_file.read_bytes()
-    header = json.dumps({"database": db.name, "payload_bytes": len(payload),
+    header = json.dumps({**(extra or {}), "database": db.name, "payload_bytes": len(payload),
                          "read_only": db.read_only, "user_access": db.user_access,
                          "recovery_model": db.recovery_model,
                          "users": {name: sid.hex() for name, sid in db.users.items()},
@@ -189,20 +189,6 @@ class Operations:
     drop_session_at: float | None = None
     drop_row_of: str | None = None
 
-    def backup_to_url(self, conn: SimConnection, db: SimDatabase, urls: list[str]) -> None:
-        image = backup_image(db)
-        targets = [Target(self.s3, url, *parse_url(url, self.s3_host), chunk)
-                   for url, chunk in zip(urls, split(image, len(urls)), strict=True)]
-        for target in targets:
-            self._open(target)
-        request = Request(conn, "BACKUP DATABASE", db, BACKUP_S / self.clock.speed)
-        try:
-            self.clock.run(BACKUP_S, lambda f: self._backup_tick(request, targets, f), conn)
-            for target in targets:
-                target.complete()
-        finally:
-            request.end()
-
     def _open(self, target: Target) -> None:
         try:
             target.open()
@@ -237,50 +223,12 @@ class Operations:
                                     "could not be performed because of an I/O device error.)",
                               then=terminating("BACKUP DATABASE"))
 
-    def backup_to_disk(self, conn: SimConnection, db: SimDatabase, path: str) -> None:
-        image = backup_image(db)
-        local = self.disk_root / path.lstrip("/\\").replace("\\", "/")
-        local.parent.mkdir(parents=True, exist_ok=True)
-        request = Request(conn, "BACKUP DATABASE", db, BACKUP_S / self.clock.speed)
-        try:
-            with local.open("wb") as out:
-                self.clock.run(BACKUP_S, lambda f: self._disk_tick(out, image, f, request),
-                               conn)
-        finally:
-            request.end()
-
     def _disk_tick(self, out: Any, image: bytes, fraction: float, request: Request) -> None:
         dropping = self.drop_session_at is not None and fraction * 100 >= self.drop_session_at
         _write_upto(out, image, (self.drop_session_at or 0) / 100 if dropping else fraction,
                     request)
         if dropping:
             raise link_failure()
-
-    def restore(self, conn: SimConnection, server: SimSqlServer, name: str, urls: list[str],
-                *, recovery: bool) -> SimDatabase:
-        header, payload = self._read_backup(urls)
-        _require_certificate(server, header)
-        _require_directories(server, header)
-        db = server.add_database(name, None, state="RESTORING")
-        request = Request(conn, "RESTORE DATABASE", db, RESTORE_S / self.clock.speed)
-        try:
-            self.clock.run(RESTORE_S, request.progress, conn)
-        except BaseException:
-            server.drop_database(name)
-            raise
-        finally:
-            request.end()
-        self._recover(server, db, header, payload, recovery)
-        return db
-
-    def _read_backup(self, urls: list[str]) -> tuple[dict[str, Any], bytes]:
-        image = b"".join(self._get(url) for url in urls)
-        try:
-            return read_image(image)
-        except ValueError:
-            raise SimSqlError(3241, f"The media family on device '{urls[0]}' is incorrectly "
-                                    "formed. SQL Server cannot process this media family.",
-                              then=terminating("RESTORE DATABASE")) from None
 
     def _get(self, url: str) -> bytes:
         bucket, key = parse_url(url, self.s3_host)
@@ -318,26 +266,6 @@ def _require_certificate(server: SimSqlServer, header: dict[str, Any]) -> None:
         raise SimSqlError(33111, f"Cannot find server certificate with thumbprint "
                                  f"'0x{thumbprint.upper()}'.",
                           then=terminating("RESTORE DATABASE"))
-
-
-def _require_directories(server: SimSqlServer, header: dict[str, Any]) -> None:
-    """Without MOVE each file goes back to the path the backup recorded; a folder missing
-    there is Msg 5133, then 3156 naming the file, then 3013 ("RESTORE Arguments";
-    "Database engine events and errors 3000-3999" and "5000-5999")."""
-    files = [tuple(f) for f in header.get("files", [])]
-    missing = set(server.missing_directories([str(f[2]) for f in files]))
-    if not missing:
-        return
-    refusal = terminating("RESTORE DATABASE")
-    for logical, _kind, path in reversed(files):
-        if path in missing:
-            refusal = SimSqlError(3156, f"File '{logical}' cannot be restored to '{path}'. Use "
-                                        "WITH MOVE to identify a valid location for the file.",
-                                  then=refusal)
-    first = next(str(f[2]) for f in files if f[2] in missing)
-    raise SimSqlError(5133, f'Directory lookup for the file "{first}" failed with the '
-                            "operating system error 3(The system cannot find the path "
-                            "specified.).", then=refusal)
 
 
 def _folders(header: dict[str, Any]) -> tuple[str, str]:

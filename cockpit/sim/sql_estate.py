@@ -25,8 +25,10 @@ from typing import Any
 
 from cockpit.estate.tsql import TableName
 from cockpit.plan.models import Estate
+from cockpit.sim import backup_grammar
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.availability_group import SimAvailabilityGroup
+from cockpit.sim.backup_engine import BackupEngine, Throughput
 from cockpit.sim.faults import FaultSet
 from cockpit.sim.oms_data import (
     APP_LOGIN,
@@ -41,10 +43,9 @@ from cockpit.sim.oms_data import (
     oms_database_bytes,
 )
 from cockpit.sim.sql_backup import Clock, Operations
-from cockpit.sim.sql_errors import SimSqlError, terminating
+from cockpit.sim.sql_errors import SimSqlError
 from cockpit.sim.sqlserver import (
     SimConnection,
-    SimDatabase,
     SimSqlServer,
     checksum_agg,
     table_counts,
@@ -99,7 +100,8 @@ def _alive(pid: int) -> bool:
 
 class SimSqlEstate:
     def __init__(self, estate: Estate, *, speed: float, faults: FaultSet, s3: Any,
-                 s3_host: str, apps: AppView) -> None:
+                 s3_host: str, apps: AppView, throughput: Throughput | None = None) -> None:
+        throughput = throughput or Throughput()
         self.estate = estate
         self.speed = speed
         self.faults = faults
@@ -115,6 +117,10 @@ class SimSqlEstate:
                                      fail_backup_at=_first_number(faults.args("backup-fails-at")),
                                      drop_session_at=_first_number(faults.args("sql-drop-at")),
                                      drop_row_of=_first_table(faults.args("restore-drops-row")))
+        gap = _first_number(faults.args("log-gap"))
+        self.engine = BackupEngine(self.operations, throughput, estate.region,
+                                   lose_log=int(gap) if gap else None)
+        self._last_tick = time.monotonic()
         self._sessions: dict[str, Rows] = {}
         self._thread = threading.Thread(target=self._loop, daemon=True, name="sim-sql")
 
@@ -336,32 +342,26 @@ class SimSqlEstate:
         conn.server.drop_database(db.name)
         return []
 
-    def _backup_url(self, conn: SimConnection, st: grammar.BackupToUrl) -> Rows:
-        _require_credentials(conn.server, st.urls, "BACKUP DATABASE")
-        self.operations.backup_to_url(conn, self._backup_source(conn, st.database), st.urls)
+    def _backup(self, conn: SimConnection, st: backup_grammar.Backup) -> Rows:
+        self.engine.backup(conn, st, sessions_on=self._user_sessions(conn, st.database))
         return []
 
-    def _backup_disk(self, conn: SimConnection, st: grammar.BackupToDisk) -> Rows:
-        self.operations.backup_to_disk(conn, self._backup_source(conn, st.database), st.path)
+    def _restore(self, conn: SimConnection, st: backup_grammar.Restore) -> Rows:
+        self.engine.restore(conn, st)
         return []
 
-    def _backup_source(self, conn: SimConnection, name: str) -> SimDatabase:
-        db = conn.server.require(name)
-        if not db.online:
-            raise SimSqlError(3007, f"The backup of database '{db.name}' is not permitted "
-                                    "because it is not online.", then=terminating(
-                                        "BACKUP DATABASE"))
-        return db
+    def _listing(self, conn: SimConnection, st: backup_grammar.Listing) -> Rows:
+        if st.what != "HEADERONLY":
+            raise grammar.incorrect_syntax(st.what)
+        return self.engine.headers(st)
 
-    def _restore(self, conn: SimConnection, st: grammar.Restore) -> Rows:
-        if conn.server.database(st.database) is not None:
-            raise SimSqlError(3159, f"The tail of the log for the database '{st.database}' "
-                                    "has not been backed up. Use WITH REPLACE to overwrite it.",
-                              then=terminating("RESTORE DATABASE"))
-        _require_credentials(conn.server, st.urls, "RESTORE DATABASE")
-        self.operations.restore(conn, conn.server, st.database, st.urls,
-                                recovery=st.recovery)
-        return []
+    def _user_sessions(self, conn: SimConnection, name: str) -> int:
+        """User sessions in the database on the connection's server, but its own."""
+        db = conn.server.database(name)
+        key = next((k for k, s in self.servers.items() if s is conn.server), None)
+        if db is None or key is None:
+            return 0
+        return sum(1 for row in self._sessions.get(key, []) if row[5] == db.database_id)
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -370,6 +370,17 @@ class SimSqlEstate:
         for ag in self.ags.values():
             ag.tick(now)
         self._publish_sessions()
+        self._write_log(now)
+
+    def _write_log(self, now: float) -> None:
+        """The stores' orders write the log of the database the apps reach, while it is
+        open to them: LSNs advance, and a log backup has that much to carry."""
+        elapsed, self._last_tick = (now - self._last_tick) * self.speed, now
+        per_s = self.engine.throughput.log_mb_per_min * 1024 * 1024 / 60
+        for name, server in self.reached_by_apps():
+            db = server.database(name) if server else None
+            if db is not None and db.status_for_apps() == "ok" and self.apps.running_apps():
+                db.log.write(int(per_s * elapsed))
 
     def _loop(self) -> None:
         while not self._stopping.wait(TICK_S):
@@ -397,18 +408,6 @@ class SimSqlEstate:
                 self.servers[key].replace("dm_exec_sessions", _system_sessions() + rows)
 
 
-def _require_credentials(server: SimSqlServer, urls: list[str], operation: str) -> None:
-    """An S3 URL is reached with the credential named by it, a parent path of it or its
-    bucket (the most specific wins); with none, Msg 3201 then 3013 ("SQL Server backup to
-    URL for S3-compatible object storage": troubleshooting)."""
-    for url in urls:
-        if not any(url == name or url.startswith(name.rstrip("/") + "/")
-                   for name in server.credentials):
-            raise SimSqlError(3201, f"Cannot open backup device '{url}'. Operating system "
-                                    "error 50(The request is not supported.).",
-                              then=terminating(operation))
-
-
 def _system_sessions() -> Rows:
     return [(n, None, None, "sa", 0, 1, "background") for n in range(1, 5)]
 
@@ -427,7 +426,7 @@ _HANDLERS: dict[type, Callable[[SimSqlEstate, SimConnection, Any], Rows]] = {
     grammar.AgDatabase: SimSqlEstate._ag_database,
     grammar.JoinAg: SimSqlEstate._join,
     grammar.DropDatabase: SimSqlEstate._drop,
-    grammar.BackupToUrl: SimSqlEstate._backup_url,
-    grammar.BackupToDisk: SimSqlEstate._backup_disk,
-    grammar.Restore: SimSqlEstate._restore,
+    backup_grammar.Backup: SimSqlEstate._backup,
+    backup_grammar.Restore: SimSqlEstate._restore,
+    backup_grammar.Listing: SimSqlEstate._listing,
 }

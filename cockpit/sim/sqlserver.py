@@ -22,7 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from cockpit.sim import backup_grammar
 from cockpit.sim import tsql_grammar as grammar
+from cockpit.sim.log_chain import RestoreState, SourceLog
 from cockpit.sim.sql_errors import (
     LinkFailure,
     SimSqlError,
@@ -100,9 +102,24 @@ CREATE TABLE IF NOT EXISTS sysjobsteps (
     job_id TEXT, step_id INTEGER, step_name TEXT, subsystem TEXT, database_name TEXT);
 CREATE TABLE IF NOT EXISTS sysjobschedules (
     job_id TEXT, schedule_id INTEGER, next_run_date INTEGER, next_run_time INTEGER);
+CREATE TABLE IF NOT EXISTS backupset (
+    backup_set_id INTEGER PRIMARY KEY, database_name TEXT, type TEXT, first_lsn NUMERIC,
+    last_lsn NUMERIC, checkpoint_lsn NUMERIC, database_backup_lsn NUMERIC,
+    differential_base_lsn NUMERIC, is_copy_only BIT, has_backup_checksums BIT,
+    is_force_offline BIT, begins_log_chain BIT, backup_start_date DATETIME,
+    backup_finish_date DATETIME, backup_size NUMERIC, recovery_model TEXT, server_name TEXT);
+CREATE TABLE IF NOT EXISTS backupmediafamily (
+    media_set_id INTEGER, family_sequence_number INTEGER, physical_device_name TEXT);
+CREATE TABLE IF NOT EXISTS restorehistory (
+    restore_history_id INTEGER PRIMARY KEY, restore_date DATETIME,
+    destination_database_name TEXT, backup_set_id INTEGER, restore_type TEXT, recovery BIT);
 """
 
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
+# RESTORE HEADERONLY's columns the sim fills ("RESTORE HEADERONLY (Transact-SQL)").
+HEADERONLY_COLUMNS = ("DatabaseName", "BackupType", "FirstLSN", "LastLSN", "CheckpointLSN",
+                      "DatabaseBackupLSN", "DifferentialBaseLSN", "IsCopyOnly",
+                      "HasBackupChecksums", "IsForceOffline")
 Handler = Callable[["SimConnection", grammar.Statement], list[tuple[Any, ...]]]
 PAGE = 8192
 # The sim's rows are a sample of an OMS: its files are sized as the row data padded to the
@@ -139,6 +156,8 @@ class SimDatabase:
     # (None: not encrypted). A backup of it restores only where that certificate is.
     encryptor_thumbprint: bytes | None = None
     collation: str = COLLATION
+    log: SourceLog = field(default_factory=SourceLog)  # its transaction log and backup chain
+    restore: RestoreState | None = None  # while RESTORING: where the next roll forward starts
     # The folders of its data and log files ("sys.master_files": physical_name).
     data_path: str = DATA_PATH
     log_path: str = LOG_PATH
@@ -489,16 +508,25 @@ class SimConnection:
             raise
 
     def _run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
+        text = grammar.strip_comments(statement)
+        backup = backup_grammar.parse(text)
+        if backup is not None:
+            return self._perform(backup)
         parsed = grammar.parse(statement)
         if isinstance(parsed, grammar.Select):
             return self._select(parsed.sql, params)
         if isinstance(parsed, grammar.Use):
             self.use(parsed.database)
             return [], None
+        return self._perform(parsed)
+
+    def _perform(self, parsed: Any) -> tuple[list[tuple[Any, ...]], Any]:
         if self.server.handler is None:
             raise SimSqlError(40613, "The server is not ready.", sqlstate="08S01")
         rows = self.server.handler(self, parsed)
-        return rows, ((("", int, None, None, None, None, True),) if rows else None)
+        names = HEADERONLY_COLUMNS if isinstance(parsed, backup_grammar.Listing) else ("",)
+        return rows, (tuple((n, int, None, None, None, None, True) for n in names)
+                      if rows else None)
 
     def use(self, name: str) -> None:
         """The connection's database: `sys` then means that database's catalog views, and

@@ -16,7 +16,6 @@ from cockpit.sim.sql_errors import SimSqlError
 
 _NAME = r"\[(?:[^\]]|\]\])+\]"
 _TEXT = r"'(?:[^']|'')*'"
-_URLS = rf"URL = {_TEXT}(?:, URL = {_TEXT})*"
 _COMMENTS = re.compile(r"^\s*(?:--[^\n]*(?:\n|$)\s*)*")
 
 
@@ -26,10 +25,6 @@ def unquote_name(token: str) -> str:
 
 def unquote_text(token: str) -> str:
     return token[1:-1].replace("''", "'")
-
-
-def _urls(text: str) -> list[str]:
-    return [unquote_text(token) for token in re.findall(_TEXT, text)]
 
 
 @dataclass(frozen=True)
@@ -79,28 +74,7 @@ class DropDatabase:
     database: str
 
 
-@dataclass(frozen=True)
-class BackupToUrl:
-    database: str
-    urls: list[str]
-    max_transfer_size: int
-
-
-@dataclass(frozen=True)
-class BackupToDisk:
-    database: str
-    path: str
-
-
-@dataclass(frozen=True)
-class Restore:
-    database: str
-    urls: list[str]
-    recovery: bool
-
-
-Statement = (Select | Use | TableQuery | SetOption | JoinAg | AgDatabase | DropDatabase
-             | BackupToUrl | BackupToDisk | Restore)
+Statement = Select | Use | TableQuery | SetOption | JoinAg | AgDatabase | DropDatabase
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -115,17 +89,15 @@ _SET = _pattern(rf"ALTER DATABASE ({_NAME}) SET (RESTRICTED_USER|READ_ONLY|READ_
 _JOIN = _pattern(rf"ALTER DATABASE ({_NAME}) SET HADR AVAILABILITY GROUP = ({_NAME})")
 _AG = _pattern(rf"ALTER AVAILABILITY GROUP ({_NAME}) (ADD|REMOVE) DATABASE ({_NAME})")
 _DROP = _pattern(rf"DROP DATABASE ({_NAME})")
-_BACKUP_URL = _pattern(rf"BACKUP DATABASE ({_NAME}) TO ({_URLS}) WITH FORMAT, COMPRESSION, "
-                       r"MAXTRANSFERSIZE = (\d+), STATS = \d+")
-_BACKUP_DISK = _pattern(rf"BACKUP DATABASE ({_NAME}) TO DISK = ({_TEXT}) WITH FORMAT, "
-                        r"COMPRESSION, STATS = \d+")
-_RESTORE = _pattern(rf"RESTORE DATABASE ({_NAME}) FROM ({_URLS}) WITH (RECOVERY|NORECOVERY), "
-                    r"STATS = \d+")
+
+
+def strip_comments(statement: str) -> str:
+    return _COMMENTS.sub("", statement).strip()
 
 
 def parse(statement: str) -> Statement:
     """The statement, understood; SimSqlError (Msg 102) for anything else."""
-    text = _COMMENTS.sub("", statement).strip()
+    text = strip_comments(statement)
     if re.match(r"SELECT\b", text, re.IGNORECASE) and not _TABLE.match(text):
         return Select(statement)
     for pattern, build in _GRAMMAR:
@@ -154,10 +126,4 @@ _GRAMMAR: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Statement]]] = [
     (_AG, lambda m: AgDatabase(unquote_name(m.group(1)), m.group(2).upper(),
                                unquote_name(m.group(3)))),
     (_DROP, lambda m: DropDatabase(unquote_name(m.group(1)))),
-    (_BACKUP_URL, lambda m: BackupToUrl(unquote_name(m.group(1)), _urls(m.group(2)),
-                                        int(m.group(3)))),
-    (_BACKUP_DISK, lambda m: BackupToDisk(unquote_name(m.group(1)),
-                                          unquote_text(m.group(2)))),
-    (_RESTORE, lambda m: Restore(unquote_name(m.group(1)), _urls(m.group(2)),
-                                 m.group(3).upper() == "RECOVERY")),
 ]

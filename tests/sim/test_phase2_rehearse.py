@@ -83,7 +83,8 @@ def test_phase_two_rehearses_to_the_end_and_leaves_the_backup_in_s3(
     backup = runner.step_state("backup")
     assert backup.outputs["statements"] == [
         f"BACKUP DATABASE [OMS] TO URL = 's3://{sim.aws_endpoint.split('://')[1]}/{BUCKET}/"
-        f"{KEY}' WITH FORMAT, COMPRESSION, MAXTRANSFERSIZE = 20971520, STATS = 5"]
+        f"{KEY}' WITH FORMAT, COMPRESSION, CHECKSUM, MAXTRANSFERSIZE = 20971520, "
+        "BACKUP_OPTIONS = '{\"s3\": {\"region\": \"ap-southeast-2\"}}', STATS = 5"]
     progress = [e.detail for e in log_entries(runner.folder)
                 if e.event == "step.progress" and e.step == "backup" and "percent" in e.detail]
     assert progress and progress[-1]["percent"] > progress[0]["percent"]

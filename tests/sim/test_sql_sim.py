@@ -148,7 +148,7 @@ def test_an_older_source_backs_up_to_disk_then_uploads_with_progress(plan: Plan)
         size = expected_backup_bytes(sim)
         assert outputs["statements"] == [
             "BACKUP DATABASE [OMS] TO DISK = '\\\\backup01\\sql\\OMS.bak' "
-            "WITH FORMAT, COMPRESSION, STATS = 5"]
+            "WITH FORMAT, COMPRESSION, CHECKSUM, STATS = 5"]
         assert outputs["upload"] == {"bucket": BUCKET, "key": "disk/OMS.bak", "bytes": size}
         messages = [message for message, _ in said]
         assert any(m.startswith("BACKUP DATABASE") for m in messages)

@@ -211,8 +211,8 @@ def test_a_sql_server_error_crosses_the_wire_intact(
         "SELECT * FROM sys.no_such_view",  # 208
         "USE [Nope]",  # 911
         "USE [Restoring]",  # 927, level 14
-        tsql.backup_to_url("Restoring", [url]),  # 3007 then 3013
-        tsql.restore_from_url("OMS", [url], recovery=True),  # 3159 then 3013
+        tsql.backup_to_url("Restoring", [url]),  # 3201 (no credential for it) then 3013
+        tsql.restore_from_url("OMS", [url], recovery=True),  # 3201 then 3013
     ]
     here, there = in_process(plan, sim_sql, read_only=False), over_wire(
         plan, wires, read_only=False)
@@ -229,7 +229,7 @@ def test_a_sql_server_error_crosses_the_wire_intact(
             local.number, local.numbers, local.messages, local.args), statement
         assert str(remote) == str(local)
         assert sql.describe_sql_error(there, remote) == sql.describe_sql_error(here, local)
-    assert [len(e.messages) for e in errors] == [2, 2]  # the last: 3159, then 3013
+    assert [len(e.messages) for e in errors] == [2, 2]  # the last: 3201, then 3013
 
     # The adapter's error values read the same either way.
     missing = sql.database(here, "oms").model_copy(update={"name": "Nope"})
@@ -392,7 +392,7 @@ def test_a_client_that_vanishes_mid_backup_kills_its_session(plan: Plan) -> None
         def backup() -> None:
             url = tsql.s3_url(sql.s3_host(in_proc), BUCKET, KEY)
             try:
-                conn.cursor().execute(tsql.backup_to_url("OMS", [url]))
+                conn.cursor().execute(tsql.backup_to_url("OMS", [url], plan.estate.region))
             except BaseException as exc:  # handed to the test
                 outcome.append(exc)
 

@@ -10,6 +10,7 @@ import pytest
 
 from cockpit.estate import tsql
 from cockpit.estate.tsql import TableName
+from cockpit.sim import backup_grammar
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.sql_errors import SimSqlError
 
@@ -40,10 +41,11 @@ def test_read_only_then_back() -> None:
     ]
 
 
-def test_backup_to_one_url() -> None:
-    assert tsql.backup_to_url("OMS", [URL]) == (
+def test_backup_to_one_url_names_the_buckets_region() -> None:
+    assert tsql.backup_to_url("OMS", [URL], "ap-southeast-2") == (
         "BACKUP DATABASE [OMS] TO URL = 's3://127.0.0.1:9000/oms-cutover-backups/oms/OMS.bak' "
-        "WITH FORMAT, COMPRESSION, MAXTRANSFERSIZE = 20971520, STATS = 5")
+        "WITH FORMAT, COMPRESSION, CHECKSUM, MAXTRANSFERSIZE = 20971520, "
+        "BACKUP_OPTIONS = '{\"s3\": {\"region\": \"ap-southeast-2\"}}', STATS = 5")
 
 
 def test_backup_striped_over_urls_with_a_quote_in_the_key() -> None:
@@ -53,13 +55,13 @@ def test_backup_striped_over_urls_with_a_quote_in_the_key() -> None:
         "BACKUP DATABASE [x;DROP] TO "
         "URL = 's3://s3.ap-southeast-2.amazonaws.com/b-1/oms/o''brien-1of2.bak', "
         "URL = 's3://s3.ap-southeast-2.amazonaws.com/b-1/oms/o''brien-2of2.bak' "
-        "WITH FORMAT, COMPRESSION, MAXTRANSFERSIZE = 20971520, STATS = 5")
+        "WITH FORMAT, COMPRESSION, CHECKSUM, MAXTRANSFERSIZE = 20971520, STATS = 5")
 
 
 def test_backup_to_disk_for_older_sources() -> None:
     assert tsql.backup_to_disk("OMS", r"\\backup01\sql\O'MS.bak") == (
         r"BACKUP DATABASE [OMS] TO DISK = '\\backup01\sql\O''MS.bak' "
-        "WITH FORMAT, COMPRESSION, STATS = 5")
+        "WITH FORMAT, COMPRESSION, CHECKSUM, STATS = 5")
 
 
 def test_restore_with_and_without_recovery() -> None:
@@ -130,10 +132,14 @@ def test_a_hostile_name_reads_back_as_one_name(name: str) -> None:
 @pytest.mark.parametrize("key", ["oms/o'brien.bak", "oms/a]b;DROP.bak", "oms/''.bak"])
 def test_a_hostile_key_reads_back_as_one_url(key: str) -> None:
     url = tsql.s3_url("127.0.0.1:9000", "bucket", key)
-    assert grammar.parse(tsql.backup_to_url("a]b", [url, url])) == grammar.BackupToUrl(
-        "a]b", [url, url], tsql.MAX_TRANSFER_SIZE)
-    assert grammar.parse(tsql.restore_from_url("a]b", [url], recovery=False)) == \
-        grammar.Restore("a]b", [url], False)
+    backup = backup_grammar.parse(tsql.backup_to_url("a]b", [url, url], "eu-west-1"))
+    assert isinstance(backup, backup_grammar.Backup)
+    assert (backup.database, [d.path for d in backup.devices]) == ("a]b", [url, url])
+    assert backup.options.values["BACKUP_OPTIONS"] == '{"s3": {"region": "eu-west-1"}}'
+    restore = backup_grammar.parse(tsql.restore_from_url("a]b", [url], recovery=False))
+    assert isinstance(restore, backup_grammar.Restore)
+    assert (restore.database, [d.path for d in restore.devices]) == ("a]b", [url])
+    assert restore.options.has("NORECOVERY")
 
 
 @pytest.mark.parametrize("statement", [
