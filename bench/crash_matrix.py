@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
-DEFAULT_PLANS = ["plans/oms-phase1-app-servers.toml", "plans/oms-phase2-database.toml"]
+DEFAULT_PLANS = ["plans/oms-phase1-app-servers.toml", "plans/oms-phase2-simple.toml"]
 
 
 @dataclass

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
 PHASE1 = "plans/oms-phase1-app-servers.toml"
-PHASE2 = "plans/oms-phase2-database.toml"
+PHASE2 = "plans/oms-phase2-simple.toml"
 
 # (fault, plan): every fault in cockpit.sim.faults, on the plan that meets it.
 TOUR: list[tuple[str, str]] = [

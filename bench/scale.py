@@ -289,9 +289,9 @@ def sql_available() -> tuple[bool, str]:
     if not {"availability_groups", "databases"} <= set(models.Estate.model_fields):
         return False, "the plan schema has no availability_groups/databases yet"
     try:
-        load_plan(Path(__file__).resolve().parent.parent / "plans/oms-phase2-database.toml")
+        load_plan(Path(__file__).resolve().parent.parent / "plans/oms-phase2-simple.toml")
     except PlanLoadError as exc:
-        return False, f"plans/oms-phase2-database.toml does not validate: {exc.problems[0]}"
+        return False, f"plans/oms-phase2-simple.toml does not validate: {exc.problems[0]}"
     placeholders = [p for p in ("ag", "backup")
                     if getattr(panes._BUILDERS[p], "__name__", "") == "<lambda>"]
     if placeholders:

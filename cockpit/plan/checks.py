@@ -32,11 +32,15 @@ from cockpit.plan.models import (
     AgSynchronized,
     AppServer,
     AvailabilityGroup,
+    BackupToUrl,
     ChangeInsync,
     Database,
     DropDatabase,
     Plan,
     RemoveFromAg,
+    ShipLogs,
+    SqlBackup,
+    SqlEndpoint,
     Step,
     TargetGroup,
     Upsert,
@@ -518,6 +522,30 @@ def never_drop_the_source(context: Context) -> list[Finding]:
     ]
 
 
+URL_NEEDS = 16  # BACKUP ... TO URL on S3: SQL Server 2022 ("backup to URL for S3-compatible")
+
+
+def backup_to_url_needs_2022(context: Context) -> list[Finding]:
+    """A backup to an s3:// URL from a source the plan says is older than 2022 fails on the
+    night: say so now, with the way that works on any version."""
+    versions = {e.id: e.version for _, e in context.valid(SqlEndpoint) if e.version}
+    backups: list[tuple[KeyPath, str]] = [
+        *((loc, b.endpoint) for loc, b in context.valid(SqlBackup) if b.to == "url"),
+        *((loc, b.endpoint) for loc, b in context.valid(BackupToUrl)),
+        *((loc, b.endpoint) for loc, b in context.valid(ShipLogs)),
+    ]
+    return [
+        context.at(loc + ("endpoint",), (
+            f"{_holder(context, loc + ('endpoint',))} backs up to URL on {quoted(endpoint)}, "
+            f"which the plan says is SQL Server version {versions[endpoint]}: BACKUP TO URL "
+            f"on S3 needs {URL_NEEDS} (2022) or later. Back up to a disk share and upload it "
+            '(sql.backup with to = "disk" and path = "\\\\share\\folder", or '
+            "sql.backup_to_disk)"))
+        for loc, endpoint in backups
+        if versions.get(endpoint) is not None and versions[endpoint] < URL_NEEDS
+    ]
+
+
 # --- steps -------------------------------------------------------------------------------
 
 
@@ -679,6 +707,7 @@ CHECKS: tuple[Check, ...] = (
     ags_reachable,
     ag_actions_on_a_replica,
     never_drop_the_source,
+    backup_to_url_needs_2022,
     duplicate_keys,
     dependency_cycles,
     steps_that_do_nothing,

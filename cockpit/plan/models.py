@@ -153,6 +153,9 @@ class SqlEndpoint(Strict):
     dsn_env: EnvVarName
     site: Literal["datacentre", "aws"] = "datacentre"
     server: str | None = None
+    # The major version the plan expects (13 is 2016, 15 is 2019, 16 is 2022): a backup to
+    # URL from an older one is refused when the plan is loaded. `sql.version` checks it.
+    version: int | None = Field(default=None, ge=9, le=99)
 
     @field_validator("dsn_env")
     @classmethod
@@ -383,12 +386,17 @@ class NoUserSessions(Strict):
 
 
 class DataMatches(Strict):
-    """Row counts of every table, and checksums of the chosen ones, equal on both sides."""
+    """Row counts of every table, and checksums of the chosen ones, equal on both sides.
+
+    `baseline`: a tail-log step whose outputs hold the source as it was read just before
+    the fence (the source is RESTORING after it, unreadable): the target is compared with
+    that record instead."""
 
     kind: Literal["sql.data_matches"]
     source: SqlRef
     target: SqlRef
     database: DatabaseRef
+    baseline: Annotated[str | None, Ref("steps")] = None
 
 
 class SqlVersion(Strict):
@@ -436,6 +444,7 @@ class CertificatesPresent(Strict):
 
 
 SqlRefs = Annotated[list[str], Ref("sql"), Field(min_length=1)]
+StepRefs = Annotated[list[str], Ref("steps"), Field(min_length=1)]
 
 
 class RecoveryModel(Strict):
@@ -574,6 +583,20 @@ class SqlQuery(Strict):
         return self
 
 
+class ChainContinuous(Strict):
+    """The log chain the `backups` steps recorded is whole: each log starts where the one
+    before ended (first_lsn = last_lsn), no other log backup of the database was taken at
+    `source` since the full (msdb.dbo.backupset), every object is in the bucket, and each of
+    `replicas` has rolled forward to the last of them (sys.master_files.redo_start_lsn). A
+    break names the missing LSN range and the step that should have produced it."""
+
+    kind: Literal["sql.chain_continuous"]
+    source: SqlRef
+    database: DatabaseRef
+    backups: StepRefs
+    replicas: SqlRefs
+
+
 class ReadinessHolds(Strict):
     """The plan's readiness check `check` holds now, judged as `cockpit check` judges it:
     a go/no-go step gated on the same checks the team ran two days out."""
@@ -613,6 +636,7 @@ Condition = Annotated[
     | SeedingReady
     | ListenerOnline
     | PermissionsHeld
+    | ChainContinuous
     | MetricHolds
     | ReadinessHolds,
     Field(discriminator="kind"),
@@ -707,6 +731,80 @@ class RestoreFromUrl(Strict):
     recovery: bool = True
 
 
+class SqlBackup(Strict):
+    """BACKUP of `type` full, diff or log of the database at `endpoint` into the bucket,
+    under `prefix/<session>/`: to URL (SQL Server 2022), or with `to = "disk"` to the share
+    `path` and then uploaded (any version). CHECKSUM unless `checksum = false`; `copy_only`
+    leaves the chain as it was; `tail = true` (a log backup) is the fence: BACKUP LOG ...
+    WITH NORECOVERY leaves the source RESTORING, unreadable and unchangeable, and one
+    `sql.recover` on it is the rollback. The step records the exact objects and the
+    backup's LSNs from msdb.dbo.backupset."""
+
+    kind: Literal["sql.backup"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    type: Literal["full", "diff", "log"] = "full"
+    bucket: BucketRef
+    prefix: S3Key
+    to: Literal["url", "disk"] = "url"
+    path: str | None = Field(default=None, min_length=1, max_length=200)
+    checksum: bool = True
+    copy_only: bool = False
+    compression: bool = True
+    tail: bool = False
+    stripes: int | None = Field(default=None, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SqlBackup:
+        if self.tail and self.type != "log":
+            raise ValueError("tail = true is a log backup (BACKUP LOG ... WITH NORECOVERY): "
+                             'write type = "log"')
+        if (self.to == "disk") != (self.path is not None):
+            raise ValueError('a backup to disk names the share folder: to = "disk" with path')
+        return self
+
+
+class SqlRestore(Strict):
+    """RESTORE, at each of `endpoints`, of exactly the objects the `backups` steps recorded,
+    in that order (a full, a differential, logs): WITH NORECOVERY, so more can follow,
+    unless `recovery`. A backup already rolled forward on an endpoint (its redo LSN past
+    it) is skipped, so a step run again carries on where it stopped. The full's files are
+    moved to each endpoint's default data and log folders (RESTORE FILELISTONLY), or to
+    `data_path` and `log_path`."""
+
+    kind: Literal["sql.restore"]
+    endpoints: SqlRefs
+    database: DatabaseRef
+    backups: StepRefs
+    recovery: bool = False
+    data_path: str | None = None
+    log_path: str | None = None
+
+
+class SqlRecover(Strict):
+    """RESTORE DATABASE ... WITH RECOVERY at each of `endpoints`: a database left RESTORING
+    comes online (the end of a restore chain; on the fenced source, the rollback)."""
+
+    kind: Literal["sql.recover"]
+    endpoints: SqlRefs
+    database: DatabaseRef
+
+
+class ShipLogs(Strict):
+    """Log shipping before the window: `rounds` times, every `every`, a log backup of the
+    database at `endpoint` into the bucket, restored WITH NORECOVERY at each of `replicas`;
+    each backup is recorded as a `sql.backup` step's is."""
+
+    kind: Literal["sql.ship_logs"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    replicas: SqlRefs
+    bucket: BucketRef
+    prefix: S3Key
+    every: PositiveSeconds = 900.0
+    rounds: int = Field(default=4, ge=1, le=1000)
+
+
 class DropDatabase(Strict):
     """The undo of a restore on the target. Never allowed on the database's source."""
 
@@ -756,7 +854,11 @@ Action = Annotated[
     | DropDatabase
     | AddToAg
     | RemoveFromAg
-    | AbortMultipart,
+    | AbortMultipart
+    | SqlBackup
+    | SqlRestore
+    | SqlRecover
+    | ShipLogs,
     Field(discriminator="kind"),
 ]
 

@@ -555,7 +555,8 @@ class Runner:
         run = self.state()
         outputs = {sid: s.outputs for sid, s in run.steps.items() if s.outputs}
         return probes.ProbeContext(self.handle, outputs, step.id, step.do,
-                                   readiness=probes.readiness_judge(self.plan, self.handle))
+                                   readiness=probes.readiness_judge(self.plan, self.handle),
+                                   session_id=self._session.writer.session)
 
     def _action_ctx(self, step: Step) -> actions.ActionContext:
         def progress(message: str, detail: dict[str, Any]) -> None:
@@ -564,9 +565,14 @@ class Runner:
         def confirm(instruction: str) -> str | None:
             return self.ask_manual(step, instruction)
 
+        run = self.state()
         return actions.ActionContext(self.handle, confirm, progress,
                                      self.pacing.until_poll_s / self.time_scale,
-                                     outputs=dict(self.step_state(step.id).outputs))
+                                     outputs=dict(self.step_state(step.id).outputs),
+                                     earlier={sid: dict(s.outputs)
+                                              for sid, s in run.steps.items() if s.outputs},
+                                     session_id=self._session.writer.session,
+                                     time_scale=self.time_scale)
 
     def _summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -51,6 +51,7 @@ class DatabaseReplica:
     primary: bool = False
     stuck: bool = False
     denied: bool = False  # automatic seeding refused: no copy ever arrives
+    prepared: bool = False  # restored WITH NORECOVERY there: waits for its join, no seeding
     state: str = "NOT SYNCHRONIZING"
     send_kb: int = 0
     redo_kb: int = 0
@@ -70,7 +71,7 @@ class DatabaseReplica:
         if self.primary:
             self.state, self.send_kb, self.redo_kb = "SYNCHRONIZED", 0, 0
             return
-        if self.denied:
+        if self.denied or self.prepared:
             self.state, self.send_kb, self.redo_kb = "NOT SYNCHRONIZING", self.size_kb, 0
             return
         progress = max(0.0, (now - self.started) / self.duration)
@@ -145,15 +146,21 @@ class SimAvailabilityGroup:
         self._require_addable(db)
         now, size_kb = time.monotonic(), db.data_pages() * 8
         duration = SEEDING_S / self.speed
+        prepared = {r.id for r in self.spec.replicas[1:] if self._restoring(r, db.name)}
         with self.lock:
             self.databases[db.name.lower()] = {
                 r.id: DatabaseReplica(r, db.name, size_kb, now + n * STAGGER * duration,
                                       duration, primary=n == 0, stuck=r.id in self.stuck,
-                                      denied=r.id in self.denied)
+                                      denied=r.id in self.denied, prepared=r.id in prepared)
                 for n, r in enumerate(self.spec.replicas)}
             for replica in self.spec.replicas[1:]:
-                self._record_seeding(db.name, replica, timestamp())
+                if replica.id not in prepared:  # a prepared secondary is joined, not seeded
+                    self._record_seeding(db.name, replica, timestamp())
         self.tick(now)
+
+    def _restoring(self, replica: AgReplica, name: str) -> bool:
+        copy = self.servers[replica.id].database(name)
+        return copy is not None and copy.state == "RESTORING"
 
     def remove_database(self, server: SimSqlServer, name: str) -> None:
         self._require_primary(server, "remove a database from")
@@ -178,11 +185,25 @@ class SimAvailabilityGroup:
             raise SimSqlError(35250, f"The database '{db.name}' cannot join availability "
                                      f"group '{self.spec.id}': it must be added on the primary "
                                      "and restored WITH NORECOVERY here first.")
+        self._require_log(db)
         duration = JOIN_S / self.speed
         with self.lock:  # no seeding: it starts where the log catches up
+            rows[replica].prepared = False
             rows[replica].duration = duration
             rows[replica].started = time.monotonic() - STARTING * duration
         self.tick(time.monotonic())
+
+    def _require_log(self, db: SimDatabase) -> None:
+        """A secondary joins only if its log reaches the primary's: else Msg 1478
+        ("ALTER DATABASE SET HADR"; "Database engine events and errors 1000-1999")."""
+        primary = self.primary_server.database(db.name)
+        redo = db.restore.redo_start_lsn if db.restore else None
+        if primary is not None and redo is not None and redo < primary.log.log_start_or_end:
+            raise SimSqlError(1478, f'The mirror database, "{db.name}", has insufficient '
+                                    "transaction log data to preserve the log backup chain of "
+                                    "the principal database. This may happen if a log backup "
+                                    "from the principal database has not been taken or has "
+                                    "not been restored on the mirror database.")
 
     def _require_primary(self, server: SimSqlServer, what: str) -> None:
         if server is not self.primary_server:

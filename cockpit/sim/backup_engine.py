@@ -249,9 +249,13 @@ class BackupEngine:
             db.log = SourceLog(next_lsn=redo, base_checkpoint=base, log_start=redo)
             server.publish_databases()
 
-    def headers(self, st: Listing) -> list[tuple[Any, ...]]:
-        """RESTORE HEADERONLY: one row per backup set (the sim writes one set a device)."""
-        meta, _payload = self._read(st.devices, "RESTORE HEADERONLY")
+    def listing(self, st: Listing) -> list[tuple[Any, ...]]:
+        """RESTORE HEADERONLY (one row per backup set: the sim writes one set a device) or
+        FILELISTONLY (one row per file: Type D data, L log)."""
+        meta, _payload = self._read(st.devices, f"RESTORE {st.what}")
+        if st.what == "FILELISTONLY":
+            return [(str(f[0]), str(f[2]), "L" if f[1] == "LOG" else "D")
+                    for f in meta.get("files", [])]
         h = BackupHeader(**meta["set"])
         return [(h.database, {"D": 1, "I": 5, "L": 2}[h.kind], h.first_lsn, h.last_lsn,
                  h.checkpoint_lsn, h.database_backup_lsn, h.differential_base_lsn,
@@ -402,15 +406,17 @@ def record_restore(server: SimSqlServer, header: BackupHeader, devices: tuple[De
 
 def _insert_set(msdb: sqlite3.Connection, h: BackupHeader, size: int, model: str,
                 server_name: str) -> int:
-    cursor = msdb.execute(
-        "INSERT INTO backupset (database_name, type, first_lsn, last_lsn, checkpoint_lsn, "
-        "database_backup_lsn, differential_base_lsn, is_copy_only, has_backup_checksums, "
-        "is_force_offline, begins_log_chain, backup_start_date, backup_finish_date, "
-        "backup_size, recovery_model, server_name) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (h.database, h.kind, h.first_lsn, h.last_lsn, h.checkpoint_lsn, h.database_backup_lsn,
-         h.differential_base_lsn, int(h.is_copy_only), int(h.has_backup_checksums),
-         int(h.is_force_offline), int(h.begins_log_chain), timestamp(), timestamp(), size,
-         model, server_name))
-    return int(cursor.lastrowid or 0)
+    media_set_id = int(msdb.execute("SELECT COALESCE(MAX(media_set_id), 0) + 1 FROM "
+                                    "backupset").fetchone()[0])
+    msdb.execute(
+        "INSERT INTO backupset (media_set_id, database_name, type, first_lsn, last_lsn, "
+        "checkpoint_lsn, database_backup_lsn, differential_base_lsn, is_copy_only, "
+        "has_backup_checksums, is_force_offline, begins_log_chain, backup_start_date, "
+        "backup_finish_date, backup_size, recovery_model, server_name) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (media_set_id, h.database, h.kind, h.first_lsn, h.last_lsn, h.checkpoint_lsn,
+         h.database_backup_lsn, h.differential_base_lsn, int(h.is_copy_only),
+         int(h.has_backup_checksums), int(h.is_force_offline), int(h.begins_log_chain),
+         timestamp(), timestamp(), size, model, server_name))
+    return media_set_id
 

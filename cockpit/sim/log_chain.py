@@ -43,6 +43,12 @@ class SourceLog:
     def write(self, log_bytes: int) -> None:
         self.next_lsn += max(0, log_bytes)
 
+    @property
+    def log_start_or_end(self) -> int:
+        """Where a copy of this database must have rolled forward to, to follow it: the
+        start of its unbacked-up log (its end, if it has no chain)."""
+        return self.log_start if self.log_start is not None else self.next_lsn
+
 
 @dataclass
 class RestoreState:

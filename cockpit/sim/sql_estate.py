@@ -351,9 +351,7 @@ class SimSqlEstate:
         return []
 
     def _listing(self, conn: SimConnection, st: backup_grammar.Listing) -> Rows:
-        if st.what != "HEADERONLY":
-            raise grammar.incorrect_syntax(st.what)
-        return self.engine.headers(st)
+        return self.engine.listing(st)
 
     def _user_sessions(self, conn: SimConnection, name: str) -> int:
         """User sessions in the database on the connection's server, but its own."""

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS databases (
     collation_name TEXT);
 CREATE TABLE IF NOT EXISTS master_files (
     database_id INTEGER, file_id INTEGER, type INTEGER, type_desc TEXT, name TEXT,
-    physical_name TEXT, size INTEGER);
+    physical_name TEXT, size INTEGER, redo_start_lsn NUMERIC);
 CREATE TABLE IF NOT EXISTS availability_groups (group_id TEXT, name TEXT);
 CREATE TABLE IF NOT EXISTS availability_replicas (
     replica_id TEXT, group_id TEXT, replica_server_name TEXT, availability_mode_desc TEXT,
@@ -103,8 +103,8 @@ CREATE TABLE IF NOT EXISTS sysjobsteps (
 CREATE TABLE IF NOT EXISTS sysjobschedules (
     job_id TEXT, schedule_id INTEGER, next_run_date INTEGER, next_run_time INTEGER);
 CREATE TABLE IF NOT EXISTS backupset (
-    backup_set_id INTEGER PRIMARY KEY, database_name TEXT, type TEXT, first_lsn NUMERIC,
-    last_lsn NUMERIC, checkpoint_lsn NUMERIC, database_backup_lsn NUMERIC,
+    backup_set_id INTEGER PRIMARY KEY, media_set_id INTEGER, database_name TEXT, type TEXT,
+    first_lsn NUMERIC, last_lsn NUMERIC, checkpoint_lsn NUMERIC, database_backup_lsn NUMERIC,
     differential_base_lsn NUMERIC, is_copy_only BIT, has_backup_checksums BIT,
     is_force_offline BIT, begins_log_chain BIT, backup_start_date DATETIME,
     backup_finish_date DATETIME, backup_size NUMERIC, recovery_model TEXT, server_name TEXT);
@@ -120,6 +120,7 @@ SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
 HEADERONLY_COLUMNS = ("DatabaseName", "BackupType", "FirstLSN", "LastLSN", "CheckpointLSN",
                       "DatabaseBackupLSN", "DifferentialBaseLSN", "IsCopyOnly",
                       "HasBackupChecksums", "IsForceOffline")
+FILELISTONLY_COLUMNS = ("LogicalName", "PhysicalName", "Type")
 Handler = Callable[["SimConnection", grammar.Statement], list[tuple[Any, ...]]]
 PAGE = 8192
 # The sim's rows are a sample of an OMS: its files are sized as the row data padded to the
@@ -405,9 +406,12 @@ def _principals(db: SimDatabase) -> list[tuple[Any, ...]]:
 
 
 def _files(db: SimDatabase) -> list[tuple[Any, ...]]:
+    """sys.master_files: redo_start_lsn is where the next roll forward must start, NULL
+    unless the database is RESTORING."""
     (data, _, data_file), (log, _, log_file) = db.file_paths()
-    return [(db.database_id, 1, 0, "ROWS", data, data_file, db.data_pages()),
-            (db.database_id, 2, 1, "LOG", log, log_file, LOG_PAGES)]
+    redo = db.restore.redo_start_lsn if db.restore and db.state == "RESTORING" else None
+    return [(db.database_id, 1, 0, "ROWS", data, data_file, db.data_pages(), redo),
+            (db.database_id, 2, 1, "LOG", log, log_file, LOG_PAGES, redo)]
 
 
 # --- the data itself ------------------------------------------------------------------------------
@@ -524,7 +528,9 @@ class SimConnection:
         if self.server.handler is None:
             raise SimSqlError(40613, "The server is not ready.", sqlstate="08S01")
         rows = self.server.handler(self, parsed)
-        names = HEADERONLY_COLUMNS if isinstance(parsed, backup_grammar.Listing) else ("",)
+        names: tuple[str, ...] = ("",)
+        if isinstance(parsed, backup_grammar.Listing):
+            names = HEADERONLY_COLUMNS if parsed.what == "HEADERONLY" else FILELISTONLY_COLUMNS
         return rows, (tuple((n, int, None, None, None, None, True) for n in names)
                       if rows else None)
 

@@ -16,7 +16,7 @@ from support.plans import ROOT
 
 from cockpit.sim.serve import read_endpoints
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
 ENDPOINTS = ["oms-db-dc", "oms-sql-1"]
 

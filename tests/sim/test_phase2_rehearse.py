@@ -27,7 +27,7 @@ from cockpit.runner.state import Status
 from cockpit.session.rehearsal import rehearse
 from cockpit.sim.estate import SimEstate
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 DEMO = ROOT / "cockpit" / "demo" / "oms-demo.toml"
 SPEED = 100.0
 BUCKET = "oms-cutover-backups"

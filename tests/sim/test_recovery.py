@@ -44,7 +44,7 @@ from cockpit.runner.state import Status
 from cockpit.session.rehearsal import RehearsalResult, rehearse
 from cockpit.sim.estate import SimEstate
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 ESTATE = PHASE_TWO.read_text(encoding="utf-8").partition("\n[[phases]]")[0] + "\n"
 SPEED = 100.0
 STEP = "cut-short"

@@ -42,7 +42,7 @@ from cockpit.session.rehearsal import RehearsalResult, rehearse
 from cockpit.sim.estate import SimEstate
 from cockpit.sim.serve import write_endpoints
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
 STEPS = ["stop-apps", "no-sessions", "source-read-only", "backup", "backup-verified", "restore",
          "target-read-write", "add-to-ag", "data-check"]

@@ -31,7 +31,7 @@ from cockpit.ui.screens.confirm import ConfirmStep
 from cockpit.ui.screens.driver import DriverScreen
 from cockpit.ui.widgets.runbook import Runbook
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 PLAN = load(PHASE_TWO)
 STEPS = [step.id for step in PLAN.steps()]
 SPEED = 50.0

@@ -19,7 +19,7 @@ from cockpit.estate.s3 import ProgressMeter
 from cockpit.plan.models import Plan
 from cockpit.sim.estate import SimEstate
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 BUCKET = "oms-cutover-backups"
 PART = 5 * 1024 * 1024
 

@@ -28,7 +28,7 @@ from support.waiting import eventually
 from cockpit.runner.lock import is_held, read_holder
 from cockpit.session.served_sim import ENDPOINTS, ServedSim
 
-PHASE_TWO = PLANS / "oms-phase2-database.toml"
+PHASE_TWO = PLANS / "oms-phase2-simple.toml"
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
 SIM_FOLDERS = "cockpit-sim-sql-*"
 STEP = "drain-apps"  # waits (for the targets to drain): a step mid-way, several seconds long

@@ -32,7 +32,7 @@ from cockpit.sim.sql_backup import Request
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sqlserver import SimDatabase, SimSqlServer
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 APPS = ["oms-app-1", "oms-app-2"]
 
 

@@ -27,7 +27,7 @@ from cockpit.sim.sql_backup import PART_BYTES
 from cockpit.sim.sql_errors import SimSqlError
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 BUCKET = "oms-cutover-backups"
 KEY = "oms/OMS-phase2-full.bak"  # the plan's, so the backup pane follows it
 APPS = ["oms-app-1", "oms-app-2"]

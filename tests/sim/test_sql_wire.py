@@ -40,7 +40,7 @@ from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sql_wire import VERSION, SqlWireServer, WireConnection, send_frame
 from cockpit.sim.sqlserver import SimSqlServer
 
-PHASE_TWO = ROOT / "plans" / "oms-phase2-database.toml"
+PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 APPS = ["oms-app-1", "oms-app-2"]
 ENDPOINTS = ["oms-db-dc", "oms-sql-1"]
 BUCKET = "oms-cutover-backups"

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "plans"
 PHASE_ONE = PLANS / "oms-phase1-app-servers.toml"
-PHASE_TWO = PLANS / "oms-phase2-database.toml"
+PHASE_TWO = PLANS / "oms-phase2-simple.toml"
 DATA = ROOT / "tests" / "data"
 BAD_PLANS = DATA / "bad_plans"
 BASE_PLAN = BAD_PLANS / "_base.toml"

@@ -60,7 +60,8 @@ def test_spec_messages_word_for_word() -> None:
             "unknown step kind 'ec2.reboot' in 'do' (known: ec2.start, ec2.stop, elb.register, "
             "elb.deregister, route53.upsert, manual, sql.set_read_only, sql.set_read_write, "
             "sql.backup_to_url, sql.backup_to_disk, sql.restore_from_url, sql.drop_database, "
-            "sql.add_to_ag, sql.remove_from_ag, s3.abort_multipart)"
+            "sql.add_to_ag, sql.remove_from_ag, s3.abort_multipart, sql.backup, sql.restore, "
+            "sql.recover, sql.ship_logs)"
         ),
         line_of(
             "bugdet", text

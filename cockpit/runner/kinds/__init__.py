@@ -21,14 +21,15 @@ from cockpit.runner.kinds import (
     route53_dns,
     s3,
     sql,
+    sql_chain,
     sql_readiness,
 )
 from cockpit.runner.kinds.base import Actions, Effects, KindModule, Probes, WatchedBy
 
 __all__ = ["ACTIONS", "EFFECTS", "PANE_OF", "PROBES", "SYSTEMS", "KindClash"]
 
-SYSTEMS: tuple[KindModule, ...] = (ec2, elb, route53_dns, http, sql, sql_readiness, s3,
-                                   cloudwatch, readiness, manual)
+SYSTEMS: tuple[KindModule, ...] = (ec2, elb, route53_dns, http, sql, sql_chain, sql_readiness,
+                                   s3, cloudwatch, readiness, manual)
 
 K = TypeVar("K", bound=type)
 V = TypeVar("V")

@@ -38,6 +38,8 @@ class ProbeContext:
     # Judges the plan's readiness check of that id (a `readiness` gate); None where there is
     # no plan to look it up in.
     readiness: Callable[[str], Verdict] | None = None
+    # The session's id: what its backups' keys are named by (None outside a session).
+    session_id: str | None = None
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -69,6 +71,10 @@ class ActionContext:
     progress_every_s: float = 5.0
     # The step's outputs from its last run: what an undo puts back (a record set replaced).
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Every step's recorded outputs, by step id: what a restore of earlier backups reads.
+    earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
+    session_id: str | None = None  # names the session's backups in their keys
+    time_scale: float = 1.0  # the estate's speed: a wait of N s takes N / time_scale
 
 
 # --- the tables each kind module exports -------------------------------------------------------

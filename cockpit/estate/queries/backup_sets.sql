@@ -1,0 +1,20 @@
+-- The backups of a database recorded in msdb (run there), newest first, with the device each
+-- was written to: type D full, I differential, L log.
+SELECT
+    b.backup_set_id AS backup_set_id,
+    b.type AS backup_type,
+    b.first_lsn AS first_lsn,
+    b.last_lsn AS last_lsn,
+    b.checkpoint_lsn AS checkpoint_lsn,
+    b.database_backup_lsn AS database_backup_lsn,
+    b.differential_base_lsn AS differential_base_lsn,
+    b.is_copy_only AS is_copy_only,
+    b.has_backup_checksums AS has_backup_checksums,
+    b.is_force_offline AS is_force_offline,
+    b.backup_finish_date AS backup_finish_date,
+    b.backup_size AS backup_size,
+    f.physical_device_name AS device
+FROM dbo.backupset AS b
+JOIN dbo.backupmediafamily AS f ON f.media_set_id = b.media_set_id
+WHERE b.database_name = ?
+ORDER BY b.backup_set_id DESC
