@@ -70,6 +70,22 @@ class AppHealthSnapshot(Snapshot):
     servers: list[AppHealth] = []
 
 
+class HttpAnswer(Snapshot):
+    """One request as a client made it: the name asked of which resolver, the address it
+    went to, and the answer; `error` says why there was none (refused, timeout...)."""
+
+    method: str
+    url: str
+    host: str  # the Host header sent
+    resolver: str | None = None  # None: this host's resolver, or an address in the URL
+    address: str | None = None
+    port: int
+    status: int | None = None
+    reason: str | None = None
+    latency_ms: float | None = None
+    body: str | None = None
+
+
 class ChangeSnapshot(Snapshot):
     change_id: str
     status: str | None = None
