@@ -6,7 +6,9 @@ resolver after another, as their caches expire. As a recursive resolver does, an
 for a name that is a CNAME gets the CNAME and then the target's addresses (RFC 1034
 3.6.2): the target's own records when it is in the sim's zones, else the address the sim
 gives the names it serves outside them (the ALB, the AG listener, the datacentre hosts),
-each on a loopback address of its own. Other names outside the sim's zones: NXDOMAIN.
+each on a loopback address of its own; asked for one of those names itself (a client that
+reaches the ALB by its own DNS name), it answers that address too. Other names outside the
+sim's zones: NXDOMAIN.
 """
 
 from __future__ import annotations
@@ -72,8 +74,7 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         name = str(request.q.qname).lower()
         rtype = QTYPE[request.q.qtype]
         if not self._holds(name):
-            reply.header.rcode = RCODE.NXDOMAIN
-            return reply
+            return self._outside_reply(reply, name, rtype)
         if rtype == "A":
             return self._address_reply(reply, name)
         entry = self._answer(name, rtype)
@@ -83,6 +84,17 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
             return reply
         for rr in _rrs(name, rtype, entry, self._speed):
             reply.add_answer(rr)
+        return reply
+
+    def _outside_reply(self, reply: DNSRecord, name: str, rtype: str) -> DNSRecord:
+        """A name outside the sim's zones: its addresses if the sim serves it (no other
+        type of record: NODATA), else NXDOMAIN."""
+        outside = self._addresses(name) if self._addresses else None
+        if outside is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif rtype == "A":
+            for address in outside:
+                reply.add_answer(RR(name, QTYPE.A, rdata=A(address), ttl=EXTERNAL_TTL))
         return reply
 
     def _address_reply(self, reply: DNSRecord, name: str) -> DNSRecord:
