@@ -93,11 +93,14 @@ class ChangeSnapshot(Snapshot):
 
 
 class RecordValue(BaseModel):
+    """A record as Route 53 holds it; an alias's `value` is its target's DNS name."""
+
     record: str
     name: str
     type: str
     value: str | None = None
     ttl: int | None = None
+    alias: bool = False
 
 
 class RecordsSnapshot(Snapshot):

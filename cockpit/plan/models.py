@@ -581,12 +581,16 @@ class Deregister(Strict):
 
 
 class Upsert(Strict):
-    """Route 53 UPSERT of each record to `value` (literal, `alb:<id>`, `ag:<id>`, `original`)."""
+    """Route 53 UPSERT of each record to `value` (literal, `alb:<id>`, `ag:<id>`, `original`).
+
+    An A record switched to `alb:<id>` becomes an alias of the ALB, with no TTL of its own;
+    `evaluate_target_health` is its EvaluateTargetHealth."""
 
     kind: Literal["route53.upsert"]
     records: RecordRefs
     value: str
     ttl: int | None = Field(default=None, ge=0, le=172800)
+    evaluate_target_health: bool = True
 
 
 class Manual(Strict):

@@ -7,8 +7,9 @@ for a name that is a CNAME gets the CNAME and then the target's addresses (RFC 1
 3.6.2): the target's own records when it is in the sim's zones, else the address the sim
 gives the names it serves outside them (the ALB, the AG listener, the datacentre hosts),
 each on a loopback address of its own; asked for one of those names itself (a client that
-reaches the ALB by its own DNS name), it answers that address too. Other names outside the
-sim's zones: NXDOMAIN.
+reaches the ALB by its own DNS name), it answers that address too. An alias record (an A
+record switched to the ALB) answers as Route 53 answers it: the target's addresses under
+the alias's own name, with the target's TTL. Other names outside the sim's zones: NXDOMAIN.
 """
 
 from __future__ import annotations
@@ -110,7 +111,11 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         cname = self._answer(name, "CNAME")
         if cname.data is None:
             found = self._answer(name, "A")
-            return _rrs(name, "A", found, self._speed) if found.data is not None else []
+            if found.data is None:
+                return []
+            if found.data.alias:
+                return self._alias_rrs(name, found, depth)
+            return _rrs(name, "A", found, self._speed)
         rrs = _rrs(name, "CNAME", cname, self._speed)
         target = cname.data.value.rstrip(".").lower() + "."
         if self._holds(target):
@@ -118,6 +123,19 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         outside = self._addresses(target) if self._addresses else None
         return rrs + [RR(target, QTYPE.A, rdata=A(address), ttl=EXTERNAL_TTL)
                       for address in outside or []]
+
+    def _alias_rrs(self, name: str, entry: _Cached, depth: int) -> list[RR]:
+        """An alias answers as Route 53 answers it: the target's addresses under the
+        alias's own name, no CNAME between."""
+        assert entry.data is not None
+        target = entry.data.value
+        if self._holds(target):
+            chased = self._chase(target, depth - 1) if depth > 0 else []
+            addresses = [str(rr.rdata) for rr in chased if rr.rtype == QTYPE.A]
+        else:
+            addresses = (self._addresses(target) if self._addresses else None) or []
+        ttl = _ttl_left(entry, self._speed)
+        return [RR(name, QTYPE.A, rdata=A(address), ttl=ttl) for address in addresses]
 
     def _answer(self, name: str, rtype: str) -> _Cached:
         now = time.monotonic()
@@ -132,10 +150,16 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
             return cached
 
 
-def _rrs(name: str, rtype: str, entry: _Cached, speed: float) -> list[RR]:
+def _ttl_left(entry: _Cached, speed: float) -> int:
+    """What is left of a cached answer's TTL, in the estate's seconds."""
     assert entry.data is not None
     left = max(0.0, entry.expires_at - time.monotonic()) * speed
-    ttl = int(min(entry.data.ttl, round(left))) if left > 0 else entry.data.ttl
+    return int(min(entry.data.ttl, round(left))) if left > 0 else entry.data.ttl
+
+
+def _rrs(name: str, rtype: str, entry: _Cached, speed: float) -> list[RR]:
+    assert entry.data is not None
+    ttl = _ttl_left(entry, speed)
     if rtype == "CNAME":
         return [RR(name, QTYPE.CNAME, rdata=CNAME(entry.data.value), ttl=ttl)]
     return [RR(name, QTYPE.A, rdata=A(value), ttl=ttl) for value in entry.data.value.split(",")]
