@@ -55,21 +55,23 @@ def check_one(handle: EstateHandle, server: str) -> AppHealth:
 
 
 def request(handle: EstateHandle, url: str, *, method: str = "GET", host: str | None = None,
-            resolver: str | None = None) -> HttpAnswer:
+            resolver: str | None = None, through: str | None = None) -> HttpAnswer:
     """One request as a client behind `resolver` (this host's resolver if None) makes it:
-    the URL's host name resolved there, the request sent to the first address it gives,
-    with `host` (else the URL's) as the Host header and, over TLS, as the name asked for.
-    A new connection each time, as a new client's would be."""
+    the URL's host name (or `through`, an ALB's DNS name, in its place) resolved there, the
+    request sent to the first address it gives, with `host` (else the URL's) as the Host
+    header and, over TLS, as the name asked for. A new connection each time, as a new
+    client's would be."""
     try:
         target = httpx.URL(url)
     except httpx.InvalidURL as exc:
         return HttpAnswer(method=method, url=url, host=host or "", port=0, error=str(exc))
     port = target.port or (443 if target.scheme == "https" else 80)
-    literal = _is_address(target.host)
+    name = through or target.host
+    literal = _is_address(name)
     base = HttpAnswer(method=method, url=url, host=host or target.netloc.decode("ascii"),
-                      resolver=None if literal else resolver, port=port)
+                      through=through, resolver=None if literal else resolver, port=port)
     try:
-        address = target.host if literal else _address_of(handle, target.host, port, resolver)
+        address = name if literal else _address_of(handle, name, port, resolver)
     except (dns.NoAddress, OSError) as exc:
         return base.model_copy(update={"error": f"no address: {exc}"})
     base = base.model_copy(update={"address": address})

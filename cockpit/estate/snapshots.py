@@ -77,6 +77,7 @@ class HttpAnswer(Snapshot):
     method: str
     url: str
     host: str  # the Host header sent
+    through: str | None = None  # the name asked in place of the URL's (an ALB's)
     resolver: str | None = None  # None: this host's resolver, or an address in the URL
     address: str | None = None
     port: int

@@ -275,12 +275,15 @@ class HttpGet(Strict):
     """A request as a client makes it: `url`'s host name resolved through the plan's
     resolvers (`resolvers`, else the first the plan names, else this host's), sent to the
     address it gets with `host` (default: the URL's) as the Host header, answered `status`
-    with `contains` in the body within `max_latency_ms`. Through the ALB's DNS name or a
-    switched record it proves the listener, the security groups and the targets' health,
-    not just the targets."""
+    with `contains` in the body within `max_latency_ms`. With `load_balancer`, the ALB's
+    own DNS name is resolved and asked in place of the URL's host, which stays the Host
+    header: the smoke test through the ALB before any name is switched to it. Through the
+    ALB's name or a switched record it proves the listener, the security groups and the
+    targets' health, not just the targets."""
 
     kind: Literal["http.get"]
     url: str
+    load_balancer: Annotated[str | None, Ref("load_balancers")] = None
     host: str | None = Field(default=None, min_length=1)
     method: Literal["GET", "HEAD"] = "GET"
     status: int = Field(default=200, ge=100, le=599)

@@ -19,6 +19,10 @@ from cockpit.runner.probes import ProbeContext, Verdict, describe, judge
 
 AWS_SERVERS = ["oms-app-1", "oms-app-2"]
 DATABASE_OK = '"database": "ok"'
+# Before any name is switched: the stores' name, asked of the ALB.
+SMOKE_TEST = HttpGet.model_validate({
+    "kind": "http.get", "url": "http://orders.oms.retail.example/health",
+    "load_balancer": "oms-alb", "contains": '"server": "oms-app-'})
 
 
 def through_the_alb(handle: EstateHandle, **fields: Any) -> HttpGet:
@@ -52,6 +56,7 @@ def test_through_the_albs_name_it_is_go_only_with_healthy_targets_and_round_robi
         url = through_the_alb(handle).url
         servers = [served_by(handle, url) for _ in range(4)]
         wrong_body = get(handle, contains='"version": "9.9.9"')
+        smoke = judge(SMOKE_TEST, ProbeContext(handle))
         too_slow = get(handle, max_latency_ms=0.001)
     assert not before.ok
     assert "-> 127.0.1.1:80 via dc-dns-1: 503 Service Temporarily Unavailable in " \
@@ -66,6 +71,11 @@ def test_through_the_albs_name_it_is_go_only_with_healthy_targets_and_round_robi
     assert servers[0] != servers[1]  # one after the other, not one then the same again
     assert not wrong_body.ok and "the body lacks '\"version\": \"9.9.9\"'" in wrong_body.summary
     assert not too_slow.ok and "slower than 0.001 ms" in too_slow.summary
+    assert smoke.ok, smoke.summary
+    assert ("GET http://orders.oms.retail.example/health through "
+            "oms-alb-1.ap-southeast-2.elb.amazonaws.com -> 127.0.1.1:80 via dc-dns-1: 200 OK"
+            in smoke.summary)
+    assert smoke.evidence["dc-dns-1"]["host"] == "orders.oms.retail.example"
 
 
 def test_with_no_target_left_the_alb_answers_503_itself() -> None:

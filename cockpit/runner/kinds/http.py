@@ -6,7 +6,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from cockpit.estate import http
+from cockpit.estate import elb, http
+from cockpit.estate.errors import describe_error, probe_errors
 from cockpit.estate.snapshots import HttpAnswer
 from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
@@ -42,9 +43,16 @@ def _http_get(c: m.HttpGet, ctx: ProbeContext) -> Verdict:
     behind each must get its answer."""
     resolvers: list[str | None] = [*c.resolvers] or \
         [r.id for r in ctx.handle.estate.resolvers[:1]] or [None]
+    try:
+        through = elb.load_balancer_dns_name(ctx.handle, c.load_balancer) \
+            if c.load_balancer else None
+    except probe_errors() as exc:
+        error = describe_error(exc)
+        return Verdict(False, f"{c.load_balancer}: {error}", {"error": error})
     with ThreadPoolExecutor(max_workers=len(resolvers)) as pool:
-        answers = list(pool.map(lambda r: http.request(ctx.handle, c.url, method=c.method,
-                                                       host=c.host, resolver=r), resolvers))
+        answers = list(pool.map(lambda r: http.request(
+            ctx.handle, c.url, method=c.method, host=c.host, resolver=r, through=through),
+            resolvers))
     faults = [_fault(c, a) for a in answers]
     evidence: dict[str, Any] = {a.resolver or "this host": _seen(a) for a in answers}
     said = "; ".join(_said(c, a, why) for a, why in zip(answers, faults, strict=True))
@@ -65,8 +73,11 @@ def _fault(c: m.HttpGet, a: HttpAnswer) -> str | None:
 
 
 def _said(c: m.HttpGet, a: HttpAnswer, fault: str | None) -> str:
-    """`GET URL -> ADDRESS:PORT via RESOLVER: 200 OK in 3 ms`, and what is wrong."""
+    """`GET URL [through ALB] -> ADDRESS:PORT via RESOLVER: 200 OK in 3 ms`, and what is
+    wrong."""
     asked = f"{c.method} {c.url}" + (f" (Host {c.host})" if c.host else "")
+    if a.through is not None:
+        asked += f" through {a.through.rstrip('.')}"
     if a.address is not None:
         asked += f" -> {a.address}:{a.port}"
     if a.resolver is not None:
