@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dns.exception
 import dns.rdatatype
 import dns.resolver
+import dns.rrset
 
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.snapshots import DnsSnapshot, ResolverAnswer
@@ -33,26 +34,46 @@ def resolve(
 def ask(handle: EstateHandle, resolver_id: str, record_id: str) -> ResolverAnswer:
     rec = next(r for r in handle.estate.records if r.id == record_id)
     base = ResolverAnswer(resolver=resolver_id, record=record_id, name=rec.name)
+    rrset, error = _query(handle, resolver_id, rec.name, rec.type)
+    if rrset is None:
+        return base.model_copy(update={"error": error})
+    values = sorted(r.to_text() for r in rrset)
+    return base.model_copy(update={"value": ",".join(values), "ttl": rrset.ttl})
+
+
+class NoAddress(LookupError):
+    """A resolver gave no address for a name; the message says what it said instead."""
+
+
+def addresses(handle: EstateHandle, resolver_id: str, name: str) -> list[str]:
+    """The addresses a resolver gives a client for `name` (after any CNAMEs), in the
+    order it gave them; NoAddress if it gave none."""
+    rrset, error = _query(handle, resolver_id, name, "A")
+    if rrset is None:
+        raise NoAddress(f"{resolver_id} says {error} for {name}")
+    return [r.to_text() for r in rrset]
+
+
+def _query(handle: EstateHandle, resolver_id: str, name: str,
+           rtype: str) -> tuple[dns.rrset.RRset | None, str | None]:
+    """The answer's records, or None and why there are none, in a few words."""
     try:
         stub = _stub(handle, resolver_id)
     except (OSError, ValueError) as exc:
-        return base.model_copy(update={"error": f"resolver address: {exc}"})
+        return None, f"resolver address: {exc}"
     try:
-        answer = stub.resolve(
-            rec.name, rec.type, raise_on_no_answer=False, search=False
-        )
+        answer = stub.resolve(name, rtype, raise_on_no_answer=False, search=False)
     except dns.resolver.NXDOMAIN:
-        return base.model_copy(update={"error": "NXDOMAIN"})
+        return None, "NXDOMAIN"
     except dns.resolver.NoNameservers as exc:
-        return base.model_copy(update={"error": _servfail(exc)})
+        return None, _servfail(exc)
     except dns.exception.Timeout:
-        return base.model_copy(update={"error": f"timeout after {TIMEOUT_S:g}s"})
+        return None, f"timeout after {TIMEOUT_S:g}s"
     except (dns.exception.DNSException, OSError) as exc:
-        return base.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
+        return None, f"{type(exc).__name__}: {exc}"
     if answer.rrset is None:
-        return base.model_copy(update={"error": "no answer (NODATA)"})
-    values = sorted(r.to_text() for r in answer.rrset)
-    return base.model_copy(update={"value": ",".join(values), "ttl": answer.rrset.ttl})
+        return None, "no answer (NODATA)"
+    return answer.rrset, None
 
 
 def _stub(handle: EstateHandle, resolver_id: str) -> dns.resolver.Resolver:

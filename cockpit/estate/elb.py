@@ -26,6 +26,17 @@ def load_balancer_dns_name(handle: EstateHandle, load_balancer: str) -> str:
     return handle.remembered(f"lb-dns:{load_balancer}", fetch)
 
 
+def load_balancer_alias(handle: EstateHandle, load_balancer: str) -> dict[str, str]:
+    """What a Route 53 alias to the ALB names: its canonical hosted zone and DNS name."""
+    def fetch() -> dict[str, str]:
+        found = handle.client("elbv2").describe_load_balancers(Names=[load_balancer])
+        lb = found["LoadBalancers"][0]
+        return {"HostedZoneId": str(lb["CanonicalHostedZoneId"]),
+                "DNSName": str(lb["DNSName"])}
+
+    return handle.remembered(f"lb-alias:{load_balancer}", fetch)
+
+
 def target_group_settings(handle: EstateHandle, group: str) -> dict[str, Any]:
     """What the ALB does with the group: port, health check and deregistration delay."""
     elbv2 = handle.client("elbv2")

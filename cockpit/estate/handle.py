@@ -31,7 +31,9 @@ class Endpoints:
     """Where the estate answers. Empty for a real estate; a rehearsal estate on loopback
     fills it in.
 
-    `health_urls` and `resolvers` override the plan's addresses per id. `sql_connect`
+    `health_urls` and `resolvers` override the plan's addresses per id. `http_listeners`
+    maps an address and port a URL reaches (`127.0.1.1:80`) to where it really answers: a
+    rehearsal estate's load balancers cannot bind port 80 without root. `sql_connect`
     overrides how a SQL endpoint is reached (a DB-API connection factory per endpoint
     id), else pyodbc with the DSN from the plan's environment variable. `sql_disk_root` is
     where paths of BACKUP TO DISK are found from here. `label` names where the estate is
@@ -44,6 +46,7 @@ class Endpoints:
     aws_credentials: dict[str, str] | None = None
     health_urls: dict[str, str] = field(default_factory=dict)
     resolvers: dict[str, tuple[str, int]] = field(default_factory=dict)
+    http_listeners: dict[str, tuple[str, int]] = field(default_factory=dict)
     sql_connect: dict[str, Callable[[], Any]] = field(default_factory=dict)
     sql_disk_root: str | None = None
     label: str | None = None
@@ -150,6 +153,10 @@ class EstateHandle:
             return self.endpoints.resolvers[resolver_id]
         resolver = next(r for r in self.estate.resolvers if r.id == resolver_id)
         return resolver.address, resolver.port
+
+    def http_address(self, address: str, port: int) -> tuple[str, int]:
+        """Where a request to `address`:`port` is sent: there, on a real estate."""
+        return self.endpoints.http_listeners.get(f"{address}:{port}", (address, port))
 
     def close(self) -> None:
         with self._lock:

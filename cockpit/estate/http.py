@@ -1,17 +1,23 @@
-"""HTTP health of the app servers: status, latency, version, and their database's state."""
+"""HTTP as the app servers' health endpoints answer it (status, latency, version, their
+database's state), and as a client gets it: a request through a name, resolved where the
+client resolves it."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from cockpit.estate import dns
 from cockpit.estate.handle import EstateHandle
-from cockpit.estate.snapshots import AppHealth, AppHealthSnapshot
+from cockpit.estate.snapshots import AppHealth, AppHealthSnapshot, HttpAnswer
 
 TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+REQUEST_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 BODY_LIMIT = 2000
 
 
@@ -48,11 +54,87 @@ def check_one(handle: EstateHandle, server: str) -> AppHealth:
     )
 
 
+def request(handle: EstateHandle, url: str, *, method: str = "GET", host: str | None = None,
+            resolver: str | None = None, through: str | None = None) -> HttpAnswer:
+    """One request as a client behind `resolver` (this host's resolver if None) makes it:
+    the URL's host name (or `through`, an ALB's DNS name, in its place) resolved there, the
+    request sent to the first address it gives, with `host` (else the URL's) as the Host
+    header and, over TLS, as the name asked for. A new connection each time, as a new
+    client's would be."""
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return HttpAnswer(method=method, url=url, host=host or "", port=0, error=str(exc))
+    port = target.port or (443 if target.scheme == "https" else 80)
+    name = through or target.host
+    literal = _is_address(name)
+    base = HttpAnswer(method=method, url=url, host=host or target.netloc.decode("ascii"),
+                      through=through, resolver=None if literal else resolver, port=port)
+    try:
+        address = name if literal else _address_of(handle, name, port, resolver)
+    except (dns.NoAddress, OSError) as exc:
+        return base.model_copy(update={"error": f"no address: {exc}"})
+    base = base.model_copy(update={"address": address})
+    connect_host, connect_port = handle.http_address(address, port)
+    extensions = {"sni_hostname": _bare(base.host)} if target.scheme == "https" else {}
+    started = time.perf_counter()
+    try:
+        response = _client().request(
+            method, target.copy_with(host=connect_host, port=connect_port),
+            headers={"Host": base.host, "Connection": "close"}, extensions=extensions,
+            timeout=REQUEST_TIMEOUT)
+    except httpx.HTTPError as exc:
+        return base.model_copy(update={"error": _why(exc), "latency_ms": _ms(started)})
+    return base.model_copy(update={
+        "status": response.status_code, "reason": response.reason_phrase,
+        "latency_ms": _ms(started), "body": response.text[:BODY_LIMIT]})
+
+
+def _address_of(handle: EstateHandle, name: str, port: int, resolver: str | None) -> str:
+    if resolver is not None:
+        return dns.addresses(handle, resolver, name)[0]
+    found = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    return str(found[0][4][0])
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _bare(host: str) -> str:
+    """A Host header's name without its port (`[::1]:8443` -> `::1`)."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    """Why a request got no answer, in the words an engineer looks for."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "timeout connecting"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout waiting for the answer"
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc)
+        return "connection refused" if "refused" in text.lower() else f"cannot connect: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the connection closed without an answer"
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
 _shared: httpx.Client | None = None
 
 
 def _client() -> httpx.Client:
-    """One pooled client for every health check (keep-alive to each server)."""
+    """One pooled client for every health check (keep-alive to each server) and request."""
     global _shared
     if _shared is None:
         _shared = httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False)

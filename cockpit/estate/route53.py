@@ -1,4 +1,9 @@
-"""Route 53: the names being switched, the UPSERT that switches them, and its change."""
+"""Route 53: the names being switched, the UPSERT that switches them, and its change.
+
+An A record switched to `alb:<id>` becomes an alias of the ALB (Route 53 answers it with
+the ALB's addresses; a CNAME cannot stand at a zone's apex, an alias can); a CNAME switched
+to it holds the ALB's DNS name.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,14 @@ def resolve_value(handle: EstateHandle, record_id: str, value: str) -> str:
     if value == "original":
         return record(handle, record_id).value
     return value
+
+
+def alias_of(rec: DnsRecord, value: str) -> str | None:
+    """The load balancer an UPSERT of `value` makes the record an alias of (an A record
+    switched to `alb:<id>`), else None."""
+    if rec.type == "A" and value.startswith("alb:"):
+        return value.removeprefix("alb:")
+    return None
 
 
 def zone_id(handle: EstateHandle, zone: str) -> str:
@@ -68,19 +81,24 @@ def zone_views(handle: EstateHandle) -> dict[str, dict[bool, list[str]]]:
 
 
 def upsert(
-    handle: EstateHandle, records: list[str], value: str, ttl: int | None = None
+    handle: EstateHandle, records: list[str], value: str, ttl: int | None = None, *,
+    evaluate_target_health: bool = True,
 ) -> dict[str, Any]:
-    """UPSERT every record to `value`, one change batch per zone; returns the change ids."""
+    """UPSERT every record to `value`, one change batch per zone; returns the change ids.
+    An alias (see `alias_of`) evaluates the ALB's target health unless told not to."""
     handle.require_write("route53.upsert")
     batches: dict[str, list[dict[str, Any]]] = {}
     targets: dict[str, str] = {}
     # What each record held before, kept with the change: its undo puts exactly that back
-    # (value, TTL, type; or no record at all), not what the plan thinks it was.
+    # (value, TTL, type, alias target; or no record at all), not what the plan thinks it was.
     replaced = _held(handle, records)
     for record_id in records:
         rec = record(handle, record_id)
         targets[record_id] = resolve_value(handle, record_id, value)
-        batches.setdefault(rec.zone, []).append(_upsert_change(rec, targets[record_id], ttl))
+        balancer = alias_of(rec, value)
+        change = _upsert_change(rec, targets[record_id], ttl) if balancer is None else \
+            _alias_change(handle, rec, balancer, ttl, evaluate_target_health)
+        batches.setdefault(rec.zone, []).append(change)
     change_ids = [_submit(handle, zone, changes) for zone, changes in batches.items()]
     return {"change_ids": change_ids, "values": targets, "replaced": replaced}
 
@@ -120,6 +138,22 @@ def _upsert_change(rec: DnsRecord, value: str, ttl: int | None) -> dict[str, Any
             "Type": rec.type,
             "TTL": rec.ttl if ttl is None else ttl,
             "ResourceRecords": [{"Value": value}],
+        },
+    }
+
+
+def _alias_change(handle: EstateHandle, rec: DnsRecord, balancer: str, ttl: int | None,
+                  evaluate_target_health: bool) -> dict[str, Any]:
+    if ttl is not None:  # Route 53 refuses a TTL beside an AliasTarget
+        raise ValueError(f"{rec.name} would be an alias of {balancer}, which has no TTL of "
+                         "its own (Route 53 answers with the ALB's): drop the ttl")
+    return {
+        "Action": "UPSERT",
+        "ResourceRecordSet": {
+            "Name": rec.name,
+            "Type": rec.type,
+            "AliasTarget": {**elb.load_balancer_alias(handle, balancer),
+                            "EvaluateTargetHealth": evaluate_target_health},
         },
     }
 
@@ -168,6 +202,9 @@ def _record_value(rec: DnsRecord, rrsets: dict[tuple[str, str], dict[str, Any]])
     rrset = rrsets.get((_dotted(rec.name), rec.type))
     if rrset is None:
         return RecordValue(record=rec.id, name=rec.name, type=rec.type)
+    if "AliasTarget" in rrset:  # no TTL of its own: Route 53 answers with the target's
+        return RecordValue(record=rec.id, name=rec.name, type=rec.type, alias=True,
+                           value=_dotted(rrset["AliasTarget"]["DNSName"]))
     values = [r["Value"] for r in rrset.get("ResourceRecords", [])]
     return RecordValue(record=rec.id, name=rec.name, type=rec.type,
                        value=",".join(values), ttl=rrset.get("TTL"))

@@ -70,6 +70,23 @@ class AppHealthSnapshot(Snapshot):
     servers: list[AppHealth] = []
 
 
+class HttpAnswer(Snapshot):
+    """One request as a client made it: the name asked of which resolver, the address it
+    went to, and the answer; `error` says why there was none (refused, timeout...)."""
+
+    method: str
+    url: str
+    host: str  # the Host header sent
+    through: str | None = None  # the name asked in place of the URL's (an ALB's)
+    resolver: str | None = None  # None: this host's resolver, or an address in the URL
+    address: str | None = None
+    port: int
+    status: int | None = None
+    reason: str | None = None
+    latency_ms: float | None = None
+    body: str | None = None
+
+
 class ChangeSnapshot(Snapshot):
     change_id: str
     status: str | None = None
@@ -77,11 +94,14 @@ class ChangeSnapshot(Snapshot):
 
 
 class RecordValue(BaseModel):
+    """A record as Route 53 holds it; an alias's `value` is its target's DNS name."""
+
     record: str
     name: str
     type: str
     value: str | None = None
     ttl: int | None = None
+    alias: bool = False
 
 
 class RecordsSnapshot(Snapshot):

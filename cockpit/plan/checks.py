@@ -35,6 +35,7 @@ from cockpit.plan.models import (
     BackupToUrl,
     ChangeInsync,
     Database,
+    DnsRecord,
     DropDatabase,
     Plan,
     RemoveFromAg,
@@ -582,6 +583,22 @@ def steps_that_do_nothing(context: Context) -> list[Finding]:
     ]
 
 
+def alias_without_ttl(context: Context) -> list[Finding]:
+    """An A record switched to `alb:<id>` becomes an alias, which has no TTL of its own
+    (Route 53 answers with the ALB's, and refuses a TTL beside an alias target)."""
+    a_records = {rec.id for _, rec in context.valid(DnsRecord) if rec.type == "A"}
+    return [
+        context.at(loc + ("ttl",), (
+            f"route53.upsert in {_holder(context, loc + ('ttl',))} makes "
+            f"{', '.join(quoted(r) for r in upsert.records if r in a_records)} an alias of "
+            "the ALB, which has no TTL of its own (Route 53 answers with the ALB's, 60 s): "
+            "drop 'ttl'"))
+        for loc, upsert in context.valid(Upsert)
+        if upsert.ttl is not None and upsert.value.startswith("alb:")
+        and any(r in a_records for r in upsert.records)
+    ]
+
+
 def insync_has_a_change(context: Context) -> list[Finding]:
     """`route53.insync` without `of` waits for this step's own change: there must be one."""
     return [
@@ -711,6 +728,7 @@ CHECKS: tuple[Check, ...] = (
     duplicate_keys,
     dependency_cycles,
     steps_that_do_nothing,
+    alias_without_ttl,
     insync_has_a_change,
     insync_of_an_upsert,
     secrets_inline,

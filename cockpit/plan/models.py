@@ -274,6 +274,42 @@ class HttpHealthy(Strict):
     contains: str | None = None
 
 
+class HttpGet(Strict):
+    """A request as a client makes it: `url`'s host name resolved through the plan's
+    resolvers (`resolvers`, else the first the plan names, else this host's), sent to the
+    address it gets with `host` (default: the URL's) as the Host header, answered `status`
+    with `contains` in the body within `max_latency_ms`. With `load_balancer`, the ALB's
+    own DNS name is resolved and asked in place of the URL's host, which stays the Host
+    header: the smoke test through the ALB before any name is switched to it. Through the
+    ALB's name or a switched record it proves the listener, the security groups and the
+    targets' health, not just the targets."""
+
+    kind: Literal["http.get"]
+    url: str
+    load_balancer: Annotated[str | None, Ref("load_balancers")] = None
+    host: str | None = Field(default=None, min_length=1)
+    method: Literal["GET", "HEAD"] = "GET"
+    status: int = Field(default=200, ge=100, le=599)
+    contains: str | None = None
+    max_latency_ms: int | float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    resolvers: ResolverRefs = []
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        if not sep or scheme.lower() not in ("http", "https") or not host.split(":")[0]:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value
+
+    @model_validator(mode="after")
+    def _body_to_read(self) -> HttpGet:
+        if self.method == "HEAD" and self.contains is not None:
+            raise ValueError("a HEAD answer has no body to hold 'contains': use GET")
+        return self
+
+
 class TargetsHealthy(Strict):
     kind: Literal["elb.targets_healthy"]
     target_group: TargetGroupRef
@@ -610,6 +646,7 @@ Condition = Annotated[
     | Ec2Stopped
     | Ec2Spread
     | HttpHealthy
+    | HttpGet
     | TargetsHealthy
     | TargetsDrained
     | TargetGroupMatches
@@ -668,12 +705,16 @@ class Deregister(Strict):
 
 
 class Upsert(Strict):
-    """Route 53 UPSERT of each record to `value` (literal, `alb:<id>`, `ag:<id>`, `original`)."""
+    """Route 53 UPSERT of each record to `value` (literal, `alb:<id>`, `ag:<id>`, `original`).
+
+    An A record switched to `alb:<id>` becomes an alias of the ALB, with no TTL of its own;
+    `evaluate_target_health` is its EvaluateTargetHealth."""
 
     kind: Literal["route53.upsert"]
     records: RecordRefs
     value: str
     ttl: int | None = Field(default=None, ge=0, le=172800)
+    evaluate_target_health: bool = True
 
 
 class Manual(Strict):

@@ -27,6 +27,12 @@ class AppServerState:
     database: Callable[[], str]
     hangs: Callable[[], bool] = lambda: False
 
+    def healthy(self) -> bool:
+        """Whether its health endpoint would answer 200 now, as a load balancer's monitor
+        finds it."""
+        return self.is_running() and not self.is_down() and not self.hangs() \
+            and self.database() == "ok"
+
 
 class _HealthHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -76,9 +82,14 @@ class AppServer:
                                         name=f"sim-app-{state.server}")
 
     @property
-    def url(self) -> str:
+    def address(self) -> tuple[str, int]:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/health"
+        return str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{host}:{port}/health"
 
     def start(self) -> None:
         self._thread.start()

@@ -6,7 +6,10 @@ resolver after another, as their caches expire. As a recursive resolver does, an
 for a name that is a CNAME gets the CNAME and then the target's addresses (RFC 1034
 3.6.2): the target's own records when it is in the sim's zones, else the address the sim
 gives the names it serves outside them (the ALB, the AG listener, the datacentre hosts),
-each on a loopback address of its own. Other names outside the sim's zones: NXDOMAIN.
+each on a loopback address of its own; asked for one of those names itself (a client that
+reaches the ALB by its own DNS name), it answers that address too. An alias record (an A
+record switched to the ALB) answers as Route 53 answers it: the target's addresses under
+the alias's own name, with the target's TTL. Other names outside the sim's zones: NXDOMAIN.
 """
 
 from __future__ import annotations
@@ -72,8 +75,7 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         name = str(request.q.qname).lower()
         rtype = QTYPE[request.q.qtype]
         if not self._holds(name):
-            reply.header.rcode = RCODE.NXDOMAIN
-            return reply
+            return self._outside_reply(reply, name, rtype)
         if rtype == "A":
             return self._address_reply(reply, name)
         entry = self._answer(name, rtype)
@@ -83,6 +85,17 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
             return reply
         for rr in _rrs(name, rtype, entry, self._speed):
             reply.add_answer(rr)
+        return reply
+
+    def _outside_reply(self, reply: DNSRecord, name: str, rtype: str) -> DNSRecord:
+        """A name outside the sim's zones: its addresses if the sim serves it (no other
+        type of record: NODATA), else NXDOMAIN."""
+        outside = self._addresses(name) if self._addresses else None
+        if outside is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif rtype == "A":
+            for address in outside:
+                reply.add_answer(RR(name, QTYPE.A, rdata=A(address), ttl=EXTERNAL_TTL))
         return reply
 
     def _address_reply(self, reply: DNSRecord, name: str) -> DNSRecord:
@@ -98,7 +111,11 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         cname = self._answer(name, "CNAME")
         if cname.data is None:
             found = self._answer(name, "A")
-            return _rrs(name, "A", found, self._speed) if found.data is not None else []
+            if found.data is None:
+                return []
+            if found.data.alias:
+                return self._alias_rrs(name, found, depth)
+            return _rrs(name, "A", found, self._speed)
         rrs = _rrs(name, "CNAME", cname, self._speed)
         target = cname.data.value.rstrip(".").lower() + "."
         if self._holds(target):
@@ -106,6 +123,19 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         outside = self._addresses(target) if self._addresses else None
         return rrs + [RR(target, QTYPE.A, rdata=A(address), ttl=EXTERNAL_TTL)
                       for address in outside or []]
+
+    def _alias_rrs(self, name: str, entry: _Cached, depth: int) -> list[RR]:
+        """An alias answers as Route 53 answers it: the target's addresses under the
+        alias's own name, no CNAME between."""
+        assert entry.data is not None
+        target = entry.data.value
+        if self._holds(target):
+            chased = self._chase(target, depth - 1) if depth > 0 else []
+            addresses = [str(rr.rdata) for rr in chased if rr.rtype == QTYPE.A]
+        else:
+            addresses = (self._addresses(target) if self._addresses else None) or []
+        ttl = _ttl_left(entry, self._speed)
+        return [RR(name, QTYPE.A, rdata=A(address), ttl=ttl) for address in addresses]
 
     def _answer(self, name: str, rtype: str) -> _Cached:
         now = time.monotonic()
@@ -120,10 +150,16 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
             return cached
 
 
-def _rrs(name: str, rtype: str, entry: _Cached, speed: float) -> list[RR]:
+def _ttl_left(entry: _Cached, speed: float) -> int:
+    """What is left of a cached answer's TTL, in the estate's seconds."""
     assert entry.data is not None
     left = max(0.0, entry.expires_at - time.monotonic()) * speed
-    ttl = int(min(entry.data.ttl, round(left))) if left > 0 else entry.data.ttl
+    return int(min(entry.data.ttl, round(left))) if left > 0 else entry.data.ttl
+
+
+def _rrs(name: str, rtype: str, entry: _Cached, speed: float) -> list[RR]:
+    assert entry.data is not None
+    ttl = _ttl_left(entry, speed)
     if rtype == "CNAME":
         return [RR(name, QTYPE.CNAME, rdata=CNAME(entry.data.value), ttl=ttl)]
     return [RR(name, QTYPE.A, rdata=A(value), ttl=ttl) for value in entry.data.value.split(",")]

@@ -94,6 +94,17 @@ class GroupHealth:
         with self.lock:
             return [_description(t) for t in self.targets.values()]
 
+    def routable(self) -> list[str]:
+        """The targets the ALB sends a request to now: the healthy ones. With none healthy
+        but some unhealthy, all of those: an ALB fails open ("If a target group contains
+        only unhealthy registered targets, the load balancer routes requests to all those
+        targets"). Initial, draining and stopped targets take none."""
+        with self.lock:
+            by_state: dict[str, list[str]] = {}
+            for target in sorted(self.targets.values(), key=lambda t: t.target_id):
+                by_state.setdefault(target.state, []).append(target.target_id)
+        return by_state.get("healthy") or by_state.get("unhealthy", [])
+
 
 def _description(target: TargetHealth) -> dict[str, Any]:
     key = "timeout" if target.state == "unhealthy" and target.timed_out else target.state

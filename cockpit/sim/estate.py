@@ -28,6 +28,7 @@ from cockpit.sim.aws_server import SIM_AGENT_MARK, AwsServer, AwsWeather
 from cockpit.sim.dns_server import CachingResolver, ResolverServer, ResolverWeather
 from cockpit.sim.elb_health import GroupHealth, HealthChecker, TargetHealth
 from cockpit.sim.faults import Fault, FaultSet, parse_fault
+from cockpit.sim.load_balancers import FailShare, Listener, Pool, Target
 from cockpit.sim.route53_changes import ChangeLedger, RecordData
 from cockpit.sim.sql_backup import BACKUP_S, RESTORE_S
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
@@ -41,6 +42,7 @@ SIM_CREDENTIALS = {
 ACCOUNT_ID = "123456789012"
 IMPORTED_AMI = "ami-0a1b2c3d4e5f67890"  # VM Import gives each server an AMI of its own
 NOT_LOWERED_TTL = 3600  # a typical production TTL, before anyone lowers it for a window
+IDLE_TIMEOUT_S = 60.0  # how long an ALB waits on a target's answer (its default idle timeout)
 
 _one_at_a_time = threading.Lock()
 
@@ -61,6 +63,8 @@ class SimEstate:
         self._ledgers: dict[str, ChangeLedger] = {}
         self._instance_ids: dict[str, str] = {}
         self._checker: HealthChecker | None = None
+        self._listeners: list[Listener] = []
+        self._book: dict[str, list[str]] = {}
         self._metrics: AlbMetrics | None = None
         self.sql: SimSqlEstate | None = None
         self._sql_wire: dict[str, SqlWireServer] = {}
@@ -87,6 +91,7 @@ class SimEstate:
         self._start_app_servers()
         self._start_resolvers()
         self._start_health_checks()
+        self._start_listeners()
         self._bring_weather()
 
     def stop(self) -> None:
@@ -95,7 +100,8 @@ class SimEstate:
         if self._metrics is not None:
             self._metrics.stop()
         # Each loopback server waits out its own poll interval to stop: stop them together.
-        servers: list[Any] = [*self._apps.values(), *self._resolvers.values()]
+        servers: list[Any] = [*self._apps.values(), *self._resolvers.values(),
+                              *self._listeners]
         with ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
             list(pool.map(lambda server: server.stop(), servers))
         for wire in self._sql_wire.values():  # first: a statement running ends, answered
@@ -121,6 +127,7 @@ class SimEstate:
             aws_credentials=dict(SIM_CREDENTIALS),
             health_urls={server: app.url for server, app in self._apps.items()},
             resolvers={rid: server.address for rid, server in self._resolvers.items()},
+            http_listeners={listener.stands_for: listener.bound for listener in self._listeners},
             sql_connect={e.id: self.sql.connector(e.id) for e in self.estate.sql}
             if self.sql else {},
             sql_disk_root=str(self.sql.disk_root) if self.sql else None,
@@ -335,7 +342,7 @@ class SimEstate:
         return instance is not None and instance.state == "running"
 
     def _start_resolvers(self) -> None:
-        book = self._address_book()
+        self._book = book = self._address_book()
         for resolver in self.estate.resolvers:
             caching = CachingResolver(self._lookup, self._holds, self.speed,
                                       stale=self._stale_check(resolver.id),
@@ -416,6 +423,65 @@ class SimEstate:
             return None
         app = self._apps.get(server)
         return app.url if app else None
+
+    # --- the load balancers' listeners ------------------------------------------------------
+
+    def _start_listeners(self) -> None:
+        """Each ALB listener moto holds, on the ALB's loopback address; and the datacentre's
+        load balancer, in front of its app servers, on the address of each name it answers
+        for."""
+        timeout = IDLE_TIMEOUT_S / self.speed
+        fail = FailShare(sum(float(p) for p in self.faults.args("alb-5xx")))
+        for address, port, group in self._alb_listeners():
+            self._listeners.append(Listener(group.spec.load_balancer, address, port,
+                                            self._alb_pool(group), timeout_s=timeout,
+                                            fail=fail))
+        for name in self._datacentre_fronts():
+            self._listeners.append(Listener(name, self._book[name][0], 80, self._dc_pool,
+                                            timeout_s=timeout, server_header="dc1-lb"))
+        for listener in self._listeners:
+            listener.start()
+
+    def _alb_listeners(self) -> list[tuple[str, int, GroupHealth]]:
+        """(the ALB's address, the listener's port, its target group's health) as moto
+        holds each listener that forwards to a group the sim checks."""
+        elbv2 = self.client("elbv2")
+        groups = {g.arn: g for g in (self._checker.groups if self._checker else [])}
+        found = []
+        for lb in elbv2.describe_load_balancers()["LoadBalancers"]:
+            address = self._book[lb["DNSName"].rstrip(".").lower() + "."][0]
+            for listener in elbv2.describe_listeners(
+                    LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+                arn = listener["DefaultActions"][0].get("TargetGroupArn")
+                if arn in groups:
+                    found.append((address, int(listener["Port"]), groups[arn]))
+        return found
+
+    def _alb_pool(self, group: GroupHealth) -> Pool:
+        by_instance = {iid: server for server, iid in self._instance_ids.items()}
+
+        def pool() -> list[Target]:
+            servers = [by_instance.get(iid, iid) for iid in group.routable()]
+            return [Target(s, self._target_address(s)) for s in servers]
+
+        return pool
+
+    def _target_address(self, server: str) -> tuple[str, int] | None:
+        """Where the ALB reaches a target; None when its security group lets it nowhere."""
+        app = self._apps.get(server)
+        return None if app is None or self.faults.has("alb-blocked", server) else app.address
+
+    def _datacentre_fronts(self) -> list[str]:
+        """The datacentre names the web records point at (not a database's record): the
+        datacentre's load balancer answers on each."""
+        database_records = {db.record for db in self.estate.databases}
+        names = [r.value.rstrip(".").lower() + "." for r in self.estate.records
+                 if r.type == "CNAME" and r.id not in database_records]
+        return [n for n in dict.fromkeys(names) if n in self._book and not self._holds(n)]
+
+    def _dc_pool(self) -> list[Target]:
+        return [Target(s.id, self._apps[s.id].address) for s in self.estate.app_servers
+                if s.site == "datacentre" and self._apps[s.id].state.healthy()]
 
     def _registered_targets(self, arn: str) -> dict[str, Any]:
         from moto.elbv2.models import elbv2_backends

@@ -34,8 +34,8 @@ FAULTS: dict[str, tuple[str, str]] = {
                       "account (210987654321 unless named), which holds none of the estate"),
     "ttl-not-lowered": ("record id", "its TTL was never lowered: Route 53 serves it with "
                         "3600 s, and the resolvers cached it so"),
-    "alb-5xx": ("percent", "that share of the stores' requests fails at the ALB, in its "
-                "CloudWatch HTTPCode_ELB_5XX_Count"),
+    "alb-5xx": ("percent", "that share of the requests fails at the ALB (502), in its "
+                "CloudWatch HTTPCode_ELB_5XX_Count and through its listeners"),
     "missing-certificate": ("SQL endpoint or AG replica in AWS", "the TDE certificate "
                             "that protects OMS was never copied there: a restore of OMS "
                             "fails (Msg 33111)"),

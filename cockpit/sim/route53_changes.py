@@ -15,12 +15,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 PROPAGATION_S = 45.0
+# An alias has no TTL of its own: Route 53 answers it with its target's, and an ELB's
+# records live 60 s.
+ALIAS_TTL = 60
 
 
 @dataclass(frozen=True)
 class RecordData:
+    """A published record set: its values (comma-separated), or for an alias (`alias`)
+    the target's DNS name, whose addresses Route 53 answers in its place."""
+
     value: str
     ttl: int
+    alias: bool = False
 
 
 @dataclass
@@ -98,6 +105,11 @@ class ChangeLedger:
         key = _key(rrset["Name"], rrset["Type"])
         if item["Action"] == "DELETE":
             self._published.pop(key, None)
+            return
+        target = rrset.get("AliasTarget")
+        if target:
+            self._published[key] = RecordData(_key(target["DNSName"], "A")[0], ALIAS_TTL,
+                                              alias=True)
             return
         # moto rewrites the batch in place to bare strings; accept both shapes.
         values = [r if isinstance(r, str) else r["Value"] for r in rrset.get("ResourceRecords", [])]

@@ -25,9 +25,10 @@ from cockpit.sim.estate import start_sim
 from cockpit.sim.sql_wire import WireConnection
 
 SERIALISED = ("aws_endpoint_url", "aws_credentials", "health_urls", "resolvers",
-              "sql_disk_root", "label", "credentials_are_secret")
+              "http_listeners", "sql_disk_root", "label", "credentials_are_secret")
 LINGER_CHECK_S = 1.0
-ADDRESSES = ("resolvers", "sql_servers")  # id -> (host, port): JSON writes them as lists
+# id (or `address:port`) -> (host, port): JSON writes them as lists
+ADDRESSES = ("resolvers", "http_listeners", "sql_servers")
 
 
 def write_endpoints(endpoints: Endpoints, path: Path, extra: dict[str, Any]) -> None:
@@ -55,6 +56,7 @@ def read_endpoints(path: Path) -> Endpoints:
     kwargs = {k: v for k, v in data.items() if k in known and k in SERIALISED}
     addresses = {name: _addresses(path, name, data.get(name)) for name in ADDRESSES}
     kwargs["resolvers"] = addresses["resolvers"]
+    kwargs["http_listeners"] = addresses["http_listeners"]
     # Each SQL connection is a new TCP session to the served sim, as a new ODBC one would be.
     kwargs["sql_connect"] = {eid: partial(WireConnection, host, port)
                              for eid, (host, port) in addresses["sql_servers"].items()}

@@ -130,3 +130,16 @@ def test_a_readiness_gate_stops_the_window_before_the_outage(tmp_path: Path) -> 
     assert len(failed) == 1 and "drain-apps" in failed[0], result.output
     assert "readiness(check=tde-certificate)" in failed[0]
     assert "CREATE CERTIFICATE" in result.output
+
+
+def test_a_request_through_the_stores_name_says_where_it_went_and_what_answered() -> None:
+    """Until the switch the name reaches the datacentre's load balancer: with neither
+    datacentre server healthy behind it, the request's row is a no-go naming its 503."""
+    result = check(PHASE_ONE, "--sim-fault", "app-down=dc-app-1",
+                   "--sim-fault", "app-down=dc-app-2")
+    assert result.exit_code == 1, result.output
+    said = verdicts(result.output)
+    assert [c for c, v in said.items() if v == "NO-GO"] == ["dc-apps-healthy", "orders-answers"]
+    assert ("GET http://orders.oms.retail.example/health -> 127.0.3.1:80 via dc-dns-1: "
+            "503 Service Temporarily Unavailable in ") in result.output
+    assert "check its pool, its health monitor" in result.output

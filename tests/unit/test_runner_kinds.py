@@ -31,9 +31,10 @@ FIRST_IMPORTS = [s.__name__ for s in kinds.SYSTEMS] + [
 # Which kinds sped up which pane before the registries were split by system (by kind name,
 # as `runner.panes.WATCHED_BY` said): the split must not move any of them.
 # The panes each kind lit before the kinds were split by system, plus the kinds added since
-# (dns.ttl_at_most: the resolvers' answers it waits on are the DNS pane's).
+# (dns.ttl_at_most: the resolvers' answers it waits on are the DNS pane's; http.get: the
+# apps answer it, whatever name it goes through).
 WATCHED_BEFORE: dict[str, set[str]] = {
-    "apps": {"ec2.running", "ec2.stopped", "ec2.spread", "http.healthy"},
+    "apps": {"ec2.running", "ec2.stopped", "ec2.spread", "http.healthy", "http.get"},
     "targets": {"elb.targets_healthy", "elb.targets_drained"},
     "dns": {"route53.insync", "dns.resolves_to", "dns.ttl_at_most"},
     "ag": {"sql.ag_healthy", "sql.ag_synchronized", "sql.add_to_ag", "sql.remove_from_ag"},

@@ -79,33 +79,72 @@ def _holding(action: m.Upsert, ctx: ProbeContext) -> Verdict:
 def _resolves_to(c: m.ResolvesTo, ctx: ProbeContext) -> Verdict:
     try:
         expected = {r: _norm(route53.resolve_value(ctx.handle, r, c.value)) for r in c.records}
+        aliased = _alias_addresses(c, ctx)
     except Exception as exc:  # an unreachable ELB API must not escape a probe
         return Verdict(False, f"cannot tell the expected value: {exc}", {"error": str(exc)})
     snap = dns.resolve(ctx.handle, c.records, c.resolvers or None)
     evidence: dict[str, Any] = {"expected": expected, "answers": {}}
+    if aliased:
+        evidence["alias_addresses"] = {r: sorted(a) for r, a in aliased.items()}
     wrong = []
     for a in snap.answers:
         evidence["answers"].setdefault(a.record, {})[a.resolver] = {
             "value": a.value, "ttl": a.ttl, "error": a.error}
-        if a.error or _norm(a.value or "") != expected[a.record]:
-            wrong.append(f"{a.resolver} says {a.error or a.value} for {a.record}")
+        if a.error:
+            wrong.append(f"{a.resolver} says {a.error} for {a.record}")
+        elif _is_alias(ctx, a.record, c.value):
+            if not set((a.value or "").split(",")) <= aliased.get(a.resolver, set()):
+                wrong.append(f"{a.resolver} says {a.value} for {a.record}, not an address "
+                             f"it gives for {expected[a.record]}")
+        elif _norm(a.value or "") != expected[a.record]:
+            wrong.append(f"{a.resolver} says {a.value} for {a.record}")
     if wrong:
         return Verdict(False, "; ".join(wrong), evidence)
     return Verdict(True, f"{len(snap.answers)} answer(s) match", evidence)
 
 
+def _is_alias(ctx: ProbeContext, record_id: str, value: str) -> bool:
+    return route53.alias_of(route53.record(ctx.handle, record_id), value) is not None
+
+
+def _alias_addresses(c: m.ResolvesTo, ctx: ProbeContext) -> dict[str, set[str]]:
+    """For A records switched to an ALB (aliases: Route 53 answers them with the ALB's
+    addresses), what each resolver gives a client for the ALB's own name: an alias's
+    answer must be among those."""
+    aliases = [r for r in c.records if _is_alias(ctx, r, c.value)]
+    if not aliases:
+        return {}
+    name = route53.resolve_value(ctx.handle, aliases[0], c.value)
+    resolvers = c.resolvers or [r.id for r in ctx.handle.estate.resolvers]
+    found: dict[str, set[str]] = {}
+    for resolver in resolvers:
+        try:
+            found[resolver] = set(dns.addresses(ctx.handle, resolver, name))
+        except dns.NoAddress:
+            found[resolver] = set()
+    return found
+
+
 def _route53_ttl(c: m.Route53TtlAtMost, ctx: ProbeContext) -> Verdict:
+    """An alias has no TTL of its own (Route 53 answers it with its target's: an ALB's is
+    60 s): said, not failed; `dns.ttl_at_most` judges what resolvers hand out."""
     snap = route53.record_values(ctx.handle, c.records)
     if snap.error:
         return Verdict(False, f"Route 53: {snap.error}", {"error": snap.error})
-    ttls = {r.record: r.ttl for r in snap.records}
-    evidence = {"ttl": ttls, "at_most": c.seconds}
+    aliases = {r.record: r.value for r in snap.records if r.alias}
+    ttls = {r.record: r.ttl for r in snap.records if not r.alias}
+    evidence: dict[str, Any] = {"ttl": ttls, "at_most": c.seconds}
+    if aliases:
+        evidence["aliases"] = aliases
+    said = "".join(f"; {record} is an alias of {target}: no TTL of its own, Route 53 answers "
+                   "with the target's (an ALB's: 60 s)" for record, target in aliases.items())
     long = [f"{record} {ttl}s" for record, ttl in ttls.items()
             if ttl is None or ttl > c.seconds]
     if long:
-        return Verdict(False, f"Route 53 TTL above {c.seconds}s: {', '.join(long)}", evidence)
-    return Verdict(True, f"Route 53 TTL at most {c.seconds}s for {len(ttls)} record(s)",
-                   evidence)
+        return Verdict(False, f"Route 53 TTL above {c.seconds}s: {', '.join(long)}{said}",
+                       evidence)
+    return Verdict(True, f"Route 53 TTL at most {c.seconds}s for {len(ttls)} record(s)"
+                   f"{said}", evidence)
 
 
 def _dns_ttl(c: m.DnsTtlAtMost, ctx: ProbeContext) -> Verdict:
@@ -133,7 +172,8 @@ def _upsert(a: m.Upsert, ctx: ActionContext) -> dict[str, Any]:
     if a.value == "original" and a.ttl is None and isinstance(captured, dict) \
             and all(r in captured for r in a.records):
         return route53.restore(ctx.handle, a.records, captured)
-    return route53.upsert(ctx.handle, a.records, a.value, a.ttl)
+    return route53.upsert(ctx.handle, a.records, a.value, a.ttl,
+                          evaluate_target_health=a.evaluate_target_health)
 
 
 PROBES: Probes = {
