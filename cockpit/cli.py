@@ -515,7 +515,8 @@ def sim_serve(plan_file: Path, endpoints_file: Path, speed: float,
     loaded = load_plan_or_exit(plan_file)
     try:
         serve_sim(loaded.plan, endpoints_file, speed=speed, faults=faults, ready=click.echo,
-                  plan_sha256=loaded.sha256, session_dir=session_dir, linger_s=linger)
+                  plan_sha256=loaded.sha256, session_dir=session_dir, linger_s=linger,
+                  profile=settings_or_exit().sim.profile())
     except (SimUnavailable, ValueError) as exc:
         click.echo(f"cockpit: {exc}", err=True)
         sys.exit(2)

@@ -178,6 +178,22 @@ class SimSettings(_Section):
     """Seconds a session's simulated estate stays up with no driver, so that a driver that
     died is reopened on the estate it left (as a real one would be); then it stops itself.
     It stops at once when the plan is done. 15 min: time to notice, read and reopen."""
+    database_gb: float = Field(30.0, gt=0, le=100_000)
+    """The simulated OMS database's size: what a full backup, a restore and seeding move."""
+    backup_mb_s: float = Field(250.0, gt=0)
+    """A backup's pace into S3 or onto a share."""
+    restore_mb_s: float = Field(330.0, gt=0)
+    """A restore's pace (instant file initialization on)."""
+    seeding_mb_s: float = Field(200.0, gt=0)
+    """Automatic seeding's pace over the AG's endpoint."""
+    log_mb_per_min: float = Field(20.0, ge=0)
+    """Log the stores' orders write while the database is open to them."""
+
+    def profile(self) -> dict[str, float]:
+        """What the simulated SQL Server's durations are measured by."""
+        return {"database_gb": self.database_gb, "backup_mb_s": self.backup_mb_s,
+                "restore_mb_s": self.restore_mb_s, "seeding_mb_s": self.seeding_mb_s,
+                "log_mb_per_min": self.log_mb_per_min}
 
 
 class CockpitSettings(BaseSettings):

@@ -533,7 +533,7 @@ def backup_to_url_needs_2022(context: Context) -> list[Finding]:
     backups: list[tuple[KeyPath, str]] = [
         *((loc, b.endpoint) for loc, b in context.valid(SqlBackup) if b.to == "url"),
         *((loc, b.endpoint) for loc, b in context.valid(BackupToUrl)),
-        *((loc, b.endpoint) for loc, b in context.valid(ShipLogs)),
+        *((loc, b.endpoint) for loc, b in context.valid(ShipLogs) if b.to == "url"),
     ]
     return [
         context.at(loc + ("endpoint",), (

@@ -844,6 +844,15 @@ class ShipLogs(Strict):
     prefix: S3Key
     every: PositiveSeconds = 900.0
     rounds: int = Field(default=4, ge=1, le=1000)
+    to: Literal["url", "disk"] = "url"  # disk: to the share `path`, then uploaded
+    path: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _a_share_for_disk(self) -> ShipLogs:
+        if (self.to == "disk") != (self.path is not None):
+            raise ValueError('log shipping to disk names the share folder: to = "disk" with '
+                             "path")
+        return self
 
 
 class DropDatabase(Strict):

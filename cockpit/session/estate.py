@@ -158,7 +158,8 @@ def _start_sim(plan: Plan, choice: EstateChoice) -> SimEstate:
 
 def serve_sim(plan: Plan, endpoints_file: Path, *, speed: float, faults: tuple[str, ...],
               ready: Callable[[str], None], plan_sha256: str = "",
-              session_dir: Path | None = None, linger_s: float = 0.0) -> None:
+              session_dir: Path | None = None, linger_s: float = 0.0,
+              profile: dict[str, float] | None = None) -> None:
     """`cockpit sim serve`: the simulated estate in this process until SIGTERM, SIGINT
     or SIGHUP; its endpoints file names the plan it was built from. Served for a session,
     it also stops once no driver has held that session for `linger_s` seconds."""
@@ -166,7 +167,7 @@ def serve_sim(plan: Plan, endpoints_file: Path, *, speed: float, faults: tuple[s
         from cockpit.sim.serve import serve
     driven = None if session_dir is None else _driven(session_dir / LOCK)
     serve(plan, endpoints_file, speed=speed, faults=faults, ready=ready,
-          plan_sha256=plan_sha256, driven=driven, linger_s=linger_s)
+          plan_sha256=plan_sha256, driven=driven, linger_s=linger_s, profile=profile)
 
 
 def _driven(lock: Path) -> Callable[[], bool]:

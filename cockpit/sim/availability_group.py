@@ -94,13 +94,14 @@ class SimAvailabilityGroup:
 
     def __init__(self, spec: AvailabilityGroup, servers: dict[str, SimSqlServer],
                  speed: float, stuck: set[str], *, denied: frozenset[str] = frozenset(),
-                 listener_offline: bool = False) -> None:
+                 listener_offline: bool = False, seeding_s: float = SEEDING_S) -> None:
         self.spec = spec
         self.servers = servers  # replica id -> server
         self.speed = speed
         self.stuck = stuck
         self.denied = denied  # secondaries where the AG may not create databases
         self.listener_offline = listener_offline
+        self.seeding_s = seeding_s  # the database's size at the seeding pace
         self.seeding_history: list[tuple[Any, ...]] = []
         self.group_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"ag.{spec.id}")).upper()
         self.databases: dict[str, dict[str, DatabaseReplica]] = {}
@@ -145,7 +146,7 @@ class SimAvailabilityGroup:
         self._require_primary(server, "add a database to")
         self._require_addable(db)
         now, size_kb = time.monotonic(), db.data_pages() * 8
-        duration = SEEDING_S / self.speed
+        duration = self.seeding_s / self.speed
         prepared = {r.id for r in self.spec.replicas[1:] if self._restoring(r, db.name)}
         with self.lock:
             self.databases[db.name.lower()] = {

@@ -51,6 +51,7 @@ class Throughput:
     database_gb: float = 30.0  # the OMS database's modelled size
     backup_mb_s: float = 250.0  # a backup's read and write, to S3 or a share
     restore_mb_s: float = 330.0  # a restore's write (instant file initialization on)
+    seeding_mb_s: float = 200.0  # automatic seeding over the AG's endpoint
     log_mb_per_min: float = 20.0  # log the stores' orders write while the database is open
 
     @property
@@ -62,6 +63,9 @@ class Throughput:
 
     def restore_s(self, size: int) -> float:
         return max(1.0, size / (self.restore_mb_s * MB))
+
+    def seeding_s(self) -> float:
+        return max(1.0, self.database_bytes / (self.seeding_mb_s * MB))
 
 
 class BackupEngine:

@@ -25,12 +25,12 @@ from cockpit.sim.alb_metrics import AlbMetrics
 from cockpit.sim.appservers import AppServer as AppServerProcess
 from cockpit.sim.appservers import AppServerState
 from cockpit.sim.aws_server import SIM_AGENT_MARK, AwsServer, AwsWeather
+from cockpit.sim.backup_engine import Throughput
 from cockpit.sim.dns_server import CachingResolver, ResolverServer, ResolverWeather
 from cockpit.sim.elb_health import GroupHealth, HealthChecker, TargetHealth
 from cockpit.sim.faults import Fault, FaultSet, parse_fault
 from cockpit.sim.load_balancers import FailShare, Listener, Pool, Target
 from cockpit.sim.route53_changes import ChangeLedger, RecordData
-from cockpit.sim.sql_backup import BACKUP_S, RESTORE_S
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sql_wire import SqlWireServer
 
@@ -50,10 +50,12 @@ _one_at_a_time = threading.Lock()
 class SimEstate:
     """Start with `start()` (or as a context manager); `endpoints()` tells a handle where."""
 
-    def __init__(self, estate: Estate, *, speed: float = 1.0, faults: Iterable[Fault] = ()):
+    def __init__(self, estate: Estate, *, speed: float = 1.0, faults: Iterable[Fault] = (),
+                 throughput: Throughput | None = None):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.estate = estate
+        self.throughput = throughput or Throughput()
         self.speed = float(speed)
         self.faults = FaultSet(tuple(faults))
         self._moto: Any = None
@@ -298,11 +300,14 @@ class SimEstate:
     def _start_sql(self) -> None:
         self.sql = SimSqlEstate(
             self.estate, speed=self.speed, faults=self.faults, s3=self.client("s3"),
+            throughput=self.throughput,
             s3_host=self._endpoint.split("://", 1)[1],
             apps=AppView(running_apps=self._running_aws_apps, resolve=self._published_value))
         self.sql.start()
         # Each endpoint also on a loopback port, for drivers in other processes.
-        longest = max(BACKUP_S, RESTORE_S) / self.speed
+        size = self.throughput.database_bytes
+        longest = max(self.throughput.backup_s(size), self.throughput.restore_s(size),
+                      self.throughput.seeding_s()) / self.speed
         for endpoint in self.estate.sql:
             wire = SqlWireServer(self.sql.servers[endpoint.id], longest_statement_s=longest)
             wire.start()
@@ -490,10 +495,12 @@ class SimEstate:
         return dict(group.targets) if group else {}
 
 
-def start_sim(plan: Plan, speed: float, faults: Sequence[str]) -> SimEstate:
+def start_sim(plan: Plan, speed: float, faults: Sequence[str],
+              profile: dict[str, float] | None = None) -> SimEstate:
     """The plan's simulated estate, started, with the named faults (ValueError if one is
-    unknown or names nothing in the plan)."""
+    unknown or names nothing in the plan) and the durations of `profile` (Throughput's)."""
     parsed = [parse_fault(text, plan.estate) for text in faults]
-    sim = SimEstate(plan.estate, speed=speed, faults=parsed)
+    sim = SimEstate(plan.estate, speed=speed, faults=parsed,
+                    throughput=Throughput(**profile) if profile else None)
     sim.start()
     return sim

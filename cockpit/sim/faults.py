@@ -61,11 +61,17 @@ FAULTS: dict[str, tuple[str, str]] = {
                            "backup bucket's URL: BACKUP or RESTORE with it fails (Msg 3201)"),
     "listener-offline": ("availability group id", "its listener's cluster resource failed: "
                          "every listener address OFFLINE"),
+    "log-gap": ("which log backup (1 the first)", "that log backup's object is deleted from "
+                "S3 once written (a lifecycle rule meant for something else): msdb has it, no "
+                "replica can restore it"),
+    "source-version": ("major version (13 2016, 15 2019)", "the datacentre servers run that "
+                       "version: a backup to an s3:// URL is refused"),
 }
 # Faults that need no ARG (`--sim-fault wrong-account`), and what they mean without one.
 _DEFAULT_ARGS = {"wrong-account": "210987654321"}
 
 _NUMERIC = {"dns-latency", "aws-latency", "aws-throttle", "aws-5xx", "aws-credentials-expire"}
+_WHOLE = {"log-gap": (1, 1000), "source-version": (11, 16)}
 _SERVICES = ["ec2", "elbv2", "route53", "s3", "sts"]
 
 
@@ -94,6 +100,8 @@ def parse_fault(text: str, estate: Estate) -> Fault:
         raise FaultError(f"{text}: an AWS account id is 12 digits, e.g. 210987654321")
     if name in _NUMERIC:
         return Fault(name, _number(text, arg))
+    if name in _WHOLE:
+        return Fault(name, _whole(text, arg, *_WHOLE[name]))
     if name in ("backup-fails-at", "sql-drop-at", "alb-5xx"):
         return Fault(name, _percent(text, arg))
     known = _ids_for(name, estate)
@@ -111,6 +119,12 @@ def _percent(text: str, arg: str) -> str:
     if not 0 < value < 100:
         raise FaultError(f"{text}: write a percent between 0 and 100 (exclusive), e.g. 40")
     return f"{value:g}"
+
+
+def _whole(text: str, arg: str, low: int, high: int) -> str:
+    if not arg.isdigit() or not low <= int(arg) <= high:
+        raise FaultError(f"{text}: write a whole number from {low} to {high}")
+    return str(int(arg))
 
 
 def _number(text: str, arg: str) -> str:

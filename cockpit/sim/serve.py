@@ -89,7 +89,8 @@ def served_plan(path: Path) -> str | None:
 
 def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[str],
           ready: Callable[[str], None], plan_sha256: str = "",
-          driven: Callable[[], bool] | None = None, linger_s: float = 0.0) -> None:
+          driven: Callable[[], bool] | None = None, linger_s: float = 0.0,
+          profile: dict[str, float] | None = None) -> None:
     """Start the sim, publish its endpoints, and block until SIGTERM, SIGINT or SIGHUP;
     with `driven`, also once it has said no for `linger_s` seconds on end (the session
     the sim was started for has had no driver that long), or as soon as its endpoints file
@@ -97,7 +98,7 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
     stop = threading.Event()
     for stopping in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(stopping, lambda *_: stop.set())
-    sim = start_sim(plan, speed, faults)
+    sim = start_sim(plan, speed, faults, profile)
     try:
         write_endpoints(sim.endpoints(), endpoints_file, {
             "pid": os.getpid(), "speed": speed, "sql_servers": sim.sql_servers(),

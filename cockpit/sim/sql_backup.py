@@ -34,8 +34,6 @@ from cockpit.sim.sqlserver import (
     timestamp,
 )
 
-BACKUP_S = 120.0  # nominal time of the OMS full backup, divided by the sim's speed
-RESTORE_S = 90.0
 TICK_S = 0.05
 PART_BYTES = 5 * 1024 * 1024  # S3's smallest part (but the last): the sim's backups are small
 MAGIC = b"CKPTSIM-BAK\x01"

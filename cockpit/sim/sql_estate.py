@@ -194,10 +194,17 @@ class SimSqlEstate:
             if self._faulted("collation-differs", key, server):
                 server.properties["Collation"] = OTHER_COLLATION
                 server.publish_databases()
+            version = self.faults.args("source-version")
+            if version and key in self._datacentre():
+                server.properties.update(ProductMajorVersion=version[0],
+                                         ProductVersion=f"{version[0]}.0.4345.5")
             if self._faulted("path-missing", key, server):
                 data, log = OTHER_PATHS
                 server.properties.update(InstanceDefaultDataPath=data, InstanceDefaultLogPath=log)
                 server.directories = {data.lower(), log.lower()}
+
+    def _datacentre(self) -> set[str]:
+        return {e.id for e in self.estate.sql if e.site == "datacentre"}
 
     def _seed_logins(self) -> None:
         """The OMS logins on every instance, copied with their SIDs (as a DBA does with
@@ -231,6 +238,7 @@ class SimSqlEstate:
                 replicas[replica.id] = server
             self.ags[ag.id] = SimAvailabilityGroup(
                 ag, replicas, self.speed, stuck, denied=denied,
+                seeding_s=self.engine.throughput.seeding_s(),
                 listener_offline=self.faults.has("listener-offline", ag.id))
             self._hosts[_norm(ag.listener)] = f"ag:{ag.id}"
 

@@ -1,0 +1,101 @@
+"""Phase Two pre-staged, rehearsed on the simulated estate as the engineer runs it: the full
+and the logs restored WITH NORECOVERY on every replica before the window, the chain proved
+whole, the tail-log fence, the tail restored everywhere, and the new primary holding what
+the source held at the fence. A log backup lost on the way stops the window at the chain
+gate, before the fence, with the source untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from support.audit import entries_named, started_steps
+from support.plans import PLANS
+
+from cockpit.cli import main
+
+PRESTAGED = PLANS / "oms-phase2-database.toml"
+REPLICAS = ["oms-sql-1", "oms-sql-2", "oms-sql-3"]
+
+
+def quick_copy(tmp_path: Path) -> Path:
+    """The shipped plan with its log shipped every minute, three times (the rehearsal's
+    pace; the plan's own is every 15 minutes, four times)."""
+    text = PRESTAGED.read_text()
+    assert 'every = "15m", rounds = 4' in text
+    plan = tmp_path / "prestaged.toml"
+    plan.write_text(text.replace('every = "15m", rounds = 4', 'every = "1m", rounds = 3'))
+    return plan
+
+
+def rehearse(plan: Path, session: Path, *faults: str) -> str:
+    args = ["rehearse", str(plan), "--sim", "--speed", "50", "--manual-note", "rehearsal",
+            "--session", str(session)]
+    for fault in faults:
+        args += ["--sim-fault", fault]
+    result = CliRunner().invoke(main, args)
+    assert "Traceback" not in result.output, result.output
+    return f"exit {result.exit_code}\n{result.output}"
+
+
+def outputs_of(session: Path, step: str) -> dict[str, Any]:
+    """What the step's action returned, as the log records it (its "done" line)."""
+    done = [e for e in entries_named(session, "step.progress")
+            if e.step == step and isinstance(e.detail.get("outputs"), dict)]
+    assert done, f"{step} recorded no outputs"
+    return dict(done[-1].detail["outputs"])
+
+
+def test_the_window_fences_with_the_tail_and_restores_the_chain_on_every_replica(
+    tmp_path: Path,
+) -> None:
+    session = tmp_path / "session"
+    said = rehearse(quick_copy(tmp_path), session)
+    assert said.startswith("exit 0"), said
+
+    full = outputs_of(session, "stage-full")["backups"][0]
+    logs = outputs_of(session, "ship-logs")["backups"]
+    tail_out = outputs_of(session, "tail-log")
+    tail = tail_out["backups"][0]
+    assert full["type"] == "full" and full["has_backup_checksums"]
+    assert [b["type"] for b in logs] == ["log"] * 3
+    # a chain: each log starts where the one before ended, the tail where the last did
+    assert [b["first_lsn"] for b in logs[1:] + [tail]] == [b["last_lsn"] for b in logs]
+    assert all(f"/{entries_named(session, 'session.opened')[0].session}/" in b["keys"][0]
+               for b in [full, *logs, tail])  # every key names the session
+    assert tail["tail"] is True
+    statement = tail_out["statements"][0]
+    assert statement.startswith("BACKUP LOG [OMS] TO URL = ") and "NORECOVERY" in statement
+
+    staged = outputs_of(session, "stage-restore")["restored"]
+    tail_restored = outputs_of(session, "restore-tail")["restored"]
+    assert set(staged) == set(tail_restored) == set(REPLICAS)
+    assert all(r["applied"] == full["keys"][:1] for r in staged.values())
+    assert all(r["applied"] == tail["keys"] and r["redo_start_lsn"] == tail["last_lsn"]
+               for r in tail_restored.values())
+
+    gate = [e for e in entries_named(session, "step.succeeded") if e.step == "chain-whole"]
+    evidence = gate[0].detail["evidence"]["sql.chain_continuous"]
+    assert {r: v["redo_start_lsn"] for r, v in evidence["replicas"].items()} == \
+        dict.fromkeys(REPLICAS, logs[-1]["last_lsn"])
+    data = [e for e in entries_named(session, "step.succeeded") if e.step == "data-check"]
+    compared = data[0].detail["evidence"]["sql.data_matches"]
+    assert compared["source"] == tail["data"]  # the source as the fence read it
+    assert compared["target"]["dbo.orders"]["rows"] == tail["data"]["dbo.orders"]["rows"]
+
+
+def test_a_lost_log_backup_stops_at_the_chain_gate_before_the_fence(tmp_path: Path) -> None:
+    session = tmp_path / "session"
+    said = rehearse(quick_copy(tmp_path), session, "log-gap=2")
+    assert said.startswith("exit 1"), said
+    failed = entries_named(session, "step.failed")
+    assert [e.step for e in failed] == ["chain-whole"]
+    reason = str(failed[0].detail["reason"])
+    lost = outputs_of(session, "ship-logs")["backups"][1]
+    assert (f"the log backup of LSN {lost['first_lsn']} to {lost['last_lsn']} (step ship-logs) "
+            f"is missing from s3://oms-cutover-backups/{lost['keys'][0]}") in reason
+    assert "oms-sql-1 has rolled forward to" in reason
+    assert "tail-log" not in started_steps(session)  # the source was never fenced
+    shipping = outputs_of(session, "ship-logs")["restore_failures"]
+    assert [f["round"] for f in shipping] == [2, 3]  # said as it happened, shipping went on
