@@ -13,7 +13,7 @@ from typing import Any
 
 from cockpit.estate import tsql
 from cockpit.estate.handle import EstateHandle
-from cockpit.estate.sql import connection, execute, fetch, query_text, run
+from cockpit.estate.sql import connection, execute, fetch, query_text, read_query, run
 
 KINDS = {"D": "full", "I": "diff", "L": "log"}
 
@@ -99,7 +99,8 @@ def redo_start(handle: EstateHandle, endpoint: str, database: str) -> tuple[str 
         rows = fetch(conn, query_text("redo_start"), [database])
     if not rows:
         return None, None
-    return str(rows[0]["state"]), _lsn(rows[0]["redo_start_lsn"])
+    lsns = [lsn for r in rows if (lsn := _lsn(r["redo_start_lsn"])) is not None]
+    return str(rows[0]["state"]), min(lsns) if lsns else None
 
 
 def server_defaults(handle: EstateHandle, endpoint: str) -> tuple[str, str]:
@@ -108,3 +109,17 @@ def server_defaults(handle: EstateHandle, endpoint: str) -> tuple[str, str]:
         rows = fetch(conn, query_text("server_defaults"))
     row = rows[0] if rows else {}
     return str(row.get("data_path") or ""), str(row.get("log_path") or "")
+
+
+def write_sentinel(handle: EstateHandle, endpoint: str, database: str, table: str,
+                   value: str) -> dict[str, Any]:
+    return execute(handle, endpoint, "sql.write_sentinel",
+                   [tsql.write_sentinel(database, tsql.TableName.parse(table), value)])
+
+
+def sentinels_found(handle: EstateHandle, endpoint: str, database: str, table: str,
+                    value: str) -> int:
+    """How many marker rows of `value` the database holds (read-only: one SELECT)."""
+    rows = read_query(handle, endpoint, database,
+                      tsql.find_sentinel(tsql.TableName.parse(table), value))
+    return int(rows[0]["found"]) if rows else 0

@@ -192,6 +192,19 @@ def restore_from_url(database: str, urls: list[str], *, recovery: bool,
     return restore(database, urls, log=False, recovery=recovery, to_url=True, region=region)
 
 
+def write_sentinel(database: str, table: TableName, value: str) -> str:
+    """The marker row written just before the fence: found on the new primary, it proves
+    the last write before the fence came across."""
+    return (f"INSERT INTO {qualified(database, table)} ([sentinel], [written_at]) "
+            f"VALUES ({quote_string(value)}, SYSUTCDATETIME())")
+
+
+def find_sentinel(table: TableName, value: str) -> str:
+    """Run in the database (USE): how many marker rows of that value it holds."""
+    return (f"SELECT COUNT(*) AS found FROM {quote_name(table.schema)}.{quote_name(table.table)} "
+            f"WHERE sentinel = {quote_string(value)}")
+
+
 def drop_database(database: str) -> str:
     return f"DROP DATABASE {quote_name(database)}"
 

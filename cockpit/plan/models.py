@@ -619,6 +619,15 @@ class SqlQuery(Strict):
         return self
 
 
+class SentinelFound(Strict):
+    """The marker row the step `written_by` wrote is in the database at `endpoint`."""
+
+    kind: Literal["sql.sentinel_found"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    written_by: Annotated[str, Ref("steps")]
+
+
 class ChainContinuous(Strict):
     """The log chain the `backups` steps recorded is whole: each log starts where the one
     before ended (first_lsn = last_lsn), no other log backup of the database was taken at
@@ -674,6 +683,7 @@ Condition = Annotated[
     | ListenerOnline
     | PermissionsHeld
     | ChainContinuous
+    | SentinelFound
     | MetricHolds
     | ReadinessHolds,
     Field(discriminator="kind"),
@@ -831,6 +841,18 @@ class SqlRecover(Strict):
     database: DatabaseRef
 
 
+class WriteSentinel(Strict):
+    """A marker row into `table` of the database at `endpoint` (a table the DBA created
+    with columns `sentinel` and `written_at`), just before the fence: the last write
+    there. Found on the new primary (`sql.sentinel_found`), it proves that write came
+    across, and every one before it."""
+
+    kind: Literal["sql.write_sentinel"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    table: str = Field(default="dbo.cutover_sentinel", min_length=1, max_length=257)
+
+
 class ShipLogs(Strict):
     """Log shipping before the window: `rounds` times, every `every`, a log backup of the
     database at `endpoint` into the bucket, restored WITH NORECOVERY at each of `replicas`;
@@ -908,7 +930,8 @@ Action = Annotated[
     | SqlBackup
     | SqlRestore
     | SqlRecover
-    | ShipLogs,
+    | ShipLogs
+    | WriteSentinel,
     Field(discriminator="kind"),
 ]
 

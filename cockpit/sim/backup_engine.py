@@ -116,14 +116,16 @@ class BackupEngine:
                                          copy_only=options.has("COPY_ONLY"), checksum=checksum,
                                          tail=options.has("NORECOVERY"))
             return header, max(LOG_RECORD, header.last_lsn - header.first_lsn)
+        checkpoint = log.next_lsn
         log.write(LOG_RECORD)  # the checkpoint a data backup starts with
         if kind == "I":
             header = log_chain.begin_differential(log, db.name, checksum=checksum,
-                                                  ended_at=log.next_lsn)
+                                                  started_at=checkpoint, ended_at=log.next_lsn)
             changed = header.first_lsn - header.differential_base_lsn  # type: ignore[operator]
             return header, min(self.throughput.database_bytes, max(MB, changed))
         header = log_chain.begin_full(log, db.name, copy_only=options.has("COPY_ONLY"),
-                                      checksum=checksum, ended_at=log.next_lsn)
+                                      checksum=checksum, started_at=checkpoint,
+                                      ended_at=log.next_lsn)
         return header, self.throughput.database_bytes
 
     def _write(self, conn: SimConnection, devices: tuple[Device, ...], image: bytes,

@@ -85,9 +85,9 @@ def statement_name(kind: str, restoring: bool = False) -> str:
 
 
 def begin_full(log: SourceLog, database: str, *, copy_only: bool, checksum: bool,
-               ended_at: int) -> BackupHeader:
-    """A full backup read from `log.next_lsn` (its checkpoint) to `ended_at`."""
-    start = log.next_lsn
+               started_at: int, ended_at: int) -> BackupHeader:
+    """A full backup from its checkpoint at `started_at` to `ended_at`."""
+    start = started_at
     header = BackupHeader(database, "D", start, ended_at, start, log.last_full_checkpoint,
                           None, copy_only, checksum, False, False)
     log.last_full_checkpoint = start
@@ -99,14 +99,14 @@ def begin_full(log: SourceLog, database: str, *, copy_only: bool, checksum: bool
 
 
 def begin_differential(log: SourceLog, database: str, *, checksum: bool,
-                       ended_at: int) -> BackupHeader:
+                       started_at: int, ended_at: int) -> BackupHeader:
     if log.base_checkpoint is None:
         raise SimSqlError(3035, f'Cannot perform a differential backup for database '
                                 f'"{database}", because a current database backup does not '
                                 "exist. Perform a full database backup by reissuing BACKUP "
                                 "DATABASE, omitting the WITH DIFFERENTIAL option.",
                           then=terminating("BACKUP DATABASE"))
-    start = log.next_lsn
+    start = started_at
     return BackupHeader(database, "I", start, ended_at, start, log.base_checkpoint,
                         log.base_checkpoint, False, checksum, False, False)
 

@@ -47,6 +47,7 @@ CREATE TABLE orders (
 CREATE TABLE order_lines (
     order_line_id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, sku TEXT NOT NULL,
     quantity INTEGER NOT NULL, unit_price_cents INTEGER NOT NULL);
+CREATE TABLE cutover_sentinel (sentinel TEXT NOT NULL, written_at TEXT NOT NULL);
 """
 
 

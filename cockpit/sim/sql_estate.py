@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -50,9 +51,11 @@ from cockpit.sim.sqlserver import (
     checksum_agg,
     table_counts,
     table_rows,
+    timestamp,
 )
 
 TICK_S = 0.05
+LOG_PER_ROW = 512  # bytes of log a one-row insert writes
 APP_PROGRAM = "OMS Order Service"
 POOL = 2  # sessions in each app server's connection pool
 
@@ -156,7 +159,10 @@ class SimSqlEstate:
     def _build_servers(self) -> None:
         for endpoint in self.estate.sql:
             name = (endpoint.server or endpoint.id).split(".")[0].upper()
-            self._add_server(endpoint.id, name)
+            server = self._add_server(endpoint.id, name)
+            if endpoint.version:  # the version the plan says it runs
+                server.properties.update(ProductMajorVersion=str(endpoint.version),
+                                         ProductVersion=f"{endpoint.version}.0.4345.5")
             if endpoint.server:
                 self._hosts[_norm(endpoint.server)] = endpoint.id
 
@@ -350,6 +356,28 @@ class SimSqlEstate:
         conn.server.drop_database(db.name)
         return []
 
+    def _insert(self, conn: SimConnection, st: grammar.InsertSentinel) -> Rows:
+        """One row into a table of the database: refused as SQL Server refuses a write to a
+        database that is not online (927), read-only (3906), or a table it lacks (208)."""
+        db = conn.server.require(st.database)
+        if not db.online:
+            raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
+                                   "middle of a restore.", level=14)
+        if db.read_only:
+            raise SimSqlError(3906, f'Failed to update database "{db.name}" because the '
+                                    "database is read-only.")
+        table = next((t for t in table_counts(db.data_file) if t.lower() == st.table.lower()),
+                     None)
+        if table is None or st.schema.lower() != "dbo":
+            raise SimSqlError(208, f"Invalid object name '{st.database}.{st.schema}."
+                                   f"{st.table}'.")
+        with conn.server.lock, sqlite3.connect(db.data_file) as data:
+            data.execute(f'INSERT INTO "{table}" VALUES (?, ?)', (st.value, timestamp()))
+        data.close()
+        db.log.write(LOG_PER_ROW)
+        conn.server.refresh_catalog(db)
+        return []
+
     def _backup(self, conn: SimConnection, st: backup_grammar.Backup) -> Rows:
         self.engine.backup(conn, st, sessions_on=self._user_sessions(conn, st.database))
         return []
@@ -432,6 +460,7 @@ _HANDLERS: dict[type, Callable[[SimSqlEstate, SimConnection, Any], Rows]] = {
     grammar.AgDatabase: SimSqlEstate._ag_database,
     grammar.JoinAg: SimSqlEstate._join,
     grammar.DropDatabase: SimSqlEstate._drop,
+    grammar.InsertSentinel: SimSqlEstate._insert,
     backup_grammar.Backup: SimSqlEstate._backup,
     backup_grammar.Restore: SimSqlEstate._restore,
     backup_grammar.Listing: SimSqlEstate._listing,

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS databases (
     collation_name TEXT);
 CREATE TABLE IF NOT EXISTS master_files (
     database_id INTEGER, file_id INTEGER, type INTEGER, type_desc TEXT, name TEXT,
-    physical_name TEXT, size INTEGER, redo_start_lsn NUMERIC);
+    physical_name TEXT, size INTEGER, redo_start_lsn BIGINT);
 CREATE TABLE IF NOT EXISTS availability_groups (group_id TEXT, name TEXT);
 CREATE TABLE IF NOT EXISTS availability_replicas (
     replica_id TEXT, group_id TEXT, replica_server_name TEXT, availability_mode_desc TEXT,
@@ -104,8 +104,8 @@ CREATE TABLE IF NOT EXISTS sysjobschedules (
     job_id TEXT, schedule_id INTEGER, next_run_date INTEGER, next_run_time INTEGER);
 CREATE TABLE IF NOT EXISTS backupset (
     backup_set_id INTEGER PRIMARY KEY, media_set_id INTEGER, database_name TEXT, type TEXT,
-    first_lsn NUMERIC, last_lsn NUMERIC, checkpoint_lsn NUMERIC, database_backup_lsn NUMERIC,
-    differential_base_lsn NUMERIC, is_copy_only BIT, has_backup_checksums BIT,
+    first_lsn BIGINT, last_lsn BIGINT, checkpoint_lsn BIGINT, database_backup_lsn BIGINT,
+    differential_base_lsn BIGINT, is_copy_only BIT, has_backup_checksums BIT,
     is_force_offline BIT, begins_log_chain BIT, backup_start_date DATETIME,
     backup_finish_date DATETIME, backup_size NUMERIC, recovery_model TEXT, server_name TEXT);
 CREATE TABLE IF NOT EXISTS backupmediafamily (

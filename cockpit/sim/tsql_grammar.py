@@ -74,7 +74,19 @@ class DropDatabase:
     database: str
 
 
-Statement = Select | Use | TableQuery | SetOption | JoinAg | AgDatabase | DropDatabase
+@dataclass(frozen=True)
+class InsertSentinel:
+    """`INSERT INTO [db].[schema].[table] ([sentinel], [written_at]) VALUES ('x',
+    SYSUTCDATETIME())`: the one row the cockpit writes, the fence's marker."""
+
+    database: str
+    schema: str
+    table: str
+    value: str
+
+
+Statement = (Select | Use | TableQuery | SetOption | JoinAg | AgDatabase | DropDatabase
+             | InsertSentinel)
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -89,6 +101,8 @@ _SET = _pattern(rf"ALTER DATABASE ({_NAME}) SET (RESTRICTED_USER|READ_ONLY|READ_
 _JOIN = _pattern(rf"ALTER DATABASE ({_NAME}) SET HADR AVAILABILITY GROUP = ({_NAME})")
 _AG = _pattern(rf"ALTER AVAILABILITY GROUP ({_NAME}) (ADD|REMOVE) DATABASE ({_NAME})")
 _DROP = _pattern(rf"DROP DATABASE ({_NAME})")
+_INSERT = _pattern(rf"INSERT INTO ({_NAME})\.({_NAME})\.({_NAME}) \(\[sentinel\], "
+                   rf"\[written_at\]\) VALUES \(({_TEXT}), SYSUTCDATETIME\(\)\)")
 
 
 def strip_comments(statement: str) -> str:
@@ -126,4 +140,6 @@ _GRAMMAR: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Statement]]] = [
     (_AG, lambda m: AgDatabase(unquote_name(m.group(1)), m.group(2).upper(),
                                unquote_name(m.group(3)))),
     (_DROP, lambda m: DropDatabase(unquote_name(m.group(1)))),
+    (_INSERT, lambda m: InsertSentinel(unquote_name(m.group(1)), unquote_name(m.group(2)),
+                                       unquote_name(m.group(3)), unquote_text(m.group(4)))),
 ]

@@ -80,7 +80,11 @@ def test_the_window_fences_with_the_tail_and_restores_the_chain_on_every_replica
     assert {r: v["redo_start_lsn"] for r, v in evidence["replicas"].items()} == \
         dict.fromkeys(REPLICAS, logs[-1]["last_lsn"])
     data = [e for e in entries_named(session, "step.succeeded") if e.step == "data-check"]
+    sentinel = outputs_of(session, "sentinel")["sentinel"]
+    found = data[0].detail["evidence"]["sql.sentinel_found"]
+    assert (found["sentinel"], found["found"]) == (sentinel, 1)  # on the new primary
     compared = data[0].detail["evidence"]["sql.data_matches"]
+    assert compared["source"]["dbo.cutover_sentinel"]["stats_rows"] == 1  # before the fence
     assert compared["source"] == tail["data"]  # the source as the fence read it
     assert compared["target"]["dbo.orders"]["rows"] == tail["data"]["dbo.orders"]["rows"]
 

@@ -26,6 +26,7 @@ from support.plans import ROOT, load
 from cockpit.estate import sql
 from cockpit.estate.handle import Endpoints, EstateHandle
 from cockpit.plan.models import Plan
+from cockpit.sim.backup_engine import Throughput
 from cockpit.sim.faults import FaultSet
 from cockpit.sim.oms_data import oms_database_bytes
 from cockpit.sim.sql_backup import Request
@@ -70,7 +71,8 @@ def sim_sql(plan: Plan) -> Iterator[SimSqlEstate]:
     """The sim's SQL side alone (no AWS): its servers, AG and OMS data, apps running."""
     estate = SimSqlEstate(plan.estate, speed=1.0, faults=FaultSet(), s3=None, s3_host="-",
                           apps=AppView(running_apps=lambda: APPS,
-                                       resolve=lambda name: "sql-dc1.dc1.retail.example."))
+                                       resolve=lambda name: "sql-dc1.dc1.retail.example."),
+                          throughput=Throughput(database_gb=0.01))  # statements of a second
     estate.start()
     yield estate
     estate.stop()
@@ -108,10 +110,12 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
     folder = resources.files("cockpit.estate.queries")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     assert names == ["ag_listener.sql", "ag_seeding_history.sql", "ag_seeding_modes.sql",
-                     "ag_state.sql", "agent_jobs.sql", "backup_progress.sql", "certificates.sql",
+                     "ag_state.sql", "agent_jobs.sql", "backup_progress.sql", "backup_sets.sql",
+                     "certificates.sql",
                      "credentials.sql", "database_files.sql", "database_options.sql",
                      "database_state.sql", "database_users.sql", "linked_servers.sql",
-                     "permission_held.sql", "row_counts.sql", "server_defaults.sql",
+                     "permission_held.sql", "redo_start.sql", "row_counts.sql",
+                     "server_defaults.sql",
                      "server_logins.sql", "server_version.sql", "tde_databases.sql",
                      "user_sessions.sql"]
     for name in names:
@@ -120,7 +124,8 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
 
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
     for name in ("ag_listener", "ag_seeding_history", "ag_seeding_modes", "ag_state",
-                 "agent_jobs", "backup_progress", "certificates", "credentials", "database_files",
+                 "agent_jobs", "backup_progress", "backup_sets", "certificates", "credentials",
+                 "database_files", "redo_start",
                  "database_options", "database_state", "database_users", "linked_servers",
                  "permission_held", "row_counts", "server_defaults", "server_logins",
                  "server_version", "tde_databases", "user_sessions"):
@@ -198,6 +203,30 @@ def test_server_objects_read_as_a_dba_prepared_them(pyodbc: Any, sim_sql: SimSql
     linked = query(odbc_on(pyodbc, tmp_path, dmvs), "linked_servers")
     assert [(r["server_name"], r["data_source"]) for r in linked] == [
         ("WMS", "wms-sql.dc1.retail.example")]  # the local server (is_linked 0) is not one
+
+
+def test_the_backup_chain_reads_from_msdb_and_master_files(pyodbc: Any, sim_sql: SimSqlEstate,
+                                                            tmp_path: Path) -> None:
+    """msdb.dbo.backupset's LSNs (numeric(25,0)) and a RESTORING copy's redo_start_lsn."""
+    source, target = sim_sql.servers["oms-db-dc"], sim_sql.servers["oms-sql-3"]
+    source.connect().execute(r"BACKUP DATABASE [OMS] TO DISK = '\\b\odbc.bak' WITH CHECKSUM")
+    target.connect().execute(r"RESTORE DATABASE [OMS] FROM DISK = '\\b\odbc.bak' "
+                             "WITH NORECOVERY")
+    conn = odbc_on(pyodbc, tmp_path, source.dmv_file)
+    conn.execute(f"ATTACH DATABASE '{source.msdb_file}' AS dbo")  # USE msdb
+    sets = query(conn, "backup_sets", "OMS")
+    newest = sets[0]
+    assert (newest["backup_type"], newest["device"], newest["has_backup_checksums"]) == (
+        "D", "\\\\b\\odbc.bak", 1)
+    assert isinstance(newest["last_lsn"], int)  # never a float: an LSN has 17+ digits
+    assert newest["first_lsn"] < newest["last_lsn"]
+    redo = query(odbc_on(pyodbc, tmp_path, target.dmv_file), "redo_start", "OMS")
+    assert {(r["state"], r["redo_start_lsn"]) for r in redo} == {
+        ("RESTORING", newest["last_lsn"])}  # each file's, data and log
+    target.connect().execute("RESTORE DATABASE [OMS] WITH RECOVERY")
+    online = query(odbc_on(pyodbc, tmp_path, target.dmv_file), "redo_start", "OMS")
+    assert {(r["state"], r["redo_start_lsn"]) for r in online} == {("ONLINE", None)}
+    target.connect().execute("DROP DATABASE [OMS]")
 
 
 def test_the_listener_and_seeding_read_on_the_primary(pyodbc: Any, sim_sql: SimSqlEstate,
@@ -281,7 +310,8 @@ def test_row_counts_read_the_databases_catalog(pyodbc: Any, sim_sql: SimSqlEstat
     db: SimDatabase = sim_sql.servers["oms-db-dc"].require("OMS")
     rows = query(odbc_on(pyodbc, tmp_path, db.catalog_file), "row_counts")
     assert [(r["schema_name"], r["table_name"], r["row_count"]) for r in rows] == [
-        ("dbo", "customers", 600), ("dbo", "order_lines", 4581), ("dbo", "orders", 1500)]
+        ("dbo", "customers", 600), ("dbo", "cutover_sentinel", 0), ("dbo", "order_lines", 4581),
+        ("dbo", "orders", 1500)]
 
 
 # --- the adapter, over a real ODBC connection ---------------------------------------------------

@@ -61,7 +61,7 @@ def test_spec_messages_word_for_word() -> None:
             "elb.deregister, route53.upsert, manual, sql.set_read_only, sql.set_read_write, "
             "sql.backup_to_url, sql.backup_to_disk, sql.restore_from_url, sql.drop_database, "
             "sql.add_to_ag, sql.remove_from_ag, s3.abort_multipart, sql.backup, sql.restore, "
-            "sql.recover, sql.ship_logs)"
+            "sql.recover, sql.ship_logs, sql.write_sentinel)"
         ),
         line_of(
             "bugdet", text

@@ -271,6 +271,52 @@ def _wait(seconds: float) -> None:
     threading.Event().wait(max(0.0, seconds))
 
 
+# --- the sentinel ------------------------------------------------------------------------------
+
+
+def _write_sentinel(a: m.WriteSentinel, ctx: ActionContext) -> dict[str, Any]:
+    name = sql.database(ctx.handle, a.database).name
+    value = f"{ctx.session_id or 'no-session'} {datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+    done = in_sql_words(ctx.handle, lambda: sql_chain.write_sentinel(
+        ctx.handle, a.endpoint, name, a.table, value))
+    return {**done, "sentinel": value, "table": a.table}
+
+
+def _sentinel_found(c: m.SentinelFound, ctx: ProbeContext) -> Verdict:
+    name = sql.database(ctx.handle, c.database).name
+    written = ctx.outputs.get(c.written_by, {})
+    value, table = written.get("sentinel"), written.get("table")
+    if not value or not table:
+        return Verdict(False, f"step {c.written_by} has written no sentinel yet", {})
+    return _count_sentinels(ctx, c.endpoint, name, str(table), str(value))
+
+
+def _count_sentinels(ctx: ProbeContext, endpoint: str, name: str, table: str,
+                     value: str) -> Verdict:
+    evidence = {"sentinel": value, "table": table}
+    try:
+        found = sql_chain.sentinels_found(ctx.handle, endpoint, name, table, value)
+    except Exception as exc:  # a probe reports, it never raises
+        error = sql.describe_sql_error(ctx.handle, exc)
+        return Verdict(False, f"{endpoint}: {error}", {**evidence, "error": error})
+    if found != 1:
+        return Verdict(False, f"sentinel {value!r} found {found} time(s) in {name}.{table} at "
+                              f"{endpoint}: the last write before the fence is not there",
+                       {**evidence, "found": found})
+    return Verdict(True, f"sentinel {value!r} (the last write before the fence) found in "
+                         f"{name}.{table} at {endpoint}", {**evidence, "found": found})
+
+
+def _sentinel_written(a: m.WriteSentinel, ctx: ProbeContext) -> Verdict:
+    """The step's own row, by its recorded value; cut short before it recorded one, the
+    estate cannot say which row is this step's."""
+    value = ctx.outputs.get(ctx.step_id or "", {}).get("sentinel")
+    if not value:
+        return Verdict(False, "no sentinel recorded for this step: run it again", {})
+    name = sql.database(ctx.handle, a.database).name
+    return _count_sentinels(ctx, a.endpoint, name, a.table, str(value))
+
+
 # --- the chain, judged -------------------------------------------------------------------------
 
 
@@ -421,6 +467,7 @@ def _shipped(a: m.ShipLogs, ctx: ProbeContext) -> Verdict:
 
 PROBES: Probes = {
     m.ChainContinuous: _chain_continuous,
+    m.SentinelFound: _sentinel_found,
 }
 
 ACTIONS: Actions = {
@@ -428,6 +475,7 @@ ACTIONS: Actions = {
     m.SqlRestore: _sql_restore,
     m.SqlRecover: _sql_recover,
     m.ShipLogs: _ship_logs,
+    m.WriteSentinel: _write_sentinel,
 }
 
 EFFECTS: Effects = {
@@ -435,6 +483,7 @@ EFFECTS: Effects = {
     m.SqlRestore: _restored,
     m.SqlRecover: _recovered,
     m.ShipLogs: _shipped,
+    m.WriteSentinel: _sentinel_written,
 }
 
 WATCHED_BY: WatchedBy = {}  # the panes' kinds are pinned; the backup pane shows these anyway
