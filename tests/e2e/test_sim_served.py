@@ -18,7 +18,7 @@ from cockpit.sim.serve import read_endpoints
 
 PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 COCKPIT = str(Path(sys.executable).parent / "cockpit")
-ENDPOINTS = ["oms-db-dc", "oms-sql-1"]
+ENDPOINTS = ["oms-db-dc", "oms-sql-1", "oms-sql-2", "oms-sql-3"]  # every [[estate.sql]]
 
 
 def test_a_served_sim_rehearses_phase_two_from_another_process(tmp_path: Path) -> None:
