@@ -20,7 +20,11 @@ ENTRY_KEYS = ("seq", "ts", "session", "actor", "mode", "event", "step", "detail"
 
 def render_ts(ts: datetime) -> str:
     """`2026-11-26T14:33:23.123456Z`: always UTC, always microseconds, so lines sort as text."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = ts.astimezone(UTC)
+    if utc.year >= 1000:
+        # The same text as the strftime below, in a fifth of the time: every line is stamped.
+        return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # `%Y` does not pad a year before 1000
 
 
 @lru_cache(maxsize=256)  # a log names a handful of actors, on every one of its lines
