@@ -11,14 +11,14 @@ or says why not, so the two ways never disagree on what a log holds.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from cockpit.audit.line import actor_label
+from cockpit.audit.line import actor_label, json_encodes_alike
 from cockpit.audit.verify import ChainCheck, VerifyReport, parse_entry, said_as_read_error
 
 if TYPE_CHECKING:
@@ -44,17 +44,20 @@ class LogEntry(msgspec.Struct, frozen=True):
                    entry.event, entry.step, entry.detail)
 
 
-class _ActorLine(msgspec.Struct, forbid_unknown_fields=True):
+class ActorLine(msgspec.Struct, forbid_unknown_fields=True):
     user: str
     host: str
     ssh_client: str | None
 
 
-class _Line(msgspec.Struct, forbid_unknown_fields=True):
+class LogLine(msgspec.Struct, forbid_unknown_fields=True):
+    """A line exactly as the writer writes it: its fields in their order, the actor's too,
+    so msgspec encodes it as `AuditEntry.model_dump(mode="json")` reads."""
+
     seq: int
     ts: str
     session: str
-    actor: _ActorLine
+    actor: ActorLine
     mode: str
     event: str
     step: str | None
@@ -63,7 +66,19 @@ class _Line(msgspec.Struct, forbid_unknown_fields=True):
     hash: str
 
 
-_decode_line = msgspec.json.Decoder(_Line).decode
+_decode_line = msgspec.json.Decoder(LogLine).decode
+
+
+def _float_without_exponent(literal: str) -> float:
+    number = float(literal)
+    if not json_encodes_alike(number):
+        raise ValueError("a float json writes with an exponent")
+    return number
+
+
+# Decodes a line only if msgspec would encode its detail as json does: every float in it
+# is checked as it is read, which costs less than a walk over the detail after.
+_decode_plain_line = msgspec.json.Decoder(LogLine, float_hook=_float_without_exponent).decode
 _TS_AS_WRITTEN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # AuditEntry's Sha256Hex
 
@@ -84,17 +99,48 @@ def scan_log(path: Path, on_entry: Callable[[LogEntry], None]) -> VerifyReport:
     return check.report(tail)
 
 
+def read_log_lines(path: Path) -> Iterator[tuple[LogLine | AuditEntry, bool]]:
+    """Every complete line of the log, one at a time, as the writer wrote it (a `LogLine`)
+    or, a line in another shape, as `AuditEntry` reads it; `AuditReadError` for a line that
+    is not an entry. What the data exports read: every field, no chain check.
+
+    With each, whether its detail is one that msgspec encodes as json does
+    (`json_encodes_alike`): known from decoding it, which meets every float there is.
+    """
+    with said_as_read_error(), Path(path).open("rb") as log:
+        for number, line in enumerate(log, 1):
+            if not line.endswith(b"\n"):
+                return  # a torn last line: no entry
+            yield _read_data_line(number, line[:-1])
+
+
+def _read_data_line(number: int, line: bytes) -> tuple[LogLine | AuditEntry, bool]:
+    written = _as_written(line, chained=False, decode=_decode_plain_line)
+    if written is not None:
+        return written[0], True
+    written = _as_written(line, chained=False)
+    return (written[0] if written is not None else parse_entry(number, line)), False
+
+
 def read_log_entry(number: int, line: bytes, *, chained: bool = False) -> LogEntry:
     """Line `number` as a `LogEntry`: decoded directly when it is what the writer writes,
     through `AuditEntry` otherwise. `chained`: the chain check found the line in its place,
     so its `prev` and `hash` are known to be sha256 hex digests."""
-    entry = _as_written(line, chained)
-    return entry if entry is not None else LogEntry.of(parse_entry(number, line))
+    written = _as_written(line, chained)
+    if written is None:
+        return LogEntry.of(parse_entry(number, line))
+    raw, ts = written
+    actor = raw.actor
+    return LogEntry(raw.seq, ts, raw.session, actor_label(actor.user, actor.host,
+                    actor.ssh_client), raw.mode, raw.event, raw.step, raw.detail)
 
 
-def _as_written(line: bytes, chained: bool) -> LogEntry | None:
+def _as_written(line: bytes, chained: bool, decode: Callable[[bytes], LogLine] = _decode_line
+                ) -> tuple[LogLine, datetime] | None:
+    """The line and its time, when it holds exactly the writer's types and format; None
+    when only `AuditEntry` can say what it is."""
     try:
-        raw = _decode_line(line)
+        raw = decode(line)
     except msgspec.DecodeError:  # malformed, or not the writer's types: AuditEntry judges
         return None
     if not _TS_AS_WRITTEN.fullmatch(raw.ts):
@@ -102,9 +148,6 @@ def _as_written(line: bytes, chained: bool) -> LogEntry | None:
     if not chained and not (_SHA256_HEX.fullmatch(raw.prev) and _SHA256_HEX.fullmatch(raw.hash)):
         return None
     try:
-        ts = datetime.fromisoformat(raw.ts)
+        return raw, datetime.fromisoformat(raw.ts)
     except ValueError:  # no such date: AuditEntry says so
         return None
-    actor = raw.actor
-    return LogEntry(raw.seq, ts, raw.session, actor_label(actor.user, actor.host,
-                    actor.ssh_client), raw.mode, raw.event, raw.step, raw.detail)
