@@ -6,12 +6,17 @@ is decoded by msgspec into the envelope the writer writes (several times faster 
 `json.loads`, and strict: no coercion, no NaN), checked, and handed on. A line that is not
 exactly what the writer writes goes to `AuditEntry`, which accepts what it always accepted
 or says why not, so the two ways never disagree on what a log holds.
+
+The record shows a few values of most lines' details (of a progress sample, only whether it
+holds evidence, unless it is a run's last): for the record, a detail's values are kept as
+the JSON they are in the line, and decoded when asked for.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, KeysView, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,8 +30,9 @@ if TYPE_CHECKING:
     from cockpit.audit.entry import AuditEntry
 
 
-class LogEntry(msgspec.Struct, frozen=True):
-    """The fields of an `AuditEntry` that a report shows (a Struct: made in C, 100,000 times)."""
+class LogEntry(msgspec.Struct, frozen=True, gc=False):
+    """The fields of an `AuditEntry` that a report shows (a Struct: made in C, 100,000 times,
+    and, holding no cycle, never followed by the garbage collector)."""
 
     seq: int
     ts: datetime
@@ -36,12 +42,53 @@ class LogEntry(msgspec.Struct, frozen=True):
     mode: str
     event: str
     step: str | None
-    detail: dict[str, Any]
+    detail: Mapping[str, Any]
 
     @classmethod
     def of(cls, entry: AuditEntry) -> LogEntry:
         return cls(entry.seq, entry.ts, entry.session, entry.actor.label(), entry.mode,
                    entry.event, entry.step, entry.detail)
+
+
+class LazyDetail(Mapping[str, Any]):
+    """A detail whose values are decoded from their JSON only when asked for."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, msgspec.Raw]) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return decode_json(self._values[key])
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._values.get(key)
+        return default if value is None else decode_json(value)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> KeysView[str]:
+        # The dict's own view: `in` on it costs no call into Python, and every progress
+        # sample of a long log is asked for three keys.
+        return self._values.keys()
+
+    def json_of(self, key: str) -> bytes:
+        """The value's JSON as the line holds it (a copy: the line itself is let go)."""
+        return bytes(self._values[key])
+
+
+def decode_json(text: str | bytes | msgspec.Raw) -> Any:
+    try:
+        return msgspec.json.decode(text)  # the faster, for plain JSON
+    except msgspec.DecodeError:  # a number beyond a float, NaN, a lone surrogate: json reads them
+        return json.loads(bytes(text) if isinstance(text, msgspec.Raw) else text)
 
 
 class ActorLine(msgspec.Struct, forbid_unknown_fields=True):
@@ -67,6 +114,19 @@ class LogLine(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decode_line = msgspec.json.Decoder(LogLine).decode
+
+
+class _Envelope(LogLine, forbid_unknown_fields=True):
+    """A line with its detail's values left as JSON (`LazyDetail`)."""
+
+    detail: dict[str, msgspec.Raw]
+
+
+_decode_envelope = msgspec.json.Decoder(_Envelope).decode
+# Left as JSON, a value is only checked to be JSON: a string's UTF-8 and a number's size are
+# checked as it is decoded, later. A line in UTF-8 that cannot hold a number too long for
+# Python's int (4,300 digits) is refused or accepted by that check as by a full decode.
+_LAZY_LINE_BYTES = 4096
 
 
 def _float_without_exponent(literal: str) -> float:
@@ -126,13 +186,23 @@ def read_log_entry(number: int, line: bytes, *, chained: bool = False) -> LogEnt
     """Line `number` as a `LogEntry`: decoded directly when it is what the writer writes,
     through `AuditEntry` otherwise. `chained`: the chain check found the line in its place,
     so its `prev` and `hash` are known to be sha256 hex digests."""
-    written = _as_written(line, chained)
+    lazy = len(line) < _LAZY_LINE_BYTES and (line.isascii() or _is_utf8(line))
+    written = _as_written(line, chained, decode=_decode_envelope if lazy else _decode_line)
     if written is None:
         return LogEntry.of(parse_entry(number, line))
     raw, ts = written
     actor = raw.actor
+    detail = LazyDetail(raw.detail) if lazy else raw.detail
     return LogEntry(raw.seq, ts, raw.session, actor_label(actor.user, actor.host,
-                    actor.ssh_client), raw.mode, raw.event, raw.step, raw.detail)
+                    actor.ssh_client), raw.mode, raw.event, raw.step, detail)
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _as_written(line: bytes, chained: bool, decode: Callable[[bytes], LogLine] = _decode_line
