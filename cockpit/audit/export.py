@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeAlias
@@ -62,6 +61,8 @@ def read_board(path: Path) -> BoardReport:
 def _spooled(export: Callable[[IO[str]], None]) -> Iterator[str]:
     """What `export` writes, once it has written all of it: a line that is not an entry,
     however far into the log, stops the export before any of it goes out."""
+    import tempfile  # here: the record (md, html) has no use for it, nor its 8 ms of imports
+
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, mode="w+",
                                           encoding="utf-8", newline="")
     try:
