@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
-
 from cockpit.audit import events
-from cockpit.audit.scan import LogEntry
+from cockpit.audit.scan import LazyDetail, LogEntry, decode_json
 from cockpit.audit.verify import VerifyReport
 
 
@@ -51,16 +49,13 @@ class EvidenceItem:
     ts: datetime
     what: str
     who: str
-    evidence_json: str
-    """Kept as JSON text until it is rendered: a report holds every step's evidence until
-    the log has been read to its end, and the text takes a fraction of the objects' memory."""
+    evidence_json: str | bytes
+    """Kept as JSON until it is rendered: a report holds every step's evidence until the log
+    has been read to its end, and the text takes a fraction of the objects' memory."""
 
     @property
     def evidence(self) -> Any:
-        try:
-            return msgspec.json.decode(self.evidence_json)  # the faster, for plain JSON
-        except msgspec.DecodeError:  # NaN, or a lone surrogate: json reads them back
-            return json.loads(self.evidence_json)
+        return decode_json(self.evidence_json)
 
 
 @dataclass
@@ -248,13 +243,14 @@ class BoardBuilder:
 
     def _step_progress(self, entry: LogEntry) -> None:
         step = entry.step or ""
-        if entry.detail.get("warning"):  # said on opening (uploads a dead driver left open)
-            self._warning(entry)
+        keys = entry.detail.keys()  # most of a long log: asked what it holds, not decoded
+        if "warning" in keys and entry.detail["warning"]:
+            self._warning(entry)  # said on opening (uploads a dead driver left open)
             return
-        if "outputs" in entry.detail:  # what an action did (ids, change ids): never sampled
+        if "outputs" in keys:  # what an action did (ids, change ids): never sampled
             what = f"{as_text(entry.detail.get('message')) or 'action'}: outputs"
-            self._add_evidence(entry, what, entry.detail["outputs"])
-        if "evidence" in entry.detail:
+            self._add_evidence_of(entry, what, "outputs")
+        if "evidence" in keys:
             _, count = self.progress.get(step, (entry, 0))
             self.progress[step] = (entry, count + 1)
 
@@ -368,15 +364,26 @@ class BoardBuilder:
             what = f"progress: {as_text(entry.detail.get('message'))}"
             if count > 1:
                 what += f" (the last of {count} samples)"
-            self._add_evidence(entry, what, entry.detail["evidence"])
+            self._add_evidence_of(entry, what, "evidence")
 
     def _collect_evidence(self, entry: LogEntry, what: str) -> None:
         self._flush_progress(entry.step or "")
         if "evidence" in entry.detail:
-            self._add_evidence(entry, what, entry.detail["evidence"])
+            self._add_evidence_of(entry, what, "evidence")
 
     def _add_evidence(self, entry: LogEntry, what: str, evidence: Any) -> None:
-        item = EvidenceItem(entry.ts, what, who(entry), _evidence_json(evidence))
+        self._add_evidence_json(entry, what, _evidence_json(evidence))
+
+    def _add_evidence_of(self, entry: LogEntry, what: str, key: str) -> None:
+        """The detail's value at `key` as evidence: the JSON the line holds, when it is kept."""
+        detail = entry.detail
+        if isinstance(detail, LazyDetail):
+            self._add_evidence_json(entry, what, detail.json_of(key))
+        else:
+            self._add_evidence(entry, what, detail[key])
+
+    def _add_evidence_json(self, entry: LogEntry, what: str, evidence: str | bytes) -> None:
+        item = EvidenceItem(entry.ts, what, who(entry), evidence)
         self.report.evidence.setdefault(entry.step or "", []).append(item)
 
     def _add(self, rows: list[Happening], entry: LogEntry, what: str, text: str,

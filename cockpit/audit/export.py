@@ -1,31 +1,35 @@
 """Export a log: the change board's record (md, html) or the entries as data (json, csv).
 
 Nothing goes into an export that is not in the log (the log is already redacted), apart
-from what verify says about it. The record is built as the log is read, a line at a time,
-and comes out in pieces: a long log costs memory for what the record shows, not for the
-log's every line.
+from what verify says about it. The log is read once, a line at a time, and the export
+comes out in pieces: a long log costs memory for what the record shows, not for the log's
+every line.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TypeAlias
+
+import msgspec
 
 from cockpit.audit.board import BoardBuilder, BoardReport
 from cockpit.audit.line import render_ts
 from cockpit.audit.render_html import html_chunks
 from cockpit.audit.render_md import md_chunks
-from cockpit.audit.scan import scan_log
-from cockpit.audit.verify import VerifyReport, read_and_verify
+from cockpit.audit.scan import LogLine, read_log_lines, scan_log
 
 if TYPE_CHECKING:
     from cockpit.audit.entry import AuditEntry
 
 CSV_COLUMNS = ("seq", "ts", "user", "host", "mode", "event", "step", "detail", "hash")
+
+# A data export is kept in memory up to this size, on disk (unnamed, the owner's only)
+# beyond it, until the whole log has been read.
+_SPOOL_IN_MEMORY = 1 << 20
 
 
 def export_log(path: Path, fmt: str) -> str:
@@ -44,8 +48,7 @@ def export_chunks(path: Path, fmt: str) -> Iterator[str]:
         raise ValueError(f"unknown export format {fmt!r}: one of {formats}")
     if fmt in _BOARD_FORMATS:
         return _BOARD_FORMATS[fmt](read_board(Path(path)))
-    result, report = read_and_verify(Path(path))
-    return iter([_DATA_FORMATS[fmt](result.entries, report)])
+    return _spooled(lambda out: _DATA_FORMATS[fmt](read_log_lines(Path(path)), out))
 
 
 def read_board(path: Path) -> BoardReport:
@@ -55,26 +58,74 @@ def read_board(path: Path) -> BoardReport:
     return builder.finish(verdict)
 
 
-def export_json(entries: list[AuditEntry], _report: VerifyReport) -> str:
-    data = [entry.model_dump(mode="json") for entry in entries]
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+def _spooled(export: Callable[[IO[str]], None]) -> Iterator[str]:
+    """What `export` writes, once it has written all of it: a line that is not an entry,
+    however far into the log, stops the export before any of it goes out."""
+    import tempfile  # here: the record (md, html) has no use for it, nor its 8 ms of imports
+
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, mode="w+",
+                                          encoding="utf-8", newline="")
+    try:
+        export(spool)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return _drain(spool)
 
 
-def export_csv(entries: list[AuditEntry], _report: VerifyReport) -> str:
-    out = io.StringIO()
+def _drain(spool: IO[str]) -> Iterator[str]:
+    with spool:
+        while chunk := spool.read(1 << 16):
+            yield chunk
+
+
+Lines: TypeAlias = "Iterable[tuple[LogLine | AuditEntry, bool]]"
+"""Each line of a log, and whether msgspec encodes its detail as json does (`read_log_lines`)."""
+
+
+def export_json(lines: Lines, out: IO[str]) -> None:
+    """A JSON array of the entries, as `json.dumps(..., indent=2)` writes it, an entry at a
+    time."""
+    opening = "[\n  "
+    for line, alike in lines:
+        # An entry's JSON holds no newline but its indents: each goes one level deeper.
+        out.write(opening + _json_entry(line, alike).replace("\n", "\n  "))
+        opening = ",\n  "
+    out.write("[]\n" if opening == "[\n  " else "\n]\n")
+
+
+def _json_entry(line: LogLine | AuditEntry, alike: bool) -> str:
+    if not isinstance(line, LogLine):
+        return json.dumps(line.model_dump(mode="json"), ensure_ascii=False, indent=2)
+    if alike:
+        # The line's fields in AuditEntry's order; msgspec indents as json does.
+        return msgspec.json.format(msgspec.json.encode(line), indent=2).decode()
+    return json.dumps(msgspec.to_builtins(line), ensure_ascii=False, indent=2)
+
+
+def export_csv(lines: Lines, out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(_csv_row(entry) for entry in entries)
-    return out.getvalue()
+    writer.writerows(_csv_row(line, alike) for line, alike in lines)
 
 
-def _csv_row(entry: AuditEntry) -> tuple[object, ...]:
-    detail = json.dumps(entry.detail, ensure_ascii=False, separators=(",", ":"))
-    return (entry.seq, render_ts(entry.ts), entry.actor.user, entry.actor.host, entry.mode,
-            entry.event, entry.step or "", detail, entry.hash)
+def _csv_row(line: LogLine | AuditEntry, alike: bool) -> tuple[object, ...]:
+    if isinstance(line, LogLine):
+        actor = line.actor
+        return (line.seq, line.ts, actor.user, actor.host, line.mode, line.event,
+                line.step or "", _compact(line.detail, alike), line.hash)
+    return (line.seq, render_ts(line.ts), line.actor.user, line.actor.host, line.mode,
+            line.event, line.step or "", _compact(line.detail, False), line.hash)
 
 
-_DATA_FORMATS: dict[str, Callable[[list[AuditEntry], VerifyReport], str]] = {
+def _compact(detail: dict[str, object], alike: bool) -> str:
+    if alike:
+        return msgspec.json.encode(detail).decode()
+    return json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
+
+
+_DATA_FORMATS: dict[str, Callable[[Lines, IO[str]], None]] = {
     "json": export_json,
     "csv": export_csv,
 }

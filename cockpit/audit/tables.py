@@ -10,9 +10,6 @@ from typing import Any
 
 from cockpit.audit.board import BoardReport, Happening, as_text
 
-ONE_DAY_FORMAT = "%H:%M:%S"
-MANY_DAYS_FORMAT = "%m-%d %H:%M:%S"
-
 
 @dataclass(frozen=True)
 class Table:
@@ -30,7 +27,10 @@ class Clock:
     def __call__(self, ts: datetime | None) -> str:
         if ts is None:
             return "—"
-        return ts.strftime(ONE_DAY_FORMAT if self.one_day else MANY_DAYS_FORMAT)
+        # `%H:%M:%S`, or `%m-%d %H:%M:%S`, in a fraction of strftime's time: every piece of
+        # evidence is stamped.
+        time = ts.time().isoformat("seconds")
+        return time if self.one_day else f"{ts.month:02d}-{ts.day:02d} {time}"
 
 
 def full_time(ts: datetime | None) -> str:

@@ -176,13 +176,6 @@ def read_entries(path: Path) -> ReadResult:
     return ReadResult(entries=parse_entries(lines), torn_tail=tail)
 
 
-def read_and_verify(path: Path) -> tuple[ReadResult, VerifyReport]:
-    """Entries and the verdict on them from one read of the file (what an export needs)."""
-    data = read_log_bytes(path)
-    lines, tail = split_lines(data)
-    return ReadResult(parse_entries(lines), tail), verify_data(data, str(path))
-
-
 def repair_torn_tail(path: Path) -> bytes | None:
     """Cut the file back to its last complete line; the removed bytes, or None if whole."""
     data = read_log_bytes(path)

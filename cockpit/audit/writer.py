@@ -6,6 +6,8 @@ written by a tiny "logger" whose `msg()` writes the bytes and fsyncs them.
 Only the seq, the time, the event, the step and the detail change from one line to the
 next, so the rest of the line is rendered once, when the writer opens; the line is the
 bytes `json.dumps` makes of the whole entry (compact, UTF-8), the same as it has always been.
+A detail of JSON's own types is rendered by msgspec, which writes those bytes too, in a
+tenth of the time.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import structlog
 from pydantic import BaseModel
 from structlog.typing import EventDict, WrappedLogger
 
 from cockpit.audit.crashpoints import CrashPoints
 from cockpit.audit.entry import GENESIS, Actor, AuditEntry, render_ts
+from cockpit.audit.line import json_encodes_alike
 from cockpit.audit.redact import Redactor
 from cockpit.audit.verify import HASH_KEY, AuditReadError, read_log_bytes, verify_data
 
@@ -91,13 +95,13 @@ class AuditWriter:
         self._dry_run = self._chain(_Unwritten())
 
     def _chain(self, end: _FsyncedFile | _Unwritten) -> Any:
+        # Bound at once: the lazy proxy `wrap_logger` returns would be asked on every line.
         return structlog.wrap_logger(
             end,
             processors=[self._stamp, self._redact, self._chain_and_render],
             wrapper_class=structlog.BoundLogger,  # not the global config: other code may set it
             context_class=dict,
-            cache_logger_on_first_use=True,
-        )
+        ).bind()
 
     @property
     def head(self) -> tuple[int, str]:
@@ -169,19 +173,20 @@ class AuditWriter:
         return event_dict
 
     def _redact(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-        event_dict["detail"], event_dict["readback"] = self._detail_json(event_dict["detail"])
+        event_dict["detail"], event_dict["as_is"] = self._detail_json(event_dict["detail"])
         return event_dict
 
-    def _detail_json(self, detail: Mapping[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
-        """The detail's JSON, redacted, and the value it reads back as (None: not known).
+    def _detail_json(self, detail: Mapping[str, Any] | None) -> tuple[str, bool]:
+        """The detail's JSON, redacted, and whether it reads back as the detail itself.
 
         Most details are plain JSON already and hold nothing to mask: for those, rendering
-        them is all the work. Anything else takes the full way: `plain_json`, `redact`.
+        them is all the work. Anything else takes the full way: `plain_json`, `redact`,
+        which writes the same bytes for a plain detail with nothing to mask.
         """
-        text, readback = _json_as_is(detail or {})
-        if readback is None or self._redactor.could_mask(text):
-            return _to_json(self._redactor.redact(plain_json(detail or {}))), None
-        return text, readback
+        text = _plain_json_text(detail or {})
+        if text is None or self._redactor.could_mask(text):
+            return _to_json(self._redactor.redact(plain_json(detail or {}))), False
+        return text, True
 
     def _chain_and_render(
         self, _logger: WrappedLogger, _method: str, event_dict: EventDict
@@ -192,41 +197,44 @@ class AuditWriter:
         text = (f'{{"seq":{seq},"ts":"{ts}",{self._who},"event":{encode_basestring(event)},'
                 f'"step":{"null" if step is None else encode_basestring(step)},'
                 f'"detail":{event_dict["detail"]},"prev":"{self._prev}"')
-        readback = event_dict["readback"]
+        as_is = event_dict["as_is"]
         try:
             prefix = text.encode("utf-8")
         except UnicodeEncodeError:
             # A lone surrogate has no UTF-8: it is written as `?`, and the entry is read
             # back from the bytes written.
-            prefix, readback = text.encode("utf-8", "replace"), None
+            prefix, as_is = text.encode("utf-8", "replace"), False
         digest = hashlib.sha256(prefix).hexdigest()
-        fields = None if readback is None else {
+        # The detail is read back from its JSON only after the line is on disk (`_as_entry`):
+        # nothing the caller waits for before the fsync.
+        fields = None if not as_is else {
             "seq": seq, "ts": ts, "session": self.session, "actor": self.actor,
-            "mode": self.mode, "event": event, "step": step, "detail": readback,
+            "mode": self.mode, "event": event, "step": step, "detail": event_dict["detail"],
             "prev": self._prev, "hash": digest}
         return {"line": prefix + HASH_KEY + digest.encode() + b'"}\n', "fields": fields}
 
 
-def _json_as_is(detail: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """The detail's JSON and what that reads back as, if it reads back equal to the detail.
+def _plain_json_text(detail: Mapping[str, Any]) -> str | None:
+    """The detail's JSON as `json.dumps` writes it, when it holds nothing but JSON's own
+    types (exactly: no subclass, tuple, set, NaN, key that is not text...); None otherwise.
 
-    Equal means it holds JSON's types only (no tuple, set, NaN, key that is not text...),
-    which `plain_json` leaves as they are; (``, None) otherwise.
+    msgspec writes it (see `json_encodes_alike`), ten times faster.
     """
+    if not json_encodes_alike(detail):
+        return None
     try:
-        text = _to_json(detail)
-    except (TypeError, ValueError):
-        return "", None
-    readback = json.loads(text)
-    return (text, readback) if readback == detail else ("", None)
+        return msgspec.json.encode(detail).decode()
+    except ValueError:  # a lone surrogate, or an int too long to print: json's way says so
+        return None
 
 
 def _as_entry(line: bytes, fields: dict[str, Any] | None) -> AuditEntry:
-    """The entry as it will read back from the log: from the fields the line was made of,
-    when they are known to read back as themselves, else from the line's bytes."""
+    """The entry as it will read back from the log: from the fields the line was made of
+    (the detail from its JSON), when they are known to read back as themselves, else from
+    the line's bytes."""
     if fields is None:
         return AuditEntry.model_validate_json(line)
-    return AuditEntry.model_validate(fields)
+    return AuditEntry.model_validate({**fields, "detail": msgspec.json.decode(fields["detail"])})
 
 
 def _continue_from(path: Path) -> tuple[int, str]:

@@ -9,8 +9,10 @@ import re
 import stat
 import tempfile
 import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import IntEnum
 from pathlib import Path
 
 import pytest
@@ -317,6 +319,34 @@ def test_text_that_utf8_cannot_hold_is_written_as_before(tmp_path: Path) -> None
                                      detail=detail)
     assert read_entries(log).entries == [entry]
     assert entry.detail == {"message": "half a pair: ?", "?": 1}
+
+
+class Level(IntEnum):
+    HIGH = 3
+
+
+def _moved_to_end() -> OrderedDict[str, int]:
+    ordered = OrderedDict([("a", 1), ("b", 2)])
+    ordered.move_to_end("a")  # iterates b, a: not the order the keys went in
+    return ordered
+
+
+@pytest.mark.parametrize("detail", [
+    {"rows": 1e16, "ratio": 1e-05, "big": 1.5e300, "tiny": -2.5e-7},  # json writes an exponent
+    {"just_below": 9999999999999998.0, "at": 0.0001, "zero": -0.0, "ints": [10**30, -(2**63)]},
+    {"ordered": _moved_to_end()},
+    {"level": Level.HIGH, "levels": [Level.HIGH]},
+    {"quote": '"\\/\n\t\x01\u2028\x7f', "«key»": ["ünï", "🚀"]},
+])
+def test_numbers_text_and_mappings_are_written_as_json_dumps_writes_them(
+        tmp_path: Path, detail: dict[object, object]) -> None:
+    log = tmp_path / "audit.jsonl"
+    with writer(log, session="s") as w:
+        entry = w.append(ev.STEP_PROGRESS, step="S1", detail=detail)
+    line = log.read_bytes()
+    assert line == as_written_before(line, Redactor(), event=ev.STEP_PROGRESS, step="S1",
+                                     detail=detail)
+    assert read_entries(log).entries == [entry]
 
 
 def test_a_log_written_before_verifies_and_is_continued(tmp_path: Path) -> None:
