@@ -26,6 +26,7 @@ from cockpit.estate.snapshots import (
     utcnow,
 )
 from cockpit.plan.models import BackupToDisk, BackupToUrl, Plan, RestoreFromUrl, Step, Upsert
+from cockpit.runner import chain_pane
 from cockpit.runner.kinds import PANE_OF
 from cockpit.runner.state import RunState, Status
 
@@ -258,6 +259,14 @@ def _transfers(plan: Plan) -> list[_Transfer]:
 
 def _backup(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
     transfers = _transfers(plan)
+    chains = chain_pane.chains_of(plan)
+    if chains and not transfers:
+        found, errors = chain_pane.chain_rows(handle, chains)
+        return PaneView(pane="backup", title=PANES["backup"],
+                        rows=[PaneRow(status=status, cells=cells) for status, cells in found],
+                        note=None if found else "no backup of the plan's databases yet",
+                        error="; ".join(errors) or None,
+                        columns=["operation", "db", "%", "rate", "ETA", "S3 parts", "bytes"])
     if not transfers:
         return _not_in_plan("backup", "database backup")
     endpoints = sorted({t.endpoint for t in transfers})

@@ -154,3 +154,36 @@ def test_the_fence_needs_the_database_to_itself(estate: SimSqlEstate) -> None:
     error = refused(conn, r"BACKUP LOG [OMS] TO DISK = '\\b\tail.trn' WITH NORECOVERY")
     assert error.numbers == [3101, 3013]
     assert estate.servers["oms-db-dc"].require("OMS").state == "ONLINE"
+
+
+def test_the_backup_pane_says_how_far_behind_each_replica_is() -> None:
+    """Per replica, where it has rolled forward to, and how much of the source's log it
+    still lacks (msdb's sizes, never LSN arithmetic)."""
+    from support.estate import running_sim
+    from support.plans import PLANS
+
+    from cockpit.runner.panes import probe_pane
+    from cockpit.runner.state import derive
+
+    plan = load(PLANS / "oms-phase2-database.toml")
+    with running_sim(plan, speed=1000.0) as (sim, handle):
+        assert sim.sql is not None
+        source = sim.sql.servers["oms-db-dc"].connect()
+        run(source, r"BACKUP DATABASE [OMS] TO DISK = '\\b\f.bak'")
+        for replica in ("oms-sql-1", "oms-sql-2", "oms-sql-3"):
+            run(sim.sql.servers[replica].connect(),
+                r"RESTORE DATABASE [OMS] FROM DISK = '\\b\f.bak' WITH NORECOVERY")
+        sim.sql.servers["oms-db-dc"].require("OMS").log.write(50 * 1024 * 1024)
+        run(source, r"BACKUP LOG [OMS] TO DISK = '\\b\l1.trn'")
+        run(sim.sql.servers["oms-sql-1"].connect(),
+            r"RESTORE LOG [OMS] FROM DISK = '\\b\l1.trn' WITH NORECOVERY")
+        view = probe_pane("backup", handle, plan, derive(plan, []))
+    rows = {row.cells[0]: row for row in view.rows}
+    assert view.error is None, view.error
+    log_size = rows["last log @ oms-db-dc"].cells[6]  # the stores wrote while it ran, too
+    assert int(log_size.removesuffix(" MB").replace(",", "")) >= 50
+    assert rows["restoring @ oms-sql-1"].cells[4] == "caught up"
+    for lagging in ("oms-sql-2", "oms-sql-3"):
+        behind = rows[f"restoring @ {lagging}"]
+        assert behind.status == "warn" and behind.cells[6] == f"{log_size} behind"
+        assert behind.cells[4].startswith("behind ")
