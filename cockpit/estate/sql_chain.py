@@ -123,3 +123,10 @@ def sentinels_found(handle: EstateHandle, endpoint: str, database: str, table: s
     rows = read_query(handle, endpoint, database,
                       tsql.find_sentinel(tsql.TableName.parse(table), value))
     return int(rows[0]["found"]) if rows else 0
+
+
+def sentinels_of_session(handle: EstateHandle, endpoint: str, database: str, table: str,
+                         session: str) -> int:
+    rows = read_query(handle, endpoint, database,
+                      tsql.find_sentinels_of(tsql.TableName.parse(table), session))
+    return int(rows[0]["found"]) if rows else 0

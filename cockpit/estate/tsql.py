@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 # SQL Server's S3 connector: one URL holds at most 10,000 parts of MAXTRANSFERSIZE bytes,
@@ -203,6 +204,16 @@ def find_sentinel(table: TableName, value: str) -> str:
     """Run in the database (USE): how many marker rows of that value it holds."""
     return (f"SELECT COUNT(*) AS found FROM {quote_name(table.schema)}.{quote_name(table.table)} "
             f"WHERE sentinel = {quote_string(value)}")
+
+
+def find_sentinels_of(table: TableName, session: str) -> str:
+    """Run in the database: how many marker rows a session wrote (each starts with its id,
+    which holds no LIKE wildcard: digits, letters and hyphens, checked here)."""
+    if not re.fullmatch(r"[0-9A-Za-z-]+", session):
+        raise ValueError(f"not a session id: {session!r}")
+    pattern = session + " %"
+    return (f"SELECT COUNT(*) AS found FROM {quote_name(table.schema)}.{quote_name(table.table)} "
+            f"WHERE sentinel LIKE {quote_string(pattern)}")
 
 
 def drop_database(database: str) -> str:

@@ -48,6 +48,7 @@ PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
 ESTATE = PHASE_TWO.read_text(encoding="utf-8").partition("\n[[phases]]")[0] + "\n"
 SPEED = 100.0
 STEP = "cut-short"
+DEAD_SESSION = "20261205-010000-dead"  # the session of the driver that died
 NOTE = "done on the bridge, confirmed by the duty manager"
 APPS = ["oms-app-1", "oms-app-2"]
 BUCKET = "oms-cutover-backups"
@@ -68,7 +69,8 @@ def sim() -> Iterator[tuple[SimEstate, EstateHandle]]:
 def act(handle: EstateHandle, action: dict[str, Any]) -> dict[str, Any]:
     """An action performed as a driver would have (the one that then died)."""
     return actions.perform(ACTION.validate_python(action),
-                           actions.ActionContext(handle, lambda _instruction: NOTE))
+                           actions.ActionContext(handle, lambda _instruction: NOTE,
+                                                 session_id=DEAD_SESSION))
 
 
 def instances_are(handle: EstateHandle, wanted: str) -> None:
@@ -163,6 +165,38 @@ def target_db_online(sim: SimEstate, handle: EstateHandle, *, in_ag: bool) -> No
         out_of_ag(handle)
 
 
+def no_session_backup(sim: SimEstate, handle: EstateHandle) -> None:
+    """msdb without this session's backups (a case before took one): the server's own
+    history, as a DBA would clear it with sp_delete_backuphistory."""
+    import sqlite3
+
+    assert sim.sql is not None
+    msdb = sim.sql.servers["oms-db-dc"].msdb_file
+    with sqlite3.connect(msdb) as db:
+        db.execute("DELETE FROM backupset WHERE media_set_id IN (SELECT media_set_id FROM "
+                   "backupmediafamily WHERE physical_device_name LIKE ?)",
+                   (f"%/{DEAD_SESSION}/%",))
+    db.close()
+
+
+def no_session_sentinel(sim: SimEstate, handle: EstateHandle) -> None:
+    import sqlite3
+
+    assert sim.sql is not None
+    db_file = sim.sql.servers["oms-db-dc"].require("OMS").data_file
+    with sqlite3.connect(db_file) as db:
+        db.execute("DELETE FROM cutover_sentinel WHERE sentinel LIKE ?", (f"{DEAD_SESSION} %",))
+    db.close()
+
+
+def target_db_restoring(sim: SimEstate, handle: EstateHandle) -> None:
+    """OMS at oms-sql-1 restored WITH NORECOVERY: what sql.recover brings online."""
+    if target_db(handle)[0]:
+        no_target_db(sim, handle)
+    restore_source(sim, handle)
+    act(handle, {**RESTORE, "recovery": False})
+
+
 def open_upload_at(sim: SimEstate, key: str) -> None:
     client = sim.client("s3")
     if not client.list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads"):
@@ -247,7 +281,17 @@ CASES = [
          lambda sim, handle: target_db_online(sim, handle, in_ag=True), again_ok=False),
     Case({"kind": "s3.abort_multipart", "bucket": "oms-backups", "key": "oms/recovery-abort.bak"},
          lambda sim, handle: open_upload_at(sim, "oms/recovery-abort.bak")),
+    Case({"kind": "sql.backup", "endpoint": "oms-db-dc", "database": "oms", "type": "full",
+          "bucket": "oms-backups", "prefix": "recovery"}, no_session_backup),
+    Case({"kind": "sql.write_sentinel", "endpoint": "oms-db-dc", "database": "oms"},
+         no_session_sentinel),
+    Case({"kind": "sql.recover", "endpoints": ["oms-sql-1"], "database": "oms"},
+         target_db_restoring, again_ok=False),
 ]
+# Restoring a chain and shipping logs are judged from the backups earlier steps recorded:
+# a one-step plan has none. Their re-runs (a restore skips what the redo LSN shows applied)
+# are exercised by tests/sim/test_prestaged_window.py.
+FROM_EARLIER_STEPS = {"sql.restore", "sql.ship_logs"}
 BY_KIND = {case.kind: case for case in CASES}
 KINDS = list(BY_KIND)
 
@@ -257,7 +301,7 @@ def test_every_action_kind_has_a_case() -> None:
 
     models = get_args(get_args(m.Action)[0])
     kinds = {get_args(model.model_fields["kind"].annotation)[0] for model in models}
-    assert kinds == set(KINDS)
+    assert kinds - FROM_EARLIER_STEPS == set(KINDS)
 
 
 # --- a dead driver, a reopening ----------------------------------------------------------------
@@ -277,7 +321,7 @@ class Window:
     def dead_driver(self) -> None:
         """The log as a driver SIGKILLed mid-action leaves it."""
         self.folder.mkdir(mode=0o700)
-        with AuditWriter(self.folder / "audit.jsonl", session="20261205-010000-dead",
+        with AuditWriter(self.folder / "audit.jsonl", session=DEAD_SESSION,
                          actor=me(), mode="driver") as writer:
             writer.append("session.opened", detail={"plan_name": self.plan.plan.name,
                                                     "resumed": False})

@@ -308,13 +308,19 @@ def _count_sentinels(ctx: ProbeContext, endpoint: str, name: str, table: str,
 
 
 def _sentinel_written(a: m.WriteSentinel, ctx: ProbeContext) -> Verdict:
-    """The step's own row, by its recorded value; cut short before it recorded one, the
-    estate cannot say which row is this step's."""
-    value = ctx.outputs.get(ctx.step_id or "", {}).get("sentinel")
-    if not value:
-        return Verdict(False, "no sentinel recorded for this step: run it again", {})
+    """A marker row of this session's is in the table (its values start with the session's
+    id): what a step cut short before it recorded its value left, if anything."""
     name = sql.database(ctx.handle, a.database).name
-    return _count_sentinels(ctx, a.endpoint, name, a.table, str(value))
+    session = ctx.session_id or "no-session"
+    try:
+        found = sql_chain.sentinels_of_session(ctx.handle, a.endpoint, name, a.table, session)
+    except Exception as exc:  # a probe reports, it never raises
+        return Verdict(False, sql.describe_sql_error(ctx.handle, exc), {})
+    evidence = {"session": session, "found": found}
+    if not found:
+        return Verdict(False, f"no sentinel of session {session} in {name}.{a.table}", evidence)
+    return Verdict(True, f"{found} sentinel(s) of session {session} in {name}.{a.table} at "
+                         f"{a.endpoint}", evidence)
 
 
 # --- the chain, judged -------------------------------------------------------------------------
