@@ -154,6 +154,11 @@ def _backup(label: str, view: PaneView) -> PaneSummary:
         return PaneSummary("backup", label, f"{open_uploads} open upload", "warn")
     if any(_is_landed(view, r) for r in view.rows):
         return PaneSummary("backup", label, "in S3", "ok")
+    replicas = [r for r in view.rows if _cell(view, r, "operation").startswith("restoring @")]
+    if replicas:  # a pre-staged chain: how many replicas have every log the source took
+        caught = sum(_cell(view, r, "ETA") == "caught up" for r in replicas)
+        return PaneSummary("backup", label, f"{caught}/{len(replicas)} caught up",
+                           "ok" if caught == len(replicas) else "warn")
     return PaneSummary("backup", label, "none", "info")
 
 

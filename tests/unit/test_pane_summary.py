@@ -76,6 +76,21 @@ def test_backup_says_percent_while_running_and_none_or_in_s3_when_not() -> None:
         ("backup none", "info")
 
 
+def test_backup_of_a_prestaged_chain_counts_the_replicas_caught_up() -> None:
+    chain = view("backup", BACKUP_COLUMNS,
+                 ("ok", ["last log @ oms-db-dc", "OMS", "-", "-", "2 min ago", "LSN 9", "30 MB"]),
+                 ("ok", ["restoring @ oms-sql-1", "OMS", "-", "-", "caught up", "LSN 9", "0 MB"]),
+                 ("warn", ["restoring @ oms-sql-2", "OMS", "-", "-", "behind 17 min ago",
+                           "LSN 7", "30 MB behind"]))
+    assert said(chain) == ("backup 1/2 caught up", "warn")
+    caught = view("backup", BACKUP_COLUMNS,
+                  ("ok", ["restoring @ oms-sql-1", "OMS", "-", "-", "caught up", "LSN 9", "-"]))
+    assert said(caught) == ("backup 1/1 caught up", "ok")
+    running = view("backup", BACKUP_COLUMNS, ("info", ["restore @ oms-sql-2", "OMS", "40"]),
+                   ("warn", ["restoring @ oms-sql-2", "OMS", "-", "-", "behind 1 min ago"]))
+    assert said(running) == ("restore 40%", "info")  # a statement running says first
+
+
 def test_dns_counts_resolver_answers_not_route53_rows() -> None:
     dns = view("dns", ["name", "source", "answer"],
                ("ok", ["orders", "route53", "x"]), ("ok", ["", "dc-dns-1", "x"]),
