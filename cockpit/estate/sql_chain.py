@@ -103,14 +103,6 @@ def redo_start(handle: EstateHandle, endpoint: str, database: str) -> tuple[str 
     return str(rows[0]["state"]), min(lsns) if lsns else None
 
 
-def server_defaults(handle: EstateHandle, endpoint: str) -> tuple[str, str]:
-    """The instance's default data and log folders (where a file MOVEs to)."""
-    with connection(handle, endpoint) as conn:
-        rows = fetch(conn, query_text("server_defaults"))
-    row = rows[0] if rows else {}
-    return str(row.get("data_path") or ""), str(row.get("log_path") or "")
-
-
 def write_sentinel(handle: EstateHandle, endpoint: str, database: str, table: str,
                    value: str) -> dict[str, Any]:
     return execute(handle, endpoint, "sql.write_sentinel",

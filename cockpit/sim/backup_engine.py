@@ -186,10 +186,9 @@ class BackupEngine:
             db = self._restore_data(conn, st, meta, header, name)
         else:
             db = self._roll_forward(conn, st, header)
-        restoring, folders = db.restore, (db.data_path, db.log_path)
+        restoring = db.restore
         self.ops._recover(server, db, meta, payload, recovery)
         db.restore = None if recovery else restoring
-        db.data_path, db.log_path = folders  # where this restore put the files, MOVE and all
         server.publish_databases()
         if recovery:
             db.log = SourceLog(next_lsn=header.last_lsn, base_checkpoint=header.database_backup_lsn,

@@ -25,8 +25,6 @@ from urllib.parse import urlsplit
 
 from cockpit.sim.sql_errors import SimSqlError, link_failure, shutting_down, terminating
 from cockpit.sim.sqlserver import (
-    DATA_PATH,
-    LOG_PATH,
     PAGE,
     SimConnection,
     SimDatabase,
@@ -250,7 +248,6 @@ class Operations:
             thumbprint = header.get("tde_thumbprint")
             db.encryptor_thumbprint = bytes.fromhex(thumbprint) if thumbprint else None
             db.collation = str(header.get("collation") or db.collation)
-            db.data_path, db.log_path = _folders(header)
             db.state = "ONLINE" if recovery else "RESTORING"
             server.refresh_catalog(db)
             server.publish_databases()
@@ -264,12 +261,6 @@ def _require_certificate(server: SimSqlServer, header: dict[str, Any]) -> None:
         raise SimSqlError(33111, f"Cannot find server certificate with thumbprint "
                                  f"'0x{thumbprint.upper()}'.",
                           then=terminating("RESTORE DATABASE"))
-
-
-def _folders(header: dict[str, Any]) -> tuple[str, str]:
-    """The data and log folders the backup's files were in (the defaults for an old one)."""
-    found = {str(f[1]): str(f[2]).rsplit("\\", 1)[0] + "\\" for f in header.get("files", [])}
-    return found.get("ROWS", DATA_PATH), found.get("LOG", LOG_PATH)
 
 
 def _write_upto(out: Any, image: bytes, fraction: float, request: Request) -> None:

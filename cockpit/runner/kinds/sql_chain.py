@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cockpit.estate import s3, sql, sql_chain, tsql
+from cockpit.estate import s3, sql, sql_chain, sql_objects, tsql
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
@@ -205,8 +205,9 @@ def _moves(ctx: ActionContext, endpoint: str, backup: dict[str, Any],
 
     def read() -> list[tuple[str, str]]:
         files = sql_chain.file_list(handle, endpoint, backup["devices"], to_url=backup["to_url"])
-        data, log = sql_chain.server_defaults(handle, endpoint)
-        data, log = a.data_path or data, a.log_path or log
+        defaults = sql_objects.server_defaults(handle, endpoint)
+        data = a.data_path or defaults["data_path"]
+        log = a.log_path or defaults["log_path"]
         return [(logical, _join(log if kind == "L" else data, physical))
                 for logical, physical, kind in files]
 
