@@ -22,17 +22,11 @@ def _lsn(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def backup(handle: EstateHandle, endpoint: str, database: str, devices: list[str],
-           options: tsql.BackupOptions, *, to_url: bool) -> dict[str, Any]:
-    """BACKUP to the devices; blocks until SQL Server is done. Returns the statement run and
-    the backup's record from msdb."""
+def backup_statement(handle: EstateHandle, database: str, devices: list[str],
+                     options: tsql.BackupOptions, *, to_url: bool) -> str:
+    """The BACKUP to the devices (the region in BACKUP_OPTIONS for a URL)."""
     region = handle.estate.region if to_url else None
-    statement = tsql.backup(database, devices, options, to_url=to_url, region=region)
-    done = execute(handle, endpoint, "sql.backup", [statement])
-    record = backup_set(handle, endpoint, database, devices[0])
-    if record is None:
-        raise LookupError(f"msdb on {endpoint} has no backup of {database} to {devices[0]}")
-    return {**done, "record": record}
+    return tsql.backup(database, devices, options, to_url=to_url, region=region)
 
 
 def backup_set(handle: EstateHandle, endpoint: str, database: str,
@@ -80,12 +74,11 @@ def file_list(handle: EstateHandle, endpoint: str, devices: list[str], *,
     return [(str(r["LogicalName"]), str(r["PhysicalName"]), str(r["Type"])) for r in rows]
 
 
-def restore(handle: EstateHandle, endpoint: str, database: str, devices: list[str], *,
-            log: bool, to_url: bool, moves: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def restore_statement(handle: EstateHandle, database: str, devices: list[str], *, log: bool,
+                      to_url: bool, moves: list[tuple[str, str]] | None = None) -> str:
     """RESTORE ... WITH NORECOVERY: the database stays RESTORING, ready for the next."""
-    statement = tsql.restore(database, devices, log=log, recovery=False, to_url=to_url,
-                             region=handle.estate.region if to_url else None, moves=moves)
-    return execute(handle, endpoint, "sql.restore", [statement])
+    return tsql.restore(database, devices, log=log, recovery=False, to_url=to_url,
+                        region=handle.estate.region if to_url else None, moves=moves)
 
 
 def recover(handle: EstateHandle, endpoint: str, database: str) -> dict[str, Any]:

@@ -572,7 +572,9 @@ class Runner:
                                      earlier={sid: dict(s.outputs)
                                               for sid, s in run.steps.items() if s.outputs},
                                      session_id=self._session.writer.session,
-                                     time_scale=self.time_scale)
+                                     time_scale=self.time_scale, step_id=step.id,
+                                     cancelled=self._cancel,
+                                     stopping=lambda: self._stopped_by is not None)
 
     def _summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -66,6 +66,8 @@ FAULTS: dict[str, tuple[str, str]] = {
                 "replica can restore it"),
     "source-version": ("major version (13 2016, 15 2019)", "the datacentre servers run that "
                        "version: a backup to an s3:// URL is refused"),
+    "agent-job-fails": ("step id", "the SQL Agent job a step starts fails at once: its "
+                        "service account is refused the backup device (Msg 3201)"),
 }
 # Faults that need no ARG (`--sim-fault wrong-account`), and what they mean without one.
 _DEFAULT_ARGS = {"wrong-account": "210987654321"}

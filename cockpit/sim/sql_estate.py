@@ -145,6 +145,7 @@ class SimSqlEstate:
             ag.prove_seeding()
         for server in self.servers.values():
             server.handler = self.perform
+            server.agent.fails = set(self.faults.args("agent-job-fails"))
         self.tick()
         self._thread.start()
 
@@ -439,11 +440,8 @@ class SimSqlEstate:
         for key, rows in wanted.items():
             if self._sessions.get(key) != rows:
                 self._sessions[key] = rows
-                self.servers[key].replace("dm_exec_sessions", _system_sessions() + rows)
-
-
-def _system_sessions() -> Rows:
-    return [(n, None, None, "sa", 0, 1, "background") for n in range(1, 5)]
+                self.servers[key].app_sessions = rows
+                self.servers[key].publish_sessions()
 
 
 def _first_number(args: list[str]) -> float | None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cockpit.sim import backup_grammar
+from cockpit.sim import backup_grammar, sql_agent
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.log_chain import RestoreState, SourceLog
 from cockpit.sim.sql_errors import (
@@ -93,13 +93,23 @@ CREATE TABLE IF NOT EXISTS database_principals (
     authentication_type_desc TEXT);
 """
 
-# msdb's Agent tables, as much as a readiness check reads (dbo.sysjobs, dbo.sysjobsteps,
-# dbo.sysjobschedules: next_run_date yyyymmdd and next_run_time HHMMSS are integers, 0 when
-# the schedule has no next run).
+# msdb's Agent tables, as much as a readiness check and a one-off job read (dbo.sysjobs,
+# dbo.sysjobsteps, dbo.sysjobschedules: next_run_date yyyymmdd and next_run_time HHMMSS are
+# integers, 0 when the schedule has no next run; dbo.sysjobactivity, dbo.sysjobhistory: see
+# cockpit/sim/sql_agent.py).
 MSDB_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sysjobs (job_id TEXT, name TEXT, enabled INTEGER);
 CREATE TABLE IF NOT EXISTS sysjobsteps (
-    job_id TEXT, step_id INTEGER, step_name TEXT, subsystem TEXT, database_name TEXT);
+    job_id TEXT, step_id INTEGER, step_name TEXT, subsystem TEXT, database_name TEXT,
+    command TEXT);
+CREATE TABLE IF NOT EXISTS sysjobactivity (
+    session_id INTEGER, job_id TEXT, run_requested_date DATETIME,
+    start_execution_date DATETIME, stop_execution_date DATETIME,
+    last_executed_step_id INTEGER);
+CREATE TABLE IF NOT EXISTS sysjobhistory (
+    instance_id INTEGER PRIMARY KEY, job_id TEXT, step_id INTEGER, step_name TEXT,
+    message TEXT, run_status INTEGER, run_date INTEGER, run_time INTEGER,
+    run_duration INTEGER, server TEXT);
 CREATE TABLE IF NOT EXISTS sysjobschedules (
     job_id TEXT, schedule_id INTEGER, next_run_date INTEGER, next_run_time INTEGER);
 CREATE TABLE IF NOT EXISTS backupset (
@@ -116,6 +126,8 @@ CREATE TABLE IF NOT EXISTS restorehistory (
 """
 
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
+# The engine's own background sessions (is_user_process 0), ids below 51.
+SYSTEM_SESSIONS = [(n, None, None, "sa", 0, 1, "background") for n in range(1, 5)]
 # RESTORE HEADERONLY's columns the sim fills ("RESTORE HEADERONLY (Transact-SQL)").
 HEADERONLY_COLUMNS = ("DatabaseName", "BackupType", "FirstLSN", "LastLSN", "CheckpointLSN",
                       "DatabaseBackupLSN", "DifferentialBaseLSN", "IsCopyOnly",
@@ -225,6 +237,12 @@ class SimSqlServer:
                                   "ALTER ANY AVAILABILITY GROUP"}
         self._ids = itertools.count(5)  # 1-4 are the system databases
         self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
+        self._live: dict[int, SimConnection] = {}  # open sessions, by id: what KILL reaches
+        # The app servers' pools on this server's databases (the estate's to set): rows of
+        # sys.dm_exec_sessions, beside the system's and the Agent's jobs' own.
+        self.app_sessions: list[tuple[Any, ...]] = []
+        self.agent = sql_agent.SqlAgent(self)
+        self.closed = False
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
                                        isolation_level=None)
         # Readers never wait for the writer (WAL); the files die with the sim (no fsync).
@@ -295,7 +313,7 @@ class SimSqlServer:
             if next_run else (0, 0)
         with self.lock, sqlite3.connect(self.msdb_file, isolation_level=None) as msdb:
             msdb.execute("INSERT INTO sysjobs VALUES (?, ?, ?)", (job_id, name, int(enabled)))
-            msdb.execute("INSERT INTO sysjobsteps VALUES (?, 1, ?, 'TSQL', ?)",
+            msdb.execute("INSERT INTO sysjobsteps VALUES (?, 1, ?, 'TSQL', ?, '')",
                          (job_id, name, database))
             msdb.execute("INSERT INTO sysjobschedules VALUES (?, 1, ?, ?)",
                          (job_id, date, time_))
@@ -390,11 +408,41 @@ class SimSqlServer:
 
     # --- connections --------------------------------------------------------------------------
 
-    def connect(self) -> SimConnection:
-        return SimConnection(self, next(self._sessions))
+    def connect(self, program: str | None = None) -> SimConnection:
+        conn = SimConnection(self, next(self._sessions), program)
+        with self.lock:
+            self._live[conn.session_id] = conn
+        return conn
+
+    def ended(self, conn: SimConnection) -> None:
+        with self.lock:
+            self._live.pop(conn.session_id, None)
+
+    def live_session(self, session_id: int) -> SimConnection | None:
+        with self.lock:
+            return self._live.get(session_id)
+
+    def publish_sessions(self) -> None:
+        """sys.dm_exec_sessions: the system's, the apps' pools and the Agent's job steps
+        (which run as user processes under the Agent's login, "sys.dm_exec_sessions")."""
+        with self.lock:
+            if self.closed:
+                return  # a job's thread ending after the sim stopped
+            jobs = [(c.session_id, self.name, c.program_name, sql_agent.AGENT_LOGIN, 1,
+                     1, "running") for c in self._live.values()
+                    if (c.program_name or "").startswith("SQLAgent - ")]
+            self.replace("dm_exec_sessions", SYSTEM_SESSIONS + self.app_sessions + jobs)
+
+    def write_msdb(self, statement: str, params: Sequence[Any] = ()) -> None:
+        if self.closed:
+            return
+        with self.lock, sqlite3.connect(self.msdb_file, isolation_level=None) as msdb:
+            msdb.execute(statement, params)
+        msdb.close()
 
     def close(self) -> None:
         with self.lock:
+            self.closed = True
             self._writer.close()
 
 
@@ -452,9 +500,11 @@ def checksum_agg(rows: list[tuple[Any, ...]]) -> int:
 class SimConnection:
     """What pyodbc's Connection offers the adapter: cursor(), execute(), commit(), close()."""
 
-    def __init__(self, server: SimSqlServer, session_id: int) -> None:
+    def __init__(self, server: SimSqlServer, session_id: int,
+                 program_name: str | None = None) -> None:
         self.server = server
         self.session_id = session_id
+        self.program_name = program_name
         self.autocommit = True
         self.timeout = 0
         self.database = "master"
@@ -482,6 +532,7 @@ class SimConnection:
         if not self._closed:
             self._closed = True
             self._db.close()
+            self.server.ended(self)
 
     # --- the session's end, from outside ------------------------------------------------
 
@@ -513,6 +564,10 @@ class SimConnection:
 
     def _run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
         text = grammar.strip_comments(statement)
+        agent_call = sql_agent.parse(text)
+        if agent_call is not None:
+            self.server.agent.run(self, agent_call)
+            return [], None
         backup = backup_grammar.parse(text)
         if backup is not None:
             return self._perform(backup)

@@ -8,6 +8,7 @@ module eagerly, without the import cycles the old lazy imports worked around.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -75,6 +76,11 @@ class ActionContext:
     earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
     session_id: str | None = None  # names the session's backups in their keys
     time_scale: float = 1.0  # the estate's speed: a wait of N s takes N / time_scale
+    step_id: str | None = None  # names the Agent jobs the step starts
+    # Set when the step is to stop (the engineer's cancel, or the cockpit stopping), and
+    # whether it is the cockpit stopping: work left to SQL Server then runs on.
+    cancelled: threading.Event | None = None
+    stopping: Callable[[], bool] = lambda: False
 
 
 # --- the tables each kind module exports -------------------------------------------------------

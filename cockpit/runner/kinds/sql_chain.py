@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cockpit.estate import s3, sql, sql_chain, sql_objects, tsql
+from cockpit.estate import agent_jobs, s3, sql, sql_chain, sql_objects, tsql
+from cockpit.estate.agent_jobs import JobStep
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan import models as m
 from cockpit.runner.kinds.base import (
@@ -31,6 +32,7 @@ from cockpit.runner.kinds.base import (
     Verdict,
     WatchedBy,
 )
+from cockpit.runner.kinds.sql_jobs import run_as_job
 from cockpit.runner.kinds.sql_progress import (
     BackupSampler,
     UploadReporter,
@@ -78,13 +80,27 @@ def take_backup(ctx: ActionContext, endpoint: str, database_id: str, bucket_id: 
     sample = BackupSampler(ctx, endpoint, "BACKUP", bucket_id if to == "url" else None, key)
     devices = sql.backup_urls(handle, bucket, keys) if to == "url" else \
         [(path or "").rstrip("\\") + "\\" + key.rsplit("/", 1)[-1]]
+    statement = sql_chain.backup_statement(handle, name, devices, options, to_url=to == "url")
+    what = "tail" if options.tail else f"backup-{options.kind}"
     try:
-        done = while_sampling(ctx, sample, lambda: in_sql_words(handle, lambda: sql_chain.backup(
-            handle, endpoint, name, devices, options, to_url=to == "url")))
+        followed = run_as_job(ctx, endpoint, what, [JobStep(f"BACKUP {name}", statement)],
+                              lambda: sql_chain.backup_set(handle, endpoint, name, devices[0])
+                              is not None or _backed_up_to(ctx, endpoint, name, options, prefix),
+                              sample)
     except ActionFailed as exc:
         if to != "url":
             raise
         raise with_orphans(exc, handle, bucket_id, key) from exc
+    if followed.reattached:  # its predecessor's job: the devices it wrote, not ours
+        devices = _devices_written(ctx, endpoint, name, options, prefix)
+        keys = [_key_of(d, bucket) for d in devices] if to == "url" else \
+            [f"{prefix.strip('/')}/{ctx.session_id or 'no-session'}/"
+             f"{devices[0].rsplit(chr(92), 1)[-1]}"]
+        key = keys[0]
+    record = sql_chain.backup_set(handle, endpoint, name, devices[0])
+    if record is None:
+        raise ActionFailed(f"msdb on {endpoint} has no backup of {name} to {devices[0]}")
+    done = {"endpoint": endpoint, "statements": [statement], "record": record}
     if to == "disk":  # the replicas in AWS restore the uploaded copy, not the share
         s3.upload_file(handle, sql.local_path(handle, devices[0]), bucket_id, key,
                        progress=UploadReporter(ctx, key))
@@ -104,6 +120,34 @@ def _key(ctx: ActionContext, prefix: str, database: str, options: tsql.BackupOpt
     session = ctx.session_id or "no-session"
     return (f"{prefix.strip('/')}/{session}/{database}-{kind}{start}-{stamp}."
             f"{EXTENSION[options.kind]}")
+
+
+def _backed_up_to(ctx: ActionContext, endpoint: str, name: str,
+                  options: tsql.BackupOptions, prefix: str) -> bool:
+    try:
+        return bool(_devices_written(ctx, endpoint, name, options, prefix))
+    except ActionFailed:
+        return False
+
+
+def _devices_written(ctx: ActionContext, endpoint: str, name: str,
+                     options: tsql.BackupOptions, prefix: str) -> list[str]:
+    """The devices of the newest backup of this kind under the session's prefix, as msdb
+    recorded them: what a job started by an earlier driver wrote."""
+    under = f"{prefix.strip('/')}/{ctx.session_id or 'no-session'}/"
+    sets = in_sql_words(ctx.handle, lambda: sql_chain.backup_sets(ctx.handle, endpoint, name))
+    mine = [s for s in sets if s["type"] == options.kind and
+            (under in s["device"] or not s["device"].startswith("s3://"))
+            and s["is_force_offline"] == options.tail]
+    if not mine:
+        raise ActionFailed(f"msdb on {endpoint} has no {options.kind} backup of {name} "
+                           f"under {under}")
+    newest = mine[0]["backup_set_id"]
+    return sorted(s["device"] for s in sets if s["backup_set_id"] == newest)
+
+
+def _key_of(url: str, bucket: str) -> str:
+    return url.split(f"/{bucket}/", 1)[1]
 
 
 def _last_log_end(handle: EstateHandle, endpoint: str, database: str) -> int | None:
@@ -175,7 +219,7 @@ def restore_chain(ctx: ActionContext, endpoint: str, name: str, chain: list[dict
             continue
         moves = _moves(ctx, endpoint, backup, a) if backup["type"] == "full" else None
         sample = BackupSampler(ctx, endpoint, "RESTORE", None, backup["keys"][0])
-        while_sampling(ctx, sample, _restoring(handle, endpoint, name, backup, moves))
+        while_sampling(ctx, sample, _restoring(ctx, endpoint, name, backup, moves))
         applied.append(backup["keys"][0])
         state, redo = "RESTORING", int(backup["last_lsn"])
         if ctx.progress is not None:
@@ -187,13 +231,20 @@ def restore_chain(ctx: ActionContext, endpoint: str, name: str, chain: list[dict
             "redo_start_lsn": None if a.recovery else str(redo)}
 
 
-def _restoring(handle: EstateHandle, endpoint: str, name: str, backup: dict[str, Any],
-               moves: list[tuple[str, str]] | None) -> Callable[[], dict[str, Any]]:
-    def work() -> dict[str, Any]:
-        return in_sql_words(handle, lambda: sql_chain.restore(
-            handle, endpoint, name, backup["devices"], log=backup["type"] == "log",
-            to_url=backup["to_url"], moves=moves))
-    return work
+def _restoring(ctx: ActionContext, endpoint: str, name: str, backup: dict[str, Any],
+               moves: list[tuple[str, str]] | None) -> Callable[[], object]:
+    """The RESTORE, as an Agent job of the endpoint: it outlives this driver."""
+    statement = sql_chain.restore_statement(
+        ctx.handle, name, backup["devices"], log=backup["type"] == "log",
+        to_url=backup["to_url"], moves=moves)
+    what = f"restore-{backup['type']}-{backup['last_lsn']}"
+
+    def rolled_forward() -> bool:
+        state, redo = sql_chain.redo_start(ctx.handle, endpoint, name)
+        return state == "RESTORING" and redo is not None and redo >= int(backup["last_lsn"])
+
+    return lambda: run_as_job(ctx, endpoint, what, [JobStep(f"RESTORE {name}", statement)],
+                              rolled_forward)
 
 
 def _moves(ctx: ActionContext, endpoint: str, backup: dict[str, Any],
@@ -425,7 +476,10 @@ def _backed_up(a: m.SqlBackup, ctx: ProbeContext) -> Verdict:
     found = [s for s in sets if s["type"] == kind and prefix in s["device"]
              and (not a.tail or s["is_force_offline"])]
     if not found:
-        return Verdict(False, f"no {kind} backup of {name} under {prefix} in msdb", {})
+        jobs = _jobs_running(ctx, a.endpoint)
+        still = f"; its Agent job still running: {jobs[0]}" if jobs else ""
+        return Verdict(False, f"no {kind} backup of {name} under {prefix} in msdb{still}",
+                       {"jobs_running": jobs}, pending=bool(jobs))
     return Verdict(True, f"{kind} backup of {name} to {found[0]['device']}",
                    {"device": found[0]["device"], "last_lsn": str(found[0]["last_lsn"])})
 
@@ -443,8 +497,22 @@ def _restored(a: m.SqlRestore, ctx: ProbeContext) -> Verdict:
     short = [e for e, (st, r) in seen.items()
              if not (st == "ONLINE" if a.recovery else st == "RESTORING" and r and r >= last)]
     if short:
-        return Verdict(False, f"not restored to LSN {last} on {', '.join(short)}", evidence)
+        jobs = {e: names for e in short if (names := _jobs_running(ctx, e))}
+        still = f"; its Agent jobs still running on {', '.join(jobs)}" if jobs else ""
+        return Verdict(False, f"not restored to LSN {last} on {', '.join(short)}{still}",
+                       {**evidence, "jobs_running": jobs}, pending=bool(jobs))
     return Verdict(True, f"{name} restored to LSN {last} on {', '.join(a.endpoints)}", evidence)
+
+
+def _jobs_running(ctx: ProbeContext, endpoint: str) -> list[str]:
+    """The step's Agent jobs still running at the endpoint: work on its way, which a
+    re-check waits for rather than judging it not done."""
+    if ctx.session_id is None or ctx.step_id is None:
+        return []
+    try:
+        return agent_jobs.running(ctx.handle, endpoint, ctx.session_id, ctx.step_id)
+    except Exception:  # msdb unreadable: judge by the database alone, as before
+        return []
 
 
 def _recovered(a: m.SqlRecover, ctx: ProbeContext) -> Verdict:

@@ -34,7 +34,8 @@ def with_orphans(exc: ActionFailed, handle: EstateHandle, bucket_id: str,
     orphans: list[dict[str, Any]] = [
         {"key": u.key, "upload_id": u.upload_id, "parts": u.parts, "bytes": u.bytes}
         for u in snap.uploads]
-    evidence: dict[str, Any] = {"orphaned_uploads": orphans, "error": str(exc)}
+    evidence: dict[str, Any] = {**exc.evidence, "orphaned_uploads": orphans,
+                                "error": str(exc)}
     if snap.error:
         evidence["s3_error"] = snap.error
     if not orphans:
