@@ -35,6 +35,9 @@ from cockpit.plan.models import AvailabilityGroup, Database, SqlEndpoint
 from cockpit.plan.read_sql import read_refusal
 
 LOGIN_TIMEOUT_S = 15
+# A read's query timeout: SqlClient's default is 30 s; a pane polls every few seconds, and a
+# read blocked longer than this says so in its pane rather than holding the pane's thread.
+QUERY_TIMEOUT_S = 15
 INSTALL_HINT = ("install the Debian package `unixodbc` and an ODBC driver for SQL Server: "
                 "Microsoft's msodbcsql18, or FreeTDS (`tdsodbc`)")
 
@@ -78,10 +81,13 @@ def _login_failure(endpoint: SqlEndpoint, exc: Exception, dsn: str, pyodbc: Any)
 
 
 @contextmanager
-def connection(handle: EstateHandle, endpoint_id: str) -> Iterator[Any]:
+def connection(handle: EstateHandle, endpoint_id: str, *,
+               query_timeout_s: int = QUERY_TIMEOUT_S) -> Iterator[Any]:
     """One connection for one piece of work. pyodbc connections are not shared between
-    threads, and panes, probes and the running step each work in their own."""
-    conn = connect(handle, endpoint_id)
+    threads, and panes, probes and the running step each work in their own. A statement
+    that runs past `query_timeout_s` is cancelled by the driver (HYT00): a probe or a pane
+    never waits on a blocked server for good. 0: no timeout (a long statement of a step)."""
+    conn = connect(handle, endpoint_id, query_timeout_s=query_timeout_s)
     try:
         yield conn
     finally:
@@ -89,12 +95,14 @@ def connection(handle: EstateHandle, endpoint_id: str) -> Iterator[Any]:
             conn.close()
 
 
-def connect(handle: EstateHandle, endpoint_id: str) -> Any:
+def connect(handle: EstateHandle, endpoint_id: str, *,
+            query_timeout_s: int = QUERY_TIMEOUT_S) -> Any:
     """A new DB-API connection to a SQL endpoint; the caller closes it. On a read-only
     handle it refuses every statement but SELECT and USE."""
     factory = handle.endpoints.sql_connect.get(endpoint_id)
     endpoint = next(e for e in handle.estate.sql if e.id == endpoint_id)
     connection = factory() if factory else connect_odbc(endpoint)
+    connection.timeout = query_timeout_s
     return ReadOnlyConnection(connection) if handle.read_only else connection
 
 
@@ -420,7 +428,7 @@ def execute(handle: EstateHandle, endpoint: str, operation: str,
             statements: list[str]) -> dict[str, Any]:
     """Run generated statements in order on one connection; the outputs name them."""
     handle.require_write(operation)
-    with connection(handle, endpoint) as conn:
+    with connection(handle, endpoint, query_timeout_s=0) as conn:
         for statement in statements:
             run(conn, statement)
     return {"endpoint": endpoint, "statements": statements}

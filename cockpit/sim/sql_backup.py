@@ -101,6 +101,7 @@ class Clock:
                 return
             if session is not None:
                 session.check_alive()
+                session.check_timeout(time.monotonic() - started)
             if self.stopping.wait(min(TICK_S, duration / 50)):
                 raise shutting_down()
 

@@ -10,7 +10,8 @@ The protocol is frames: a 4-byte big-endian length, then a UTF-8 JSON object.
 - On accept the server opens a session (one `SimConnection` per TCP connection, so `USE`
   and session ids behave as in-process) and says `{"hello": "cockpit-sim-sql",
   "version": 1, "server": NAME, "session_id": N, "longest_statement_s": S}`.
-- The client sends `{"op": "run", "statement": TEXT, "params": [VALUE...]}` and waits,
+- The client sends `{"op": "run", "statement": TEXT, "params": [VALUE...], "timeout": S}`
+  (S: the connection's query timeout, 0 for none) and waits,
   for as long as the statement runs (a BACKUP blocks its client as on a real server). The
   answer is `{"rows": [[VALUE...]...], "description": [[...]...] or null}`, or
   `{"error": {"kind": CLASS, "sqlstate": S, "messages": [[NUMBER, LEVEL, STATE, TEXT]...]}}`
@@ -326,6 +327,7 @@ class _WireSession:
                 raise SimSqlError(0, f"unknown request {request.get('op')!r}",
                                   sqlstate="08P01")
             params = [decode(value) for value in request.get("params") or []]
+            self.conn.timeout = int(request.get("timeout") or 0)  # the client's, per statement
             rows, description = self.conn.run(str(request["statement"]), params)
             return {"rows": [[encode(value) for value in row] for row in rows],
                     "description": encode_description(description)}
@@ -433,7 +435,7 @@ class WireConnection:
 
     def run(self, statement: str, params: list[Any]) -> tuple[Rows, Any]:
         """Rows and a description, as `SimConnection.run` answers them, from the server."""
-        request = {"op": "run", "statement": statement,
+        request = {"op": "run", "statement": statement, "timeout": self.timeout,
                    "params": [encode(value) for value in params]}
         with self._lock:
             self._check_open()

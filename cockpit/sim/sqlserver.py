@@ -541,6 +541,13 @@ class SimConnection:
         on it ends with `error` at its next tick, and any later one is refused with it."""
         self._killed = error
 
+    def check_timeout(self, elapsed_s: float) -> None:
+        """The client's query timeout (pyodbc's Connection.timeout, ODBC's
+        SQL_ATTR_QUERY_TIMEOUT): past it, the driver cancels the statement and reports
+        SQLSTATE HYT00 ("SQLSetStmtAttr", learn.microsoft.com/sql/odbc/reference)."""
+        if self.timeout and elapsed_s > self.timeout:
+            raise SimSqlError(0, "Query timeout expired", level=0, sqlstate="HYT00")
+
     def check_alive(self) -> None:
         """Raise the error the session was killed with, if it was (a fresh copy each time)."""
         killed = self._killed

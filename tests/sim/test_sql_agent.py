@@ -168,3 +168,13 @@ def test_the_fault_makes_a_named_steps_job_fail() -> None:
         assert "(Error 3201)" in history[0][2] and history[-1][1] == 0
     finally:
         estate.stop()
+
+
+def test_a_statement_past_the_clients_query_timeout_is_cancelled(slow: SimSqlEstate) -> None:
+    """pyodbc's Connection.timeout: the driver cancels the statement (HYT00) and the
+    backup is not written; a job's statement is the Agent's, and no client timeout ends it."""
+    conn = slow.servers["oms-db-dc"].connect()
+    conn.timeout = 1
+    error = refused(conn, BACKUP)
+    assert error.args[0] == "HYT00" and "Query timeout expired" in str(error)
+    assert msdb(conn, "SELECT COUNT(*) FROM dbo.backupset") == [(0,)]

@@ -110,7 +110,9 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
     folder = resources.files("cockpit.estate.queries")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     assert names == ["ag_listener.sql", "ag_seeding_history.sql", "ag_seeding_modes.sql",
-                     "ag_state.sql", "agent_jobs.sql", "backup_progress.sql", "backup_sets.sql",
+                     "ag_state.sql", "agent_job.sql", "agent_job_history.sql",
+                     "agent_job_session.sql", "agent_jobs.sql", "agent_jobs_running.sql",
+                     "backup_progress.sql", "backup_sets.sql",
                      "certificates.sql",
                      "credentials.sql", "database_files.sql", "database_options.sql",
                      "database_state.sql", "database_users.sql", "linked_servers.sql",
@@ -124,7 +126,8 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
 
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
     for name in ("ag_listener", "ag_seeding_history", "ag_seeding_modes", "ag_state",
-                 "agent_jobs", "backup_progress", "backup_sets", "certificates", "credentials",
+                 "agent_job", "agent_job_history", "agent_job_session", "agent_jobs",
+                 "agent_jobs_running", "backup_progress", "backup_sets", "certificates", "credentials",
                  "database_files", "redo_start",
                  "database_options", "database_state", "database_users", "linked_servers",
                  "permission_held", "row_counts", "server_defaults", "server_logins",
