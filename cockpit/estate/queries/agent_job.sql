@@ -1,6 +1,6 @@
 -- Run in msdb. One Agent job by name (parameter): its id, and its latest run as
 -- dbo.sysjobactivity keeps it (running while start_execution_date is set and
--- stop_execution_date is NULL, for the Agent's latest session).
+-- stop_execution_date is NULL, for the latest session of the Agent).
 SELECT
     j.job_id AS job_id,
     a.start_execution_date AS start_execution_date,

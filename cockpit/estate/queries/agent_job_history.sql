@@ -1,5 +1,5 @@
--- Run in msdb. What one Agent job's last run left in dbo.sysjobhistory (parameter: the
--- job_id): a row per completed step, then the job's outcome as step_id 0. run_status 0
+-- Run in msdb. What the last run of one Agent job left in dbo.sysjobhistory (parameter: the
+-- job_id): a row per completed step, then the outcome of the job as step_id 0. run_status 0
 -- failed, 1 succeeded, 2 retry, 3 canceled, 4 in progress.
 SELECT
     h.step_id AS step_id,
