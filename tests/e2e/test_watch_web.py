@@ -29,6 +29,7 @@ from support.browser import (
     served,
 )
 from support.estate import driver_source, keys_estate, open_runner
+from support.waiting import eventually
 
 from cockpit.plan.models import Plan
 from cockpit.runner.runner import Runner
@@ -37,6 +38,8 @@ PANES = ("App servers", "ALB targets", "SQL availability group", "Backup and res
 RUNBOOK = ("instances-running", "spread-over-azs", "register-app-2", "gated-on-app-1")
 # Every key the driver's screen acts on, and register-app-2's own key ("1").
 TYPED = "rgusocmnp1"
+# Export: in a browser the report is the browser's download, not a file in the session.
+EXPORT = "e"
 
 needs_browser = pytest.mark.skipif(
     CHROMIUM is None and not BROWSER_REQUIRED,
@@ -82,7 +85,7 @@ def test_a_browser_follows_the_driver_and_its_keys_change_nothing(
     log = runner.folder / "audit.jsonl"
     port = free_port()
     with (served(runner.folder, f"127.0.0.1:{port}", tmp_path / "served.out") as server,
-          headless_chromium() as browser):
+          headless_chromium(tmp_path / "downloads") as browser):
         opened = time.monotonic()
         browser.get(f"http://localhost:{port}/")
         text = page_shows(browser, shows_the_window, within=30,
@@ -108,6 +111,12 @@ def test_a_browser_follows_the_driver_and_its_keys_change_nothing(
         keyboard.send_keys("?")
         page_shows(browser, lambda t: "Keys (watch mode)" not in t, within=5,
                    what="the watcher's help closed again")
+        keyboard.send_keys(EXPORT)
+        page_shows(browser, lambda t: "report sent to your browser" in t, within=10,
+                   what="the export's notice")
+        report = eventually(lambda: list((tmp_path / "downloads").glob("report-*.html")),
+                            within=10, what="the report among the browser's downloads")
+        assert "register-app-2" in report[0].read_text(encoding="utf-8")
         assert log.read_bytes() == before, "a key typed in the page changed the audit log"
         assert sorted(runner.folder.iterdir()) == files, "a key typed in the page wrote a file"
         assert runbook_row(page_text(browser), "ready", "gated-on-app-1")

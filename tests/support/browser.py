@@ -116,8 +116,10 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def headless_chromium(width: int = 1600, height: int = 1000) -> Iterator[WebDriver]:
-    """Chromium with the accessibility hook installed; quit (it and its driver) at the end."""
+def headless_chromium(downloads: Path, width: int = 1600,
+                      height: int = 1000) -> Iterator[WebDriver]:
+    """Chromium with the accessibility hook installed, saving downloads in `downloads`;
+    quit (it and its driver) at the end."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -129,6 +131,8 @@ def headless_chromium(width: int = 1600, height: int = 1000) -> Iterator[WebDriv
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      f"--window-size={width},{height}"):
         options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     try:
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
