@@ -150,16 +150,38 @@ def test_off_loopback_nothing_is_served_without_the_token(
         assert token.encode() not in path.read_bytes(), f"the token is in {path}"
 
 
+def test_on_loopback_only_this_hosts_own_page_starts_a_watcher(
+        runner: Runner, tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with served(runner.folder, f"127.0.0.1:{port}", tmp_path / "served.out") as server:
+        printed = server.printed()
+        assert f"ssh -N -L {port}:127.0.0.1:{port} " in printed and "token" not in printed
+        with httpx.Client(base_url=base) as client:
+            assert client.get("/").status_code == 200
+            # Through `ssh -L 9000:127.0.0.1:PORT` the browser asks for localhost:9000, and
+            # the page must send its websocket there, not to the bound port.
+            tunnelled = client.get("/", headers={"Host": "localhost:9000"})
+            assert tunnelled.status_code == 200
+            assert 'data-session-websocket-url="ws://localhost:9000/ws"' in tunnelled.text
+            # A site whose name its owner pointed at 127.0.0.1 (DNS rebinding).
+            rebound = client.get("/", headers={"Host": f"rebound.example:{port}"})
+            assert rebound.status_code == 403
+        assert asyncio.run(_websocket_refused(f"{base}/ws", cookies={},
+                                              origin="http://elsewhere.example"))
+
+
 def _printed_token(printed: str) -> str:
     found = re.search(r"\?token=([A-Za-z0-9_-]+)", printed)
     assert found, f"no token in what the server printed:\n{printed}"
     return found.group(1)
 
 
-async def _websocket_refused(url: str, cookies: dict[str, str]) -> bool:
+async def _websocket_refused(url: str, cookies: dict[str, str],
+                             origin: str | None = None) -> bool:
     async with aiohttp.ClientSession(cookies=cookies) as session:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-            await session.ws_connect(url)
+            await session.ws_connect(url, origin=origin)
         return refused.value.status == 403
 
 
