@@ -121,6 +121,12 @@ def test_a_browser_follows_the_driver_and_its_keys_change_nothing(
         assert sorted(runner.folder.iterdir()) == files, "a key typed in the page wrote a file"
         assert runbook_row(page_text(browser), "ready", "gated-on-app-1")
 
+        # q quits the page's watcher: its process ends, the session is left as it was.
+        keyboard.send_keys("q")
+        eventually(server.watchers, lambda pids: not pids, within=10,
+                   what="the page's watcher process ended after q")
+        assert log.read_bytes() == before
+
 
 def test_off_loopback_nothing_is_served_without_the_token(
         runner: Runner, tmp_path: Path) -> None:

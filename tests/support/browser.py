@@ -74,10 +74,11 @@ class Served:
         return self.output.read_text(encoding="utf-8", errors="replace")
 
     def watchers(self) -> list[int]:
-        """The pids of the watcher processes it started, one per browser."""
+        """The pids of the watcher processes it started and that still run, one per
+        browser."""
         found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
                                text=True, check=False)
-        return [int(pid) for pid in found.stdout.split()]
+        return [pid for pid in map(int, found.stdout.split()) if _alive(pid)]
 
 
 @contextmanager
