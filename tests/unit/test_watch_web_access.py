@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cockpit.ui.web.access import Bind, WatchPass, is_loopback
@@ -44,3 +46,21 @@ def test_the_pass_admits_its_token_only_and_never_shows_it() -> None:
     assert not first.admits(None) and not first.admits("")
     assert first.token not in repr(first)
     assert first.cookie != WatchPass.issue(8024).cookie  # two servers on one host
+
+
+async def test_a_browser_past_the_cap_gets_no_watcher(tmp_path: Path) -> None:
+    """Each watcher is a process: past the cap the websocket is refused (503) before any
+    process starts. The command would leave a mark if it ever ran."""
+    from aiohttp import WSServerHandshakeError
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from cockpit.ui.web.gallery import Gallery
+
+    ran = tmp_path / "a watcher ran"
+    gallery = Gallery(f"touch '{ran}'", Bind.parse("127.0.0.1:8023"), watch_pass=None,
+                      title="capped", max_watchers=0)
+    async with TestClient(TestServer(await gallery._make_app())) as client:
+        with pytest.raises(WSServerHandshakeError) as refused:
+            await client.ws_connect("/ws")
+    assert refused.value.status == 503
+    assert not ran.exists()
