@@ -27,10 +27,13 @@ if TYPE_CHECKING:
     from cockpit.session.rehearsal import RehearsalResult
     from cockpit.session.shutdown import Stop
     from cockpit.settings import CockpitSettings
+    from cockpit.ui.web.access import Bind, WatchPass
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_PLAN = Path(__file__).parent / "demo" / "oms-demo.toml"
 DEMO_SPEED = 4.0
+# `watch --web`: loopback, reached through an SSH tunnel.
+WEB_BIND = "127.0.0.1:8023"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -470,19 +473,73 @@ def _warn_if_not_multiplexed() -> None:
 
 @main.command("watch")
 @click.argument("session_dir", type=click.Path(path_type=Path))
-def watch(session_dir: Path) -> None:
+@click.option("--web", is_flag=True,
+              help="Serve the watcher to browsers: each gets its own read-only watcher.")
+@click.option("--bind", metavar="HOST:PORT", default=None,
+              help=f"With --web: where to listen [default: {WEB_BIND}]. Loopback is reached "
+                   "through an SSH tunnel; any other address asks for a token.")
+def watch(session_dir: Path, web: bool, bind: str | None) -> None:
     """Watch a session read-only: needs the session folder, no credentials."""
     from cockpit.session.folder import SessionFolder
     from cockpit.session.watch import SessionReader
     from cockpit.ui.app import make_watch_app
 
+    if bind is not None and not web:
+        raise click.UsageError("--bind only applies with --web")
     folder = SessionFolder(session_dir)
     if not folder.holds_session():
         click.echo(f"cockpit: {session_dir} holds no session (no audit.jsonl)", err=True)
         sys.exit(2)
     settings = settings_or_exit()
+    if web:
+        sys.exit(_watch_in_browsers(session_dir, bind or WEB_BIND))
     reader = SessionReader(folder, hung_after_s=settings.runner.hung_after_s)
     make_watch_app(reader, settings=settings).run()
+
+
+def _watch_in_browsers(session_dir: Path, bind_text: str) -> int:
+    """Serve `cockpit watch SESSION` to browsers until stopped."""
+    import asyncio
+    import shlex
+
+    from cockpit.ui.web.access import Bind, WatchPass
+    from cockpit.ui.web.gallery import Gallery
+
+    try:
+        bind = Bind.parse(bind_text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--bind") from None
+    watch_pass = None if bind.loopback else WatchPass.issue(bind.port)
+    # exec: the shell textual-serve starts it with gives way, so ending it ends the watcher
+    command = "exec " + shlex.join([sys.executable, "-m", "cockpit", "watch",
+                                    str(session_dir.resolve())])
+    gallery = Gallery(command, bind, watch_pass=watch_pass,
+                      title=f"cockpit watch {session_dir.resolve().name}")
+    try:
+        asyncio.run(gallery.run(ready=lambda: _say_where_to_watch(bind, watch_pass)))
+    except OSError as exc:
+        click.echo(f"cockpit: cannot listen on {bind}: {exc.strerror or exc}", err=True)
+        return 2
+    return 0
+
+
+def _say_where_to_watch(bind: Bind, watch_pass: WatchPass | None) -> None:
+    import getpass
+    import socket
+
+    if watch_pass is None:
+        url = f"http://localhost:{bind.port}/"
+        click.echo(f"watch in a browser on this host: {url}\n"
+                   f"from your own machine, open a tunnel first:\n"
+                   f"  ssh -N -L {bind.port}:{bind} {getpass.getuser()}@{socket.getfqdn()}\n"
+                   f"then open {url}")
+    else:
+        host = socket.getfqdn() if bind.host in ("0.0.0.0", "::") else bind.host
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"watch in a browser: http://{shown}:{bind.port}/?token={watch_pass.token}\n"
+                   "the token is shown this once: whoever has this URL can watch. Plain "
+                   "http: share it on a network you trust, or use the SSH tunnel instead.")
+    click.echo("each browser gets its own read-only watcher; Ctrl+C stops serving")
 
 
 # --- the simulated estate on its own -----------------------------------------------------

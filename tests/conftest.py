@@ -31,7 +31,7 @@ TESTS = Path(__file__).resolve().parent
 FOLDERS = ("unit", "sim", "ui", "e2e")
 # Kept: it says what CI requires of the machine (`tests/sim/test_sql_odbc.py`), not what
 # the cockpit does.
-KEPT_VARIABLES = {"COCKPIT_REQUIRE_ODBC"}
+KEPT_VARIABLES = {"COCKPIT_REQUIRE_ODBC", "COCKPIT_REQUIRE_BROWSER"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

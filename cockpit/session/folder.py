@@ -66,16 +66,20 @@ class SessionFolder:
             return
         _write_private(self.plan, raw, atomically=True)
 
+    def report(self, now: datetime) -> tuple[str, str]:
+        """The change board's record as HTML, and the file name it goes by."""
+        return f"report-{now.strftime('%Y%m%d-%H%M%S')}.html", export_log(self.audit, "html")
+
     def write_report(self, now: datetime) -> Path:
         """The change board's record as HTML beside the log; where a watcher may not write
         the driver's folder, in the current folder instead."""
-        html = export_log(self.audit, "html").encode("utf-8")
-        target = self.path / f"report-{now.strftime('%Y%m%d-%H%M%S')}.html"
+        name, html = self.report(now)
+        target = self.path / name
         try:
-            _write_private(target, html)
+            _write_private(target, html.encode("utf-8"))
         except OSError:
             target = Path.cwd() / target.name
-            _write_private(target, html)
+            _write_private(target, html.encode("utf-8"))
         return target
 
     def __str__(self) -> str:
@@ -117,3 +121,6 @@ class ReadsFolder:
 
     def write_report(self, now: datetime) -> Path:
         return self.folder.write_report(now)
+
+    def report(self, now: datetime) -> tuple[str, str]:
+        return self.folder.report(now)

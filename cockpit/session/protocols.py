@@ -48,6 +48,9 @@ class SessionSource(Protocol):
     def write_report(self, now: datetime) -> Path:
         """Export the audit log as the change board's HTML record; returns where."""
 
+    def report(self, now: datetime) -> tuple[str, str]:
+        """The same record written nowhere: (a file name for it, the HTML)."""
+
 
 class DriverCommands(Protocol):
     """What the driver does to steps. Each blocks until the record says it is done, and

@@ -170,6 +170,9 @@ class FrozenDriverSource:
     def write_report(self, now: datetime) -> Path:
         raise OSError("a frozen session writes no report")
 
+    def report(self, now: datetime) -> tuple[str, str]:
+        raise OSError("a frozen session has no report")
+
     def poll_pane(self, pane: str) -> PaneView:
         return self._view.panes[pane]
 
@@ -215,6 +218,9 @@ class FrozenReader:
 
     def write_report(self, now: datetime) -> Path:
         raise OSError("a frozen session writes no report")
+
+    def report(self, now: datetime) -> tuple[str, str]:
+        raise OSError("a frozen session has no report")
 
 
 def frozen_app(mode: str, *, driver_alive: bool = True) -> Any:

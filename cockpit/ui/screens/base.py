@@ -6,6 +6,7 @@ or re-reading the folder) is in `screens/driver.py` and `screens/watch.py`.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 from textual import events, on, work
@@ -216,8 +217,21 @@ class CockpitScreen(Screen[None]):
 
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self) -> None:
+        if self.app.is_web:
+            self._export_to_browser()
+            return
         target = self.source.write_report(self.now())
         self.app.call_from_thread(self.notify, f"report written: {target}", timeout=8)
+
+    def _export_to_browser(self) -> None:
+        """Served to a browser (`watch --web`), the report is the browser's download: the
+        people at the page cannot reach the server's files, and must not fill the
+        driver's folder with them."""
+        name, html = self.source.report(self.now())
+        self.app.call_from_thread(self.app.deliver_text, io.StringIO(html),
+                                  save_filename=name, mime_type="text/html")
+        self.app.call_from_thread(self.notify, f"report sent to your browser: {name}",
+                                  timeout=8)
 
     def action_quit_cockpit(self) -> None:
         self.app.exit()
