@@ -127,7 +127,8 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
 def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
     for name in ("ag_listener", "ag_seeding_history", "ag_seeding_modes", "ag_state",
                  "agent_job", "agent_job_history", "agent_job_session", "agent_jobs",
-                 "agent_jobs_running", "backup_progress", "backup_sets", "certificates", "credentials",
+                 "agent_jobs_running", "backup_progress", "backup_sets", "certificates",
+                 "credentials",
                  "database_files", "redo_start",
                  "database_options", "database_state", "database_users", "linked_servers",
                  "permission_held", "row_counts", "server_defaults", "server_logins",
