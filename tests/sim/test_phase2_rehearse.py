@@ -170,12 +170,15 @@ def test_every_plan_and_the_demo_validate() -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_the_demo_runs_phase_two_after_phase_one() -> None:
+def test_the_demo_plays_the_prestaged_database_window_after_phase_one() -> None:
     demo = load(DEMO)
-    assert [phase.id for phase in demo.phases] == ["phase-one", "phase-two"]
-    first_of_two = demo.phases[1].steps[0]
-    assert first_of_two.after == [demo.phases[0].steps[-1].id]
-    assert {s.id for s in demo.phases[1].steps} >= {"backup", "restore", "data-check"}
+    assert [phase.id for phase in demo.phases] == ["phase-one", "prestage", "phase-two"]
+    stage = demo.phases[1].steps[0]
+    assert stage.after == [demo.phases[0].steps[-1].id]
+    assert {s.id for s in demo.phases[1].steps} == {"stage-full", "stage-restore", "ship-logs"}
+    window = {s.id: s for s in demo.phases[2].steps}
+    assert {"chain-whole", "tail-log", "restore-tail", "data-check"} <= set(window)
+    assert window["tail-log"].do is not None and getattr(window["tail-log"].do, "tail", False)
 
 
 def test_every_phase_two_step_that_changes_something_has_an_undo() -> None:
