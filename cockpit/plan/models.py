@@ -856,7 +856,10 @@ class WriteSentinel(Strict):
 class ShipLogs(Strict):
     """Log shipping before the window: `rounds` times, every `every`, a log backup of the
     database at `endpoint` into the bucket, restored WITH NORECOVERY at each of `replicas`;
-    each backup is recorded as a `sql.backup` step's is."""
+    each backup is recorded as a `sql.backup` step's is. With `keep_shipping`, the step
+    ends after its rounds and the session goes on shipping every `every` in the background
+    (each round recorded on this step) until the window reaches the log chain: a step that
+    judges it (`sql.chain_continuous`) or fences it (`sql.backup` with `tail`)."""
 
     kind: Literal["sql.ship_logs"]
     endpoint: SqlRef
@@ -866,6 +869,7 @@ class ShipLogs(Strict):
     prefix: S3Key
     every: PositiveSeconds = 900.0
     rounds: int = Field(default=4, ge=1, le=1000)
+    keep_shipping: bool = False
     to: Literal["url", "disk"] = "url"  # disk: to the share `path`, then uploaded
     path: str | None = Field(default=None, min_length=1, max_length=200)
 

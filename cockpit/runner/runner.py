@@ -26,6 +26,7 @@ from cockpit.runner.kinds.s3 import LeftOpen, left_open
 from cockpit.runner.milestones import milestones_of, past_budget
 from cockpit.runner.opening import OpenedSession
 from cockpit.runner.publish import StatePublisher
+from cockpit.runner.shipping import LogShipper, ends_shipping, keeps_shipping
 from cockpit.runner.state import RECHECK_REASON, RunState, Status, StepState, derive
 
 
@@ -85,6 +86,7 @@ class Runner:
         for secret in notifier.secrets() if notifier else []:
             session.redactor.add_secret(secret)
         self._last_run = derive(self.plan, self._session.entries)  # as of the last entry
+        self._shipper: LogShipper | None = None  # log shipping going on after its step
         self._warn_of_orphans()
         self.publish()
 
@@ -138,12 +140,53 @@ class Runner:
         step = self.plan.step(step_id)
         if override_reason is not None:
             self._require_reason(override_reason)  # a blank reason overrides nothing
+        if ends_shipping(step):
+            self.stop_shipping()
         self._claim(step, allow=set(self.RUNNABLE))
         try:
             self._run_to_an_end(step, override_reason)
         finally:
             self._release()
+        if keeps_shipping(step) and self.step_state(step_id).status is Status.SUCCEEDED:
+            self._ship_in_background(step)
         return self.step_state(step_id)
+
+    # --- log shipping in the background ---------------------------------------------------
+
+    def resume_shipping(self) -> bool:
+        """On opening: log shipping that a driver before this one kept going, started
+        again, unless the window has reached the chain. Whether it was."""
+        run = self.state()
+        steps = self.plan.steps()
+        reached = any(ends_shipping(s) and run.steps[s.id].status is not Status.PENDING
+                      and run.steps[s.id].status is not Status.READY for s in steps)
+        shipping = [s for s in steps if keeps_shipping(s)
+                    and run.steps[s.id].status is Status.SUCCEEDED]
+        if reached or not shipping:
+            return False
+        self._append(events.STEP_PROGRESS, shipping[-1].id, {
+            "message": "log shipping goes on in the background, resumed by this driver",
+            "background": True})
+        self._ship_in_background(shipping[-1])
+        return True
+
+    def stop_shipping(self, *, finish: bool = True) -> None:
+        """Log shipping ends: its round in flight finished first (before the fence, or a
+        close), or left to its Agent jobs (`finish` False: the cockpit is stopping)."""
+        shipper, self._shipper = self._shipper, None
+        if shipper is not None:
+            shipper.stop(finish=finish)
+
+    def _ship_in_background(self, step: Step) -> None:
+        self.stop_shipping()
+        ctx = self._action_ctx(step)
+        ctx.progress = None  # each round is recorded once, by the shipper
+
+        def record(message: str, detail: dict[str, Any]) -> None:
+            self._append(events.STEP_PROGRESS, step.id, {"message": message, **detail})
+
+        self._shipper = LogShipper(step, ctx, ctx.outputs, record)
+        self._shipper.start()
 
     def next_ready(self) -> str | None:
         ready = self.state().next_ready()
@@ -247,6 +290,7 @@ class Runner:
         so nothing is appended after `session.closed`, and nobody exits mid-close. The lock
         is released only once `session.closed` is on disk."""
         self.cancel()
+        self.stop_shipping(finish=self._stopped_by is None)
         with self._lock:
             first, self._closed = not self._closed, True
             if first:

@@ -186,6 +186,7 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
         raise
     runner = Runner(loaded.plan, handle, opened, pacing=pacing, ask_manual=ask_manual,
                     notifier=notifier)
+    runner.resume_shipping()  # days of log shipping outlive any one driver
     return DriverSession(loaded, folder, handle, runner)
 
 

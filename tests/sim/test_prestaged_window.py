@@ -20,8 +20,9 @@ REPLICAS = ["oms-sql-1", "oms-sql-2", "oms-sql-3"]
 
 
 def quick_copy(tmp_path: Path) -> Path:
-    """The shipped plan with its log shipped every minute, three times (the rehearsal's
-    pace; the plan's own is every 15 minutes, four times)."""
+    """The shipped plan with its log shipped every minute, three times and then on in the
+    background until the chain gate (the rehearsal's pace; the plan's own is every 15
+    minutes, four times)."""
     text = PRESTAGED.read_text()
     assert 'every = "15m", rounds = 4' in text
     plan = tmp_path / "prestaged.toml"
@@ -59,7 +60,8 @@ def test_the_window_fences_with_the_tail_and_restores_the_chain_on_every_replica
     tail_out = outputs_of(session, "tail-log")
     tail = tail_out["backups"][0]
     assert full["type"] == "full" and full["has_backup_checksums"]
-    assert [b["type"] for b in logs] == ["log"] * 3
+    # three rounds of its own, and any the session shipped in the background since
+    assert len(logs) >= 3 and {b["type"] for b in logs} == {"log"}
     # a chain: each log starts where the one before ended, the tail where the last did
     assert [b["first_lsn"] for b in logs[1:] + [tail]] == [b["last_lsn"] for b in logs]
     assert all(f"/{entries_named(session, 'session.opened')[0].session}/" in b["keys"][0]
@@ -102,4 +104,5 @@ def test_a_lost_log_backup_stops_at_the_chain_gate_before_the_fence(tmp_path: Pa
     assert "oms-sql-1 has rolled forward to" in reason
     assert "tail-log" not in started_steps(session)  # the source was never fenced
     shipping = outputs_of(session, "ship-logs")["restore_failures"]
-    assert [f["round"] for f in shipping] == [2, 3]  # said as it happened, shipping went on
+    rounds = [f["round"] for f in shipping]  # said as it happened, shipping went on:
+    assert rounds[:2] == [2, 3] and rounds == list(range(2, 2 + len(rounds)))  # every round

@@ -285,24 +285,64 @@ def _recover_at(handle: EstateHandle, endpoint: str, name: str) -> None:
 
 def _ship_logs(a: m.ShipLogs, ctx: ActionContext) -> dict[str, Any]:
     """Every `every`, a log backup restored on each replica; `rounds` times."""
-    name = sql.database(ctx.handle, a.database).name
     shipped: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     for round_no in range(1, a.rounds + 1):
         if round_no > 1:
             _wait(a.every / ctx.time_scale)
-        record = take_backup(ctx, a.endpoint, a.database, a.bucket, a.prefix,
-                             tsql.BackupOptions(kind="log"), to=a.to, path=a.path)
-        record.pop("statements")
-        shipped.append(record)
-        failed = _restore_everywhere(ctx, a.replicas, name, record)
-        if failed:
-            failures.append({"round": round_no, "last_lsn": record["last_lsn"], **failed})
-        if ctx.progress is not None:
-            ctx.progress(f"log {round_no} of {a.rounds} shipped, up to LSN {record['last_lsn']}"
-                         + (f"; restore failed on {', '.join(failed)}" if failed else ""),
-                         {"round": round_no, "last_lsn": record["last_lsn"], "failed": failed})
+        ship_round(a, ctx, shipped, failures)
     return {"backups": shipped, "restore_failures": failures}
+
+
+def ship_round(a: m.ShipLogs, ctx: ActionContext, shipped: list[dict[str, Any]],
+               failures: list[dict[str, Any]]) -> dict[str, Any]:
+    """One round of log shipping: a log backup, restored on each replica. Appended to
+    `shipped` (and a refused restore to `failures`); the backup's record returned."""
+    name = sql.database(ctx.handle, a.database).name
+    for adopted in _unrecorded_logs(a, ctx, name, shipped):
+        shipped.append(adopted)
+        failed = _restore_everywhere(ctx, a.replicas, name, adopted)
+        if failed:
+            failures.append({"round": len(shipped), "last_lsn": adopted["last_lsn"], **failed})
+    record = take_backup(ctx, a.endpoint, a.database, a.bucket, a.prefix,
+                         tsql.BackupOptions(kind="log"), to=a.to, path=a.path)
+    record.pop("statements")
+    shipped.append(record)
+    round_no = len(shipped)
+    failed = _restore_everywhere(ctx, a.replicas, name, record)
+    if failed:
+        failures.append({"round": round_no, "last_lsn": record["last_lsn"], **failed})
+    if ctx.progress is not None:
+        ctx.progress(f"log {round_no} shipped, up to LSN {record['last_lsn']}"
+                     + (f"; restore failed on {', '.join(failed)}" if failed else ""),
+                     {"round": round_no, "last_lsn": record["last_lsn"], "failed": failed})
+    return record
+
+
+def _unrecorded_logs(a: m.ShipLogs, ctx: ActionContext, name: str,
+                     shipped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Log backups this shipping wrote that its record lacks (a round cut short with its
+    driver, its job finished by the Agent): read back from msdb, oldest first, so the
+    recorded chain has no hole where they are."""
+    if not shipped or a.to != "url":
+        return []
+    last = int(shipped[-1]["last_lsn"])
+    under = f"{a.prefix.strip('/')}/{ctx.session_id or 'no-session'}/"
+    bucket = s3.bucket_name(ctx.handle, a.bucket)
+    sets = in_sql_words(ctx.handle, lambda: sql_chain.backup_sets(ctx.handle, a.endpoint, name))
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in sets:
+        if row["type"] == "log" and not row["is_copy_only"] and not row["is_force_offline"] \
+                and under in row["device"] and int(row["first_lsn"] or 0) >= last:
+            found.setdefault(row["backup_set_id"], []).append(row)
+    adopted = []
+    for set_id in sorted(found):
+        devices = sorted(r["device"] for r in found[set_id])
+        record = _recorded({"record": found[set_id][0], "statements": []}, bucket,
+                           [_key_of(d, bucket) for d in devices], "log", devices)
+        record.pop("statements")
+        adopted.append({**record, "adopted": True})
+    return adopted
 
 
 def _restore_everywhere(ctx: ActionContext, replicas: list[str], name: str,
