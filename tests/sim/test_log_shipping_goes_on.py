@@ -18,6 +18,7 @@ from support.estate import driver_session, running_sim
 from support.plans import ROOT, load
 from support.waiting import eventually
 
+from cockpit.estate import sql, tsql
 from cockpit.session.rehearsal import rehearse
 
 PRESTAGED = ROOT / "plans" / "oms-phase2-database.toml"
@@ -70,3 +71,40 @@ def test_shipping_goes_on_in_the_background_until_the_chain_gate(tmp_path: Path)
     judged = next(e for e in entries[gate:] if e.step == "chain-whole"
                   and e.event == "step.succeeded")
     assert str(lsns[-1][1]) in str(judged.detail)  # the gate saw the last background log
+
+
+def test_a_log_backup_a_dead_driver_did_not_record_is_adopted_when_shipping_resumes(
+    tmp_path: Path,
+) -> None:
+    """A round cut short with its driver: the Agent finished the log backup, the log never
+    recorded it. The next driver's shipping reads it back from msdb, restores it on every
+    replica and records it, so the recorded chain has no hole."""
+    plan = shipping_every_two_minutes(tmp_path)
+    folder = tmp_path / "session"
+    with running_sim(load(plan), speed=SPEED) as (_estate, handle):
+        session = driver_session(plan, handle, folder, time_scale=SPEED,
+                                 confirm_manual=lambda _instruction: "done")
+        try:
+            for step in ("stage-full", "stage-restore", "ship-logs"):
+                assert session.runner.run_step(step).status.value == "succeeded", step
+        finally:
+            session.close()  # shipping stops with the driver
+        key = f"oms/{log_entries(folder)[0].session}/OMS-log-unrecorded.trn"
+        url = sql.backup_urls(handle, "oms-cutover-backups", [key])[0]
+        sql.execute(handle, "oms-db-dc", "sql.backup", [tsql.backup(
+            "OMS", [url], tsql.BackupOptions(kind="log"), to_url=True,
+            region=handle.estate.region)])
+        reopened = driver_session(plan, handle, folder, time_scale=SPEED)  # ships on
+        try:
+            rounds = eventually(lambda: background_rounds(folder), what="a round after it")
+        finally:
+            reopened.close()
+    resumed = [e for e in log_entries(folder) if e.step == "ship-logs"
+               and "resumed by this driver" in str(e.detail.get("message"))]
+    assert len(resumed) == 1
+    backups = rounds[0]["outputs"]["backups"]  # type: ignore[index]
+    assert [b.get("adopted", False) for b in backups] == [False, True, False]
+    assert backups[1]["keys"] == [key]
+    lsns = [(int(b["first_lsn"]), int(b["last_lsn"])) for b in backups]
+    assert all(prev[1] == nxt[0] for prev, nxt in zip(lsns, lsns[1:], strict=False))
+    assert rounds[0]["outputs"]["restore_failures"] == []  # type: ignore[index]
