@@ -310,8 +310,8 @@ class SimSqlServer:
         """DB_NAME(id): the system databases are 1-4; NULL for an id no database has."""
         if 1 <= database_id <= len(SYSTEM_DATABASES):
             return SYSTEM_DATABASES[database_id - 1]
-        return next((d.name for d in self.databases.values() if d.database_id == database_id),
-                    None)
+        dbs = list(self.databases.values())  # a copy: a restore may add one meanwhile
+        return next((d.name for d in dbs if d.database_id == database_id), None)
 
     def database_id(self, name: str) -> int | None:
         """DB_ID(name): NULL for a name no database has."""
