@@ -99,8 +99,8 @@ def _parse(text: str) -> exp.Expr:
         raise incorrect_syntax(text.strip()[-40:]) from None
     if len(trees) != 1 or not isinstance(trees[0], exp.Query):
         # One SELECT per statement: the sim runs no batches and nothing else through here.
-        raise incorrect_syntax(trees[1].sql(dialect="tsql").split()[0] if len(trees) > 1
-                               else text.split()[0])
+        first = trees[1].sql(dialect="tsql") if len(trees) > 1 else text
+        raise incorrect_syntax((first.split() or ["(end of batch)"])[0])
     _refuse_limit(text)
     return trees[0]
 

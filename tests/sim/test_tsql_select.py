@@ -182,3 +182,10 @@ def test_more_three_part_names_than_sqlite_attaches_at_once_still_read(
     counts = [rows(conn, text)[0][0] for text in reads + reads]
     conn.close()
     assert counts[:7] == counts[7:] and counts[5] == 1500 and counts[6] == 2
+
+
+def test_text_without_a_statement_is_msg_102() -> None:
+    for text in ("", "-- only a comment"):
+        with pytest.raises(SimSqlError) as refused:
+            to_sqlite(text)
+        assert refused.value.number == 102
