@@ -568,13 +568,20 @@ class SimConnection:
                 self._detach("dbo")
             self.database = name
             return
+        db = self._opened(name)
+        self._attach(db.catalog_file)
+        self._attach(db.data_file, "dbo")
+        self.database = db.name
+
+    def _opened(self, name: str) -> SimDatabase:
+        """A user database a statement may read: Msg 911 if there is none, Msg 927 (Level
+        14) "Database '%.*ls' cannot be opened. It is in the middle of a restore." while it
+        is RESTORING ("Database engine events and errors (0 to 999)")."""
         db = self.server.require(name)
         if not db.online:
             raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
                                    "middle of a restore.", level=14)
-        self._attach(db.catalog_file)
-        self._attach(db.data_file, "dbo")
-        self.database = db.name
+        return db
 
     def _attach(self, path: Path, schema: str = "sys") -> None:
         self._detach(schema)
@@ -619,10 +626,7 @@ class SimConnection:
             if schema == "sys":
                 return self.server.dmv_file
         elif schema in ("sys", "dbo"):
-            db = self.server.require(database)
-            if not db.online:
-                raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
-                                       "middle of a restore.", level=14)
+            db = self._opened(database)
             return db.catalog_file if schema == "sys" else db.data_file
         # "Invalid object name" (Msg 208) names the schema-qualified object that is missing.
         raise SimSqlError(208, f"Invalid object name '{database}.{schema}'.")
