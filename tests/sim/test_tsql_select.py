@@ -63,6 +63,10 @@ def rows(conn: SimConnection, statement: str, *params: object) -> list[tuple[obj
     ("SELECT DATEDIFF(ss, start_time, SYSUTCDATETIME()) FROM sys.dm_exec_requests",
      "SELECT DATEDIFF('second', start_time, SYSUTCDATETIME()) FROM sys.dm_exec_requests"),
     ("SELECT @@SPID AS spid", 'SELECT "@@SPID"() AS spid'),
+    ("SELECT name FROM sys.databases ORDER BY name OFFSET 2 ROWS FETCH NEXT 3 ROWS ONLY",
+     "SELECT name FROM sys.databases ORDER BY name LIMIT 3 OFFSET 2"),
+    ("SELECT r.session_id FROM sys.dm_exec_requests AS r WITH (NOLOCK)",
+     "SELECT r.session_id FROM sys.dm_exec_requests AS r"),
     ("SELECT name FROM sys.databases -- the instance's own\n",
      "SELECT name FROM sys.databases"),
 ])
