@@ -288,7 +288,6 @@ def server_logins(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
 def agent_jobs(handle: EstateHandle, endpoint: str, database_name: str) -> list[dict[str, Any]]:
     """The Agent jobs with a step in the database: name, enabled, next run (or None)."""
     def read(conn: Any) -> list[dict[str, Any]]:
-        run(conn, tsql.use_database("msdb"))
         return fetch(conn, query_text("agent_jobs"), [database_name])
 
     return [{"job": str(r["job_name"]), "enabled": bool(r["enabled"]),
@@ -319,12 +318,8 @@ def tde_thumbprints(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
 
 def certificates(handle: EstateHandle, endpoint: str) -> dict[str, bytes]:
     """The certificates in master, by name, with their thumbprints."""
-    def read(conn: Any) -> list[dict[str, Any]]:
-        run(conn, tsql.use_database("master"))
-        return fetch(conn, query_text("certificates"))
-
-    return {str(r["certificate_name"]): bytes(r["thumbprint"])
-            for r in _read(handle, endpoint, read)}
+    rows = _read(handle, endpoint, lambda c: fetch(c, query_text("certificates")))
+    return {str(r["certificate_name"]): bytes(r["thumbprint"]) for r in rows}
 
 
 def ag_state(handle: EstateHandle, ag_id: str) -> AgSnapshot:

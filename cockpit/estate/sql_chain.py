@@ -13,7 +13,7 @@ from typing import Any
 
 from cockpit.estate import tsql
 from cockpit.estate.handle import EstateHandle
-from cockpit.estate.sql import connection, execute, fetch, query_text, read_query, run
+from cockpit.estate.sql import connection, execute, fetch, query_text, read_query
 
 KINDS = {"D": "full", "I": "diff", "L": "log"}
 
@@ -32,28 +32,30 @@ def backup_statement(handle: EstateHandle, database: str, devices: list[str],
 def backup_set(handle: EstateHandle, endpoint: str, database: str,
                device: str) -> dict[str, Any] | None:
     """The newest backup of the database written to `device`, as msdb recorded it."""
-    for row in backup_sets(handle, endpoint, database):
-        if row["device"] == device:
-            return row
-    return None
+    with connection(handle, endpoint) as conn:
+        rows = fetch(conn, query_text("backup_set"), [database, device])
+    return _backup_record(rows[0]) if rows else None
 
 
 def backup_sets(handle: EstateHandle, endpoint: str, database: str) -> list[dict[str, Any]]:
     """Every backup of the database msdb recorded, newest first (one row per device)."""
     with connection(handle, endpoint) as conn:
-        run(conn, tsql.use_database("msdb"))
         rows = fetch(conn, query_text("backup_sets"), [database])
-    return [{"backup_set_id": int(r["backup_set_id"]), "type": KINDS.get(str(r["backup_type"]),
-                                                                          str(r["backup_type"])),
-             "first_lsn": _lsn(r["first_lsn"]), "last_lsn": _lsn(r["last_lsn"]),
-             "checkpoint_lsn": _lsn(r["checkpoint_lsn"]),
-             "database_backup_lsn": _lsn(r["database_backup_lsn"]),
-             "differential_base_lsn": _lsn(r["differential_base_lsn"]),
-             "is_copy_only": bool(r["is_copy_only"]),
-             "has_backup_checksums": bool(r["has_backup_checksums"]),
-             "is_force_offline": bool(r["is_force_offline"]),
-             "finished": str(r["backup_finish_date"]), "size": int(r["backup_size"] or 0),
-             "device": str(r["device"])} for r in rows]
+    return [_backup_record(r) for r in rows]
+
+
+def _backup_record(r: dict[str, Any]) -> dict[str, Any]:
+    kind = str(r["backup_type"])
+    return {"backup_set_id": int(r["backup_set_id"]), "type": KINDS.get(kind, kind),
+            "first_lsn": _lsn(r["first_lsn"]), "last_lsn": _lsn(r["last_lsn"]),
+            "checkpoint_lsn": _lsn(r["checkpoint_lsn"]),
+            "database_backup_lsn": _lsn(r["database_backup_lsn"]),
+            "differential_base_lsn": _lsn(r["differential_base_lsn"]),
+            "is_copy_only": bool(r["is_copy_only"]),
+            "has_backup_checksums": bool(r["has_backup_checksums"]),
+            "is_force_offline": bool(r["is_force_offline"]),
+            "finished": str(r["backup_finish_date"]), "size": int(r["backup_size"] or 0),
+            "device": str(r["device"])}
 
 
 def file_list(handle: EstateHandle, endpoint: str, devices: list[str], *,

@@ -1,11 +1,13 @@
 """One simulated SQL Server: its DMVs in a SQLite file, its databases in SQLite files, and
 a DB-API connection with the surface the pyodbc adapter uses.
 
-A connection's SELECTs run on SQLite exactly as written, with the server's DMV file
-attached as `sys` (or, after `USE [db]`, that database's catalog views); every other
-statement must be one `cockpit.estate.tsql` generates, and goes to the estate's handler,
-which turns it into a simulated operation. The DMV file is a real file a pyodbc
-connection can attach too: that is how the adapter's queries are tested through ODBC.
+A connection's SELECTs are read as T-SQL and run on SQLite as `tsql_select` transpiles
+them, with the server's DMV file attached as `sys` (or, after `USE [db]`, that database's
+catalog views) and whatever database a three-part name reads attached under that name;
+every other statement must be one `cockpit.estate.tsql` generates, and goes to the estate's
+handler, which turns it into a simulated operation. The DMV file is a real file a pyodbc
+connection can attach too: that is how the adapter's queries, transpiled, are tested
+through ODBC.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cockpit.sim import backup_grammar, sql_agent
+from cockpit.sim import backup_grammar, sql_agent, tsql_select
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.log_chain import RestoreState, SourceLog
 from cockpit.sim.sql_errors import (
@@ -144,6 +146,9 @@ LOG_PAGES = 256
 # puts them ("RESTORE Arguments": files go back to the paths recorded in the backup).
 DATA_PATH, LOG_PATH = "D:\\Data\\", "L:\\Log\\"
 COLLATION = "SQL_Latin1_General_CP1_CI_AS"
+# Three-part names' schemas kept attached at once: SQLite attaches at most ten files, and
+# main, sys and dbo hold three.
+MAX_NAMED = 6
 
 
 def timestamp(moment: datetime | None = None) -> str:
@@ -318,6 +323,20 @@ class SimSqlServer:
             msdb.execute("INSERT INTO sysjobschedules VALUES (?, 1, ?, ?)",
                          (job_id, date, time_))
         msdb.close()
+
+    def database_name(self, database_id: int) -> str | None:
+        """DB_NAME(id): the system databases are 1-4; NULL for an id no database has."""
+        if 1 <= database_id <= len(SYSTEM_DATABASES):
+            return SYSTEM_DATABASES[database_id - 1]
+        dbs = list(self.databases.values())  # a copy: a restore may add one meanwhile
+        return next((d.name for d in dbs if d.database_id == database_id), None)
+
+    def database_id(self, name: str) -> int | None:
+        """DB_ID(name): NULL for a name no database has."""
+        if name.lower() in SYSTEM_DATABASES:
+            return SYSTEM_DATABASES.index(name.lower()) + 1
+        db = self.database(name)
+        return db.database_id if db else None
 
     def property_of(self, name: object) -> str | int | None:
         """SERVERPROPERTY(name): NULL for a name it does not know, as SQL Server returns."""
@@ -511,7 +530,9 @@ class SimConnection:
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.create_function("SERVERPROPERTY", 1, server.property_of, deterministic=True)
         self._db.create_function("HAS_PERMS_BY_NAME", 3, server.has_perms_by_name)
+        tsql_select.register_functions(self._db, self)
         self._attach(server.dmv_file)
+        self._named: dict[str, Path] = {}  # three-part names' schemas attached: alias -> file
         self._closed = False
         self._killed: SimSqlError | None = None
 
@@ -609,34 +630,87 @@ class SimConnection:
                 self._detach("dbo")
             self.database = name
             return
+        db = self._opened(name)
+        self._attach(db.catalog_file)
+        self._attach(db.data_file, "dbo")
+        self.database = db.name
+
+    def _opened(self, name: str) -> SimDatabase:
+        """A user database a statement may read: Msg 911 if there is none, Msg 927 (Level
+        14) "Database '%.*ls' cannot be opened. It is in the middle of a restore." while it
+        is RESTORING ("Database engine events and errors (0 to 999)")."""
         db = self.server.require(name)
         if not db.online:
             raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
                                    "middle of a restore.", level=14)
-        self._attach(db.catalog_file)
-        self._attach(db.data_file, "dbo")
-        self.database = db.name
+        return db
 
     def _attach(self, path: Path, schema: str = "sys") -> None:
         self._detach(schema)
         self._db.execute(f"ATTACH DATABASE ? AS {schema}", (str(path),))
 
     def _detach(self, schema: str) -> None:
-        if any(row[1] == schema for row in self._db.execute("PRAGMA database_list")):
+        name = schema[1:-1].replace('""', '"') if schema.startswith('"') else schema
+        if any(row[1] == name for row in self._db.execute("PRAGMA database_list")):
             self._db.execute(f"DETACH DATABASE {schema}")
 
     def _select(self, sql: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
+        select = tsql_select.transpile(sql)  # Msg 102 for what SQL Server cannot read
+        for database, schema in select.schemas:
+            self._attach_named(database, schema)
         try:
-            cursor = self._db.execute(sql, params)
+            cursor = self._db.execute(select.sql, params)
         except sqlite3.Error as exc:
             raise _as_sql_server(exc) from None
         description = tuple((c[0], None, None, None, None, None, True)
                             for c in cursor.description or ())
         return [tuple(row) for row in cursor.fetchall()], description
 
+    def _attach_named(self, database: str, schema: str) -> None:
+        """The file a three-part name `database.schema.x` reads, attached under that name
+        (again only when it changed: a database dropped and restored has a new file)."""
+        alias, path = tsql_select.schema_alias(database, schema), self._file_of(database, schema)
+        if self._named.get(alias) == path:
+            return
+        if len(self._named) >= MAX_NAMED:  # SQLite attaches at most 10 files at once
+            for stale in list(self._named):
+                self._detach(_quoted(stale))
+            self._named.clear()
+        self._attach(path, _quoted(alias))
+        self._named[alias] = path
+
+    def _file_of(self, database: str, schema: str) -> Path:
+        """System databases share the server's DMV file (and msdb's dbo its Agent and backup
+        tables); a user database's `sys` is its catalog, its `dbo` its data."""
+        if database in SYSTEM_DATABASES:
+            if schema == "dbo" and database == "msdb":
+                return self.server.msdb_file
+            if schema == "sys":
+                return self.server.dmv_file
+        elif schema in ("sys", "dbo"):
+            db = self._opened(database)
+            return db.catalog_file if schema == "sys" else db.data_file
+        # "Invalid object name" (Msg 208) names the schema-qualified object that is missing.
+        raise SimSqlError(208, f"Invalid object name '{database}.{schema}'.")
+
+    # --- what a SELECT's functions ask of the session (tsql_select.Session) ----------------
+
+    def server_name(self) -> str:
+        return self.server.name
+
+    def database_name(self, database_id: int) -> str | None:
+        return self.server.database_name(database_id)
+
+    def database_id(self, name: str) -> int | None:
+        return self.server.database_id(name)
+
     def _check_open(self) -> None:
         if self._closed:
             raise connection_closed()
+
+
+def _quoted(alias: str) -> str:
+    return '"' + alias.replace('"', '""') + '"'
 
 
 def _as_sql_server(exc: sqlite3.Error) -> SimSqlError:

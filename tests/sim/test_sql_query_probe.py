@@ -65,3 +65,23 @@ def test_an_error_from_the_server_is_a_failed_verdict_in_its_words(
                     ProbeContext(source))
     assert not verdict.ok
     assert "Invalid object name" in verdict.summary
+
+
+def test_a_runbook_query_is_read_as_tsql(source: EstateHandle) -> None:
+    """TOP, N'...' and a three-part name, as a DBA writes them for SQL Server."""
+    top = judge(query(query="SELECT TOP (5) order_id FROM dbo.orders "
+                            "WHERE status = N'packed' ORDER BY order_id DESC", no_rows=True),
+                ProbeContext(source))
+    assert not top.ok and top.evidence["row_count"] == 5  # 20 packed orders, TOP (5) of them
+    age = judge(query(query="SELECT DATEDIFF(minute, d.create_date, SYSUTCDATETIME()) AS age "
+                            "FROM master.sys.databases AS d WHERE d.name = N'OMS'",
+                      at_most=60), ProbeContext(source))
+    assert age.ok, age.summary
+    assert age.evidence["rows"] == [{"age": age.evidence["value"]}]
+
+
+def test_sqlites_limit_is_refused_as_sql_server_refuses_it(source: EstateHandle) -> None:
+    verdict = judge(query(query="SELECT order_id FROM dbo.orders LIMIT 5", no_rows=True),
+                    ProbeContext(source))
+    assert not verdict.ok
+    assert "Incorrect syntax near '5'" in verdict.summary

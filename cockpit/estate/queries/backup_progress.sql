@@ -8,5 +8,5 @@ SELECT
     r.start_time
 FROM sys.dm_exec_requests AS r
 LEFT JOIN sys.databases AS d ON d.database_id = r.database_id
-WHERE r.command LIKE 'BACKUP%' OR r.command LIKE 'RESTORE%'
+WHERE r.command LIKE N'BACKUP%' OR r.command LIKE N'RESTORE%'
 ORDER BY r.start_time, r.session_id

@@ -1,5 +1,5 @@
--- The backups of a database recorded in msdb (run there), newest first, with the device each
--- was written to: type D full, I differential, L log.
+-- The backups of a database recorded in msdb, newest first, with the device each was
+-- written to: type D full, I differential, L log.
 SELECT
     b.backup_set_id AS backup_set_id,
     b.type AS backup_type,
@@ -14,7 +14,7 @@ SELECT
     b.backup_finish_date AS backup_finish_date,
     b.backup_size AS backup_size,
     f.physical_device_name AS device
-FROM dbo.backupset AS b
-JOIN dbo.backupmediafamily AS f ON f.media_set_id = b.media_set_id
+FROM msdb.dbo.backupset AS b
+JOIN msdb.dbo.backupmediafamily AS f ON f.media_set_id = b.media_set_id
 WHERE b.database_name = ?
 ORDER BY b.backup_set_id DESC

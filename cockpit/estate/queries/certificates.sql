@@ -1,3 +1,3 @@
--- The certificates in master (run there) and their thumbprints.
+-- The certificates in master (where TDE keys look for theirs) and their thumbprints.
 SELECT c.name AS certificate_name, c.thumbprint AS thumbprint
-FROM sys.certificates AS c
+FROM master.sys.certificates AS c
