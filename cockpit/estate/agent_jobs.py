@@ -136,6 +136,12 @@ def kill(handle: EstateHandle, endpoint: str, job: JobRun) -> int | None:
 
 
 def delete(handle: EstateHandle, endpoint: str, name: str) -> None:
+    """Delete the job; one already gone is no error (a job that succeeded deletes itself,
+    maybe between our look and this)."""
     handle.require_write("sql agent job")
     with connection(handle, endpoint) as conn:
-        run(conn, f"EXEC msdb.dbo.sp_delete_job @job_name = {nstring(name)}")
+        try:
+            run(conn, f"EXEC msdb.dbo.sp_delete_job @job_name = {nstring(name)}")
+        except Exception as exc:
+            if "14262" not in str(exc):  # "The specified @job_name (...) does not exist."
+                raise
