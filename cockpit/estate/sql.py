@@ -385,6 +385,16 @@ def database_state(handle: EstateHandle, endpoint: str,
         "size_pages": row["size_pages"]})
 
 
+def partition_rows(handle: EstateHandle, endpoint: str, database_name: str) -> dict[str, int]:
+    """Rows per user table (`schema.table`, lower case) from the partition stats: metadata,
+    no scan, cheap enough to watch with."""
+    def read(conn: Any) -> dict[str, int]:
+        run(conn, tsql.use_database(database_name))
+        return {f"{r['schema_name']}.{r['table_name']}".lower(): int(r["row_count"] or 0)
+                for r in fetch(conn, query_text("row_counts"))}
+    return dict(_read(handle, endpoint, read))
+
+
 def table_data(handle: EstateHandle, endpoint: str, db: Database) -> DataSnapshot:
     """What the data check compares: partition-stats rows of every user table, exact rows
     of the plan's tables, and checksums of its checksum tables."""

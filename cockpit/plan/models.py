@@ -958,9 +958,15 @@ class Step(Strict):
 
 
 class Phase(Strict):
+    """A window's steps. `point_of_no_return` names the step after which a rollback would
+    split the brain (the apps started on the new primary): from there the cockpit watches
+    the new primary for the first production write, and once it sees one, refuses the
+    undos of the phase's steps up to that step (forward-fix only)."""
+
     id: Identifier
     title: str = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
+    point_of_no_return: Identifier | None = None
 
 
 ReadinessMoment = Literal["t-48h", "t-1h", "go"]

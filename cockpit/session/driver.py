@@ -187,6 +187,7 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
     runner = Runner(loaded.plan, handle, opened, pacing=pacing, ask_manual=ask_manual,
                     notifier=notifier)
     runner.resume_shipping()  # days of log shipping outlive any one driver
+    runner.resume_point_of_no_return()
     return DriverSession(loaded, folder, handle, runner)
 
 
