@@ -30,6 +30,10 @@ READINESS_CHECKED = "readiness.checked"
 # undos that would split the brain are refused.
 PONR_ARMED = "phase.ponr_armed"
 PONR_PASSED = "phase.point_of_no_return"
+# The two-person rule: a second engineer's approval, accepted (who, why) or refused (the
+# driver's own, which never counts).
+APPROVAL_ACCEPTED = "approval.accepted"
+APPROVAL_REFUSED = "approval.refused"
 
 ALL_EVENTS = frozenset({
     SESSION_OPENED, STEP_STARTED, STEP_PROGRESS, STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED,
@@ -37,4 +41,5 @@ ALL_EVENTS = frozenset({
     GATE_OVERRIDDEN, STEP_UNDONE, STEP_UNDO_FAILED, NOTE_ADDED, SESSION_CLOSED,
     SESSION_INTERRUPTED, AUDIT_REPAIRED, LOCK_TAKEN_OVER, SESSION_HANGUP,
     NOTIFY_SENT, NOTIFY_FAILED, READINESS_CHECKED, PONR_ARMED, PONR_PASSED,
+    APPROVAL_ACCEPTED, APPROVAL_REFUSED,
 })

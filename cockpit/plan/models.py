@@ -952,6 +952,9 @@ class Step(Strict):
     timeout: PositiveSeconds = 300.0
     undo: Action | None = None
     confirm: bool = False
+    # The two-person rule: overriding its gates, skipping it, marking it done or undoing it
+    # needs a second engineer's approval, from another login (`cockpit approve`).
+    second_person: bool = False
     budget: PositiveSeconds = 60.0
     # Digits and F-keys only: letters are the cockpit's own keys (run, undo, skip...).
     key: str | None = Field(default=None, pattern=r"^[1-9]$|^f([2-9]|10)$")

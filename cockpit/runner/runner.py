@@ -7,6 +7,7 @@ entries, so what the driver, a restarted driver and a watcher see is the same.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from cockpit.estate.snapshots import utcnow
 from cockpit.estate.sql import describe_sql_error
 from cockpit.notify.sender import Delivery, Notifier
 from cockpit.plan.models import Plan, Step
-from cockpit.runner import actions, probes
+from cockpit.runner import actions, approvals, probes
 from cockpit.runner import point_of_no_return as ponr
 from cockpit.runner.kinds import EFFECTS
 from cockpit.runner.kinds.s3 import LeftOpen, left_open
@@ -143,6 +144,7 @@ class Runner:
         step = self.plan.step(step_id)
         if override_reason is not None:
             self._require_reason(override_reason)  # a blank reason overrides nothing
+            self._second_person(step, "override")
         if ends_shipping(step):
             self.stop_shipping()
         self._claim(step, allow=set(self.RUNNABLE))
@@ -315,6 +317,7 @@ class Runner:
         """The engineer vouches that a step is done (e.g. after an interruption)."""
         self._require_reason(reason)
         self._refuse_if(step_id, {Status.RUNNING, Status.SUCCEEDED, Status.SKIPPED})
+        self._second_person(self.plan.step(step_id), "mark-done")
         self._append(events.STEP_SUCCEEDED, step_id, {
             "duration_s": 0.0, "reason": f"marked done: {reason}", "marked_done": True,
             "evidence": {}})
@@ -322,7 +325,31 @@ class Runner:
     def skip_step(self, step_id: str, reason: str) -> None:
         self._require_reason(reason)
         self._refuse_if(step_id, {Status.RUNNING, Status.SUCCEEDED, Status.SKIPPED})
+        self._second_person(self.plan.step(step_id), "skip")
         self._append(events.STEP_SKIPPED, step_id, {"reason": reason})
+
+    def _second_person(self, step: Step, action: str) -> None:
+        """The two-person rule: an approval for this step and action from another login,
+        taken once and recorded; the driver's own are refused on the record."""
+        if not step.second_person:
+            return
+        used = {str(e.detail.get("id")) for e in self.entries
+                if e.event in (events.APPROVAL_ACCEPTED, events.APPROVAL_REFUSED)}
+        for approval in approvals.pending(self.folder, step.id, action):
+            if approval.id in used:
+                continue
+            detail = {"id": approval.id, "action": action, "approver": approval.approver,
+                      "reason": approval.reason, "approved_at": approval.at.isoformat()}
+            if approval.uid == os.getuid():
+                self._append(events.APPROVAL_REFUSED, step.id, {
+                    **detail, "why": "the driver's own login cannot be the second person"})
+                continue
+            self._append(events.APPROVAL_ACCEPTED, step.id, detail)
+            return
+        raise StepRefused(
+            f"{action} of {step.id} needs a second person: another engineer runs, from their "
+            f"own login, cockpit approve {self.folder} {step.id} --action {action} "
+            "--reason '...'")
 
     def _refuse_if(self, step_id: str, refused: set[Status]) -> None:
         """Skip and mark-done are records, not runs: they may not rewrite what happened."""
@@ -337,6 +364,7 @@ class Runner:
         refused = ponr.undo_refused(self.plan, step_id, self.state().ponr_passed)
         if refused is not None:
             raise StepRefused(refused)
+        self._second_person(step, "undo")
         self._claim(step, allow={Status.SUCCEEDED, Status.FAILED, Status.INTERRUPTED})
         try:
             self._undo(step)
