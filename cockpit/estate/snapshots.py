@@ -213,12 +213,15 @@ class DatabaseStateSnapshot(Snapshot):
 
 
 class TableData(BaseModel):
-    """One table as the data check sees it: exact rows, checksum, and the partition stats."""
+    """One table as the data check sees it: exact rows, checksum, and the partition stats.
+    `skipped`: the columns its checksum leaves out, each `name (type)`, being of a type
+    CHECKSUM cannot take."""
 
     table: str
     rows: int | None = None
     checksum: int | None = None
     stats_rows: int | None = None
+    skipped: list[str] = []
 
 
 class DataSnapshot(Snapshot):

@@ -18,15 +18,14 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cockpit.estate.tsql import TableName
 from cockpit.plan.models import Estate
-from cockpit.sim import backup_grammar
+from cockpit.sim import backup_grammar, plan_data, table_reads
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.availability_group import SimAvailabilityGroup
 from cockpit.sim.backup_engine import BackupEngine, Throughput
@@ -41,16 +40,13 @@ from cockpit.sim.oms_data import (
     TDE_THUMBPRINT,
     WEEKLY_JOB,
     login_sid,
-    oms_database_bytes,
 )
 from cockpit.sim.sql_backup import Clock, Operations
 from cockpit.sim.sql_errors import SimSqlError
 from cockpit.sim.sqlserver import (
     SimConnection,
+    SimDatabase,
     SimSqlServer,
-    checksum_agg,
-    table_counts,
-    table_rows,
     timestamp,
 )
 
@@ -103,9 +99,11 @@ def _alive(pid: int) -> bool:
 
 class SimSqlEstate:
     def __init__(self, estate: Estate, *, speed: float, faults: FaultSet, s3: Any,
-                 s3_host: str, apps: AppView, throughput: Throughput | None = None) -> None:
+                 s3_host: str, apps: AppView, throughput: Throughput | None = None,
+                 sentinels: Mapping[str, Sequence[str]] | None = None) -> None:
         throughput = throughput or Throughput()
         self.estate = estate
+        self.sentinels = dict(sentinels or {})  # database id -> its sentinel tables
         self.speed = speed
         self.faults = faults
         self.apps = apps
@@ -134,7 +132,8 @@ class SimSqlEstate:
         self._build_ags()
         self._seed_logins()
         for db in self.estate.databases:
-            added = self.servers[db.source].add_database(db.name, oms_database_bytes())
+            added = self.servers[db.source].add_database(
+                db.name, plan_data.database_bytes(db, self.sentinels.get(db.id, ())))
             added.users = {user: login_sid(user) for user in OMS_USERS}
             added.encryptor_thumbprint = TDE_THUMBPRINT
             self.servers[db.source].refresh_catalog(added)
@@ -299,20 +298,13 @@ class SimSqlEstate:
             raise grammar.incorrect_syntax(type(statement).__name__)
         return handler(self, conn, statement)
 
-    def _table_query(self, conn: SimConnection, st: grammar.TableQuery) -> Rows:
+    def _table_query(self, conn: SimConnection, st: table_reads.TableRead) -> Rows:
         db = conn.server.require(st.database)
         if not db.online:
             raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
                                    "middle of a restore.", level=14)
-        table = next((t for t in table_counts(db.data_file) if t.lower() == st.table.lower()),
-                     None)
-        if table is None or st.schema.lower() != "dbo":
-            raise SimSqlError(208, f"Invalid object name '{st.database}.{st.schema}."
-                                   f"{st.table}'.")
-        rows = table_rows(db.data_file, table)
-        if st.what == "count":
-            return [(len(rows),)]
-        return [(checksum_agg(rows) if rows else None,)]
+        stored = _stored_table(db, st.database, st.schema, st.table)
+        return table_reads.answer(db.data_file, stored, st)
 
     def _set_option(self, conn: SimConnection, st: grammar.SetOption) -> Rows:
         server = conn.server
@@ -366,11 +358,7 @@ class SimSqlEstate:
         if db.read_only:
             raise SimSqlError(3906, f'Failed to update database "{db.name}" because the '
                                     "database is read-only.")
-        table = next((t for t in table_counts(db.data_file) if t.lower() == st.table.lower()),
-                     None)
-        if table is None or st.schema.lower() != "dbo":
-            raise SimSqlError(208, f"Invalid object name '{st.database}.{st.schema}."
-                                   f"{st.table}'.")
+        table = _stored_table(db, st.database, st.schema, st.table)
         with conn.server.lock, sqlite3.connect(db.data_file) as data:
             data.execute(f'INSERT INTO "{table}" VALUES (?, ?)', (st.value, timestamp()))
         data.close()
@@ -442,6 +430,16 @@ class SimSqlEstate:
                 self.servers[key].replace("dm_exec_sessions", _system_sessions() + rows)
 
 
+def _stored_table(db: SimDatabase, database: str, schema: str, table: str) -> str:
+    """A table's name in the database's file; Msg 208 when the database has no such table."""
+    with sqlite3.connect(db.data_file) as data:
+        stored = plan_data.stored_table(data, f"{schema}.{table}")
+    data.close()
+    if stored is None:
+        raise SimSqlError(208, f"Invalid object name '{database}.{schema}.{table}'.")
+    return stored
+
+
 def _system_sessions() -> Rows:
     return [(n, None, None, "sa", 0, 1, "background") for n in range(1, 5)]
 
@@ -451,11 +449,11 @@ def _first_number(args: list[str]) -> float | None:
 
 
 def _first_table(args: list[str]) -> str | None:
-    return TableName.parse(args[0]).table if args else None
+    return args[0] if args else None
 
 
 _HANDLERS: dict[type, Callable[[SimSqlEstate, SimConnection, Any], Rows]] = {
-    grammar.TableQuery: SimSqlEstate._table_query,
+    table_reads.TableRead: SimSqlEstate._table_query,
     grammar.SetOption: SimSqlEstate._set_option,
     grammar.AgDatabase: SimSqlEstate._ag_database,
     grammar.JoinAg: SimSqlEstate._join,

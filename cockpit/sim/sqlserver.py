@@ -15,16 +15,16 @@ import math
 import sqlite3
 import threading
 import uuid
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cockpit.sim import backup_grammar
+from cockpit.sim import backup_grammar, table_reads
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.log_chain import RestoreState, SourceLog
+from cockpit.sim.plan_data import stored_tables
 from cockpit.sim.sql_errors import (
     LinkFailure,
     SimSqlError,
@@ -91,6 +91,10 @@ CREATE TABLE IF NOT EXISTS dm_db_partition_stats (
 CREATE TABLE IF NOT EXISTS database_principals (
     principal_id INTEGER, name TEXT, sid BLOB, type_desc TEXT,
     authentication_type_desc TEXT);
+CREATE TABLE IF NOT EXISTS columns (
+    object_id INTEGER, name TEXT, column_id INTEGER, system_type_id INTEGER,
+    user_type_id INTEGER);
+CREATE TABLE IF NOT EXISTS types (name TEXT, system_type_id INTEGER, user_type_id INTEGER);
 """
 
 # msdb's Agent tables, as much as a readiness check reads (dbo.sysjobs, dbo.sysjobsteps,
@@ -351,20 +355,32 @@ class SimSqlServer:
                 for n, (login, (login_sid, kind)) in enumerate(sorted(self.logins.items()), 1)])
 
     def refresh_catalog(self, db: SimDatabase) -> None:
-        """`sys.tables`, the partition stats and the users of a database, from its data."""
+        """`sys.schemas`, `sys.tables`, `sys.columns`, the partition stats and the users of a
+        database, from its data (a table `schema.table` in its file is in that schema)."""
         tables = table_counts(db.data_file) if db.data_file.exists() else {}
+        columns = table_columns(db.data_file) if tables else {}
+        of = table_schemas(db.data_file) if tables else {}
+        schemas = {name: n for n, name in enumerate(
+            ["dbo", *sorted(set(of.values()) - {"dbo"})], start=1)}
         with sqlite3.connect(db.catalog_file, isolation_level=None) as catalog:
             catalog.execute("PRAGMA journal_mode=WAL")
             catalog.executescript(CATALOG_SCHEMA + "BEGIN; DELETE FROM schemas; "
                                   "DELETE FROM tables; DELETE FROM dm_db_partition_stats; "
-                                  "DELETE FROM database_principals;")
+                                  "DELETE FROM database_principals; DELETE FROM columns; "
+                                  "DELETE FROM types;")
             catalog.executemany("INSERT INTO database_principals VALUES (?, ?, ?, ?, ?)",
                                 _principals(db))
-            catalog.execute("INSERT INTO schemas VALUES (1, 'dbo')")
+            catalog.executemany("INSERT INTO schemas VALUES (?, ?)",
+                                [(n, name) for name, n in schemas.items()])
+            catalog.executemany("INSERT INTO types VALUES (?, ?, ?)", table_reads.TYPES)
             for n, (table, count) in enumerate(sorted(tables.items()), start=1001):
-                catalog.execute("INSERT INTO tables VALUES (?, 1, ?, 0)", (n, table))
+                catalog.execute("INSERT INTO tables VALUES (?, ?, ?, 0)",
+                                (n, schemas[of[table]], table))
                 catalog.execute("INSERT INTO dm_db_partition_stats VALUES (?, 1, 1, ?)",
                                 (n, count))
+                catalog.executemany("INSERT INTO columns VALUES (?, ?, ?, ?, ?)", [
+                    (n, column, k, table_reads.type_id(kind), table_reads.type_id(kind))
+                    for k, (column, kind) in enumerate(columns[table], start=1)])
             catalog.execute("COMMIT")
         catalog.close()
 
@@ -423,27 +439,30 @@ def _quote(table: str) -> str:
 
 def table_counts(data_file: Path) -> dict[str, int]:
     with sqlite3.connect(data_file) as data:
-        names = [row[0] for row in data.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
         counts = {name: int(data.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()[0])
-                  for name in names}
+                  for name in _stored_tables(data)}
     data.close()
     return counts
 
 
-def table_rows(data_file: Path, table: str) -> list[tuple[Any, ...]]:
+def table_columns(data_file: Path) -> dict[str, list[tuple[str, str]]]:
+    """(name, declared type) of each table's columns, by the table's name in the file."""
     with sqlite3.connect(data_file) as data:
-        rows = data.execute(f"SELECT * FROM {_quote(table)}").fetchall()
+        found = {name: table_reads.columns_of(data, name) for name in _stored_tables(data)}
     data.close()
-    return rows
+    return found
 
 
-def checksum_agg(rows: list[tuple[Any, ...]]) -> int:
-    """The sim's CHECKSUM_AGG(CHECKSUM(*)): an order-free XOR of a 32-bit hash per row."""
-    value = 0
-    for row in rows:
-        value ^= zlib.crc32(repr(row).encode())
-    return value - (1 << 32) if value >= 1 << 31 else value
+def table_schemas(data_file: Path) -> dict[str, str]:
+    """Each table's schema, by its name in the database's file."""
+    with sqlite3.connect(data_file) as data:
+        found = stored_tables(data)
+    data.close()
+    return found
+
+
+def _stored_tables(data: sqlite3.Connection) -> list[str]:
+    return list(stored_tables(data))
 
 
 # --- the DB-API surface ------------------------------------------------------------------------
@@ -462,6 +481,7 @@ class SimConnection:
         self._db.create_function("SERVERPROPERTY", 1, server.property_of, deterministic=True)
         self._db.create_function("HAS_PERMS_BY_NAME", 3, server.has_perms_by_name)
         self._attach(server.dmv_file)
+        self._schemas: set[str] = set()  # the database's schemas attached, after USE
         self._closed = False
         self._killed: SimSqlError | None = None
 
@@ -513,7 +533,7 @@ class SimConnection:
 
     def _run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
         text = grammar.strip_comments(statement)
-        backup = backup_grammar.parse(text)
+        backup = backup_grammar.parse(text) or table_reads.parse(text)
         if backup is not None:
             return self._perform(backup)
         parsed = grammar.parse(statement)
@@ -539,6 +559,9 @@ class SimConnection:
         a two-part name `dbo.<table>` its tables: SQL Server resolves a schema-qualified
         name in the current database ("Database identifiers", learn.microsoft.com/sql/
         relational-databases/databases/database-identifiers)."""
+        for schema in self._schemas - {"dbo"}:
+            self._detach(schema)
+        self._schemas = set()
         if name.lower() in SYSTEM_DATABASES:
             self._attach(self.server.dmv_file)
             if name.lower() == "msdb":  # msdb's own tables: dbo.sysjobs and its kin
@@ -553,6 +576,9 @@ class SimConnection:
                                    "middle of a restore.", level=14)
         self._attach(db.catalog_file)
         self._attach(db.data_file, "dbo")
+        self._schemas = {"dbo", *table_schemas(db.data_file).values()}
+        for schema in self._schemas - {"dbo"}:  # the same file: a schema-qualified name finds it
+            self._attach(db.data_file, schema)
         self.database = db.name
 
     def _attach(self, path: Path, schema: str = "sys") -> None:

@@ -7,44 +7,11 @@ gate, before the fence, with the source untouched."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from click.testing import CliRunner
 from support.audit import entries_named, started_steps
-from support.plans import PLANS
+from support.rehearsal import outputs_of, quick_copy, rehearse
 
-from cockpit.cli import main
-
-PRESTAGED = PLANS / "oms-phase2-database.toml"
 REPLICAS = ["oms-sql-1", "oms-sql-2", "oms-sql-3"]
-
-
-def quick_copy(tmp_path: Path) -> Path:
-    """The shipped plan with its log shipped every minute, three times (the rehearsal's
-    pace; the plan's own is every 15 minutes, four times)."""
-    text = PRESTAGED.read_text()
-    assert 'every = "15m", rounds = 4' in text
-    plan = tmp_path / "prestaged.toml"
-    plan.write_text(text.replace('every = "15m", rounds = 4', 'every = "1m", rounds = 3'))
-    return plan
-
-
-def rehearse(plan: Path, session: Path, *faults: str) -> str:
-    args = ["rehearse", str(plan), "--sim", "--speed", "50", "--manual-note", "rehearsal",
-            "--session", str(session)]
-    for fault in faults:
-        args += ["--sim-fault", fault]
-    result = CliRunner().invoke(main, args)
-    assert "Traceback" not in result.output, result.output
-    return f"exit {result.exit_code}\n{result.output}"
-
-
-def outputs_of(session: Path, step: str) -> dict[str, Any]:
-    """What the step's action returned, as the log records it (its "done" line)."""
-    done = [e for e in entries_named(session, "step.progress")
-            if e.step == step and isinstance(e.detail.get("outputs"), dict)]
-    assert done, f"{step} recorded no outputs"
-    return dict(done[-1].detail["outputs"])
 
 
 def test_the_window_fences_with_the_tail_and_restores_the_chain_on_every_replica(

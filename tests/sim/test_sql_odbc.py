@@ -116,8 +116,8 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
                      "database_state.sql", "database_users.sql", "linked_servers.sql",
                      "permission_held.sql", "redo_start.sql", "row_counts.sql",
                      "server_defaults.sql",
-                     "server_logins.sql", "server_version.sql", "tde_databases.sql",
-                     "user_sessions.sql"]
+                     "server_logins.sql", "server_version.sql", "table_columns.sql",
+                     "tde_databases.sql", "user_sessions.sql"]
     for name in names:
         assert sql.query_text(name.removesuffix(".sql")) == (folder / name).read_text()
 
@@ -128,7 +128,7 @@ def test_query_files_keep_to_the_subset_sqlite_also_runs() -> None:
                  "database_files", "redo_start",
                  "database_options", "database_state", "database_users", "linked_servers",
                  "permission_held", "row_counts", "server_defaults", "server_logins",
-                 "server_version", "tde_databases", "user_sessions"):
+                 "server_version", "table_columns", "tde_databases", "user_sessions"):
         text = sql.query_text(name)
         code = "\n".join(line.split("--")[0] for line in text.splitlines())
         for banned in ("TOP ", "ISNULL", "GETDATE", "DB_NAME", "CROSS APPLY", "NOLOCK"):

@@ -312,10 +312,17 @@ def _data_matches(c: m.DataMatches, ctx: ProbeContext) -> Verdict:
     evidence["differs"] = [table for table, _ in differs]
     if differs:
         listed = "; ".join(f"{table} ({why})" for table, why in differs)
-        return Verdict(False, f"{db.name}: {len(differs)} table(s) differ: {listed}", evidence)
+        return Verdict(False, f"{db.name}: {len(differs)} table(s) differ: {listed}"
+                              f"{_left_out(target)}", evidence)
     checked = sum(1 for t in target.tables if t.checksum is not None)
     return Verdict(True, f"{db.name}: {len(target.tables)} table(s) match "
-                         f"({checked} by checksum)", evidence)
+                         f"({checked} by checksum){_left_out(target)}", evidence)
+
+
+def _left_out(snap: DataSnapshot) -> str:
+    """The columns the checksums left out, by name: what the check did not prove."""
+    skipped = [f"{t.table}.{column}" for t in snap.tables for column in t.skipped]
+    return f"; CHECKSUM leaves out {', '.join(skipped)}: noncomparable type" if skipped else ""
 
 
 def _baseline(ctx: ProbeContext, step: str, endpoint: str, name: str) -> DataSnapshot | None:
