@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support.audit import entries_named, started_steps
-from support.rehearsal import outputs_of, quick_copy, rehearse
+from support.rehearsal import evidence_of, outputs_of, quick_copy, rehearse
 
 REPLICAS = ["oms-sql-1", "oms-sql-2", "oms-sql-3"]
 
@@ -70,3 +70,36 @@ def test_a_lost_log_backup_stops_at_the_chain_gate_before_the_fence(tmp_path: Pa
     assert "tail-log" not in started_steps(session)  # the source was never fenced
     shipping = outputs_of(session, "ship-logs")["restore_failures"]
     assert [f["round"] for f in shipping] == [2, 3]  # said as it happened, shipping went on
+
+
+COUNT_AFTER_FULL = '''
+[[phases.steps]]
+id = "orders-after-full"
+title = "Note how many orders the source holds, just after the full backup"
+after = ["stage-full"]
+until = [{ kind = "sql.query", endpoint = "oms-db-dc", database = "oms", \
+query = "SELECT COUNT(*) AS orders FROM dbo.orders", at_least = 1 }]
+budget = "1m"
+'''
+
+
+def test_orders_that_arrived_between_the_full_backup_and_the_fence_are_on_the_new_primary(
+    tmp_path: Path,
+) -> None:
+    """The apps keep taking orders after the full backup, until they stop before the fence;
+    the logs and the tail carry them, so the new primary holds more orders than the full
+    did: exactly the source's at the fence."""
+    text = quick_copy(tmp_path).read_text()
+    restore = text.index("[[phases.steps]]\nid = \"stage-restore\"")
+    plan = tmp_path / "counted.toml"
+    plan.write_text(text[:restore] + COUNT_AFTER_FULL.lstrip() + "\n" + text[restore:])
+    session = tmp_path / "session"
+    said = rehearse(plan, session)
+    assert said.startswith("exit 0"), said
+
+    after_full = evidence_of(session, "orders-after-full", "sql.query")["value"]
+    at_fence = outputs_of(session, "tail-log")["backups"][0]["data"]["dbo.orders"]["rows"]
+    on_primary = evidence_of(session, "data-check", "sql.data_matches")["target"]
+    # at least a hundred orders (of the ~160 a minute the profile's log rate stands for)
+    # came in while the log was shipped, and every one of them reached the new primary
+    assert on_primary["dbo.orders"]["rows"] == at_fence >= after_full + 100
