@@ -355,7 +355,8 @@ def backup_progress(handle: EstateHandle, endpoint: str) -> RequestsSnapshot:
 
 
 def user_sessions(handle: EstateHandle, endpoint: str, database_name: str) -> SessionsSnapshot:
-    """User sessions on the database, by host, program and login."""
+    """User sessions on the database but the cockpit's own, by host, program, login and
+    client address."""
     base = SessionsSnapshot(endpoint=endpoint, database=database_name)
     try:
         rows = _read(handle, endpoint,

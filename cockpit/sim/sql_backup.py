@@ -51,7 +51,7 @@ def backup_image(db: SimDatabase, extra: dict[str, Any] | None = None) -> bytes:
                          "users": {name: sid.hex() for name, sid in db.users.items()},
                          "tde_thumbprint": (db.encryptor_thumbprint.hex()
                                             if db.encryptor_thumbprint else None),
-                         "collation": db.collation,
+                         "collation": db.collation, "reserved_bytes": db.reserved_bytes,
                          "files": db.file_paths(),
                          "backup_start_date": timestamp()}).encode()
     head = MAGIC + len(header).to_bytes(4, "big") + header + payload
@@ -250,6 +250,7 @@ class Operations:
             thumbprint = header.get("tde_thumbprint")
             db.encryptor_thumbprint = bytes.fromhex(thumbprint) if thumbprint else None
             db.collation = str(header.get("collation") or db.collation)
+            db.reserved_bytes = int(header.get("reserved_bytes") or 0)
             db.state = "ONLINE" if recovery else "RESTORING"
             server.refresh_catalog(db)
             server.publish_databases()

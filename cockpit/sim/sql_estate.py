@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cockpit.plan.models import Estate
 from cockpit.sim import backup_grammar, plan_data, table_reads
@@ -41,6 +42,7 @@ from cockpit.sim.oms_data import (
     WEEKLY_JOB,
     login_sid,
 )
+from cockpit.sim.sessions import APP_PROGRAM, AppPool, Client
 from cockpit.sim.sql_backup import Clock, Operations
 from cockpit.sim.sql_errors import SimSqlError
 from cockpit.sim.sqlserver import (
@@ -57,7 +59,6 @@ LOG_PER_ROW = 512  # bytes of log a one-row insert writes
 # writes far more. At the profile's 20 MB of log a minute that is 160 orders a minute,
 # ~10,000 an hour: a retailer's busy trading hour.
 LOG_PER_ORDER = 128 * 1024
-APP_PROGRAM = "OMS Order Service"
 POOL = 2  # sessions in each app server's connection pool
 
 Rows = list[tuple[Any, ...]]
@@ -127,7 +128,7 @@ class SimSqlEstate:
         self.engine = BackupEngine(self.operations, throughput, estate.region,
                                    lose_log=int(gap) if gap else None)
         self._last_tick = time.monotonic()
-        self._sessions: dict[str, Rows] = {}
+        self._pools: dict[str, list[AppPool]] = {}  # by server key: the apps' pools there
         self._unwritten: dict[tuple[str, str], float] = {}  # log bytes not yet a whole order
         self._thread = threading.Thread(target=self._loop, daemon=True, name="sim-sql")
 
@@ -389,7 +390,8 @@ class SimSqlEstate:
         key = next((k for k, s in self.servers.items() if s is conn.server), None)
         if db is None or key is None:
             return 0
-        return sum(1 for row in self._sessions.get(key, []) if row[5] == db.database_id)
+        return sum(pool.size for pool in self._pools.get(key, [])
+                   if pool.database_id == db.database_id)
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -438,19 +440,24 @@ class SimSqlEstate:
 
     def _publish_sessions(self) -> None:
         """Each running app server's pool, on the database its DNS name reaches, if it may."""
-        wanted: dict[str, Rows] = {key: [] for key in self.servers}
+        wanted: dict[str, list[AppPool]] = {key: [] for key in self.servers}
         apps = self.apps.running_apps()
         for name, server in self.reached_by_apps():
             db = server.database(name) if server else None
             if server is None or db is None or not db.online or db.user_access != "MULTI_USER":
                 continue
             key = next(k for k, s in self.servers.items() if s is server)
-            wanted[key] += [(100 + 10 * n + k, app, APP_PROGRAM, APP_LOGIN, 1, db.database_id,
-                             "sleeping") for n, app in enumerate(apps) for k in range(POOL)]
-        for key, rows in wanted.items():
-            if self._sessions.get(key) != rows:
-                self._sessions[key] = rows
-                self.servers[key].replace("dm_exec_sessions", _system_sessions() + rows)
+            wanted[key] += [AppPool(self._client(app), db.database_id, POOL) for app in apps]
+        for key, pools in wanted.items():
+            if self._pools.get(key) != pools:
+                self._pools[key] = pools
+                self.servers[key].set_app_pools(pools)
+
+    def _client(self, app: str) -> Client:
+        """An app server as its sessions show it: its name, SqlClient, its address."""
+        spec = next((a for a in self.estate.app_servers if a.id == app), None)
+        address = (spec.address or urlsplit(spec.health_url).hostname) if spec else None
+        return Client(app, APP_PROGRAM, APP_LOGIN, address or "")
 
 
 def _stored_table(db: SimDatabase, database: str, schema: str, table: str) -> str:
@@ -461,10 +468,6 @@ def _stored_table(db: SimDatabase, database: str, schema: str, table: str) -> st
     if stored is None:
         raise SimSqlError(208, f"Invalid object name '{database}.{schema}.{table}'.")
     return stored
-
-
-def _system_sessions() -> Rows:
-    return [(n, None, None, "sa", 0, 1, "background") for n in range(1, 5)]
 
 
 def _first_number(args: list[str]) -> float | None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cockpit.sim import backup_grammar, table_reads
+from cockpit.sim import backup_grammar, sessions, table_reads
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.log_chain import RestoreState, SourceLog
 from cockpit.sim.plan_data import stored_tables
@@ -80,6 +80,9 @@ CREATE TABLE IF NOT EXISTS dm_hadr_automatic_seeding (
 CREATE TABLE IF NOT EXISTS dm_exec_sessions (
     session_id INTEGER, host_name TEXT, program_name TEXT, login_name TEXT,
     is_user_process BIT, database_id INTEGER, status TEXT);
+CREATE TABLE IF NOT EXISTS dm_exec_connections (
+    session_id INTEGER, net_transport TEXT, encrypt_option TEXT, auth_scheme TEXT,
+    client_net_address TEXT, client_tcp_port INTEGER, parent_connection_id TEXT);
 """
 
 CATALOG_SCHEMA = """
@@ -127,9 +130,9 @@ HEADERONLY_COLUMNS = ("DatabaseName", "BackupType", "FirstLSN", "LastLSN", "Chec
 FILELISTONLY_COLUMNS = ("LogicalName", "PhysicalName", "Type")
 Handler = Callable[["SimConnection", grammar.Statement], list[tuple[Any, ...]]]
 PAGE = 8192
-# The sim's rows are a sample of an OMS: its files are sized as the row data padded to the
-# allocation a real one of this shape carries (indexes, free space), so a backup of it is
-# several S3 parts yet still uploads in a blink on loopback.
+# The sim's rows are a sample of an OMS: its files are sized as the seeded row data padded
+# to the allocation a real one of this shape carries (indexes, free space), so a backup of
+# it is several S3 parts yet still uploads in a blink on loopback.
 ALLOCATION_FACTOR = 64
 LOG_PAGES = 256
 # Where the datacentre server keeps data and log files, and so where a restore without MOVE
@@ -166,6 +169,9 @@ class SimDatabase:
     # The folders of its data and log files ("sys.master_files": physical_name).
     data_path: str = DATA_PATH
     log_path: str = LOG_PATH
+    # What its files hold beyond the rows (indexes, free space): set when it is seeded,
+    # carried by its backups. Rows that arrive later add their own bytes, no more.
+    reserved_bytes: int = 0
 
     def file_paths(self) -> list[tuple[str, str, str]]:
         """(logical name, type_desc, physical name) of each of its files."""
@@ -183,8 +189,9 @@ class SimDatabase:
         return self.state == "ONLINE"
 
     def data_pages(self) -> int:
+        """Its rows' pages and the pages allocated beyond them."""
         size = self.data_file.stat().st_size if self.data_file.exists() else 0
-        return math.ceil(size * ALLOCATION_FACTOR / PAGE) if size else 0
+        return math.ceil((size + self.reserved_bytes) / PAGE) if size else 0
 
     def status_for_apps(self) -> str:
         """What an app server's health check says of this database."""
@@ -229,6 +236,10 @@ class SimSqlServer:
                                   "ALTER ANY AVAILABILITY GROUP"}
         self._ids = itertools.count(5)  # 1-4 are the system databases
         self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
+        # Who is connected: the cockpit's own connections, and the app servers' pools
+        # (their session ids kept for as long as the pool stays).
+        self._connected: dict[int, sessions.Session] = {}
+        self._pools: dict[sessions.AppPool, list[int]] = {}
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
                                        isolation_level=None)
         # Readers never wait for the writer (WAL); the files die with the sim (no fsync).
@@ -262,6 +273,7 @@ class SimSqlServer:
                              self.folder / f"db-{database_id}.catalog.sqlite", state=state)
             if data is not None:
                 db.data_file.write_bytes(data)
+                db.reserved_bytes = len(data) * (ALLOCATION_FACTOR - 1)
             self.databases[name.lower()] = db
             self.refresh_catalog(db)
             self.publish_databases()
@@ -407,7 +419,38 @@ class SimSqlServer:
     # --- connections --------------------------------------------------------------------------
 
     def connect(self) -> SimConnection:
-        return SimConnection(self, next(self._sessions))
+        with self.lock:
+            session_id = next(self._sessions)
+            self._connected[session_id] = sessions.Session(session_id, sessions.COCKPIT, 1)
+            self.publish_sessions()
+        return SimConnection(self, session_id)
+
+    def session_moved(self, session_id: int, database_id: int | None) -> None:
+        """A session's current database changed (USE), or it ended (None)."""
+        with self.lock:
+            session = self._connected.pop(session_id, None)
+            if session is not None and database_id is not None:
+                self._connected[session_id] = sessions.Session(
+                    session_id, session.client, database_id)
+            self.publish_sessions()
+
+    def set_app_pools(self, pools: list[sessions.AppPool]) -> None:
+        """The app servers' pools connected now: a new pool's sessions get ids, a pool
+        gone takes its sessions with it."""
+        with self.lock:
+            self._pools = {pool: self._pools.get(pool) or [next(self._sessions)
+                                                          for _ in range(pool.size)]
+                           for pool in pools}
+            self.publish_sessions()
+
+    def publish_sessions(self) -> None:
+        with self.lock:
+            users = sorted([*self._connected.values(), *(
+                sessions.Session(n, pool.client, pool.database_id)
+                for pool, ids in self._pools.items() for n in ids)],
+                key=lambda s: s.session_id)
+            self.replace("dm_exec_sessions", sessions.session_rows(users))
+            self.replace("dm_exec_connections", sessions.connection_rows(users))
 
     def close(self) -> None:
         with self.lock:
@@ -502,6 +545,7 @@ class SimConnection:
         if not self._closed:
             self._closed = True
             self._db.close()
+            self.server.session_moved(self.session_id, None)
 
     # --- the session's end, from outside ------------------------------------------------
 
@@ -569,6 +613,7 @@ class SimConnection:
             else:
                 self._detach("dbo")
             self.database = name
+            self.server.session_moved(self.session_id, SYSTEM_DATABASES.index(name.lower()) + 1)
             return
         db = self.server.require(name)
         if not db.online:
@@ -580,6 +625,7 @@ class SimConnection:
         for schema in self._schemas - {"dbo"}:  # the same file: a schema-qualified name finds it
             self._attach(db.data_file, schema)
         self.database = db.name
+        self.server.session_moved(self.session_id, db.database_id)
 
     def _attach(self, path: Path, schema: str = "sys") -> None:
         self._detach(schema)
@@ -591,7 +637,7 @@ class SimConnection:
 
     def _select(self, sql: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]:
         try:
-            cursor = self._db.execute(sql, params)
+            cursor = self._db.execute(sessions.with_spid(sql, self.session_id), params)
         except sqlite3.Error as exc:
             raise _as_sql_server(exc) from None
         description = tuple((c[0], None, None, None, None, None, True)

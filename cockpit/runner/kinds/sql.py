@@ -107,10 +107,11 @@ def _no_user_sessions(c: m.NoUserSessions, ctx: ProbeContext) -> Verdict:
         return Verdict(False, f"{c.endpoint}: {snap.error}", {"error": snap.error})
     evidence = {"sessions": [g.model_dump() for g in snap.groups], "total": snap.total}
     if snap.total:
-        who = ", ".join(f"{g.host_name or '?'}/{g.program_name or '?'} x{g.sessions}"
-                        for g in snap.groups)
-        return Verdict(False, f"{snap.total} user session(s) on {name}: {who}", evidence)
-    return Verdict(True, f"no user sessions on {name} at {c.endpoint}", evidence)
+        who = ", ".join(g.said() for g in snap.groups)
+        return Verdict(False, f"{snap.total} user session(s) on {name} at {c.endpoint} "
+                              f"(the cockpit's own left out): {who}", evidence)
+    return Verdict(True, f"no user sessions on {name} at {c.endpoint} but the cockpit's own",
+                   evidence)
 
 
 def _read_only(c: m.ReadOnly, ctx: ProbeContext) -> Verdict:
