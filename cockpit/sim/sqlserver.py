@@ -239,6 +239,7 @@ class SimSqlServer:
         # Who is connected: the cockpit's own connections, and the app servers' pools
         # (their session ids kept for as long as the pool stays).
         self._connected: dict[int, sessions.Session] = {}
+        self._stopped = False
         self._pools: dict[sessions.AppPool, list[int]] = {}
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
                                        isolation_level=None)
@@ -445,6 +446,8 @@ class SimSqlServer:
 
     def publish_sessions(self) -> None:
         with self.lock:
+            if self._stopped:  # a client closing after the server stopped: nobody to tell
+                return
             users = sorted([*self._connected.values(), *(
                 sessions.Session(n, pool.client, pool.database_id)
                 for pool, ids in self._pools.items() for n in ids)],
@@ -454,6 +457,7 @@ class SimSqlServer:
 
     def close(self) -> None:
         with self.lock:
+            self._stopped = True
             self._writer.close()
 
 
