@@ -369,7 +369,7 @@ class SimSqlServer:
 
     def refresh_catalog(self, db: SimDatabase) -> None:
         """`sys.schemas`, `sys.tables`, `sys.columns`, the partition stats and the users of a
-        database, from its data (a table `schema.table` in its file is in that schema)."""
+        database, from its data (each table in the schema its file records for it)."""
         tables = table_counts(db.data_file) if db.data_file.exists() else {}
         columns = table_columns(db.data_file) if tables else {}
         of = table_schemas(db.data_file) if tables else {}

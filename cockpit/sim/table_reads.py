@@ -29,9 +29,9 @@ NONCOMPARABLE = frozenset({"text", "ntext", "image", "xml"})
 # sys.types: (name, system_type_id, user_type_id) of the types the sim's tables declare
 # ("sys.types (Transact-SQL)"; a system type's user_type_id is its system_type_id).
 TYPES = (("image", 34, 34), ("text", 35, 35), ("datetime2", 42, 42), ("datetimeoffset", 43, 43),
-         ("int", 56, 56), ("ntext", 99, 99), ("bit", 104, 104), ("decimal", 106, 106),
-         ("bigint", 127, 127), ("varbinary", 165, 165), ("varchar", 167, 167),
-         ("nvarchar", 231, 231), ("xml", 241, 241))
+         ("int", 56, 56), ("float", 62, 62), ("ntext", 99, 99), ("bit", 104, 104),
+         ("decimal", 106, 106), ("bigint", 127, 127), ("varbinary", 165, 165),
+         ("varchar", 167, 167), ("nvarchar", 231, 231), ("xml", 241, 241))
 _TYPE_IDS = {name: user_type_id for name, _system, user_type_id in TYPES}
 
 
@@ -67,8 +67,14 @@ def type_of(declared: str) -> str:
     return declared.split("(")[0].strip().lower()
 
 
+# A column declared with one of SQLite's own type names (not by the sim's seeding) shows as
+# the SQL Server type that holds such values.
+_SQLITE_TYPES = {"integer": "bigint", "real": "float", "blob": "varbinary", "": "nvarchar"}
+
+
 def type_id(declared: str) -> int:
-    return _TYPE_IDS[type_of(declared)]
+    name = type_of(declared)
+    return _TYPE_IDS.get(name) or _TYPE_IDS[_SQLITE_TYPES.get(name, "nvarchar")]
 
 
 def columns_of(data: sqlite3.Connection, stored: str) -> list[tuple[str, str]]:
