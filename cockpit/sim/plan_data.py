@@ -83,16 +83,17 @@ def sentinel_tables(plan: Plan) -> dict[str, list[str]]:
 
 
 def database_bytes(db: Database, sentinels: Sequence[str] = ()) -> bytes:
-    """The SQLite file a database starts with on its source."""
+    """The SQLite file a database starts with on its source: the OMS rows if its plan names
+    only OMS tables (and the sentinel tables it lacks); else every table the plan names,
+    made up, and its sentinel tables (sql.write_sentinel's default if no step names one)."""
     named = [str(TableName.parse(t)) for t in dict.fromkeys([*db.tables, *db.checksum_tables])]
-    own = tuple(t for t in named if t.lower() not in OMS_TABLES)
-    extra = tuple(t for t in dict.fromkeys(sentinels)
-                  if str(TableName.parse(t)).lower() not in OMS_TABLES)
-    if not own and not extra:
-        return oms_data.oms_database_bytes()
-    if own and not extra:  # the table sql.write_sentinel writes to unless a step names one
-        extra = (DEFAULT_SENTINEL,)
-    return _built(own, extra, oms=not own)
+    markers = tuple(str(TableName.parse(t)) for t in dict.fromkeys(sentinels))
+    if all(t.lower() in OMS_TABLES for t in named):
+        missing = tuple(t for t in markers if t.lower() not in OMS_TABLES)
+        return _built((), missing, oms=True) if missing else oms_data.oms_database_bytes()
+    markers = markers or (DEFAULT_SENTINEL,)
+    lowered = {t.lower() for t in markers}
+    return _built(tuple(t for t in named if t.lower() not in lowered), markers, oms=False)
 
 
 @cache

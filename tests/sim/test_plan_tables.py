@@ -130,3 +130,15 @@ def test_the_sim_reports_column_types_and_reaches_a_table_by_its_schema(
                        ("created_at", "datetime2"), ("notes", "ntext")]
     count = conn.execute("SELECT COUNT(*) FROM sales.returns").fetchone()
     assert count is not None and 300 <= count[0] <= 3000
+
+
+def test_a_plan_mixing_an_oms_name_with_its_own_tables_gets_every_table_it_names(
+    tmp_path: Path,
+) -> None:
+    mixed = Database(id="shop", name="Shop", source="oms-db-dc",
+                     tables=["dbo.orders", "sales.returns"], checksum_tables=["sales.returns"])
+    (tmp_path / "db.sqlite").write_bytes(database_bytes(mixed))
+    with sqlite3.connect(tmp_path / "db.sqlite") as data:
+        assert stored_tables(data) == {"orders": "dbo", "returns": "sales",
+                                       "cutover_sentinel": "dbo"}
+    data.close()
