@@ -56,6 +56,9 @@ def database_steps(folder: Path, last: str) -> Path:
     dropped)."""
     steps = STEPS[:STEPS.index(last) + 1]
     head, _, body = PHASE_TWO.read_text(encoding="utf-8").partition("\n[[phases.steps]]")
+    # its point of no return (start-apps) is not among the steps kept
+    head = "\n".join(line for line in head.splitlines()
+                     if not line.startswith("point_of_no_return ="))
     blocks = ["[[phases.steps]]" + block for block in ("\n" + body).split("\n[[phases.steps]]")
               if 'id = "' in block]
     kept = [block for step in steps for block in blocks if f'\nid = "{step}"\n' in block]
