@@ -22,7 +22,10 @@ from cockpit.audit import events
 from cockpit.audit.entry import Actor, AuditEntry
 from cockpit.runner import point_of_no_return as ponr
 from cockpit.runner.runner import StepRefused
+from cockpit.session.folder import SessionFolder
 from cockpit.session.rehearsal import rehearse
+from cockpit.session.watch import SessionReader
+from cockpit.ui.widgets.header import render_header
 
 PRESTAGED = ROOT / "plans" / "oms-phase2-database.toml"
 SPEED = 50.0
@@ -69,6 +72,10 @@ def test_after_the_first_write_on_the_new_primary_the_fence_cannot_be_undone(
     assert "undoing tail-log now would split the brain: forward-fix only" in said
     undone = [e for e in log_entries(folder) if e.event == events.STEP_UNDONE]
     assert undone == []  # refused before anything ran
+    view = SessionReader(SessionFolder(folder), hung_after_s=30).view()
+    assert view is not None
+    header = render_header(view, mode="WATCH").plain
+    assert f"FORWARD-FIX ONLY since {passed[0].ts:%H:%M}Z" in header
 
 
 def test_undos_after_the_declared_step_and_before_the_moment_are_not_refused() -> None:

@@ -14,7 +14,7 @@ class CockpitHeader(Static):
     """Two lines; re-rendered each second for the clock, and when the session changes."""
 
     DEFAULT_CSS = """
-    CockpitHeader { height: auto; max-height: 4; text-wrap: nowrap; text-overflow: ellipsis; }
+    CockpitHeader { height: auto; max-height: 5; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def show(self, view: SessionView, *, mode: str, hint: str = "", paused: bool = False,
@@ -42,7 +42,7 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line2.append(f" drives: {_who(view.driver)}")
     line2.append(" | " + window_clock(view, now))
     rollback = rollback_state(view)
-    if rollback is not None:
+    if rollback is not None and not rollback[1].startswith("bold"):
         line2.append(" | ")
         line2.append(*rollback)
     if view.run.head:
@@ -54,6 +54,9 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     if hint:  # its own line: a path must not be cut to make room for the clock
         line1.append("\n")
         line1.append(f" {hint}", style="dim")
+    if rollback is not None and rollback[1].startswith("bold"):  # its own line: never cut
+        line1.append("\n")
+        line1.append(f" {rollback[0]} ", style=rollback[1])
     for problem in (view.credentials_problem(), view.problem):
         if problem:
             line1.append("\n")
@@ -67,13 +70,13 @@ def rollback_state(view: SessionView) -> tuple[str, str] | None:
     passed = next(iter(view.run.ponr_passed.items()), None)
     if passed is not None:
         phase, entry = passed
-        return (f"FORWARD-FIX ONLY: {phase}'s point of no return passed "
-                f"{entry.ts:%H:%M}Z", "bold reverse magenta")
+        return (f"FORWARD-FIX ONLY since {entry.ts:%H:%M}Z: the first write on the new "
+                f"primary passed {phase}'s point of no return", "bold reverse magenta")
     armed = next(iter(view.run.ponr_armed.items()), None)
     if armed is not None:
         phase, entry = armed
         where = f"{entry.detail.get('database')} on {entry.detail.get('endpoint')}"
-        return f"rollback open: watching {where} for the first write ({phase})", "magenta"
+        return f"rollback open: watching {where}", "magenta"
     return None
 
 
