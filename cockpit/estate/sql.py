@@ -38,6 +38,7 @@ LOGIN_TIMEOUT_S = 15
 # A read's query timeout: SqlClient's default is 30 s; a pane polls every few seconds, and a
 # read blocked longer than this says so in its pane rather than holding the pane's thread.
 QUERY_TIMEOUT_S = 15
+APP_NAME = "cutover-cockpit"  # program_name of the cockpit's sessions on SQL Server
 INSTALL_HINT = ("install the Debian package `unixodbc` and an ODBC driver for SQL Server: "
                 "Microsoft's msodbcsql18, or FreeTDS (`tdsodbc`)")
 
@@ -58,9 +59,19 @@ def connect_odbc(endpoint: SqlEndpoint) -> Any:
                              f"with the ODBC connection string of {endpoint.id}")
     pyodbc = _pyodbc()
     try:
-        return pyodbc.connect(dsn, timeout=LOGIN_TIMEOUT_S, autocommit=True)
+        return pyodbc.connect(with_app_name(dsn), timeout=LOGIN_TIMEOUT_S, autocommit=True)
     except pyodbc.Error as exc:
         raise SqlUnavailable(_login_failure(endpoint, exc, dsn, pyodbc)) from None
+
+
+def with_app_name(dsn: str) -> str:
+    """The connection string naming the cockpit as its application (`APP`, "DSN and
+    Connection String Keywords and Attributes"), unless it names one: a DBA sees its
+    sessions as `cutover-cockpit` in sys.dm_exec_sessions, and the session checks tell
+    them from the apps' and anyone else's."""
+    if any(key.strip().lower() == "app" for key, _ in odbc_pairs(dsn)):
+        return dsn
+    return dsn.rstrip(";") + f";APP={APP_NAME}"
 
 
 def _pyodbc() -> Any:

@@ -421,6 +421,17 @@ class NoUserSessions(Strict):
     database: DatabaseRef
 
 
+class SessionsFrom(Strict):
+    """After the switch: every host named has sessions on the database at the endpoint (the
+    app servers reconnected to the new primary), and no other host has any (a client left
+    pointing at an old name, an ETL job nobody stopped). Hosts as `host_name` shows them."""
+
+    kind: Literal["sql.sessions_from"]
+    endpoint: SqlRef
+    database: DatabaseRef
+    hosts: list[str] = Field(min_length=1)
+
+
 class DataMatches(Strict):
     """Row counts of every table, and checksums of the chosen ones, equal on both sides.
 
@@ -666,6 +677,7 @@ Condition = Annotated[
     | AgHealthy
     | AgSynchronized
     | NoUserSessions
+    | SessionsFrom
     | DataMatches
     | ReadOnly
     | BackupPresent

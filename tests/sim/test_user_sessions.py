@@ -13,7 +13,7 @@ from support.plans import PHASE_TWO, load
 from support.waiting import eventually
 
 from cockpit.estate import ec2, sql
-from cockpit.plan.models import NoUserSessions, Plan
+from cockpit.plan.models import NoUserSessions, Plan, SessionsFrom
 from cockpit.runner.probes import ProbeContext, judge
 from cockpit.sim.faults import FaultSet
 from cockpit.sim.sessions import COCKPIT, with_spid
@@ -81,3 +81,23 @@ def test_the_cockpit_s_own_session_is_left_out_by_its_session_id(sql_only: SimSq
 def test_spid_is_replaced_outside_string_literals_only() -> None:
     assert with_spid("SELECT 1 WHERE s.session_id <> @@spid AND x = '@@SPID'", 57) == \
         "SELECT 1 WHERE s.session_id <> 57 AND x = '@@SPID'"
+
+
+def sessions_from(endpoint: str, *hosts: str) -> SessionsFrom:
+    return SessionsFrom.model_validate({"kind": "sql.sessions_from", "endpoint": endpoint,
+                                        "database": "oms", "hosts": list(hosts)})
+
+
+def test_after_the_switch_the_app_servers_and_no_one_else_are_connected(plan: Plan) -> None:
+    """`sql.sessions_from`: every app server named has its pool on the database, and no
+    other host (the cockpit's own sessions, named cutover-cockpit, are not others)."""
+    with running_sim(plan) as (_sim, handle):
+        both = judge(sessions_from("oms-db-dc", "oms-app-1", "oms-app-2"), ProbeContext(handle))
+        assert both.ok, both.summary
+        one = judge(sessions_from("oms-db-dc", "oms-app-1"), ProbeContext(handle))
+        assert not one.ok
+        assert one.evidence["strangers"] == [f"oms-app-2 (10.60.2.11) {SQLCLIENT} as oms_app x2"]
+        three = judge(sessions_from("oms-db-dc", "oms-app-1", "oms-app-2", "oms-app-3"),
+                      ProbeContext(handle))
+        assert not three.ok and three.evidence["missing"] == ["oms-app-3"]
+        assert "no session from oms-app-3" in three.summary

@@ -114,6 +114,28 @@ def _no_user_sessions(c: m.NoUserSessions, ctx: ProbeContext) -> Verdict:
                    evidence)
 
 
+def _sessions_from(c: m.SessionsFrom, ctx: ProbeContext) -> Verdict:
+    """The app servers back on the database, and nobody else: by host_name."""
+    name = sql.database(ctx.handle, c.database).name
+    snap = sql.user_sessions(ctx.handle, c.endpoint, name)
+    if snap.error:
+        return Verdict(False, f"{c.endpoint}: {snap.error}", {"error": snap.error})
+    wanted = {h.lower() for h in c.hosts}
+    others = [g for g in snap.groups if g.program_name != sql.APP_NAME]  # not the cockpit
+    seen = {(g.host_name or "").lower() for g in others}
+    missing = sorted(h for h in c.hosts if h.lower() not in seen)
+    strangers = [g for g in others if (g.host_name or "").lower() not in wanted]
+    evidence = {"sessions": [g.model_dump() for g in snap.groups], "missing": missing,
+                "strangers": [g.said() for g in strangers]}
+    problems = ([f"no session from {', '.join(missing)}"] if missing else []) + \
+        ([f"sessions from others: {', '.join(g.said() for g in strangers)}"]
+         if strangers else [])
+    if problems:
+        return Verdict(False, f"{name} at {c.endpoint}: {'; '.join(problems)}", evidence)
+    return Verdict(True, f"{name} at {c.endpoint}: sessions from {', '.join(c.hosts)} and "
+                         "no one else", evidence)
+
+
 def _read_only(c: m.ReadOnly, ctx: ProbeContext) -> Verdict:
     name = sql.database(ctx.handle, c.database).name
     snap = sql.database_state(ctx.handle, c.endpoint, name)
@@ -566,6 +588,7 @@ PROBES: Probes = {
     m.AgHealthy: _ag_healthy,
     m.AgSynchronized: _ag_synchronized,
     m.NoUserSessions: _no_user_sessions,
+    m.SessionsFrom: _sessions_from,
     m.ReadOnly: _read_only,
     m.DataMatches: _data_matches,
 }
