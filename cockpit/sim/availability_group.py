@@ -219,6 +219,13 @@ class SimAvailabilityGroup:
             raise SimSqlError(41145, f"Cannot add database '{db.name}' to availability group "
                                      f"'{self.spec.id}': an availability database must be "
                                      "online and read-write.")
+        if db.recovery_model != "FULL":
+            # "Prerequisites, Restrictions, and Recommendations for Always On availability
+            # groups": an availability database uses the FULL recovery model. Which message
+            # SQL Server then gives is not documented; this one says the rule.
+            raise SimSqlError(41145, f"Cannot add database '{db.name}' to availability group "
+                                     f"'{self.spec.id}': it uses the {db.recovery_model} "
+                                     "recovery model; an availability database must use FULL.")
 
     # --- time ------------------------------------------------------------------------------------
 

@@ -316,6 +316,19 @@ class SimSqlEstate:
 
     def _set_option(self, conn: SimConnection, st: grammar.SetOption) -> Rows:
         server = conn.server
+        in_ag = next((ag for ag in self.ags.values() if ag.holds(st.database)
+                      and server in ag.servers.values()), None)
+        if in_ag is not None:  # "Prerequisites, Restrictions, and Recommendations for Always
+            # On availability groups": an availability database stays read-write and
+            # multi-user; ALTER DATABASE is refused with 1468, then 5069 ("Database engine
+            # events and errors 1000-1999", "5000-5999")
+            raise SimSqlError(1468, f'The operation cannot be performed on database '
+                                    f'"{st.database}" because it is involved in a database '
+                                    "mirroring session or an availability group. Some "
+                                    "operations are not allowed on a database that is "
+                                    "participating in a database mirroring session or in an "
+                                    "availability group.", then=SimSqlError(
+                                        5069, "ALTER DATABASE statement failed."))
         with server.lock:
             db = server.require(st.database)
             if st.option in ("READ_ONLY", "READ_WRITE"):

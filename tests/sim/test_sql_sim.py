@@ -169,7 +169,7 @@ def sync_states(handle: EstateHandle) -> dict[str, tuple[str | None, int | None]
 
 
 def test_restore_then_seeding_reaches_synchronized_with_queues_draining(plan: Plan) -> None:
-    with running_sim(plan, speed=SPEED) as (_sim, handle):
+    with running_sim(plan, speed=SPEED) as (sim, handle):
         sql.set_read_only(handle, "oms-db-dc", "OMS")
         backup(handle).join()
         sql.restore_from_url(handle, "oms-sql-1", "OMS", BUCKET, [KEY], recovery=True)
@@ -180,7 +180,16 @@ def test_restore_then_seeding_reaches_synchronized_with_queues_draining(plan: Pl
         with pytest.raises(SimSqlError, match="online and read-write"):
             sql.add_to_ag(handle, "oms-sql-1", "oms-ag", "OMS", "automatic")
         sql.set_read_write(handle, "oms-sql-1", "OMS")
+        assert sim.sql is not None
+        copy = sim.sql.servers["oms-sql-1"].require("OMS")
+        copy.recovery_model = "SIMPLE"  # as a restore someone switched to SIMPLE would be
+        with pytest.raises(SimSqlError, match="an availability database must use FULL"):
+            sql.add_to_ag(handle, "oms-sql-1", "oms-ag", "OMS", "automatic")
+        copy.recovery_model = "FULL"
         sql.add_to_ag(handle, "oms-sql-1", "oms-ag", "OMS", "automatic")
+        with pytest.raises(SimSqlError) as refused:  # an availability database stays writable
+            sql.set_read_only(handle, "oms-sql-1", "OMS")
+        assert refused.value.numbers == [1468, 5069]
 
         first = sync_states(handle)
         assert first["OMS-SQL-1"] == ("SYNCHRONIZED", 0)
