@@ -253,7 +253,7 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                                        take_over=take_over, ask_manual=ask_manual,
                                        runner_settings=settings.runner,
                                        notifier=notifier_for(settings.notify),
-                                       mirror=settings.mirror)
+                                       mirror=_mirror_settings(loaded.plan, settings))
         session.estate = estate
         estate.keep_served = True  # from here the estate is the session's
         try:
@@ -262,6 +262,13 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
             session.close(wait_s=close_wait_s)
             # A plan done needs its estate no more; else the next driver goes on with it.
             estate.keep_served = not session.runner.state().all_done()
+
+
+def _mirror_settings(plan: Plan, settings: CockpitSettings) -> MirrorSettings:
+    """The config's mirror; else the one the plan names, with the config's other knobs."""
+    if settings.mirror.url or not plan.plan.mirror:
+        return settings.mirror
+    return settings.mirror.model_copy(update={"url": plan.plan.mirror.rstrip("/")})
 
 
 def _served_for(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice,
