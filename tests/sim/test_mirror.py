@@ -224,3 +224,23 @@ def test_a_mirror_that_cannot_be_reached_is_said_and_catches_up(
         s3_front.down()
     verdict = verify_mirror_at(watcher_s3(handle), f"s3://{bucket}/s-1")
     assert verdict.exit_code == 0, verdict.describe()
+
+
+def test_no_secret_reaches_the_mirror(tmp_path: Path, handle: EstateHandle,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    password = "Winter-Sale-2026!"
+    monkeypatch.setenv("OMS_DC_DSN", "DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql-dc1;"
+                                     f"UID=cutover;PWD={{{password}}};Encrypt=yes")
+    bucket = _bucket(handle, "oms-mirror-secrets")
+    session = _drive(tmp_path, handle, _settings(f"s3://{bucket}"))
+    try:
+        session.note(f"DBA says the password is {password}")  # pasted where it should not be
+        assert rehearse(session.runner).succeeded
+    finally:
+        session.close()
+    s3 = watcher_s3(handle)
+    published = {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+                 for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {"s-1/head.json", "s-1/state.json", "s-1/plan.toml"} <= set(published)
+    assert [key for key, body in published.items() if password.encode() in body] == []
+    assert any(b"the password is ***" in body for body in published.values())
