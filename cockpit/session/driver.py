@@ -54,6 +54,13 @@ class DriverSession(ReadsFolder):
     # --- what every screen reads ----------------------------------------------------------
 
     @property
+    def how_to_watch(self) -> str:
+        """From another host, the mirror is the way in (no shell on the jump host)."""
+        folder = super().how_to_watch
+        return folder if self.mirror is None else f"{folder} (other hosts: " \
+            f"cockpit watch {self.mirror.where})"
+
+    @property
     def problem(self) -> str | None:
         """The mirror's failure, while publishing fails: the driver must know watchers on
         other hosts are falling behind (the steps go on regardless)."""

@@ -163,7 +163,7 @@ class MirrorReader(ReadsFolder):
         gone = behind is not None and behind > self.hung_after_s and not closed
         return replace(view, driver=_driver_label(state), driver_alive=not closed,
                        driver_hung_s=behind if gone else None, problem=self.problem,
-                       mirror=self.lag_label())
+                       mirror=self.lag_label(closed=closed))
 
     def behind_s(self, now: datetime | None = None) -> float | None:
         """Seconds since the driver last published to the mirror (it republishes its head
@@ -172,12 +172,14 @@ class MirrorReader(ReadsFolder):
             return None
         return max(0.0, ((now or datetime.now(UTC)) - self._head.published_at).total_seconds())
 
-    def lag_label(self, now: datetime | None = None) -> str:
+    def lag_label(self, now: datetime | None = None, *, closed: bool = False) -> str:
         behind = self.behind_s(now)
         if behind is None:
             return f"mirror {self.address}: no head published yet"
         head = self._head
         assert head is not None
+        if closed and self.chain.head_seq >= head.seq:  # nothing more will come: no lag
+            return f"mirror: complete to seq {head.seq}, verified"
         newest = ""
         if head.newest_ts is not None:
             age = ((now or datetime.now(UTC)) - head.newest_ts).total_seconds()

@@ -101,6 +101,8 @@ def test_a_watcher_follows_the_driver_through_the_mirror(
     closed = eventually(reader.view, lambda v: v is not None and v.run.closed,
                         what="session.closed, through the mirror")
     assert closed is not None and closed.problem is None
+    assert closed.mirror == f"mirror: complete to seq {_local_head(session)}, verified"
+    assert session.how_to_watch.endswith(f"cockpit watch s3://{bucket}/windows/s-1)")
     assert [e.hash for e in closed.entries] == [
         e.hash for e in session.runner.entries]  # every line, in order, verified
     reader.close()
