@@ -35,12 +35,13 @@ pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (CI 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """The phase-one estate served in a process of its own; its endpoints."""
+    """The phase-one estate served in a process of its own; its endpoints. At 5 times
+    the speed of life the rehearsal takes long enough for a watcher to join it midway."""
     endpoints = tmp_path / "endpoints.json"
     stderr = (tmp_path / "serve.err").open("w")
     serving = subprocess.Popen(
         [COCKPIT, "sim", "serve", str(PHASE_ONE), "--endpoints", str(endpoints),
-         "--speed", "50"], cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+         "--speed", "5"], cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         assert serving.stdout is not None
@@ -96,13 +97,15 @@ def test_a_watcher_on_another_host_follows_a_rehearsal_through_s3(
                                           "mirror"),
                             lambda s: "s behind the driver" in s, within=30,
                             what="the watcher's header: how far behind the driver")
-        assert " WATCH " in screen
-        out, err = rehearsal.communicate(timeout=180)
+        assert " WATCH " in screen and "SESSION CLOSED" not in screen  # joined midway
+        out, err = rehearsal.communicate(timeout=300)
         assert rehearsal.returncode == 0, (out, err)
         assert "every step succeeded" in out
-        eventually(lambda: _tmux(watcher_env, socket, "capture-pane", "-p", "-t", "mirror"),
-                   lambda s: "SESSION CLOSED" in s, within=30,
-                   what="the watcher shows the session closed, from the mirror")
+        screen = eventually(
+            lambda: _tmux(watcher_env, socket, "capture-pane", "-p", "-t", "mirror"),
+            lambda s: "SESSION CLOSED" in s, within=30,
+            what="the watcher shows the session closed, from the mirror")
+        assert "window complete" in screen and "complete to seq" in screen
     finally:
         if rehearsal.poll() is None:
             rehearsal.terminate()
