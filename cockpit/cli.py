@@ -350,12 +350,16 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
 
 
 def _say_parting(opening: DriverOpening) -> None:
-    """Where the session's simulated estate is left, once the driver has closed."""
-    estate = opening.session.estate if opening.session is not None else None
-    said = estate.parting(opening.settings.sim.linger_s) if estate is not None else ""
-    if said:
+    """Where the session's simulated estate is left, and how far its mirror got, once
+    the driver has closed."""
+    session = opening.session
+    estate = session.estate if session is not None else None
+    said = [estate.parting(opening.settings.sim.linger_s) if estate is not None else ""]
+    if session is not None and session.mirror is not None:
+        said.append(session.mirror.parting())
+    for line in filter(None, said):
         with suppress(OSError):  # after a hang-up there may be nothing to say it on
-            click.echo(f"cockpit: {said}", err=True)
+            click.echo(f"cockpit: {line}", err=True)
 
 
 def _interruptible(ask: Callable[[Step, str], str | None],

@@ -81,6 +81,14 @@ class MirrorPublisher:
         with self._lock:
             return self._seq
 
+    def parting(self) -> str:
+        """How far the mirror got, said once the session has closed."""
+        failure = self.failure
+        if failure is not None:
+            return (f"{failure}; the rest is published when the session is next opened, "
+                    "or compare later with `cockpit audit verify SESSION --against ...`")
+        return f"mirror {self.where} published to seq {self.published_seq}"
+
     def start(self) -> MirrorPublisher:
         self._thread.start()
         return self

@@ -101,6 +101,7 @@ def test_a_watcher_on_another_host_follows_a_rehearsal_through_s3(
         out, err = rehearsal.communicate(timeout=300)
         assert rehearsal.returncode == 0, (out, err)
         assert "every step succeeded" in out
+        assert f"mirror s3://{BUCKET}/windows/window-1 published to seq" in err, err
         screen = eventually(
             lambda: _tmux(watcher_env, socket, "capture-pane", "-p", "-t", "mirror"),
             lambda s: "SESSION CLOSED" in s, within=30,
