@@ -520,6 +520,27 @@ def _warn_if_not_multiplexed() -> None:
                "`tmux new -s cutover` and re-attach with `tmux attach -t cutover`.", err=True)
 
 
+@main.command("approve")
+@click.argument("session_dir", type=click.Path(path_type=Path))
+@click.argument("step")
+@click.option("--action", type=click.Choice(["override", "skip", "mark-done", "undo"]),
+              default="override", show_default=True, help="What the driver may then do.")
+@click.option("--reason", required=True, help="Why: recorded in the audit log.")
+def approve(session_dir: Path, step: str, action: str, reason: str) -> None:
+    """Approve, as the second person, what the driver asks to do to STEP.
+
+    Run from your own login on the jump host: the driver accepts an approval only from a
+    login other than its own, and records who and why. It is good for 30 minutes."""
+    from cockpit.runner import approvals
+
+    try:
+        left = approvals.leave(session_dir, step, action, reason)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"approval of {action} of {step} left for the driver of {session_dir}, as "
+               f"{left.approver} (good until {(left.at + approvals.FRESH_FOR):%H:%M}Z)")
+
+
 @main.command("watch")
 @click.argument("session_dir", metavar="SESSION_DIR|s3://BUCKET/PREFIX[/SESSION]")
 @click.option("--web", is_flag=True,

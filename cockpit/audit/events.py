@@ -25,11 +25,21 @@ NOTIFY_SENT = "notify.sent"
 NOTIFY_FAILED = "notify.failed"
 # `cockpit check --session`: the go/no-go of the readiness checks, with each verdict
 READINESS_CHECKED = "readiness.checked"
+# A phase's point of no return: armed (the new primary's rows when its watch began), then
+# passed (the first production write seen there, with what changed): from then on the
+# undos that would split the brain are refused.
+PONR_ARMED = "phase.ponr_armed"
+PONR_PASSED = "phase.point_of_no_return"
+# The two-person rule: a second engineer's approval, accepted (who, why) or refused (the
+# driver's own, which never counts).
+APPROVAL_ACCEPTED = "approval.accepted"
+APPROVAL_REFUSED = "approval.refused"
 
 ALL_EVENTS = frozenset({
     SESSION_OPENED, STEP_STARTED, STEP_PROGRESS, STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED,
     STEP_WITHDRAWN,
     GATE_OVERRIDDEN, STEP_UNDONE, STEP_UNDO_FAILED, NOTE_ADDED, SESSION_CLOSED,
     SESSION_INTERRUPTED, AUDIT_REPAIRED, LOCK_TAKEN_OVER, SESSION_HANGUP,
-    NOTIFY_SENT, NOTIFY_FAILED, READINESS_CHECKED,
+    NOTIFY_SENT, NOTIFY_FAILED, READINESS_CHECKED, PONR_ARMED, PONR_PASSED,
+    APPROVAL_ACCEPTED, APPROVAL_REFUSED,
 })

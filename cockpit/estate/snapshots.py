@@ -181,10 +181,19 @@ class RequestsSnapshot(Snapshot):
 
 
 class SessionGroup(BaseModel):
+    """Sessions alike: the same host, program, login and client address."""
+
     host_name: str | None = None
     program_name: str | None = None
     login_name: str | None = None
+    client_net_address: str | None = None
     sessions: int
+
+    def said(self) -> str:
+        """Whom to chase, in one phrase: `oms-app-1 (10.60.1.11) .Net SqlClient Data
+        Provider as oms_app x2`."""
+        return (f"{self.host_name or '?'} ({self.client_net_address or 'no address'}) "
+                f"{self.program_name or '?'} as {self.login_name or '?'} x{self.sessions}")
 
 
 class SessionsSnapshot(Snapshot):
@@ -213,12 +222,15 @@ class DatabaseStateSnapshot(Snapshot):
 
 
 class TableData(BaseModel):
-    """One table as the data check sees it: exact rows, checksum, and the partition stats."""
+    """One table as the data check sees it: exact rows, checksum, and the partition stats.
+    `skipped`: the columns its checksum leaves out, each `name (type)`, being of a type
+    CHECKSUM cannot take."""
 
     table: str
     rows: int | None = None
     checksum: int | None = None
     stats_rows: int | None = None
+    skipped: list[str] = []
 
 
 class DataSnapshot(Snapshot):

@@ -358,7 +358,8 @@ def backup_progress(handle: EstateHandle, endpoint: str) -> RequestsSnapshot:
 
 
 def user_sessions(handle: EstateHandle, endpoint: str, database_name: str) -> SessionsSnapshot:
-    """User sessions on the database, by host, program and login."""
+    """User sessions on the database but the cockpit's own, by host, program, login and
+    client address."""
     base = SessionsSnapshot(endpoint=endpoint, database=database_name)
     try:
         rows = _read(handle, endpoint,
@@ -385,6 +386,16 @@ def database_state(handle: EstateHandle, endpoint: str,
         "size_pages": row["size_pages"]})
 
 
+def partition_rows(handle: EstateHandle, endpoint: str, database_name: str) -> dict[str, int]:
+    """Rows per user table (`schema.table`, lower case) from the partition stats: metadata,
+    no scan, cheap enough to watch with."""
+    def read(conn: Any) -> dict[str, int]:
+        run(conn, tsql.use_database(database_name))
+        return {f"{r['schema_name']}.{r['table_name']}".lower(): int(r["row_count"] or 0)
+                for r in fetch(conn, query_text("row_counts"))}
+    return dict(_read(handle, endpoint, read))
+
+
 def table_data(handle: EstateHandle, endpoint: str, db: Database) -> DataSnapshot:
     """What the data check compares: partition-stats rows of every user table, exact rows
     of the plan's tables, and checksums of its checksum tables."""
@@ -404,16 +415,46 @@ def _table_data(conn: Any, db: Database) -> list[TableData]:
     found: dict[str, TableData] = {
         key: TableData(table=name, stats_rows=rows) for key, (name, rows) in stats.items()}
     checksummed = {str(tsql.TableName.parse(t)).lower() for t in db.checksum_tables}
+    columns = _columns(conn) if checksummed else {}
     for text in db.tables:
         table = tsql.TableName.parse(text)
         key = str(table).lower()
         rows = int(scalar(conn, tsql.count_rows(db.name, table)))
-        checksum = None
+        checksum, skipped = None, list[str]()
         if key in checksummed:
-            checksum = scalar(conn, tsql.checksum_table(db.name, table))
+            checksum, skipped = _checksum(conn, db.name, table, columns.get(key, []))
         current = found.get(key, TableData(table=str(table)))
-        found[key] = current.model_copy(update={"rows": rows, "checksum": checksum})
+        found[key] = current.model_copy(update={"rows": rows, "checksum": checksum,
+                                                "skipped": skipped})
     return sorted(found.values(), key=lambda t: t.table.lower())
+
+
+# CHECKSUM "returns an error if any column has a noncomparable data type": cursor, image,
+# ntext, text, XML ("CHECKSUM (Transact-SQL)"); geography and geometry are CLR types that
+# cannot be compared either (BINARY_CHECKSUM's page names "noncomparable CLR user-defined
+# types"). A legacy table often holds one; the checksum covers the other columns.
+NONCOMPARABLE = frozenset({"text", "ntext", "image", "xml", "geography", "geometry"})
+
+
+def _columns(conn: Any) -> dict[str, list[tuple[str, str]]]:
+    """(column, type) of each user table's columns in the current database, in order; an
+    alias type by its base type."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for r in fetch(conn, query_text("table_columns")):
+        key = f"{r['schema_name']}.{r['table_name']}".lower()
+        found.setdefault(key, []).append((r["column_name"], r["base_type"] or r["type_name"]))
+    return found
+
+
+def _checksum(conn: Any, database_name: str, table: tsql.TableName,
+              columns: list[tuple[str, str]]) -> tuple[int | None, list[str]]:
+    """CHECKSUM_AGG over the comparable columns, and the columns it left out; no checksum
+    when none is comparable (or the table's columns were not found)."""
+    skipped = [f"{name} ({kind})" for name, kind in columns if kind.lower() in NONCOMPARABLE]
+    comparable = [name for name, kind in columns if kind.lower() not in NONCOMPARABLE]
+    if not comparable:
+        return None, skipped
+    return scalar(conn, tsql.checksum_table(database_name, table, comparable)), skipped
 
 
 # --- changing ----------------------------------------------------------------------------------

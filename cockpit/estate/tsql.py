@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # SQL Server's S3 connector: one URL holds at most 10,000 parts of MAXTRANSFERSIZE bytes,
@@ -68,8 +69,11 @@ def count_rows(database: str, table: TableName) -> str:
     return f"SELECT COUNT_BIG(*) FROM {qualified(database, table)}"
 
 
-def checksum_table(database: str, table: TableName) -> str:
-    return f"SELECT CHECKSUM_AGG(CHECKSUM(*)) FROM {qualified(database, table)}"
+def checksum_table(database: str, table: TableName, columns: Sequence[str]) -> str:
+    """CHECKSUM over the columns named, never `*`: `*` fails on a table holding one
+    noncomparable column (text, ntext, image, xml), so the caller names the others."""
+    listed = ", ".join(quote_name(column) for column in columns)
+    return f"SELECT CHECKSUM_AGG(CHECKSUM({listed})) FROM {qualified(database, table)}"
 
 
 # --- changing --------------------------------------------------------------------------------

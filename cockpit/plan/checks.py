@@ -642,6 +642,20 @@ def insync_of_an_upsert(context: Context) -> list[Finding]:
     ]
 
 
+def point_of_no_return_in_its_phase(context: Context) -> list[Finding]:
+    """A phase's point of no return is one of its own steps."""
+    findings = []
+    for index, phase in _tables(_get(context.data, "phases")):
+        step = phase.get("point_of_no_return")
+        ids = [s.get("id") for _, s in _tables(phase.get("steps"))]
+        if isinstance(step, str) and step not in ids:
+            findings.append(context.at(
+                ("phases", index, "point_of_no_return"),
+                f"point_of_no_return {step!r} is not a step of phase {phase.get('id')!r} "
+                f"(its steps: {', '.join(str(i) for i in ids)})"))
+    return findings
+
+
 def dependency_cycles(context: Context) -> list[Finding]:
     """`after` must leave an order to run the steps in."""
     steps: dict[str, tuple[KeyPath, list[Any]]] = {}
@@ -727,6 +741,7 @@ CHECKS: tuple[Check, ...] = (
     backup_to_url_needs_2022,
     duplicate_keys,
     dependency_cycles,
+    point_of_no_return_in_its_phase,
     steps_that_do_nothing,
     alias_without_ttl,
     insync_has_a_change,

@@ -952,15 +952,24 @@ class Step(Strict):
     timeout: PositiveSeconds = 300.0
     undo: Action | None = None
     confirm: bool = False
+    # The two-person rule: overriding its gates, skipping it, marking it done or undoing it
+    # needs a second engineer's approval, from another login (`cockpit approve`).
+    second_person: bool = False
     budget: PositiveSeconds = 60.0
     # Digits and F-keys only: letters are the cockpit's own keys (run, undo, skip...).
     key: str | None = Field(default=None, pattern=r"^[1-9]$|^f([2-9]|10)$")
 
 
 class Phase(Strict):
+    """A window's steps. `point_of_no_return` names the step after which a rollback would
+    split the brain (the apps started on the new primary): from there the cockpit watches
+    the new primary for the first production write, and once it sees one, refuses the
+    undos of the phase's steps up to that step (forward-fix only)."""
+
     id: Identifier
     title: str = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
+    point_of_no_return: Identifier | None = None
 
 
 ReadinessMoment = Literal["t-48h", "t-1h", "go"]

@@ -7,6 +7,7 @@ entries, so what the driver, a restarted driver and a watcher see is the same.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +19,11 @@ from cockpit.audit import events
 from cockpit.audit.entry import AuditEntry
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.snapshots import utcnow
+from cockpit.estate.sql import describe_sql_error
 from cockpit.notify.sender import Delivery, Notifier
 from cockpit.plan.models import Plan, Step
-from cockpit.runner import actions, probes
+from cockpit.runner import actions, approvals, probes
+from cockpit.runner import point_of_no_return as ponr
 from cockpit.runner.kinds import EFFECTS
 from cockpit.runner.kinds.s3 import LeftOpen, left_open
 from cockpit.runner.milestones import milestones_of, past_budget
@@ -87,6 +90,7 @@ class Runner:
             session.redactor.add_secret(secret)
         self._last_run = derive(self.plan, self._session.entries)  # as of the last entry
         self._shipper: LogShipper | None = None  # log shipping going on after its step
+        self._first_write: ponr.FirstWriteWatcher | None = None  # the point of no return's
         self._warn_of_orphans()
         self.publish()
 
@@ -140,16 +144,90 @@ class Runner:
         step = self.plan.step(step_id)
         if override_reason is not None:
             self._require_reason(override_reason)  # a blank reason overrides nothing
+            self._second_person(step, "override")
         if ends_shipping(step):
             self.stop_shipping()
         self._claim(step, allow=set(self.RUNNABLE))
         try:
+            self._arm_point_of_no_return(step)
             self._run_to_an_end(step, override_reason)
         finally:
             self._release()
-        if keeps_shipping(step) and self.step_state(step_id).status is Status.SUCCEEDED:
+        succeeded = self.step_state(step_id).status is Status.SUCCEEDED
+        if keeps_shipping(step) and succeeded:
             self._ship_in_background(step)
+        if succeeded:
+            self._declared_point_passed(step)
         return self.step_state(step_id)
+
+    # --- the point of no return -----------------------------------------------------------
+
+    def _arm_point_of_no_return(self, step: Step) -> None:
+        """The declared step starts: the new primary's rows now are the baseline the first
+        production write is told by."""
+        phase = ponr.declared(self.plan, step.id)
+        run = self.state()
+        if phase is None or phase.id in run.ponr_armed or phase.id in run.ponr_passed:
+            return
+        watch = ponr.watch_of(self.plan, phase)
+        if watch is None:
+            return
+        try:
+            baseline = ponr.rows(self.handle, watch)
+        except Exception as exc:  # the step's own success passes it instead
+            self._append(events.PONR_ARMED, step.id, {
+                "phase": phase.id, "endpoint": watch.endpoint, "database": watch.database,
+                "error": describe_sql_error(self.handle, exc)})
+            return
+        self._append(events.PONR_ARMED, step.id, {
+            "phase": phase.id, "endpoint": watch.endpoint, "database": watch.database,
+            "baseline": baseline})
+        self._watch_first_write(phase, step, watch, baseline)
+
+    def resume_point_of_no_return(self) -> bool:
+        """On opening: a watch a driver before this one began, carried on from its
+        recorded baseline. Whether one was."""
+        run = self.state()
+        for phase_id, armed in run.ponr_armed.items():
+            baseline = armed.detail.get("baseline")
+            phase = next((p for p in self.plan.phases if p.id == phase_id), None)
+            watch = ponr.watch_of(self.plan, phase) if phase else None
+            if phase_id in run.ponr_passed or not isinstance(baseline, dict) or \
+                    phase is None or watch is None or armed.step is None:
+                continue
+            self._watch_first_write(phase, self.plan.step(armed.step), watch,
+                                    {str(k): int(v) for k, v in baseline.items()})
+            return True
+        return False
+
+    def _watch_first_write(self, phase: Any, step: Step, watch: ponr.Watch,
+                           baseline: dict[str, int]) -> None:
+        def passed(evidence: dict[str, Any]) -> None:
+            self._append(events.PONR_PASSED, step.id, {
+                "phase": phase.id, "rollback": "forward-fix only", **evidence})
+
+        self.stop_watching()
+        every = max(0.05, ponr.WATCH_EVERY_S / self.time_scale)
+        self._first_write = ponr.FirstWriteWatcher(self.handle, watch, baseline, every, passed)
+        self._first_write.start()
+
+    def stop_watching(self) -> None:
+        watcher, self._first_write = self._first_write, None
+        if watcher is not None:
+            watcher.stop()
+
+    def _declared_point_passed(self, step: Step) -> None:
+        """With nothing to watch, the declared step's success is the moment."""
+        phase = ponr.declared(self.plan, step.id)
+        run = self.state()
+        if phase is None or phase.id in run.ponr_passed:
+            return
+        armed = run.ponr_armed.get(phase.id)
+        if armed is not None and isinstance(armed.detail.get("baseline"), dict):
+            return  # the watch decides
+        self._append(events.PONR_PASSED, step.id, {
+            "phase": phase.id, "rollback": "forward-fix only",
+            "summary": f"{step.id} done (no new primary to watch for the first write)"})
 
     # --- log shipping in the background ---------------------------------------------------
 
@@ -239,6 +317,7 @@ class Runner:
         """The engineer vouches that a step is done (e.g. after an interruption)."""
         self._require_reason(reason)
         self._refuse_if(step_id, {Status.RUNNING, Status.SUCCEEDED, Status.SKIPPED})
+        self._second_person(self.plan.step(step_id), "mark-done")
         self._append(events.STEP_SUCCEEDED, step_id, {
             "duration_s": 0.0, "reason": f"marked done: {reason}", "marked_done": True,
             "evidence": {}})
@@ -246,7 +325,31 @@ class Runner:
     def skip_step(self, step_id: str, reason: str) -> None:
         self._require_reason(reason)
         self._refuse_if(step_id, {Status.RUNNING, Status.SUCCEEDED, Status.SKIPPED})
+        self._second_person(self.plan.step(step_id), "skip")
         self._append(events.STEP_SKIPPED, step_id, {"reason": reason})
+
+    def _second_person(self, step: Step, action: str) -> None:
+        """The two-person rule: an approval for this step and action from another login,
+        taken once and recorded; the driver's own are refused on the record."""
+        if not step.second_person:
+            return
+        used = {str(e.detail.get("id")) for e in self.entries
+                if e.event in (events.APPROVAL_ACCEPTED, events.APPROVAL_REFUSED)}
+        for approval in approvals.pending(self.folder, step.id, action):
+            if approval.id in used:
+                continue
+            detail = {"id": approval.id, "action": action, "approver": approval.approver,
+                      "reason": approval.reason, "approved_at": approval.at.isoformat()}
+            if approval.uid == os.getuid():
+                self._append(events.APPROVAL_REFUSED, step.id, {
+                    **detail, "why": "the driver's own login cannot be the second person"})
+                continue
+            self._append(events.APPROVAL_ACCEPTED, step.id, detail)
+            return
+        raise StepRefused(
+            f"{action} of {step.id} needs a second person: another engineer runs, from their "
+            f"own login, cockpit approve {self.folder} {step.id} --action {action} "
+            "--reason '...'")
 
     def _refuse_if(self, step_id: str, refused: set[Status]) -> None:
         """Skip and mark-done are records, not runs: they may not rewrite what happened."""
@@ -258,6 +361,10 @@ class Runner:
         step = self.plan.step(step_id)
         if step.undo is None:
             raise StepRefused(f"{step_id} has no undo")
+        refused = ponr.undo_refused(self.plan, step_id, self.state().ponr_passed)
+        if refused is not None:
+            raise StepRefused(refused)
+        self._second_person(step, "undo")
         self._claim(step, allow={Status.SUCCEEDED, Status.FAILED, Status.INTERRUPTED})
         try:
             self._undo(step)
@@ -290,6 +397,7 @@ class Runner:
         so nothing is appended after `session.closed`, and nobody exits mid-close. The lock
         is released only once `session.closed` is on disk."""
         self.cancel()
+        self.stop_watching()
         self.stop_shipping(finish=self._stopped_by is None)
         with self._lock:
             first, self._closed = not self._closed, True

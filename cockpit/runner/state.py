@@ -70,6 +70,10 @@ class RunState:
     closed: bool = False
     sessions: int = 0
     notes: list[AuditEntry] = field(default_factory=list)
+    # Per phase id: the entry that armed its point of no return, and the one that saw it
+    # passed (the first production write on the new primary).
+    ponr_armed: dict[str, AuditEntry] = field(default_factory=dict)
+    ponr_passed: dict[str, AuditEntry] = field(default_factory=dict)
 
     def running(self) -> StepState | None:
         return next((s for s in self.steps.values() if s.status is Status.RUNNING), None)
@@ -106,6 +110,10 @@ def _apply(run: RunState, entry: AuditEntry) -> None:
         run.closed = True
     elif entry.event == events.NOTE_ADDED:
         run.notes.append(entry)
+    elif entry.event == events.PONR_ARMED:
+        run.ponr_armed.setdefault(str(entry.detail.get("phase")), entry)
+    elif entry.event == events.PONR_PASSED:
+        run.ponr_passed.setdefault(str(entry.detail.get("phase")), entry)
     state = run.steps.get(entry.step) if entry.step else None
     if state is not None:
         _apply_to_step(state, entry)

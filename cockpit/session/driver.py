@@ -205,6 +205,7 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
     runner = Runner(loaded.plan, handle, opened, pacing=pacing, ask_manual=ask_manual,
                     notifier=notifier)
     runner.resume_shipping()  # days of log shipping outlive any one driver
+    runner.resume_point_of_no_return()
     session = DriverSession(loaded, folder, handle, runner)
     if mirror is not None and mirror.url:
         session.mirror = _mirror_for(folder, handle, mirror, runner)

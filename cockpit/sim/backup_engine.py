@@ -93,8 +93,9 @@ class BackupEngine:
         if tail and sessions_on:
             raise SimSqlError(3101, "Exclusive access could not be obtained because the "
                                     "database is in use.", then=terminating(name))
-        header, size = self._header(db, kind, st.options)
-        image = backup_image(db, {"set": asdict(header), "server_major": _major(server)})
+        with server.lock:  # the data as of the backup's last LSN: no order lands between
+            header, size = self._header(db, kind, st.options)
+            image = backup_image(db, {"set": asdict(header), "server_major": _major(server)})
         duration = self.throughput.backup_s(size)
         request = Request(conn, name, db, duration / self.ops.clock.speed)
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,6 +30,7 @@ from cockpit.sim.dns_server import CachingResolver, ResolverServer, ResolverWeat
 from cockpit.sim.elb_health import GroupHealth, HealthChecker, TargetHealth
 from cockpit.sim.faults import Fault, FaultSet, parse_fault
 from cockpit.sim.load_balancers import FailShare, Listener, Pool, Target
+from cockpit.sim.plan_data import sentinel_tables
 from cockpit.sim.route53_changes import ChangeLedger, RecordData
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sql_wire import SqlWireServer
@@ -51,10 +52,14 @@ class SimEstate:
     """Start with `start()` (or as a context manager); `endpoints()` tells a handle where."""
 
     def __init__(self, estate: Estate, *, speed: float = 1.0, faults: Iterable[Fault] = (),
-                 throughput: Throughput | None = None):
+                 throughput: Throughput | None = None,
+                 sentinels: Mapping[str, Sequence[str]] | None = None):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.estate = estate
+        # The tables the plan's sql.write_sentinel steps write to, by database id
+        # (`plan_data.sentinel_tables`): the estate section does not name them.
+        self.sentinels = dict(sentinels or {})
         self.throughput = throughput or Throughput()
         self.speed = float(speed)
         self.faults = FaultSet(tuple(faults))
@@ -300,7 +305,7 @@ class SimEstate:
     def _start_sql(self) -> None:
         self.sql = SimSqlEstate(
             self.estate, speed=self.speed, faults=self.faults, s3=self.client("s3"),
-            throughput=self.throughput,
+            throughput=self.throughput, sentinels=self.sentinels,
             s3_host=self._endpoint.split("://", 1)[1],
             apps=AppView(running_apps=self._running_aws_apps, resolve=self._published_value))
         self.sql.start()
@@ -501,6 +506,7 @@ def start_sim(plan: Plan, speed: float, faults: Sequence[str],
     unknown or names nothing in the plan) and the durations of `profile` (Throughput's)."""
     parsed = [parse_fault(text, plan.estate) for text in faults]
     sim = SimEstate(plan.estate, speed=speed, faults=parsed,
-                    throughput=Throughput(**profile) if profile else None)
+                    throughput=Throughput(**profile) if profile else None,
+                    sentinels=sentinel_tables(plan))
     sim.start()
     return sim

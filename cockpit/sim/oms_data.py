@@ -37,17 +37,18 @@ STATES = ("NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT")
 STATUSES = ("placed", "picked", "packed", "shipped", "delivered")
 SKUS = [f"KM-{n:06d}" for n in range(1000, 1400)]
 
+# Declared with SQL Server's type names: they are what the sim's sys.columns reports.
 SCHEMA = """
 CREATE TABLE customers (
-    customer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,
-    state TEXT NOT NULL, created_at TEXT NOT NULL);
+    customer_id int PRIMARY KEY, name nvarchar(100) NOT NULL, email nvarchar(200) NOT NULL,
+    state nvarchar(3) NOT NULL, created_at datetimeoffset NOT NULL);
 CREATE TABLE orders (
-    order_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, placed_at TEXT NOT NULL,
-    status TEXT NOT NULL, total_cents INTEGER NOT NULL);
+    order_id int PRIMARY KEY, customer_id int NOT NULL, placed_at datetimeoffset NOT NULL,
+    status nvarchar(20) NOT NULL, total_cents bigint NOT NULL);
 CREATE TABLE order_lines (
-    order_line_id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, sku TEXT NOT NULL,
-    quantity INTEGER NOT NULL, unit_price_cents INTEGER NOT NULL);
-CREATE TABLE cutover_sentinel (sentinel TEXT NOT NULL, written_at TEXT NOT NULL);
+    order_line_id int PRIMARY KEY, order_id int NOT NULL, sku nvarchar(20) NOT NULL,
+    quantity int NOT NULL, unit_price_cents bigint NOT NULL);
+CREATE TABLE cutover_sentinel (sentinel nvarchar(200) NOT NULL, written_at datetime2 NOT NULL);
 """
 
 
@@ -99,3 +100,24 @@ def login_sid(name: str, *, recreated: bool = False) -> bytes:
         return b"\x01"
     salt = ":recreated" if recreated else ""
     return hashlib.sha256(f"login:{name}{salt}".encode()).digest()[:16]
+
+
+def new_orders(connection: sqlite3.Connection, count: int) -> None:
+    """`count` orders placed now, each with its lines, after the last order there is:
+    what the stores send while the apps write to OMS."""
+    order_id, line_id = (int(connection.execute(
+        f"SELECT COALESCE(MAX({key}), 0) FROM {table}").fetchone()[0])
+        for key, table in (("order_id", "orders"), ("order_line_id", "order_lines")))
+    placed = datetime.now(UTC).isoformat()
+    for _ in range(count):
+        order_id += 1
+        rng = random.Random(f"{SEED}:order:{order_id}")
+        lines = [(rng.choice(SKUS), rng.randint(1, 4), rng.randrange(199, 25000))
+                 for _ in range(rng.randint(1, 5))]
+        total = sum(quantity * price for _, quantity, price in lines)
+        connection.execute("INSERT INTO orders VALUES (?, ?, ?, 'placed', ?)",
+                           (order_id, rng.randint(1, CUSTOMERS), placed, total))
+        for sku, quantity, price in lines:
+            line_id += 1
+            connection.execute("INSERT INTO order_lines VALUES (?, ?, ?, ?, ?)",
+                               (line_id, order_id, sku, quantity, price))

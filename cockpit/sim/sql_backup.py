@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cockpit.sim.plan_data import stored_table
 from cockpit.sim.sql_errors import SimSqlError, link_failure, shutting_down, terminating
 from cockpit.sim.sqlserver import (
     PAGE,
@@ -49,7 +51,7 @@ def backup_image(db: SimDatabase, extra: dict[str, Any] | None = None) -> bytes:
                          "users": {name: sid.hex() for name, sid in db.users.items()},
                          "tde_thumbprint": (db.encryptor_thumbprint.hex()
                                             if db.encryptor_thumbprint else None),
-                         "collation": db.collation,
+                         "collation": db.collation, "reserved_bytes": db.reserved_bytes,
                          "files": db.file_paths(),
                          "backup_start_date": timestamp()}).encode()
     head = MAGIC + len(header).to_bytes(4, "big") + header + payload
@@ -249,6 +251,7 @@ class Operations:
             thumbprint = header.get("tde_thumbprint")
             db.encryptor_thumbprint = bytes.fromhex(thumbprint) if thumbprint else None
             db.collation = str(header.get("collation") or db.collation)
+            db.reserved_bytes = int(header.get("reserved_bytes") or 0)
             db.state = "ONLINE" if recovery else "RESTORING"
             server.refresh_catalog(db)
             server.publish_databases()
@@ -271,10 +274,11 @@ def _write_upto(out: Any, image: bytes, fraction: float, request: Request) -> No
 
 
 def drop_one_row(data_file: Path, table: str) -> None:
-    """The fault `restore-drops-row`: the restored copy misses the table's last row."""
-    import sqlite3
-
-    quoted = '"' + table.replace('"', '""') + '"'
+    """The fault `restore-drops-row`: the restored copy misses the table's last row. The
+    table as the plan writes it (`sales.returns`), or by its bare name (`returns`)."""
     with sqlite3.connect(data_file) as data:
-        data.execute(f"DELETE FROM {quoted} WHERE rowid = (SELECT MAX(rowid) FROM {quoted})")
+        stored = stored_table(data, table)
+        if stored is not None:
+            quoted = '"' + stored.replace('"', '""') + '"'
+            data.execute(f"DELETE FROM {quoted} WHERE rowid = (SELECT MAX(rowid) FROM {quoted})")
     data.close()

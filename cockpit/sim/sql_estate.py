@@ -18,15 +18,15 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from cockpit.estate.tsql import TableName
 from cockpit.plan.models import Estate
-from cockpit.sim import backup_grammar
+from cockpit.sim import backup_grammar, plan_data, table_reads
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.availability_group import SimAvailabilityGroup
 from cockpit.sim.backup_engine import BackupEngine, Throughput
@@ -41,22 +41,24 @@ from cockpit.sim.oms_data import (
     TDE_THUMBPRINT,
     WEEKLY_JOB,
     login_sid,
-    oms_database_bytes,
 )
+from cockpit.sim.sessions import APP_PROGRAM, AppPool, Client
 from cockpit.sim.sql_backup import Clock, Operations
 from cockpit.sim.sql_errors import SimSqlError
 from cockpit.sim.sqlserver import (
     SimConnection,
+    SimDatabase,
     SimSqlServer,
-    checksum_agg,
-    table_counts,
-    table_rows,
     timestamp,
 )
 
 TICK_S = 0.05
 LOG_PER_ROW = 512  # bytes of log a one-row insert writes
-APP_PROGRAM = "OMS Order Service"
+# The log an order costs, all told: its header and lines are a few KB, but what each order
+# sets off in an OMS (stock reservations, payment, status history, the indexes of each)
+# writes far more. At the profile's 20 MB of log a minute that is 160 orders a minute,
+# ~10,000 an hour: a retailer's busy trading hour.
+LOG_PER_ORDER = 128 * 1024
 POOL = 2  # sessions in each app server's connection pool
 
 Rows = list[tuple[Any, ...]]
@@ -103,9 +105,11 @@ def _alive(pid: int) -> bool:
 
 class SimSqlEstate:
     def __init__(self, estate: Estate, *, speed: float, faults: FaultSet, s3: Any,
-                 s3_host: str, apps: AppView, throughput: Throughput | None = None) -> None:
+                 s3_host: str, apps: AppView, throughput: Throughput | None = None,
+                 sentinels: Mapping[str, Sequence[str]] | None = None) -> None:
         throughput = throughput or Throughput()
         self.estate = estate
+        self.sentinels = dict(sentinels or {})  # database id -> its sentinel tables
         self.speed = speed
         self.faults = faults
         self.apps = apps
@@ -124,7 +128,8 @@ class SimSqlEstate:
         self.engine = BackupEngine(self.operations, throughput, estate.region,
                                    lose_log=int(gap) if gap else None)
         self._last_tick = time.monotonic()
-        self._sessions: dict[str, Rows] = {}
+        self._pools: dict[str, list[AppPool]] = {}  # by server key: the apps' pools there
+        self._unwritten: dict[tuple[str, str], float] = {}  # log bytes not yet a whole order
         self._thread = threading.Thread(target=self._loop, daemon=True, name="sim-sql")
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -134,7 +139,8 @@ class SimSqlEstate:
         self._build_ags()
         self._seed_logins()
         for db in self.estate.databases:
-            added = self.servers[db.source].add_database(db.name, oms_database_bytes())
+            added = self.servers[db.source].add_database(
+                db.name, plan_data.database_bytes(db, self.sentinels.get(db.id, ())))
             added.users = {user: login_sid(user) for user in OMS_USERS}
             added.encryptor_thumbprint = TDE_THUMBPRINT
             self.servers[db.source].refresh_catalog(added)
@@ -300,20 +306,13 @@ class SimSqlEstate:
             raise grammar.incorrect_syntax(type(statement).__name__)
         return handler(self, conn, statement)
 
-    def _table_query(self, conn: SimConnection, st: grammar.TableQuery) -> Rows:
+    def _table_query(self, conn: SimConnection, st: table_reads.TableRead) -> Rows:
         db = conn.server.require(st.database)
         if not db.online:
             raise SimSqlError(927, f"Database '{db.name}' cannot be opened. It is in the "
                                    "middle of a restore.", level=14)
-        table = next((t for t in table_counts(db.data_file) if t.lower() == st.table.lower()),
-                     None)
-        if table is None or st.schema.lower() != "dbo":
-            raise SimSqlError(208, f"Invalid object name '{st.database}.{st.schema}."
-                                   f"{st.table}'.")
-        rows = table_rows(db.data_file, table)
-        if st.what == "count":
-            return [(len(rows),)]
-        return [(checksum_agg(rows) if rows else None,)]
+        stored = _stored_table(db, st.database, st.schema, st.table)
+        return table_reads.answer(db.data_file, stored, st)
 
     def _set_option(self, conn: SimConnection, st: grammar.SetOption) -> Rows:
         server = conn.server
@@ -367,11 +366,7 @@ class SimSqlEstate:
         if db.read_only:
             raise SimSqlError(3906, f'Failed to update database "{db.name}" because the '
                                     "database is read-only.")
-        table = next((t for t in table_counts(db.data_file) if t.lower() == st.table.lower()),
-                     None)
-        if table is None or st.schema.lower() != "dbo":
-            raise SimSqlError(208, f"Invalid object name '{st.database}.{st.schema}."
-                                   f"{st.table}'.")
+        table = _stored_table(db, st.database, st.schema, st.table)
         with conn.server.lock, sqlite3.connect(db.data_file) as data:
             data.execute(f'INSERT INTO "{table}" VALUES (?, ?)', (st.value, timestamp()))
         data.close()
@@ -396,7 +391,8 @@ class SimSqlEstate:
         key = next((k for k, s in self.servers.items() if s is conn.server), None)
         if db is None or key is None:
             return 0
-        return sum(1 for row in self._sessions.get(key, []) if row[5] == db.database_id)
+        return sum(pool.size for pool in self._pools.get(key, [])
+                   if pool.database_id == db.database_id)
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -408,14 +404,31 @@ class SimSqlEstate:
         self._write_log(now)
 
     def _write_log(self, now: float) -> None:
-        """The stores' orders write the log of the database the apps reach, while it is
-        open to them: LSNs advance, and a log backup has that much to carry."""
+        """The stores' orders, written into the database the apps reach while it is open to
+        them (online, read-write, multi-user: until the tail-log backup fences it): rows
+        arrive and the log grows by what they wrote, so LSNs advance and a log backup has
+        that much to carry, and the rows as of its last LSN."""
         elapsed, self._last_tick = (now - self._last_tick) * self.speed, now
         per_s = self.engine.throughput.log_mb_per_min * 1024 * 1024 / 60
         for name, server in self.reached_by_apps():
             db = server.database(name) if server else None
-            if db is not None and db.status_for_apps() == "ok" and self.apps.running_apps():
-                db.log.write(int(per_s * elapsed))
+            if server is not None and db is not None and db.status_for_apps() == "ok" \
+                    and self.apps.running_apps():
+                self._take_orders(server, db, per_s * elapsed)
+
+    def _take_orders(self, server: SimSqlServer, db: SimDatabase, log_bytes: float) -> None:
+        """Whole orders for the log written (the rest carried to the next tick), under the
+        server's lock: a backup reads the data and the log's end together."""
+        key = (server.name, db.name)
+        owed = self._unwritten.get(key, 0.0) + log_bytes
+        orders = int(owed // LOG_PER_ORDER)
+        self._unwritten[key] = owed - orders * LOG_PER_ORDER
+        with server.lock:
+            if orders:
+                plan_data.arrive(db.data_file, orders)
+            db.log.write(int(log_bytes))
+        if orders:
+            server.refresh_catalog(db)
 
     def _loop(self) -> None:
         while not self._stopping.wait(TICK_S):
@@ -428,20 +441,34 @@ class SimSqlEstate:
 
     def _publish_sessions(self) -> None:
         """Each running app server's pool, on the database its DNS name reaches, if it may."""
-        wanted: dict[str, Rows] = {key: [] for key in self.servers}
+        wanted: dict[str, list[AppPool]] = {key: [] for key in self.servers}
         apps = self.apps.running_apps()
         for name, server in self.reached_by_apps():
             db = server.database(name) if server else None
             if server is None or db is None or not db.online or db.user_access != "MULTI_USER":
                 continue
             key = next(k for k, s in self.servers.items() if s is server)
-            wanted[key] += [(100 + 10 * n + k, app, APP_PROGRAM, APP_LOGIN, 1, db.database_id,
-                             "sleeping") for n, app in enumerate(apps) for k in range(POOL)]
-        for key, rows in wanted.items():
-            if self._sessions.get(key) != rows:
-                self._sessions[key] = rows
-                self.servers[key].app_sessions = rows
-                self.servers[key].publish_sessions()
+            wanted[key] += [AppPool(self._client(app), db.database_id, POOL) for app in apps]
+        for key, pools in wanted.items():
+            if self._pools.get(key) != pools:
+                self._pools[key] = pools
+                self.servers[key].set_app_pools(pools)
+
+    def _client(self, app: str) -> Client:
+        """An app server as its sessions show it: its name, SqlClient, its address."""
+        spec = next((a for a in self.estate.app_servers if a.id == app), None)
+        address = (spec.address or urlsplit(spec.health_url).hostname) if spec else None
+        return Client(app, APP_PROGRAM, APP_LOGIN, address or "")
+
+
+def _stored_table(db: SimDatabase, database: str, schema: str, table: str) -> str:
+    """A table's name in the database's file; Msg 208 when the database has no such table."""
+    with sqlite3.connect(db.data_file) as data:
+        stored = plan_data.stored_table(data, f"{schema}.{table}")
+    data.close()
+    if stored is None:
+        raise SimSqlError(208, f"Invalid object name '{database}.{schema}.{table}'.")
+    return stored
 
 
 def _first_number(args: list[str]) -> float | None:
@@ -449,11 +476,11 @@ def _first_number(args: list[str]) -> float | None:
 
 
 def _first_table(args: list[str]) -> str | None:
-    return TableName.parse(args[0]).table if args else None
+    return args[0] if args else None
 
 
 _HANDLERS: dict[type, Callable[[SimSqlEstate, SimConnection, Any], Rows]] = {
-    grammar.TableQuery: SimSqlEstate._table_query,
+    table_reads.TableRead: SimSqlEstate._table_query,
     grammar.SetOption: SimSqlEstate._set_option,
     grammar.AgDatabase: SimSqlEstate._ag_database,
     grammar.JoinAg: SimSqlEstate._join,

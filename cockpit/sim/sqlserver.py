@@ -17,16 +17,16 @@ import math
 import sqlite3
 import threading
 import uuid
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cockpit.sim import backup_grammar, sql_agent, tsql_select
+from cockpit.sim import backup_grammar, sessions, sql_agent, table_reads, tsql_select
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.log_chain import RestoreState, SourceLog
+from cockpit.sim.plan_data import stored_tables
 from cockpit.sim.sql_errors import (
     LinkFailure,
     SimSqlError,
@@ -82,6 +82,9 @@ CREATE TABLE IF NOT EXISTS dm_hadr_automatic_seeding (
 CREATE TABLE IF NOT EXISTS dm_exec_sessions (
     session_id INTEGER, host_name TEXT, program_name TEXT, login_name TEXT,
     is_user_process BIT, database_id INTEGER, status TEXT);
+CREATE TABLE IF NOT EXISTS dm_exec_connections (
+    session_id INTEGER, net_transport TEXT, encrypt_option TEXT, auth_scheme TEXT,
+    client_net_address TEXT, client_tcp_port INTEGER, parent_connection_id TEXT);
 """
 
 CATALOG_SCHEMA = """
@@ -93,6 +96,10 @@ CREATE TABLE IF NOT EXISTS dm_db_partition_stats (
 CREATE TABLE IF NOT EXISTS database_principals (
     principal_id INTEGER, name TEXT, sid BLOB, type_desc TEXT,
     authentication_type_desc TEXT);
+CREATE TABLE IF NOT EXISTS columns (
+    object_id INTEGER, name TEXT, column_id INTEGER, system_type_id INTEGER,
+    user_type_id INTEGER);
+CREATE TABLE IF NOT EXISTS types (name TEXT, system_type_id INTEGER, user_type_id INTEGER);
 """
 
 # msdb's Agent tables, as much as a readiness check and a one-off job read (dbo.sysjobs,
@@ -128,8 +135,6 @@ CREATE TABLE IF NOT EXISTS restorehistory (
 """
 
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
-# The engine's own background sessions (is_user_process 0), ids below 51.
-SYSTEM_SESSIONS = [(n, None, None, "sa", 0, 1, "background") for n in range(1, 5)]
 # RESTORE HEADERONLY's columns the sim fills ("RESTORE HEADERONLY (Transact-SQL)").
 HEADERONLY_COLUMNS = ("DatabaseName", "BackupType", "FirstLSN", "LastLSN", "CheckpointLSN",
                       "DatabaseBackupLSN", "DifferentialBaseLSN", "IsCopyOnly",
@@ -137,9 +142,9 @@ HEADERONLY_COLUMNS = ("DatabaseName", "BackupType", "FirstLSN", "LastLSN", "Chec
 FILELISTONLY_COLUMNS = ("LogicalName", "PhysicalName", "Type")
 Handler = Callable[["SimConnection", grammar.Statement], list[tuple[Any, ...]]]
 PAGE = 8192
-# The sim's rows are a sample of an OMS: its files are sized as the row data padded to the
-# allocation a real one of this shape carries (indexes, free space), so a backup of it is
-# several S3 parts yet still uploads in a blink on loopback.
+# The sim's rows are a sample of an OMS: its files are sized as the seeded row data padded
+# to the allocation a real one of this shape carries (indexes, free space), so a backup of
+# it is several S3 parts yet still uploads in a blink on loopback.
 ALLOCATION_FACTOR = 64
 LOG_PAGES = 256
 # Where the datacentre server keeps data and log files, and so where a restore without MOVE
@@ -179,6 +184,9 @@ class SimDatabase:
     # The folders of its data and log files ("sys.master_files": physical_name).
     data_path: str = DATA_PATH
     log_path: str = LOG_PATH
+    # What its files hold beyond the rows (indexes, free space): set when it is seeded,
+    # carried by its backups. Rows that arrive later add their own bytes, no more.
+    reserved_bytes: int = 0
 
     def file_paths(self) -> list[tuple[str, str, str]]:
         """(logical name, type_desc, physical name) of each of its files."""
@@ -196,8 +204,9 @@ class SimDatabase:
         return self.state == "ONLINE"
 
     def data_pages(self) -> int:
+        """Its rows' pages and the pages allocated beyond them."""
         size = self.data_file.stat().st_size if self.data_file.exists() else 0
-        return math.ceil(size * ALLOCATION_FACTOR / PAGE) if size else 0
+        return math.ceil((size + self.reserved_bytes) / PAGE) if size else 0
 
     def status_for_apps(self) -> str:
         """What an app server's health check says of this database."""
@@ -243,11 +252,12 @@ class SimSqlServer:
         self._ids = itertools.count(5)  # 1-4 are the system databases
         self._sessions = itertools.count(51)  # SQL Server's user sessions start at 51
         self._live: dict[int, SimConnection] = {}  # open sessions, by id: what KILL reaches
-        # The app servers' pools on this server's databases (the estate's to set): rows of
-        # sys.dm_exec_sessions, beside the system's and the Agent's jobs' own.
-        self.app_sessions: list[tuple[Any, ...]] = []
         self.agent = sql_agent.SqlAgent(self)
         self.closed = False
+        # Who is connected: the cockpit's own connections, the Agent's job steps, and the
+        # app servers' pools (their session ids kept for as long as the pool stays).
+        self._connected: dict[int, sessions.Session] = {}
+        self._pools: dict[sessions.AppPool, list[int]] = {}
         self._writer = sqlite3.connect(self.dmv_file, check_same_thread=False,
                                        isolation_level=None)
         # Readers never wait for the writer (WAL); the files die with the sim (no fsync).
@@ -281,6 +291,7 @@ class SimSqlServer:
                              self.folder / f"db-{database_id}.catalog.sqlite", state=state)
             if data is not None:
                 db.data_file.write_bytes(data)
+                db.reserved_bytes = len(data) * (ALLOCATION_FACTOR - 1)
             self.databases[name.lower()] = db
             self.refresh_catalog(db)
             self.publish_databases()
@@ -388,20 +399,32 @@ class SimSqlServer:
                 for n, (login, (login_sid, kind)) in enumerate(sorted(self.logins.items()), 1)])
 
     def refresh_catalog(self, db: SimDatabase) -> None:
-        """`sys.tables`, the partition stats and the users of a database, from its data."""
+        """`sys.schemas`, `sys.tables`, `sys.columns`, the partition stats and the users of a
+        database, from its data (each table in the schema its file records for it)."""
         tables = table_counts(db.data_file) if db.data_file.exists() else {}
+        columns = table_columns(db.data_file) if tables else {}
+        of = table_schemas(db.data_file) if tables else {}
+        schemas = {name: n for n, name in enumerate(
+            ["dbo", *sorted(set(of.values()) - {"dbo"})], start=1)}
         with sqlite3.connect(db.catalog_file, isolation_level=None) as catalog:
             catalog.execute("PRAGMA journal_mode=WAL")
             catalog.executescript(CATALOG_SCHEMA + "BEGIN; DELETE FROM schemas; "
                                   "DELETE FROM tables; DELETE FROM dm_db_partition_stats; "
-                                  "DELETE FROM database_principals;")
+                                  "DELETE FROM database_principals; DELETE FROM columns; "
+                                  "DELETE FROM types;")
             catalog.executemany("INSERT INTO database_principals VALUES (?, ?, ?, ?, ?)",
                                 _principals(db))
-            catalog.execute("INSERT INTO schemas VALUES (1, 'dbo')")
+            catalog.executemany("INSERT INTO schemas VALUES (?, ?)",
+                                [(n, name) for name, n in schemas.items()])
+            catalog.executemany("INSERT INTO types VALUES (?, ?, ?)", table_reads.TYPES)
             for n, (table, count) in enumerate(sorted(tables.items()), start=1001):
-                catalog.execute("INSERT INTO tables VALUES (?, 1, ?, 0)", (n, table))
+                catalog.execute("INSERT INTO tables VALUES (?, ?, ?, 0)",
+                                (n, schemas[of[table]], table))
                 catalog.execute("INSERT INTO dm_db_partition_stats VALUES (?, 1, 1, ?)",
                                 (n, count))
+                catalog.executemany("INSERT INTO columns VALUES (?, ?, ?, ?, ?)", [
+                    (n, column, k, table_reads.type_id(kind), table_reads.type_id(kind))
+                    for k, (column, kind) in enumerate(columns[table], start=1)])
             catalog.execute("COMMIT")
         catalog.close()
 
@@ -428,29 +451,62 @@ class SimSqlServer:
     # --- connections --------------------------------------------------------------------------
 
     def connect(self, program: str | None = None) -> SimConnection:
-        conn = SimConnection(self, next(self._sessions), program)
         with self.lock:
-            self._live[conn.session_id] = conn
+            session_id = next(self._sessions)
+            self._connected[session_id] = sessions.Session(session_id, sessions.COCKPIT, 1)
+            conn = SimConnection(self, session_id, program)
+            self._live[session_id] = conn
+            self.publish_sessions()
         return conn
 
     def ended(self, conn: SimConnection) -> None:
         with self.lock:
             self._live.pop(conn.session_id, None)
+        self.session_moved(conn.session_id, None)
 
     def live_session(self, session_id: int) -> SimConnection | None:
         with self.lock:
             return self._live.get(session_id)
 
-    def publish_sessions(self) -> None:
-        """sys.dm_exec_sessions: the system's, the apps' pools and the Agent's job steps
-        (which run as user processes under the Agent's login, "sys.dm_exec_sessions")."""
+    def session_moved(self, session_id: int, database_id: int | None) -> None:
+        """A session's current database changed (USE), or it ended (None)."""
         with self.lock:
-            if self.closed:
-                return  # a job's thread ending after the sim stopped
-            jobs = [(c.session_id, self.name, c.program_name, sql_agent.AGENT_LOGIN, 1,
-                     1, "running") for c in self._live.values()
-                    if (c.program_name or "").startswith("SQLAgent - ")]
-            self.replace("dm_exec_sessions", SYSTEM_SESSIONS + self.app_sessions + jobs)
+            session = self._connected.pop(session_id, None)
+            if session is not None and database_id is not None:
+                self._connected[session_id] = sessions.Session(
+                    session_id, session.client, database_id)
+            self.publish_sessions()
+
+    def set_app_pools(self, pools: list[sessions.AppPool]) -> None:
+        """The app servers' pools connected now: a new pool's sessions get ids, a pool
+        gone takes its sessions with it."""
+        with self.lock:
+            self._pools = {pool: self._pools.get(pool) or [next(self._sessions)
+                                                          for _ in range(pool.size)]
+                           for pool in pools}
+            self.publish_sessions()
+
+    def publish_sessions(self) -> None:
+        """sys.dm_exec_sessions and _connections: the cockpit's sessions, the Agent's job
+        steps (user processes under the Agent's login, named by their job and step) and the
+        apps' pools."""
+        with self.lock:
+            if self.closed:  # a client, or a job, ending after the server stopped
+                return
+            users = sorted([*map(self._as_shown, self._connected.values()), *(
+                sessions.Session(n, pool.client, pool.database_id)
+                for pool, ids in self._pools.items() for n in ids)],
+                key=lambda s: s.session_id)
+            self.replace("dm_exec_sessions", sessions.session_rows(users))
+            self.replace("dm_exec_connections", sessions.connection_rows(users))
+
+    def _as_shown(self, session: sessions.Session) -> sessions.Session:
+        conn = self._live.get(session.session_id)
+        if conn is None or not conn.program_name:
+            return session
+        agent = sessions.Client(self.name, conn.program_name, sql_agent.AGENT_LOGIN,
+                                "<local machine>")
+        return sessions.Session(session.session_id, agent, session.database_id, "running")
 
     def write_msdb(self, statement: str, params: Sequence[Any] = ()) -> None:
         if self.closed:
@@ -490,27 +546,30 @@ def _quote(table: str) -> str:
 
 def table_counts(data_file: Path) -> dict[str, int]:
     with sqlite3.connect(data_file) as data:
-        names = [row[0] for row in data.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
         counts = {name: int(data.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()[0])
-                  for name in names}
+                  for name in _stored_tables(data)}
     data.close()
     return counts
 
 
-def table_rows(data_file: Path, table: str) -> list[tuple[Any, ...]]:
+def table_columns(data_file: Path) -> dict[str, list[tuple[str, str]]]:
+    """(name, declared type) of each table's columns, by the table's name in the file."""
     with sqlite3.connect(data_file) as data:
-        rows = data.execute(f"SELECT * FROM {_quote(table)}").fetchall()
+        found = {name: table_reads.columns_of(data, name) for name in _stored_tables(data)}
     data.close()
-    return rows
+    return found
 
 
-def checksum_agg(rows: list[tuple[Any, ...]]) -> int:
-    """The sim's CHECKSUM_AGG(CHECKSUM(*)): an order-free XOR of a 32-bit hash per row."""
-    value = 0
-    for row in rows:
-        value ^= zlib.crc32(repr(row).encode())
-    return value - (1 << 32) if value >= 1 << 31 else value
+def table_schemas(data_file: Path) -> dict[str, str]:
+    """Each table's schema, by its name in the database's file."""
+    with sqlite3.connect(data_file) as data:
+        found = stored_tables(data)
+    data.close()
+    return found
+
+
+def _stored_tables(data: sqlite3.Connection) -> list[str]:
+    return list(stored_tables(data))
 
 
 # --- the DB-API surface ------------------------------------------------------------------------
@@ -533,6 +592,7 @@ class SimConnection:
         tsql_select.register_functions(self._db, self)
         self._attach(server.dmv_file)
         self._named: dict[str, Path] = {}  # three-part names' schemas attached: alias -> file
+        self._schemas: set[str] = set()  # the database's schemas attached, after USE
         self._closed = False
         self._killed: SimSqlError | None = None
 
@@ -596,7 +656,7 @@ class SimConnection:
         if agent_call is not None:
             self.server.agent.run(self, agent_call)
             return [], None
-        backup = backup_grammar.parse(text)
+        backup = backup_grammar.parse(text) or table_reads.parse(text)
         if backup is not None:
             return self._perform(backup)
         parsed = grammar.parse(statement)
@@ -622,6 +682,9 @@ class SimConnection:
         a two-part name `dbo.<table>` its tables: SQL Server resolves a schema-qualified
         name in the current database ("Database identifiers", learn.microsoft.com/sql/
         relational-databases/databases/database-identifiers)."""
+        for schema in self._schemas - {"dbo"}:
+            self._detach(schema)
+        self._schemas = set()
         if name.lower() in SYSTEM_DATABASES:
             self._attach(self.server.dmv_file)
             if name.lower() == "msdb":  # msdb's own tables: dbo.sysjobs and its kin
@@ -629,11 +692,16 @@ class SimConnection:
             else:
                 self._detach("dbo")
             self.database = name
+            self.server.session_moved(self.session_id, SYSTEM_DATABASES.index(name.lower()) + 1)
             return
         db = self._opened(name)
         self._attach(db.catalog_file)
         self._attach(db.data_file, "dbo")
+        self._schemas = {"dbo", *table_schemas(db.data_file).values()}
+        for schema in self._schemas - {"dbo"}:  # the same file: a schema-qualified name finds it
+            self._attach(db.data_file, schema)
         self.database = db.name
+        self.server.session_moved(self.session_id, db.database_id)
 
     def _opened(self, name: str) -> SimDatabase:
         """A user database a statement may read: Msg 911 if there is none, Msg 927 (Level

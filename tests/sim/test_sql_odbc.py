@@ -33,6 +33,7 @@ from cockpit.plan.models import Plan
 from cockpit.sim.backup_engine import Throughput
 from cockpit.sim.faults import FaultSet
 from cockpit.sim.oms_data import oms_database_bytes
+from cockpit.sim.sessions import with_spid
 from cockpit.sim.sql_backup import Request
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sqlserver import SimDatabase, SimSqlServer
@@ -77,7 +78,8 @@ def sim_sql(plan: Plan) -> Iterator[SimSqlEstate]:
     estate = SimSqlEstate(plan.estate, speed=1.0, faults=FaultSet(), s3=None, s3_host="-",
                           apps=AppView(running_apps=lambda: APPS,
                                        resolve=lambda name: "sql-dc1.dc1.retail.example."),
-                          throughput=Throughput(database_gb=0.01))  # statements of a second
+                          # statements of a second; no order arrives: the seed's counts
+                          throughput=Throughput(database_gb=0.01, log_mb_per_min=0.0))
     estate.start()
     yield estate
     estate.stop()
@@ -154,8 +156,8 @@ def test_every_query_file_is_packaged_and_read_as_written() -> None:
                      "database_state.sql", "database_users.sql", "linked_servers.sql",
                      "permission_held.sql", "redo_start.sql", "row_counts.sql",
                      "server_defaults.sql",
-                     "server_logins.sql", "server_version.sql", "tde_databases.sql",
-                     "user_sessions.sql"]
+                     "server_logins.sql", "server_version.sql", "table_columns.sql",
+                     "tde_databases.sql", "user_sessions.sql"]
     for name in names:
         assert sql.query_text(name.removesuffix(".sql")) == (folder / name).read_text()
 
@@ -331,12 +333,17 @@ def test_backup_progress_reads_percent_eta_and_start(pyodbc: Any, sim_sql: SimSq
     assert isinstance(row["session_id"], int)
 
 
-def test_user_sessions_are_grouped_by_host_and_program(pyodbc: Any, sim_sql: SimSqlEstate,
-                                                       tmp_path: Path) -> None:
-    rows = query(odbc_on(pyodbc, tmp_path, sim_sql.servers["oms-db-dc"].dmv_file),
-                 "user_sessions", "OMS")
-    assert [(r["host_name"], r["program_name"], r["sessions"]) for r in rows] == [
-        ("oms-app-1", "OMS Order Service", 2), ("oms-app-2", "OMS Order Service", 2)]
+def test_user_sessions_are_grouped_by_host_program_and_address(
+    pyodbc: Any, sim_sql: SimSqlEstate, tmp_path: Path,
+) -> None:
+    # SQLite has no @@SPID: the session id goes in as the simulated server puts it
+    text = with_spid(sql.query_text("user_sessions"), 1)
+    rows = sql.fetch(odbc_on(pyodbc, tmp_path, sim_sql.servers["oms-db-dc"].dmv_file), text,
+                     ["OMS"])
+    program = ".Net SqlClient Data Provider"
+    assert [(r["host_name"], r["program_name"], r["client_net_address"], r["sessions"])
+            for r in rows] == [("oms-app-1", program, "10.60.1.11", 2),
+                               ("oms-app-2", program, "10.60.2.11", 2)]
     assert all(isinstance(r["sessions"], int) for r in rows)
 
 
@@ -365,6 +372,31 @@ def test_row_counts_read_the_databases_catalog(pyodbc: Any, sim_sql: SimSqlEstat
 # --- the adapter, over a real ODBC connection ---------------------------------------------------
 
 
+class SpidAnswered:
+    """A pyodbc connection whose statements have @@SPID answered before SQLite sees them
+    (SQLite has no such function), as the simulated SQL Server answers it: session 1."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def cursor(self) -> Any:
+        return _SpidCursor(self._conn.cursor())
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _SpidCursor:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, statement: str, *params: Any) -> Any:
+        return self._cursor.execute(with_spid(statement, 1), *params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
 def odbc_handle(plan: Plan, pyodbc: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                 attach: dict[str, Path]) -> EstateHandle:
     """A handle whose endpoints connect with the adapter's own `connect_odbc` (the DSN from
@@ -375,7 +407,7 @@ def odbc_handle(plan: Plan, pyodbc: Any, tmp_path: Path, monkeypatch: pytest.Mon
         def factory() -> Any:
             conn = sql.connect_odbc(endpoint)
             conn.execute(f"ATTACH DATABASE '{attach[endpoint_id]}' AS sys")
-            return TranspilingConnection(conn)
+            return SpidAnswered(TranspilingConnection(conn))
         return factory
 
     for endpoint in plan.estate.sql:

@@ -32,9 +32,11 @@ def running_sim(
     from cockpit.estate.handle import EstateHandle
     from cockpit.sim.estate import SimEstate
     from cockpit.sim.faults import parse_fault
+    from cockpit.sim.plan_data import sentinel_tables
 
     parsed = [parse_fault(text, plan.estate) for text in faults]
-    with SimEstate(plan.estate, speed=speed, faults=parsed) as sim:
+    with SimEstate(plan.estate, speed=speed, faults=parsed,
+                   sentinels=sentinel_tables(plan)) as sim:
         handle = EstateHandle(plan.estate, sim.endpoints(), read_only=False)
         try:
             yield sim, handle

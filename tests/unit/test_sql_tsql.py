@@ -85,8 +85,8 @@ def test_data_check_queries() -> None:
     assert orders == TableName("dbo", "orders")
     assert TableName.parse("sales.order_lines") == TableName("sales", "order_lines")
     assert tsql.count_rows("OMS", orders) == "SELECT COUNT_BIG(*) FROM [OMS].[dbo].[orders]"
-    assert tsql.checksum_table("a]b", TableName("dbo", "x;DROP")) == \
-        "SELECT CHECKSUM_AGG(CHECKSUM(*)) FROM [a]]b].[dbo].[x;DROP]"
+    assert tsql.checksum_table("a]b", TableName("dbo", "x;DROP"), ["id", "n]ame"]) == \
+        "SELECT CHECKSUM_AGG(CHECKSUM([id], [n]]ame])) FROM [a]]b].[dbo].[x;DROP]"
     assert tsql.use_database("o'brien") == "USE [o'brien]"
 
 

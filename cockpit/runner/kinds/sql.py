@@ -107,10 +107,11 @@ def _no_user_sessions(c: m.NoUserSessions, ctx: ProbeContext) -> Verdict:
         return Verdict(False, f"{c.endpoint}: {snap.error}", {"error": snap.error})
     evidence = {"sessions": [g.model_dump() for g in snap.groups], "total": snap.total}
     if snap.total:
-        who = ", ".join(f"{g.host_name or '?'}/{g.program_name or '?'} x{g.sessions}"
-                        for g in snap.groups)
-        return Verdict(False, f"{snap.total} user session(s) on {name}: {who}", evidence)
-    return Verdict(True, f"no user sessions on {name} at {c.endpoint}", evidence)
+        who = ", ".join(g.said() for g in snap.groups)
+        return Verdict(False, f"{snap.total} user session(s) on {name} at {c.endpoint} "
+                              f"(the cockpit's own left out): {who}", evidence)
+    return Verdict(True, f"no user sessions on {name} at {c.endpoint} but the cockpit's own",
+                   evidence)
 
 
 def _read_only(c: m.ReadOnly, ctx: ProbeContext) -> Verdict:
@@ -312,10 +313,17 @@ def _data_matches(c: m.DataMatches, ctx: ProbeContext) -> Verdict:
     evidence["differs"] = [table for table, _ in differs]
     if differs:
         listed = "; ".join(f"{table} ({why})" for table, why in differs)
-        return Verdict(False, f"{db.name}: {len(differs)} table(s) differ: {listed}", evidence)
+        return Verdict(False, f"{db.name}: {len(differs)} table(s) differ: {listed}"
+                              f"{_left_out(target)}", evidence)
     checked = sum(1 for t in target.tables if t.checksum is not None)
     return Verdict(True, f"{db.name}: {len(target.tables)} table(s) match "
-                         f"({checked} by checksum)", evidence)
+                         f"({checked} by checksum){_left_out(target)}", evidence)
+
+
+def _left_out(snap: DataSnapshot) -> str:
+    """The columns the checksums left out, by name: what the check did not prove."""
+    skipped = [f"{t.table}.{column}" for t in snap.tables for column in t.skipped]
+    return f"; CHECKSUM leaves out {', '.join(skipped)}: noncomparable type" if skipped else ""
 
 
 def _baseline(ctx: ProbeContext, step: str, endpoint: str, name: str) -> DataSnapshot | None:

@@ -111,5 +111,5 @@ class UploadReporter:
 
 
 def tables_evidence(snap: DataSnapshot) -> dict[str, Any]:
-    return {t.table: {"rows": t.rows, "checksum": t.checksum, "stats_rows": t.stats_rows}
-            for t in snap.tables}
+    return {t.table: {"rows": t.rows, "checksum": t.checksum, "stats_rows": t.stats_rows,
+                      "skipped": t.skipped} for t in snap.tables}

@@ -41,6 +41,10 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line2 = Text(no_wrap=True, overflow="ellipsis")
     line2.append(f" drives: {_who(view.driver)}")
     line2.append(" | " + window_clock(view, now))
+    rollback = rollback_state(view)
+    if rollback is not None:
+        line2.append(" | ")
+        line2.append(*rollback)
     if view.run.head:
         line2.append(f" | log #{view.run.head[0]} {view.run.head[1][:8]}")
     if view.mirror:
@@ -57,6 +61,22 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
             line1.append("\n")
             line1.append(f" {problem} ", style="bold reverse red")
     return line1
+
+
+def rollback_state(view: SessionView) -> tuple[str, str] | None:
+    """Whether the window can still be rolled back: once a point of no return has passed,
+    forward-fix only (loud); while it is watched, where the first write is looked for."""
+    passed = next(iter(view.run.ponr_passed.items()), None)
+    if passed is not None:
+        phase, entry = passed
+        return (f"FORWARD-FIX ONLY: {phase}'s point of no return passed "
+                f"{entry.ts:%H:%M}Z", "bold reverse magenta")
+    armed = next(iter(view.run.ponr_armed.items()), None)
+    if armed is not None:
+        phase, entry = armed
+        where = f"{entry.detail.get('database')} on {entry.detail.get('endpoint')}"
+        return f"rollback open: watching {where} for the first write ({phase})", "magenta"
+    return None
 
 
 def _who(driver: str | None) -> str:
