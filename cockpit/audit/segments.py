@@ -45,6 +45,10 @@ class MirroredChain:
     def head_seq(self) -> int:
         return self.check.good
 
+    @property
+    def head_hash(self) -> str:
+        return self.check.head_hash
+
     def feed(self, key: str, data: bytes) -> list[bytes]:
         """The segment's lines that chain on; [] (and `problem` set) from the break on."""
         if self.problem is not None:

@@ -101,6 +101,11 @@ class MirrorReader(ReadsFolder):
         return "; ".join(said) if said else None
 
     def _chain_problem(self) -> str | None:
+        head = self._head
+        if (self.chain.problem is None and head is not None and head.seq
+                and head.seq == self.chain.head_seq and head.hash != self.chain.head_hash):
+            return (f"MIRROR FAILS VERIFICATION at seq {head.seq}: head.json's hash is not "
+                    "the chain's (the head or the segments were replaced)")
         if self.chain.problem is None:
             return None
         return (f"MIRROR FAILS VERIFICATION at seq {self.chain.first_bad_seq}: "

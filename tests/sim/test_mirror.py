@@ -246,3 +246,24 @@ def test_no_secret_reaches_the_mirror(tmp_path: Path, handle: EstateHandle,
     assert {"s-1/head.json", "s-1/state.json", "s-1/plan.toml"} <= set(published)
     assert [key for key, body in published.items() if password.encode() in body] == []
     assert any(b"the password is ***" in body for body in published.values())
+
+
+def test_a_head_that_is_not_the_chains_is_said(tmp_path: Path, handle: EstateHandle) -> None:
+    bucket = _bucket(handle, "oms-mirror-head")
+    session = _drive(tmp_path, handle, _settings(f"s3://{bucket}"))
+    try:
+        session.note("rollback rehearsed")
+    finally:
+        session.close()
+    s3 = watcher_s3(handle)
+    head = json.loads(s3.get_object(Bucket=bucket, Key="s-1/head.json")["Body"].read())
+    s3.put_object(Bucket=bucket, Key="s-1/head.json",
+                  Body=json.dumps({**head, "hash": "f" * 64}).encode())
+    reader = MirrorReader(s3, MirrorAddress(bucket, "s-1"), read_every_s=0)
+    try:
+        reader.view()
+        assert reader.problem is not None and "head.json's hash" in reader.problem
+    finally:
+        reader.close()
+    verdict = verify_mirror_at(s3, f"s3://{bucket}/s-1")
+    assert verdict.exit_code == 1 and "hash for seq" in verdict.describe()
