@@ -3,8 +3,9 @@ boto3 calls): the driver publishes in the background, a watcher with its own cli
 and verifies, an altered or rewritten object is caught, Object Lock holds what moto
 enforces of it, and a mirror that cannot be reached is said and catches up.
 
-moto's server here does not enforce IAM: the watcher's client has keys of its own (not the
-driver's), but its read-only policy is the README's, not something this test can prove."""
+The watcher's client has keys of its own, never the driver's. moto enforces IAM only when
+told to (globally): one test does, with the README's least privileges for each side; the
+others run without it."""
 
 from __future__ import annotations
 
@@ -267,3 +268,62 @@ def test_a_head_that_is_not_the_chains_is_said(tmp_path: Path, handle: EstateHan
         reader.close()
     verdict = verify_mirror_at(s3, f"s3://{bucket}/s-1")
     assert verdict.exit_code == 1 and "hash for seq" in verdict.describe()
+
+
+def _enforce_auth(handle: EstateHandle, on: bool) -> None:
+    """moto's global switch: IAM users' policies are applied to every request (FACTS.md)."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{handle.endpoints.aws_endpoint_url}/moto-api/reset-auth",
+        data=b"0" if on else b"inf", headers={"Content-Type": "text/plain"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
+
+
+def _iam_user(handle: EstateHandle, name: str, statements: list[dict[str, Any]]) -> dict[str, str]:
+    iam = handle.client("iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName=f"{name}-mirror", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": statements}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"aws_access_key_id": key["AccessKeyId"],
+            "aws_secret_access_key": key["SecretAccessKey"]}
+
+
+def test_the_readmes_least_privileges_are_enough_and_no_more(
+        tmp_path: Path, handle: EstateHandle) -> None:
+    """With moto enforcing IAM: the driver holds s3:PutObject on the prefix alone (it
+    cannot even read the mirror back), the watcher s3:GetObject and s3:ListBucket alone
+    (it cannot write); each does its part."""
+    import dataclasses
+
+    bucket = _bucket(handle, "oms-mirror-iam")
+    objects = f"arn:aws:s3:::{bucket}/windows/*"
+    driver_keys = _iam_user(handle, "cutover-driver", [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": objects}])
+    watcher_keys = _iam_user(handle, "bridge-watcher", [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": objects},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}])
+    as_driver = EstateHandle(handle.estate, dataclasses.replace(
+        handle.endpoints, aws_credentials=driver_keys), read_only=False)
+    watcher = boto3.client("s3", endpoint_url=handle.endpoints.aws_endpoint_url,
+                           region_name=handle.estate.region, **watcher_keys)
+    _enforce_auth(handle, True)
+    try:
+        session = _drive(tmp_path, as_driver, _settings(f"s3://{bucket}/windows"))
+        try:
+            session.note("bridge open")  # a manual-only plan: no other AWS call to allow
+        finally:
+            session.close()
+        assert session.mirror is not None and session.mirror.failure is None
+        verdict = verify_mirror_at(watcher, f"s3://{bucket}/windows")
+        assert verdict.exit_code == 0, verdict.describe()
+        assert verdict.report.head == verify_log(session.folder.audit).head
+        with pytest.raises(ClientError, match="AccessDenied"):
+            watcher.put_object(Bucket=bucket, Key="windows/s-1/head.json", Body=b"{}")
+        with pytest.raises(ClientError, match="AccessDenied"):
+            as_driver.client("s3").get_object(Bucket=bucket, Key="windows/s-1/head.json")
+    finally:
+        _enforce_auth(handle, False)
+        as_driver.close()
