@@ -3,8 +3,10 @@ by `COCKPIT_MIRROR__URL`) publishes to the simulated estate's S3, served by `coc
 serve`; `cockpit watch s3://...` runs in a real terminal (tmux) with no session folder and
 keys of its own, and `cockpit audit verify s3://...` checks the mirror from a third process.
 
-moto's server does not enforce IAM here: the watcher's keys are not the driver's, but a
-read-only policy on the prefix is the README's advice, not something moto can prove.
+The watcher in tmux has keys of its own, never the driver's; moto does not enforce IAM
+while the rehearsal runs (the simulator's own calls would need users too). Once it has
+ended, moto is told to enforce IAM, and `audit verify` runs as a user that may only get and
+list the prefix (the README's least privileges).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from support.plans import MANUAL_NOTE, PHASE_ONE, ROOT
 from support.waiting import eventually
 
@@ -114,6 +117,13 @@ def test_a_watcher_on_another_host_follows_a_rehearsal_through_s3(
         subprocess.run([TMUX or "tmux", "-L", socket, "kill-server"], env=watcher_env,
                        capture_output=True, timeout=15)
 
+    # From here moto enforces IAM: verify runs as a user that may only read the prefix,
+    # and the object is altered as one that may do anything.
+    admin_keys, watcher_keys = _read_only_from_here(endpoint, region)
+    mine = boto3.client("s3", endpoint_url=endpoint, region_name=region, **admin_keys)
+    watcher_env.update(AWS_ACCESS_KEY_ID=watcher_keys["aws_access_key_id"],
+                       AWS_SECRET_ACCESS_KEY=watcher_keys["aws_secret_access_key"])
+
     def verify() -> subprocess.CompletedProcess[str]:
         return subprocess.run([COCKPIT, "audit", "verify", f"s3://{BUCKET}/windows"],
                               cwd=ROOT, env=watcher_env, capture_output=True, text=True,
@@ -133,6 +143,36 @@ def test_a_watcher_on_another_host_follows_a_rehearsal_through_s3(
         Bucket=BUCKET, Prefix="windows/window-1/audit/")["Contents"]]
     last = mine.get_object(Bucket=BUCKET, Key=keys[-1])["Body"].read()
     mine.put_object(Bucket=BUCKET, Key=keys[-1], Body=last.replace(b'"summary"', b'"summarx"'))
+    with pytest.raises(ClientError, match="AccessDenied"):  # the watcher's keys only read
+        boto3.client("s3", endpoint_url=endpoint, region_name=region,
+                     **watcher_keys).put_object(Bucket=BUCKET, Key=keys[-1], Body=b"")
     altered = verify()
     assert altered.returncode == 1, (altered.stdout, altered.stderr)
     assert "ALTERED" in altered.stdout and "(seq " in altered.stdout
+
+
+def _read_only_from_here(endpoint: str, region: str) -> tuple[dict[str, str], dict[str, str]]:
+    """An admin and a read-only watcher as IAM users, then IAM enforced (moto's switch)."""
+    import urllib.request
+
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name=region,
+                       aws_access_key_id="ADMINKEY", aws_secret_access_key="admin")
+
+    def user(name: str, statements: list[dict[str, Any]]) -> dict[str, str]:
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": statements}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return {"aws_access_key_id": key["AccessKeyId"],
+                "aws_secret_access_key": key["SecretAccessKey"]}
+
+    admin = user("mirror-admin", [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
+    watcher = user("bridge-watcher", [
+        {"Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{BUCKET}/windows/*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"}])
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0",
+                                     headers={"Content-Type": "text/plain"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
+    return admin, watcher
