@@ -83,14 +83,59 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.argument("log", type=click.Path(path_type=Path))
-def audit_verify(log: Path) -> None:
-    """Check the hash chain of LOG: exit 0 intact, 1 altered or torn, 2 unreadable."""
+@click.argument("log")
+@click.option("--against", metavar="s3://BUCKET/PREFIX",
+              help="Also compare LOG (a log file or a session folder) line for line with "
+                   "its S3 mirror: a rewritten, re-chained log differs from it.")
+def audit_verify(log: str, against: str | None) -> None:
+    """Check the hash chain of LOG (a file, a session folder, or an S3 mirror
+    s3://bucket/prefix[/session]): exit 0 intact, 1 altered or torn, 2 unreadable."""
     from cockpit.audit.verify import verify_log
 
-    report = verify_log(log)
+    if log.startswith("s3://"):
+        if against:
+            raise click.UsageError("--against compares a local log with a mirror")
+        sys.exit(_verify_mirror(log))
+    path = Path(log)
+    path = path / "audit.jsonl" if path.is_dir() else path
+    report = verify_log(path)
     click.echo(report.describe())
+    if against and report.exit_code == 0:
+        sys.exit(_compare_with_mirror(path, against))
     sys.exit(report.exit_code)
+
+
+def _verify_mirror(url: str) -> int:
+    from cockpit.estate.mirror_s3 import watcher_client
+    from cockpit.session.mirror_watch import verify_mirror_at
+
+    try:
+        verdict = verify_mirror_at(watcher_client(), url)
+    except Exception as exc:  # no such bucket, no access, S3 unreachable: unreadable
+        click.echo(f"{url}: UNREADABLE: {_said(exc)}", err=True)
+        return 2
+    click.echo(verdict.describe())
+    return verdict.exit_code
+
+
+def _compare_with_mirror(log: Path, url: str) -> int:
+    from cockpit.estate.mirror_s3 import watcher_client
+    from cockpit.session.mirror_watch import compare_with_mirror
+
+    try:
+        said = compare_with_mirror(watcher_client(), log.read_bytes(), str(log),
+                                   log.parent.name, url)
+    except Exception as exc:
+        click.echo(f"{url}: UNREADABLE: {_said(exc)}", err=True)
+        return 2
+    click.echo(said.said)
+    return said.exit_code
+
+
+def _said(exc: Exception) -> str:
+    from cockpit.estate.errors import describe_error
+
+    return describe_error(exc)
 
 
 @audit.command("export")
@@ -305,12 +350,16 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
 
 
 def _say_parting(opening: DriverOpening) -> None:
-    """Where the session's simulated estate is left, once the driver has closed."""
-    estate = opening.session.estate if opening.session is not None else None
-    said = estate.parting(opening.settings.sim.linger_s) if estate is not None else ""
-    if said:
+    """Where the session's simulated estate is left, and how far its mirror got, once
+    the driver has closed."""
+    session = opening.session
+    estate = session.estate if session is not None else None
+    said = [estate.parting(opening.settings.sim.linger_s) if estate is not None else ""]
+    if session is not None and session.mirror is not None:
+        said.append(session.mirror.parting())
+    for line in filter(None, said):
         with suppress(OSError):  # after a hang-up there may be nothing to say it on
-            click.echo(f"cockpit: {said}", err=True)
+            click.echo(f"cockpit: {line}", err=True)
 
 
 def _interruptible(ask: Callable[[Step, str], str | None],
@@ -493,29 +542,58 @@ def approve(session_dir: Path, step: str, action: str, reason: str) -> None:
 
 
 @main.command("watch")
-@click.argument("session_dir", type=click.Path(path_type=Path))
+@click.argument("session_dir", metavar="SESSION_DIR|s3://BUCKET/PREFIX[/SESSION]")
 @click.option("--web", is_flag=True,
               help="Serve the watcher to browsers: each gets its own read-only watcher.")
 @click.option("--bind", metavar="HOST:PORT", default=None,
               help=f"With --web: where to listen [default: {WEB_BIND}]. Loopback is reached "
                    "through an SSH tunnel; any other address asks for a token.")
-def watch(session_dir: Path, web: bool, bind: str | None) -> None:
-    """Watch a session read-only: needs the session folder, no credentials."""
+def watch(session_dir: str, web: bool, bind: str | None) -> None:
+    """Watch a session read-only: needs the session folder (no credentials), or read
+    access to its S3 mirror."""
     from cockpit.session.folder import SessionFolder
     from cockpit.session.watch import SessionReader
     from cockpit.ui.app import make_watch_app
 
     if bind is not None and not web:
         raise click.UsageError("--bind only applies with --web")
-    folder = SessionFolder(session_dir)
+    if session_dir.startswith("s3://"):
+        if web:
+            raise click.UsageError("--web serves a session folder, not a mirror")
+        sys.exit(_watch_mirror(session_dir))
+    folder = SessionFolder(Path(session_dir))
     if not folder.holds_session():
         click.echo(f"cockpit: {session_dir} holds no session (no audit.jsonl)", err=True)
         sys.exit(2)
     settings = settings_or_exit()
     if web:
-        sys.exit(_watch_in_browsers(session_dir, bind or WEB_BIND))
+        sys.exit(_watch_in_browsers(Path(session_dir), bind or WEB_BIND))
     reader = SessionReader(folder, hung_after_s=settings.runner.hung_after_s)
     make_watch_app(reader, settings=settings).run()
+
+
+def _watch_mirror(url: str) -> int:
+    """The watcher's own credentials (the standard chain): read access to the prefix."""
+    from cockpit.estate.mirror_s3 import MirrorAddress, MirrorUrlError, watcher_client
+    from cockpit.session.mirror_watch import MirrorNotFound, MirrorReader, find_session
+    from cockpit.ui.app import make_watch_app
+
+    settings = settings_or_exit()
+    try:
+        s3 = watcher_client()
+        address = find_session(s3, MirrorAddress.parse(url))
+    except (MirrorUrlError, MirrorNotFound) as exc:
+        click.echo(f"cockpit: {exc}", err=True)
+        return 2
+    except Exception as exc:  # no access, S3 unreachable
+        click.echo(f"cockpit: cannot read {url}: {_said(exc)}", err=True)
+        return 2
+    reader = MirrorReader(s3, address, hung_after_s=settings.runner.hung_after_s)
+    try:
+        make_watch_app(reader, settings=settings).run()
+    finally:
+        reader.close()
+    return 0
 
 
 def _watch_in_browsers(session_dir: Path, bind_text: str) -> int:

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pydantic_settings
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
@@ -171,6 +179,45 @@ class AwsSettings(_Section):
     over a throttle or a dropped connection without hiding a real outage for long."""
 
 
+class MirrorSettings(_Section):
+    """Where the driver mirrors its session for watchers on other hosts (S3), and how."""
+
+    url: str = ""
+    """`s3://bucket/prefix`: the audit log (as append-only segments), `state.json` and the
+    head are published under `prefix/<session>/`. Empty: no mirror. The bucket is made
+    beforehand (with Object Lock enabled when `object_lock` is on); the driver needs only
+    s3:PutObject on the prefix."""
+
+    object_lock: bool = False
+    """Write the log's segments and the plan under S3 Object Lock (COMPLIANCE mode), so
+    that not even the driver's credentials can rewrite the record once published."""
+
+    retention_days: Count = Field(30, ge=1, le=3650)
+    """Days each locked object is retained. 30: past any change board's review."""
+
+    publish_every_s: Seconds = Field(1.0, ge=0.05, le=60)
+    """Seconds the publisher gathers appends into one segment before it uploads them. 1 s:
+    watchers stay within seconds of the driver, and a burst of entries is one request."""
+
+    heartbeat_every_s: Seconds = Field(10.0, ge=1, le=600)
+    """Seconds after which the head is published again though nothing changed, so a
+    watcher can tell a quiet driver from a mirror that stopped. 10 s: one small PUT."""
+
+    retry_after_s: Seconds = Field(2.0, ge=0.05, le=300)
+    """Seconds between tries while publishing fails; what failed is shown meanwhile."""
+
+    endpoint_url: str = ""
+    """An S3 endpoint other than the estate's (a mirror bucket kept in another account or
+    region, or a test's). Empty: the estate's own AWS session and endpoint."""
+
+    @field_validator("url")
+    @classmethod
+    def _s3_url(cls, url: str) -> str:
+        if url and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?", url):
+            raise ValueError(f"must be s3://bucket/prefix, not {show(url)}")
+        return url.rstrip("/")
+
+
 class SimSettings(_Section):
     """The simulated estate of a `--sim` session (`cockpit run`, `cockpit rehearse`)."""
 
@@ -224,6 +271,9 @@ class CockpitSettings(BaseSettings):
 
     sim: SimSettings = Field(default_factory=SimSettings)
     """How long a session's simulated estate outlives its driver."""
+
+    mirror: MirrorSettings = Field(default_factory=MirrorSettings)
+    """The session's S3 mirror, for watchers on other hosts."""
 
     keys: dict[BindingId, KeyList] = Field(default_factory=dict)
     """Remapped keys: binding id (see the help screen) = "key[,key...]". Empty: each action

@@ -274,6 +274,11 @@ class ChainCheck:
         self._last: bytes | None = None
         self._first: bytes | None = None
 
+    @property
+    def head_hash(self) -> str:
+        """The hash of the last line that verified (GENESIS before any)."""
+        return self._digest.decode()
+
     def feed(self, line: bytes) -> bool:
         """One complete line, without its `\\n`; whether it is the next link of the chain,
         as the writer writes it (its `prev` and `hash` are then the hex digests the

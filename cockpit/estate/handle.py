@@ -95,7 +95,12 @@ class EstateHandle:
                 self._clients[service] = self._make_client(service)
             return self._clients[service]
 
-    def _make_client(self, service: str) -> Any:
+    def client_at(self, service: str, endpoint_url: str) -> Any:
+        """A client of the estate's AWS session at another endpoint (made each call:
+        callers keep it), e.g. a mirror bucket kept apart from the estate."""
+        return self._make_client(service, endpoint_url)
+
+    def _make_client(self, service: str, endpoint_url: str | None = None) -> Any:
         from botocore.config import Config
 
         config = Config(
@@ -107,7 +112,7 @@ class EstateHandle:
         )
         session: Any = self._boto_session()
         client = session.client(
-            service, config=config, endpoint_url=self.endpoints.aws_endpoint_url
+            service, config=config, endpoint_url=endpoint_url or self.endpoints.aws_endpoint_url
         )
         if self.read_only:
             client.meta.events.register("before-call.*.*", _refuse_writes)

@@ -1003,6 +1003,9 @@ class PlanMeta(Strict):
     name: str = Field(min_length=1)
     description: str = ""
     budget: PositiveSeconds = 3600.0
+    # `s3://bucket/prefix`: where the driver mirrors the session for watchers on other
+    # hosts; the config's `[mirror] url` wins over it (session/mirror.py).
+    mirror: str = Field("", pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?)?$")
 
 
 class Plan(Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ class StatePublisher:
         self._data: dict[str, Any] = {"panes": {}}
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        # Told after each publish (the S3 mirror): each must return at once, never block.
+        self.listeners: list[Callable[[], None]] = []
 
     def update(self, **fields: Any) -> None:
         with self._lock:
@@ -40,6 +43,8 @@ class StatePublisher:
         payload = json.dumps(self._redactor.redact(data), default=str, indent=1).encode()
         with self._write_lock:
             _replace_atomically(self.path, payload)
+        for listener in list(self.listeners):
+            listener()
 
 
 def _replace_atomically(path: Path, payload: bytes) -> None:

@@ -25,10 +25,13 @@ from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import StepState
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
+from cockpit.session.mirror import MirrorPublisher, open_mirror
 from cockpit.session.protocols import CommandRefused, ManualPrompt
 from cockpit.session.served_sim import SimRequest
 from cockpit.session.view import SessionView
-from cockpit.settings import CockpitSettings, NotifySettings, RunnerSettings
+from cockpit.settings import CockpitSettings, MirrorSettings, NotifySettings, RunnerSettings
+
+MIRROR_CLOSE_WAIT_S = 10.0  # the last publish at a close: S3 down must not hold the exit
 
 
 class DriverSession(ReadsFolder):
@@ -40,6 +43,7 @@ class DriverSession(ReadsFolder):
         self.loaded, self.folder, self.handle, self.runner = loaded, folder, handle, runner
         self.estate: OpenEstate | None = None  # set when this session opened the estate
         self.hung_up = False
+        self.mirror: MirrorPublisher | None = None
         self._panes: dict[str, PaneView] = {}
         self._lock = threading.Lock()
 
@@ -50,8 +54,17 @@ class DriverSession(ReadsFolder):
     # --- what every screen reads ----------------------------------------------------------
 
     @property
+    def how_to_watch(self) -> str:
+        """From another host, the mirror is the way in (no shell on the jump host)."""
+        folder = super().how_to_watch
+        return folder if self.mirror is None else f"{folder} (other hosts: " \
+            f"cockpit watch {self.mirror.where})"
+
+    @property
     def problem(self) -> str | None:
-        return None
+        """The mirror's failure, while publishing fails: the driver must know watchers on
+        other hosts are falling behind (the steps go on regardless)."""
+        return self.mirror.failure if self.mirror is not None else None
 
     @property
     def warnings(self) -> list[str]:
@@ -62,7 +75,7 @@ class DriverSession(ReadsFolder):
             panes = dict(self._panes)
         return SessionView(plan=self.plan, run=self.runner.state(),
                            entries=self.runner.entries, panes=panes,
-                           driver=self.runner.driver_label())
+                           driver=self.runner.driver_label(), problem=self.problem)
 
     # --- the panes --------------------------------------------------------------------------
 
@@ -134,7 +147,11 @@ class DriverSession(ReadsFolder):
         self.runner.heartbeat()
 
     def close(self, *, wait_s: float = 30.0) -> None:
-        self.runner.close(hangup=self.hung_up, wait_s=wait_s)
+        try:
+            self.runner.close(hangup=self.hung_up, wait_s=wait_s)
+        finally:
+            if self.mirror is not None:  # `session.closed` too, if S3 answers in time
+                self.mirror.close(wait_s=min(wait_s, MIRROR_CLOSE_WAIT_S))
 
 
 @contextmanager
@@ -161,7 +178,8 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
                          pacing: Pacing | None = None, take_over: bool = False,
                          ask_manual: ManualPrompt | None = None,
                          runner_settings: RunnerSettings | None = None,
-                         notifier: Notifier | None = None) -> DriverSession:
+                         notifier: Notifier | None = None,
+                         mirror: MirrorSettings | None = None) -> DriverSession:
     """Take the folder's lock, keep a copy of the plan, open the log, build the runner.
     The estate is the caller's: it outlives the session (tests, benchmarks). A notifier
     given is the session's from then on: its close finishes it."""
@@ -188,7 +206,22 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
                     notifier=notifier)
     runner.resume_shipping()  # days of log shipping outlive any one driver
     runner.resume_point_of_no_return()
-    return DriverSession(loaded, folder, handle, runner)
+    session = DriverSession(loaded, folder, handle, runner)
+    if mirror is not None and mirror.url:
+        session.mirror = _mirror_for(folder, handle, mirror, runner)
+    return session
+
+
+def _mirror_for(folder: SessionFolder, handle: EstateHandle, settings: MirrorSettings,
+                runner: Runner) -> MirrorPublisher:
+    """The mirror's S3 client goes through the estate's AWS session (its profile), at the
+    estate's endpoint unless the setting names another."""
+    s3 = (handle.client_at("s3", settings.endpoint_url) if settings.endpoint_url
+          else handle.client("s3"))
+    publisher = open_mirror(folder, settings, s3)
+    runner.publisher.listeners.append(publisher.changed)
+    publisher.changed()  # what the opening wrote, before anyone was listening
+    return publisher
 
 
 def notifier_for(settings: NotifySettings) -> Notifier | None:
@@ -227,7 +260,8 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
         session = start_driver_session(loaded, folder, estate.handle, pacing=pacing,
                                        take_over=take_over, ask_manual=ask_manual,
                                        runner_settings=settings.runner,
-                                       notifier=notifier_for(settings.notify))
+                                       notifier=notifier_for(settings.notify),
+                                       mirror=_mirror_settings(loaded.plan, settings))
         session.estate = estate
         estate.keep_served = True  # from here the estate is the session's
         try:
@@ -236,6 +270,13 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
             session.close(wait_s=close_wait_s)
             # A plan done needs its estate no more; else the next driver goes on with it.
             estate.keep_served = not session.runner.state().all_done()
+
+
+def _mirror_settings(plan: Plan, settings: CockpitSettings) -> MirrorSettings:
+    """The config's mirror; else the one the plan names, with the config's other knobs."""
+    if settings.mirror.url or not plan.plan.mirror:
+        return settings.mirror
+    return settings.mirror.model_copy(update={"url": plan.plan.mirror.rstrip("/")})
 
 
 def _served_for(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice,

@@ -22,6 +22,7 @@ AUDIT = "audit.jsonl"
 STATE = "state.json"
 LOCK = "lock"
 PLAN = "plan.toml"
+MIRRORED = "mirror.json"  # how far the S3 mirror got (session/mirror.py)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class SessionFolder:
     @property
     def plan(self) -> Path:
         return self.path / PLAN
+
+    @property
+    def mirrored(self) -> Path:
+        return self.path / MIRRORED
 
     def holds_session(self) -> bool:
         return self.audit.exists()

@@ -29,6 +29,7 @@ class SessionView:
     driver_hung_s: float | None = None  # holds the lock, but silent this long: hung
     published_at: datetime | None = None
     problem: str | None = None
+    mirror: str | None = None  # a watcher of the S3 mirror: how far behind the driver it is
 
     @property
     def opened(self) -> AuditEntry | None:

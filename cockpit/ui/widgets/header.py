@@ -47,6 +47,8 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
         line2.append(*rollback)
     if view.run.head:
         line2.append(f" | log #{view.run.head[0]} {view.run.head[1][:8]}")
+    if view.mirror:
+        line2.append(f" | {view.mirror}")
     if paused:
         line2.append("  POLLING PAUSED", style="bold reverse")
     line1.append("\n")
