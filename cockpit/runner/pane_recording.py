@@ -8,9 +8,12 @@ small. One JSON object a line:
 
     {"t": 1764650000.123, "p": "dns", "c": [columns], "r": [[status, cell, ...], ...]}
     {"t": 1764650002.125, "p": "dns", "d": [[row, index, value], ...]}
+    {"t": 1764650007.130, "p": "dns"}
 
 `t` is when the view was taken (UTC epoch seconds), `p` the pane; in a row, index 0 is
 the status and the cells follow; `e` (error) and `o` (note) are written when they change.
+A line with no change says the pane was polled again to the same view (every few
+seconds at most), so its age replays as the driver saw it.
 
 The file is rotated by size: the live part is `panes.jsonl`, closed parts are
 `panes.1.jsonl`, `panes.2.jsonl`... oldest first. A closed part never changes again (a
@@ -35,11 +38,15 @@ import msgspec
 from cockpit.runner.panes import PANES, PaneRow, PaneView
 
 PART_BYTES = 8 * 1024 * 1024  # a part a mirror uploads in one go, and an editor opens
+# A pane repolled to the same view says so this often (a line of ~40 bytes): replay must
+# not show a pane as stale (15 s by default) that the driver saw polled every 2 s.
+STILL_EVERY_S = 5.0
 
 
 class _Line(msgspec.Struct, omit_defaults=True):
     t: float
     p: str
+    a: float | None = None  # taken at, when earlier than `t` (a view kept from a failed poll)
     c: list[str] | None = None  # columns: the line holds a whole view
     r: list[list[str]] | None = None
     d: list[tuple[int, int, str]] | None = None  # changed cells of the view before
@@ -88,13 +95,15 @@ def encode_change(view: PaneView, before: _Drawn | None,
     now = _Drawn.of(view)
     if before == now:
         return None
+    taken = round(view.taken_at.timestamp(), 3)
+    a = taken if taken < t else None
     delta = _delta(before, now) if before is not None else None
     if delta is None or before is None:
-        line = _Line(t=t, p=view.pane, c=now.columns, r=now.rows,
+        line = _Line(t=t, p=view.pane, a=a, c=now.columns, r=now.rows,
                      e=now.error if now.error else msgspec.UNSET,
                      o=now.note if now.note else msgspec.UNSET)
     else:
-        line = _Line(t=t, p=view.pane, d=delta or None,
+        line = _Line(t=t, p=view.pane, a=a, d=delta or None,
                      e=now.error if now.error != before.error else msgspec.UNSET,
                      o=now.note if now.note != before.note else msgspec.UNSET)
     return _encode(line) + b"\n", now
@@ -112,6 +121,7 @@ class PaneRecorder:
         self._fd: int | None = None
         self._size = 0
         self._latest = 0.0
+        self._said_at: dict[str, float] = {}  # when each pane's view was last said taken
         self._closed = False
         self.written = 0  # lines, for the benchmark
 
@@ -122,9 +132,11 @@ class PaneRecorder:
                 return False
             # Polls of different panes end out of order: the lines are written in time
             # order all the same, so replay plays them as they are.
-            t = max(round(view.taken_at.timestamp(), 3), self._latest)
+            taken = round(view.taken_at.timestamp(), 3)
+            t = max(taken, self._latest)
             change = encode_change(view, self._last.get(view.pane), t)
             if change is None:
+                self._say_still(view.pane, taken)
                 return False
             line, drawn = change
             if self._size and self._size + len(line) > self.part_bytes:
@@ -134,7 +146,15 @@ class PaneRecorder:
                 line, drawn = change
             self._write(line)
             self._last[view.pane], self._latest = drawn, t
+            self._said_at[view.pane] = taken
             return True
+
+    def _say_still(self, pane: str, taken: float) -> None:
+        """The same view, freshly polled: every few seconds, a line with its time only."""
+        if taken - self._said_at.get(pane, taken) < STILL_EVERY_S or taken < self._latest:
+            return
+        self._write(_encode(_Line(t=taken, p=pane)) + b"\n")
+        self._said_at[pane] = self._latest = taken
 
     def _write(self, line: bytes) -> None:
         if self._fd is None:
@@ -218,7 +238,8 @@ class PanePlayback:
 def _apply(panes: dict[str, _Pane], line: _Line) -> None:
     if line.c is not None:
         panes[line.p] = _Pane(_Drawn(line.c, line.r or [], _set(line.e, None),
-                                     _set(line.o, None)), line.t)
+                                     _set(line.o, None)),
+                              line.a if line.a is not None else line.t)
         return
     pane = panes.get(line.p)
     if pane is None:  # a delta whose whole view was in a part that is gone
@@ -227,7 +248,7 @@ def _apply(panes: dict[str, _Pane], line: _Line) -> None:
         pane.drawn.rows[row][index] = value
     pane.drawn.error = _set(line.e, pane.drawn.error)
     pane.drawn.note = _set(line.o, pane.drawn.note)
-    pane.taken_at = line.t
+    pane.taken_at = line.a if line.a is not None else line.t
 
 
 def _set(value: str | None | msgspec.UnsetType, before: str | None) -> str | None:

@@ -99,3 +99,17 @@ def test_a_closed_recorder_records_nothing(tmp_path: Path) -> None:
     rec.close()
     assert not rec.record(dns_view(0, 60))
     assert folder.pane_parts() == []
+
+
+def test_a_pane_polled_to_the_same_view_for_a_while_replays_as_fresh(tmp_path: Path) -> None:
+    """The driver saw the pane polled every 2 s: replay must not call its view stale."""
+    folder = SessionFolder(tmp_path)
+    rec = recorder(folder)
+    for seconds in range(0, 21, 2):
+        rec.record(dns_view(seconds, 60))
+    rec.close()
+    lines = folder.panes.read_bytes().splitlines()
+    assert 1 < len(lines) <= 1 + 20 // 5  # the view once, then its time every 5 s at most
+    moments = played(folder)
+    assert (START + timedelta(seconds=20) - moments[-1][1].taken_at).total_seconds() < 5
+    assert all(drawn(v)[:4] == drawn(dns_view(0, 60))[:4] for _, v in moments)
