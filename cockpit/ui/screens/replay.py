@@ -98,11 +98,11 @@ class ReplayScreen(CockpitScreen):
     def hint(self) -> str:
         if not self._loaded:
             return "reading the recording ..."
+        # Short enough for 80 columns: the keys are in the footer already.
         state = "PAUSED" if self.replay.paused else f"playing x{self.replay.speed:g}"
         event = self.replay.last_event()
         said = f"last: {event.describe()}" if event else "before the first event"
-        return (f"replay at {self.replay.at.strftime('%Y-%m-%d %H:%M:%S')}Z, {state} | "
-                f"{said} | space pause  . step  n next event")
+        return f"replay at {self.replay.at.strftime('%Y-%m-%d %H:%M:%S')}Z {state} | {said}"
 
     # --- keys ---------------------------------------------------------------------------
 
