@@ -228,11 +228,18 @@ class PanePlayback:
             self._at += 1
 
     def next_change_after(self, when: float) -> float | None:
-        index = bisect.bisect_right(self.times, when)
-        return self.times[index] if index < len(self.times) else None
+        """When a pane next showed something else (a repoll to the same view is not)."""
+        start = bisect.bisect_right(self.times, when)
+        return next((self.times[i] for i in range(start, len(self.lines))
+                     if _changes(self.lines[i])), None)
 
     def views(self) -> dict[str, PaneView]:
         return {name: _view(name, pane) for name, pane in self._panes.items()}
+
+
+def _changes(line: _Line) -> bool:
+    return line.c is not None or bool(line.d) or not isinstance(line.e, msgspec.UnsetType) \
+        or not isinstance(line.o, msgspec.UnsetType)
 
 
 def _apply(panes: dict[str, _Pane], line: _Line) -> None:

@@ -113,3 +113,16 @@ def test_a_pane_polled_to_the_same_view_for_a_while_replays_as_fresh(tmp_path: P
     moments = played(folder)
     assert (START + timedelta(seconds=20) - moments[-1][1].taken_at).total_seconds() < 5
     assert all(drawn(v)[:4] == drawn(dns_view(0, 60))[:4] for _, v in moments)
+
+
+def test_the_next_change_is_what_a_pane_showed_next_not_a_repoll(tmp_path: Path) -> None:
+    folder = SessionFolder(tmp_path)
+    rec = recorder(folder)
+    for seconds in range(0, 13, 2):  # the same view to 12 s (repolls said at 6 s and 12 s)
+        rec.record(dns_view(seconds, 60))
+    rec.record(dns_view(14, 46))
+    rec.close()
+    playback = read_recording([folder.panes.read_bytes()])
+    assert len(playback.lines) == 4
+    assert playback.next_change_after(START.timestamp()) == START.timestamp() + 14
+    assert playback.next_change_after(START.timestamp() + 14) is None
