@@ -123,6 +123,7 @@ class PaneRecorder:
         self._latest = 0.0
         self._said_at: dict[str, float] = {}  # when each pane's view was last said taken
         self._closed = False
+        self.failed: str | None = None
         self.written = 0  # lines, for the benchmark
 
     def record(self, view: PaneView) -> bool:
@@ -130,24 +131,33 @@ class PaneRecorder:
         with self._lock:
             if self._closed:  # a poll that ends after the session has closed
                 return False
-            # Polls of different panes end out of order: the lines are written in time
-            # order all the same, so replay plays them as they are.
-            taken = round(view.taken_at.timestamp(), 3)
-            t = max(taken, self._latest)
-            change = encode_change(view, self._last.get(view.pane), t)
-            if change is None:
-                self._say_still(view.pane, taken)
+            try:
+                return self._record(view)
+            except OSError as exc:  # a full disk must not take a pane down: stop recording
+                self.failed = f"panes not recorded from here on: {exc}"
+                self._close_part()
+                self._closed = True
                 return False
+
+    def _record(self, view: PaneView) -> bool:
+        # Polls of different panes end out of order: the lines are written in time
+        # order all the same, so replay plays them as they are.
+        taken = round(view.taken_at.timestamp(), 3)
+        t = max(taken, self._latest)
+        change = encode_change(view, self._last.get(view.pane), t)
+        if change is None:
+            self._say_still(view.pane, taken)
+            return False
+        line, drawn = change
+        if self._size and self._size + len(line) > self.part_bytes:
+            self._rotate()
+            change = encode_change(view, None, t)  # a part starts with whole views
+            assert change is not None
             line, drawn = change
-            if self._size and self._size + len(line) > self.part_bytes:
-                self._rotate()
-                change = encode_change(view, None, t)  # a part starts with whole views
-                assert change is not None
-                line, drawn = change
-            self._write(line)
-            self._last[view.pane], self._latest = drawn, t
-            self._said_at[view.pane] = taken
-            return True
+        self._write(line)
+        self._last[view.pane], self._latest = drawn, t
+        self._said_at[view.pane] = taken
+        return True
 
     def _say_still(self, pane: str, taken: float) -> None:
         """The same view, freshly polled: every few seconds, a line with its time only."""

@@ -126,3 +126,12 @@ def test_the_next_change_is_what_a_pane_showed_next_not_a_repoll(tmp_path: Path)
     assert len(playback.lines) == 4
     assert playback.next_change_after(START.timestamp()) == START.timestamp() + 14
     assert playback.next_change_after(START.timestamp() + 14) is None
+
+
+def test_a_recording_that_cannot_be_written_stops_without_failing_the_poll(
+        tmp_path: Path) -> None:
+    folder = SessionFolder(tmp_path / "gone")  # never created: every write fails
+    rec = PaneRecorder(folder.panes, folder.pane_part)
+    assert not rec.record(dns_view(0, 60))
+    assert rec.failed is not None and "panes not recorded" in rec.failed
+    assert not rec.record(dns_view(2, 58))
