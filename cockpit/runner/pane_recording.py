@@ -32,10 +32,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast, get_args
 
 import msgspec
 
-from cockpit.runner.panes import PANES, PaneRow, PaneView
+from cockpit.runner.panes import PANES, PaneRow, PaneView, RowStatus
 
 PART_BYTES = 8 * 1024 * 1024  # a part a mirror uploads in one go, and an editor opens
 # A pane repolled to the same view says so this often (a line of ~40 bytes): replay must
@@ -54,8 +55,24 @@ class _Line(msgspec.Struct, omit_defaults=True):
     o: str | None | msgspec.UnsetType = msgspec.UNSET
 
 
+class _ReadLine(msgspec.Struct):
+    """A line read back: rows and changed cells stay JSON until they are played, so a
+    long window's recording takes about its own size in memory, not ten times that."""
+
+    t: float
+    p: str
+    a: float | None = None
+    c: list[str] | None = None
+    r: msgspec.Raw = msgspec.Raw(b"")  # empty: not in the line (Raw takes no None)
+    d: msgspec.Raw = msgspec.Raw(b"")
+    e: str | None | msgspec.UnsetType = msgspec.UNSET
+    o: str | None | msgspec.UnsetType = msgspec.UNSET
+
+
 _encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder(_Line).decode
+_decode = msgspec.json.Decoder(_ReadLine).decode
+_decode_rows = msgspec.json.Decoder(list[list[str]]).decode
+_decode_cells = msgspec.json.Decoder(list[tuple[int, int, str]]).decode
 
 
 @dataclass
@@ -216,6 +233,7 @@ def _ends_a_line(path: Path) -> bool:
 class _Pane:
     drawn: _Drawn
     taken_at: float
+    line: int = 0  # the last line applied to it: its view is built again only after one
 
 
 @dataclass
@@ -223,10 +241,11 @@ class PanePlayback:
     """The recorded changes, played forward: the panes as they stood at a moment."""
 
     times: list[float]  # each change's time, in the order recorded
-    lines: list[_Line]
+    lines: list[_ReadLine]
     unreadable: int = 0  # lines that did not parse (a torn last line)
     _at: int = 0  # changes applied so far
     _panes: dict[str, _Pane] = field(default_factory=dict)
+    _built: dict[str, tuple[int, PaneView]] = field(default_factory=dict)
 
     def play_to(self, when: float) -> None:
         """Apply every change taken at or before `when` (from the start when it is
@@ -234,8 +253,8 @@ class PanePlayback:
         if self._at and self.times[self._at - 1] > when:
             self._at, self._panes = 0, {}
         while self._at < len(self.lines) and self.times[self._at] <= when:
-            _apply(self._panes, self.lines[self._at])
             self._at += 1
+            _apply(self._panes, self.lines[self._at - 1], self._at)
 
     def next_change_after(self, when: float) -> float | None:
         """When a pane next showed something else (a repoll to the same view is not)."""
@@ -244,28 +263,51 @@ class PanePlayback:
                      if _changes(self.lines[i])), None)
 
     def views(self) -> dict[str, PaneView]:
-        return {name: _view(name, pane) for name, pane in self._panes.items()}
+        """The panes as they stand; a pane no line changed since the last call is the
+        very view it was (the screen redraws a pane only when its view is new)."""
+        for name, pane in self._panes.items():
+            built = self._built.get(name)
+            if built is None or built[0] != pane.line:
+                self._built[name] = (pane.line, _view(name, pane))
+        return {name: self._built[name][1] for name in self._panes}
 
 
-def _changes(line: _Line) -> bool:
-    return line.c is not None or bool(line.d) or not isinstance(line.e, msgspec.UnsetType) \
+def _changes(line: _ReadLine) -> bool:
+    return line.c is not None or len(line.d) > 0 or not isinstance(line.e, msgspec.UnsetType) \
         or not isinstance(line.o, msgspec.UnsetType)
 
 
-def _apply(panes: dict[str, _Pane], line: _Line) -> None:
+def _apply(panes: dict[str, _Pane], line: _ReadLine, number: int) -> None:
+    """Play one line; one that does not fit the view before it (an edited file) is
+    passed over, as a line that does not parse is."""
+    try:
+        _play(panes, line, number)
+    except (IndexError, ValueError, msgspec.DecodeError):
+        return
+
+
+def _play(panes: dict[str, _Pane], line: _ReadLine, number: int) -> None:
+    taken = line.a if line.a is not None else line.t
     if line.c is not None:
-        panes[line.p] = _Pane(_Drawn(line.c, line.r or [], _set(line.e, None),
-                                     _set(line.o, None)),
-                              line.a if line.a is not None else line.t)
+        rows = _decode_rows(line.r) if len(line.r) else []
+        if any(not row or row[0] not in _STATUSES for row in rows):
+            raise ValueError("a row with no status")
+        panes[line.p] = _Pane(_Drawn(list(line.c), rows, _set(line.e, None),
+                                     _set(line.o, None)), taken, number)
         return
     pane = panes.get(line.p)
     if pane is None:  # a delta whose whole view was in a part that is gone
         return
-    for row, index, value in line.d or []:
+    for row, index, value in _decode_cells(line.d) if len(line.d) else []:
+        if index == 0 and value not in _STATUSES:
+            raise ValueError(f"{value!r} is no status")
         pane.drawn.rows[row][index] = value
     pane.drawn.error = _set(line.e, pane.drawn.error)
     pane.drawn.note = _set(line.o, pane.drawn.note)
-    pane.taken_at = line.a if line.a is not None else line.t
+    pane.taken_at, pane.line = taken, number
+
+
+_STATUSES = frozenset(get_args(RowStatus))
 
 
 def _set(value: str | None | msgspec.UnsetType, before: str | None) -> str | None:
@@ -275,7 +317,9 @@ def _set(value: str | None | msgspec.UnsetType, before: str | None) -> str | Non
 def _view(name: str, pane: _Pane) -> PaneView:
     drawn = pane.drawn
     return PaneView(pane=name, title=PANES.get(name, name), columns=list(drawn.columns),
-                    rows=[PaneRow.model_validate({"status": r[0], "cells": r[1:]})
+                    # checked as they were played: built without validating again, as a
+                    # long window's panes are built many times a second
+                    rows=[PaneRow.model_construct(status=cast(RowStatus, r[0]), cells=r[1:])
                           for r in drawn.rows],
                     error=drawn.error, note=drawn.note,
                     taken_at=datetime.fromtimestamp(pane.taken_at, UTC))
@@ -284,7 +328,7 @@ def _view(name: str, pane: _Pane) -> PaneView:
 def read_recording(parts: Iterable[bytes]) -> PanePlayback:
     """The parts' changes (parts oldest first; lines that do not parse are counted, not
     fatal)."""
-    lines: list[_Line] = []
+    lines: list[_ReadLine] = []
     unreadable = 0
     for data in parts:
         for raw in data.split(b"\n"):
