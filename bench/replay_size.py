@@ -16,9 +16,10 @@ resolver's TTL, every replica's send and redo queue and every backup's percent, 
 and bytes change at every poll; a target changes state every 30 s. (In life most polls
 change far less: a repoll to the same view records nothing.)
 
-Printed: the bytes of every part after the window, the lines written, and the per-record
-cost (p50 and p99 of `PaneRecorder.record`, a changed view and an unchanged one). Never
-asserted.
+Printed: the bytes of every part after the window, the lines written, the per-record
+cost (p50 and p99 of `PaneRecorder.record`, a changed view and an unchanged one), and what
+reading it back costs a replay (read every part, play to the end, build every pane's view;
+the memory that takes). Never asserted.
 
     python -m bench.replay_size [--hours 3]
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -36,7 +38,7 @@ from pathlib import Path
 from bench.common import Figure, note, percentile, report
 from bench.harness import open_driver, refresh_all, switch_canary
 from bench.scale import Scale, build
-from cockpit.runner.pane_recording import PaneRecorder
+from cockpit.runner.pane_recording import PaneRecorder, read_recording
 from cockpit.runner.panes import PANES, PaneRow, PaneView
 from cockpit.session.folder import SessionFolder
 from cockpit.settings import PollingSettings
@@ -142,6 +144,7 @@ def measure(hours: float) -> list[Figure]:
         recorder, changed, unchanged = record_window(views, folder, hours, PollingSettings())
         parts = folder.pane_parts()
         size_mb = sum(p.stat().st_size for p in parts) / 1e6
+        read_s, play_s, held_mb = read_back(folder)
     note(f"{recorder.written:,} lines written in {len(parts)} part(s); "
          f"{len(unchanged):,} repolls recorded nothing")
     return [
@@ -150,7 +153,30 @@ def measure(hours: float) -> list[Figure]:
         report(Figure("record a changed pane view, p50", percentile(changed, 50) * 1e6, "us")),
         report(Figure("record a changed pane view, p99", percentile(changed, 99) * 1e6, "us")),
         report(Figure("repoll to the same view, p50", percentile(unchanged, 50) * 1e6, "us")),
+        report(Figure("replay: read that window's recording", read_s, "s")),
+        report(Figure("replay: play it to its end and build every pane", play_s, "s")),
+        report(Figure("replay: memory the read recording holds", held_mb, "MB")),
     ]
+
+
+def read_back(folder: SessionFolder) -> tuple[float, float, float]:
+    """What `cockpit replay` does with the recording before its first frame at the end:
+    timed, then done again under tracemalloc (which slows it) for the memory it holds."""
+    began = time.perf_counter()
+    played = read_recording(p.read_bytes() for p in folder.pane_parts())
+    read_s = time.perf_counter() - began
+    began = time.perf_counter()
+    played.play_to(played.times[-1])
+    played.views()
+    play_s = time.perf_counter() - began
+    del played
+    tracemalloc.start()
+    held = read_recording(p.read_bytes() for p in folder.pane_parts())
+    held.play_to(held.times[-1])
+    held.views()
+    held_mb = tracemalloc.get_traced_memory()[0] / 1e6
+    tracemalloc.stop()
+    return read_s, play_s, held_mb
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:
