@@ -57,20 +57,26 @@ class ReplayScreen(CockpitScreen):
         except ReplayUnreadable as exc:
             self.post_message(self.Unreadable(str(exc)))
             return
+        self._start_at_the_moment_asked()
+        self.replay.view()  # plays the recording to that moment here, not on the screen
         self.post_message(self.Loaded())
+
+    def _start_at_the_moment_asked(self) -> None:
+        if self.at is None:
+            return
+        try:
+            self.replay.seek(parse_moment(self.at, self.replay.start))
+        except ValueError as exc:
+            self.app.call_from_thread(self.notify, f"--at: {exc}; replaying from the start",
+                                      severity="error")
+            return
+        self.replay.paused = True  # asked for a moment, the engineer looks at it first
 
     def on_replay_screen_unreadable(self, message: Unreadable) -> None:
         self.show_unreadable(message.problem)
 
     def on_replay_screen_loaded(self) -> None:
         self._loaded = True
-        if self.at is not None:
-            try:
-                self.replay.seek(parse_moment(self.at, self.replay.start))
-                # Asked for a moment, the engineer looks at it first: space plays on.
-                self.replay.paused = True
-            except ValueError as exc:
-                self.notify(f"--at: {exc}; replaying from the start", severity="error")
         self._redraw()
         self._ticked = time.monotonic()
         self.set_interval(TICK_S, self._play)
