@@ -20,6 +20,14 @@ class CockpitAction:
     help: str
     driver_only: bool = True
     show: bool = True
+    replay_only: bool = False
+
+    def in_mode(self, mode: str) -> bool:
+        """driver: everything but replay's keys; watch: what changes nothing; replay:
+        what changes nothing, and moving through the window."""
+        if self.replay_only:
+            return mode == "replay"
+        return mode == "driver" or not self.driver_only
 
 
 # Footer order: the essential keys first, so an 80-column footer still shows them.
@@ -50,6 +58,13 @@ ACTIONS: tuple[CockpitAction, ...] = (
                   "Show the next pane (small terminals)", driver_only=False, show=False),
     CockpitAction("previous_pane", "[", "cycle_pane(-1)", "Pane",
                   "Show the previous pane (small terminals)", driver_only=False, show=False),
+    CockpitAction("replay_pause", "space", "toggle_playing", "Pause",
+                  "Pause or resume the replay", driver_only=False, replay_only=True),
+    CockpitAction("replay_step", "full_stop", "step_change", "Step",
+                  "To the next recorded change of any pane", driver_only=False,
+                  replay_only=True),
+    CockpitAction("replay_next_event", "n", "next_event", "Next event",
+                  "To the next entry of the audit log", driver_only=False, replay_only=True),
     CockpitAction("palette", "colon,ctrl+p", "app.command_palette", "Steps",
                   "Command palette: every step and action", driver_only=False),
 )

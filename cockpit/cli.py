@@ -596,6 +596,35 @@ def _watch_mirror(url: str) -> int:
     return 0
 
 
+@main.command("replay")
+@click.argument("session_dir", type=click.Path(path_type=Path))
+@click.option("--at", "at", metavar="TIME", default=None,
+              help="Start at this time of the window: HH:MM[:SS] (UTC) or an ISO time.")
+@click.option("--speed", type=click.FloatRange(min=0.1, max=1000), default=1.0,
+              show_default=True, help="Play N times faster than the window ran.")
+def replay(session_dir: Path, at: str | None, speed: float) -> None:
+    """Play a window back from its session folder (or a copy): read-only, no estate."""
+    from datetime import UTC, datetime
+
+    from cockpit.session.folder import SessionFolder
+    from cockpit.session.replay import FolderRecording, Replay, parse_moment
+    from cockpit.ui.app import make_replay_app
+
+    folder = SessionFolder(session_dir)
+    if not folder.holds_session():
+        click.echo(f"cockpit: {session_dir} holds no session (no audit.jsonl)", err=True)
+        sys.exit(2)
+    if at is not None:
+        try:
+            parse_moment(at, datetime.now(UTC))  # its form only: the window's day comes later
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--at") from exc
+    settings = settings_or_exit()
+    played = Replay(FolderRecording(folder))
+    played.speed = speed
+    make_replay_app(played, at=at, settings=settings).run()
+
+
 def _watch_in_browsers(session_dir: Path, bind_text: str) -> int:
     """Serve `cockpit watch SESSION` to browsers until stopped."""
     import asyncio

@@ -19,6 +19,7 @@ from cockpit.plan.loader import LoadedPlan
 from cockpit.plan.models import Plan
 from cockpit.runner.lock import DriverLock
 from cockpit.runner.opening import PlanRecord, open_as_driver
+from cockpit.runner.pane_recording import PaneRecorder
 from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
 from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
@@ -44,6 +45,8 @@ class DriverSession(ReadsFolder):
         self.estate: OpenEstate | None = None  # set when this session opened the estate
         self.hung_up = False
         self.mirror: MirrorPublisher | None = None
+        # Only a driver records the panes: a watcher or a replay never writes the folder.
+        self.recorder = PaneRecorder(folder.panes, folder.pane_part)
         self._panes: dict[str, PaneView] = {}
         self._lock = threading.Lock()
 
@@ -80,12 +83,13 @@ class DriverSession(ReadsFolder):
     # --- the panes --------------------------------------------------------------------------
 
     def poll_pane(self, pane: str) -> PaneView:
-        """Probe one pane; published to `state.json` before the screen hears of it, so
-        watchers see what the driver sees."""
+        """Probe one pane; published to `state.json` and recorded for replay (when it
+        changed) before the screen hears of it, so watchers see what the driver sees."""
         view = probe_pane(pane, self.handle, self.plan, self.runner.state())
         with self._lock:
             view = _keep_last_good(self._panes.get(pane), view)
             self._panes[pane] = view
+        self.recorder.record(view)
         self.runner.publisher.set_pane(pane, view.model_dump(mode="json"))
         self.runner.publisher.publish()
         return view
@@ -152,6 +156,7 @@ class DriverSession(ReadsFolder):
         finally:
             if self.mirror is not None:  # `session.closed` too, if S3 answers in time
                 self.mirror.close(wait_s=min(wait_s, MIRROR_CLOSE_WAIT_S))
+            self.recorder.close()
 
 
 @contextmanager

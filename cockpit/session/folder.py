@@ -23,6 +23,7 @@ STATE = "state.json"
 LOCK = "lock"
 PLAN = "plan.toml"
 MIRRORED = "mirror.json"  # how far the S3 mirror got (session/mirror.py)
+PANES = "panes"  # panes.jsonl, the live part; panes.1.jsonl, panes.2.jsonl... closed ones
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,22 @@ class SessionFolder:
     @property
     def mirrored(self) -> Path:
         return self.path / MIRRORED
+
+    @property
+    def panes(self) -> Path:
+        """The live part of the panes' recording (replay)."""
+        return self.path / f"{PANES}.jsonl"
+
+    def pane_part(self, number: int) -> Path:
+        """A closed part of the panes' recording: 1 is the oldest."""
+        return self.path / f"{PANES}.{number}.jsonl"
+
+    def pane_parts(self) -> list[Path]:
+        """Every part of the recording there is, oldest first, the live part last."""
+        closed: list[Path] = []
+        while self.pane_part(len(closed) + 1).exists():
+            closed.append(self.pane_part(len(closed) + 1))
+        return [*closed, *([self.panes] if self.panes.exists() else [])]
 
     def holds_session(self) -> bool:
         return self.audit.exists()

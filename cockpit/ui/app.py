@@ -18,11 +18,13 @@ from textual.app import App
 from textual.screen import Screen
 
 from cockpit.session.protocols import DriverOpening, Driving, SessionSource
+from cockpit.session.replay import Replay
 from cockpit.session.shutdown import Stop, Stoppable, StopReason, TerminalWatch
 from cockpit.settings import CockpitSettings, load_settings
 from cockpit.ui.commands import StepCommands
 from cockpit.ui.context import UiContext, utc_now
 from cockpit.ui.screens.driver import DriverScreen
+from cockpit.ui.screens.replay import ReplayScreen
 from cockpit.ui.screens.starting import StartingScreen
 from cockpit.ui.screens.watch import WatchScreen
 
@@ -103,6 +105,14 @@ def make_watch_app(source: SessionSource, *, keymap: dict[str, str] | None = Non
                    settings: CockpitSettings | None = None) -> CockpitApp:
     """`cockpit watch`: read-only, from the session folder."""
     return CockpitApp(lambda ctx: WatchScreen(source, ctx), _context(keymap, clock, settings))
+
+
+def make_replay_app(replay: Replay, *, at: str | None = None,
+                    keymap: dict[str, str] | None = None,
+                    settings: CockpitSettings | None = None) -> CockpitApp:
+    """`cockpit replay`: read-only, from the session's record; the clock is the window's."""
+    return CockpitApp(lambda ctx: ReplayScreen(replay, ctx, at=at),
+                      _context(keymap, None, settings))
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,18 @@ from cockpit.settings import SettingsError, load_settings
 
 
 def bindings_for(mode: str) -> list[Binding]:
-    """Watch mode registers no action that changes anything: they are not there to press."""
+    """Watch and replay register no action that changes anything: they are not there to
+    press."""
 
     return [
         Binding(a.keys, a.action, a.description, show=a.show, id=a.id, tooltip=a.help)
         for a in ACTIONS
-        if mode == "driver" or not a.driver_only
+        if a.in_mode(mode)
     ]
 
 
 def actions_for(mode: str) -> list[CockpitAction]:
-    return [a for a in ACTIONS if mode == "driver" or not a.driver_only]
+    return [a for a in ACTIONS if a.in_mode(mode)]
 
 
 # Every config problem, keys or not, is one error type: whoever catches a bad keymap

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from cockpit.bindings import CockpitAction
 from cockpit.ui.keys import keymap_path
 
-_NAMES = {"question_mark": "?", "colon": ":", "ctrl+p": "ctrl+p"}
+_NAMES = {"question_mark": "?", "colon": ":", "ctrl+p": "ctrl+p", "full_stop": "."}
 
 
 def _readable(keys: str) -> str:
