@@ -15,24 +15,18 @@ from pathlib import Path
 
 from support.audit import log_entries
 from support.estate import driver_session, running_sim
-from support.plans import ROOT, load
+from support.plans import load
+from support.rehearsal import shipping_copy, stage
 from support.waiting import eventually
 
 from cockpit.estate import sql, tsql
 from cockpit.session.rehearsal import rehearse
 
-PRESTAGED = ROOT / "plans" / "oms-phase2-database.toml"
 SPEED = 50.0
 
 
 def shipping_every_two_minutes(folder: Path) -> Path:
-    text = PRESTAGED.read_text(encoding="utf-8")
-    old = 'every = "15m", rounds = 4, keep_shipping = true }'
-    assert old in text
-    path = folder / "prestaged.toml"
-    path.write_text(text.replace(old, 'every = "2m", rounds = 1, keep_shipping = true }'),
-                    encoding="utf-8")
-    return path
+    return shipping_copy(folder, 'every = "2m", rounds = 1, keep_shipping = true')
 
 
 def background_rounds(folder: Path) -> list[dict[str, object]]:
@@ -48,8 +42,7 @@ def test_shipping_goes_on_in_the_background_until_the_chain_gate(tmp_path: Path)
         session = driver_session(plan, handle, folder, time_scale=SPEED,
                                  confirm_manual=lambda _instruction: "done")
         try:
-            for step in ("stage-full", "stage-restore", "ship-logs"):
-                assert session.runner.run_step(step).status.value == "succeeded", step
+            stage(session.runner)
             # The step has ended; the session ships on by itself.
             eventually(lambda: background_rounds(folder), lambda r: len(r) >= 2,
                        what="two rounds shipped in the background", within=60)
@@ -85,8 +78,7 @@ def test_a_log_backup_a_dead_driver_did_not_record_is_adopted_when_shipping_resu
         session = driver_session(plan, handle, folder, time_scale=SPEED,
                                  confirm_manual=lambda _instruction: "done")
         try:
-            for step in ("stage-full", "stage-restore", "ship-logs"):
-                assert session.runner.run_step(step).status.value == "succeeded", step
+            stage(session.runner)
         finally:
             session.close()  # shipping stops with the driver
         key = f"oms/{log_entries(folder)[0].session}/OMS-log-unrecorded.trn"

@@ -16,6 +16,7 @@ import pytest
 from support.audit import log_entries
 from support.estate import driver_session, running_sim
 from support.plans import ROOT, load
+from support.rehearsal import shipping_copy
 from support.waiting import eventually
 
 from cockpit.audit import events
@@ -32,12 +33,7 @@ SPEED = 50.0
 
 
 def quick(folder: Path) -> Path:
-    text = PRESTAGED.read_text(encoding="utf-8")
-    old = 'every = "15m", rounds = 4, keep_shipping = true }'
-    assert old in text
-    path = folder / "prestaged.toml"
-    path.write_text(text.replace(old, 'every = "1m", rounds = 1 }'), encoding="utf-8")
-    return path
+    return shipping_copy(folder, 'every = "1m", rounds = 1')
 
 
 def test_after_the_first_write_on_the_new_primary_the_fence_cannot_be_undone(

@@ -25,6 +25,26 @@ def quick_copy(tmp_path: Path, text: str | None = None) -> Path:
     return plan
 
 
+def shipping_copy(folder: Path, shipping: str) -> Path:
+    """The shipped plan with its log shipping as `shipping` says (the `every`, `rounds` and
+    `keep_shipping` of the step's `do`), for a test's pace."""
+    text = PRESTAGED.read_text(encoding="utf-8")
+    old = 'every = "15m", rounds = 4, keep_shipping = true }'
+    assert old in text
+    path = folder / "prestaged.toml"
+    path.write_text(text.replace(old, shipping + " }"), encoding="utf-8")
+    return path
+
+
+STAGING = ("stage-full", "stage-restore", "ship-logs")
+
+
+def stage(runner: Any) -> None:
+    """The pre-stage phase, run step by step by the driver's runner: each must succeed."""
+    for step in STAGING:
+        assert runner.run_step(step).status.value == "succeeded", step
+
+
 def rehearse(plan: Path, session: Path, *faults: str) -> str:
     args = ["rehearse", str(plan), "--sim", "--speed", "50", "--manual-note", "rehearsal",
             "--session", str(session)]
