@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.estate import sql_side
 from support.plans import PHASE_TWO, load
 
-from cockpit.sim.faults import FaultSet
 from cockpit.sim.sql_errors import SimSqlError
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sqlserver import SimConnection
@@ -20,10 +20,7 @@ from cockpit.sim.sqlserver import SimConnection
 @pytest.fixture
 def estate() -> Iterator[SimSqlEstate]:
     """The SQL side alone, at a speed where each statement takes a blink."""
-    plan = load(PHASE_TWO)
-    sim = SimSqlEstate(plan.estate, speed=1000.0, faults=FaultSet(), s3=None, s3_host="-",
-                       apps=AppView(running_apps=lambda: [], resolve=lambda name: None))
-    sim.start()
+    sim = sql_side(load(PHASE_TWO), speed=1000.0)
     yield sim
     sim.stop()
 

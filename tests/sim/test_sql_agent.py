@@ -8,25 +8,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.estate import sql_side
 from support.plans import PHASE_TWO, load
 from support.waiting import eventually
 
 from cockpit.estate.agent_jobs import JobStep, create_statements
 from cockpit.sim.faults import Fault, FaultSet
 from cockpit.sim.sql_errors import SimSqlError
-from cockpit.sim.sql_estate import AppView, SimSqlEstate
+from cockpit.sim.sql_estate import SimSqlEstate
 from cockpit.sim.sqlserver import SimConnection
 
 BACKUP = r"BACKUP DATABASE [OMS] TO DISK = '\\b\full.bak' WITH CHECKSUM"
 
 
 def sim(speed: float, faults: FaultSet | None = None) -> SimSqlEstate:
-    plan = load(PHASE_TWO)
-    estate = SimSqlEstate(plan.estate, speed=speed, faults=faults or FaultSet(), s3=None,
-                          s3_host="-", apps=AppView(running_apps=lambda: [],
-                                                    resolve=lambda name: None))
-    estate.start()
-    return estate
+    return sql_side(load(PHASE_TWO), speed=speed, faults=faults)
 
 
 @pytest.fixture

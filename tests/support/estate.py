@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from cockpit.runner.runner import Runner
     from cockpit.session.driver import DriverSession
     from cockpit.sim.estate import SimEstate
+    from cockpit.sim.faults import FaultSet
+    from cockpit.sim.sql_estate import SimSqlEstate
 
 
 @contextmanager
@@ -42,6 +44,19 @@ def running_sim(
             yield sim, handle
         finally:
             handle.close()
+
+
+def sql_side(plan: Plan, *, speed: float, faults: FaultSet | None = None) -> SimSqlEstate:
+    """The simulated SQL servers alone (no AWS, no apps connected), started; the caller
+    stops them."""
+    from cockpit.sim.faults import FaultSet
+    from cockpit.sim.sql_estate import AppView, SimSqlEstate
+
+    estate = SimSqlEstate(plan.estate, speed=speed, faults=faults or FaultSet(), s3=None,
+                          s3_host="-", apps=AppView(running_apps=lambda: [],
+                                                    resolve=lambda name: None))
+    estate.start()
+    return estate
 
 
 def target_states(handle: EstateHandle, group: str = "oms-web") -> dict[str, str]:

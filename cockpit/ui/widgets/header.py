@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from rich.text import Text
 from textual.widgets import Static
@@ -42,9 +43,9 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line2.append(f" drives: {_who(view.driver)}")
     line2.append(" | " + window_clock(view, now))
     rollback = rollback_state(view)
-    if rollback is not None and not rollback[1].startswith("bold"):
+    if rollback is not None and not rollback.loud:
         line2.append(" | ")
-        line2.append(*rollback)
+        line2.append(rollback.text, style=rollback.style)
     if view.run.head:
         line2.append(f" | log #{view.run.head[0]} {view.run.head[1][:8]}")
     if view.mirror:
@@ -56,9 +57,9 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     if hint:  # its own line: a path must not be cut to make room for the clock
         line1.append("\n")
         line1.append(f" {hint}", style="dim")
-    if rollback is not None and rollback[1].startswith("bold"):  # its own line: never cut
+    if rollback is not None and rollback.loud:  # its own line: never cut
         line1.append("\n")
-        line1.append(f" {rollback[0]} ", style=rollback[1])
+        line1.append(f" {rollback.text} ", style=rollback.style)
     for problem in (view.credentials_problem(), view.problem):
         if problem:
             line1.append("\n")
@@ -66,19 +67,26 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     return line1
 
 
-def rollback_state(view: SessionView) -> tuple[str, str] | None:
+class Rollback(NamedTuple):
+    text: str
+    style: str
+    loud: bool  # forward-fix only: a line of its own
+
+
+def rollback_state(view: SessionView) -> Rollback | None:
     """Whether the window can still be rolled back: once a point of no return has passed,
     forward-fix only (loud); while it is watched, where the first write is looked for."""
     passed = next(iter(view.run.ponr_passed.items()), None)
     if passed is not None:
         phase, entry = passed
-        return (f"FORWARD-FIX ONLY since {entry.ts:%H:%M}Z: the first write on the new "
-                f"primary passed {phase}'s point of no return", "bold reverse magenta")
+        return Rollback(f"FORWARD-FIX ONLY since {entry.ts:%H:%M}Z: the first write on the "
+                        f"new primary passed {phase}'s point of no return",
+                        "bold reverse magenta", loud=True)
     armed = next(iter(view.run.ponr_armed.items()), None)
     if armed is not None:
         phase, entry = armed
         where = f"{entry.detail.get('database')} on {entry.detail.get('endpoint')}"
-        return f"rollback open: watching {where}", "magenta"
+        return Rollback(f"rollback open: watching {where}", "magenta", loud=False)
     return None
 
 
