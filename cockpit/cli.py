@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from cockpit.session.driver import DriverOpening
     from cockpit.session.estate import EstateChoice
     from cockpit.session.folder import SessionFolder
+    from cockpit.session.mirror_watch import MirrorReader
     from cockpit.session.rehearsal import RehearsalResult
+    from cockpit.session.replay import SessionRecording
     from cockpit.session.shutdown import Stop
     from cockpit.settings import CockpitSettings
     from cockpit.ui.web.access import Bind, WatchPass
@@ -558,8 +560,9 @@ def watch(session_dir: str, web: bool, bind: str | None) -> None:
     if bind is not None and not web:
         raise click.UsageError("--bind only applies with --web")
     if session_dir.startswith("s3://"):
-        if web:
-            raise click.UsageError("--web serves a session folder, not a mirror")
+        if web:  # each browser's watcher reads the mirror itself: say now if it cannot
+            _mirror_reader(session_dir).close()
+            sys.exit(_watch_in_browsers(session_dir, bind or WEB_BIND))
         sys.exit(_watch_mirror(session_dir))
     folder = SessionFolder(Path(session_dir))
     if not folder.holds_session():
@@ -567,28 +570,17 @@ def watch(session_dir: str, web: bool, bind: str | None) -> None:
         sys.exit(2)
     settings = settings_or_exit()
     if web:
-        sys.exit(_watch_in_browsers(Path(session_dir), bind or WEB_BIND))
+        sys.exit(_watch_in_browsers(str(Path(session_dir).resolve()), bind or WEB_BIND))
     reader = SessionReader(folder, hung_after_s=settings.runner.hung_after_s)
     make_watch_app(reader, settings=settings).run()
 
 
 def _watch_mirror(url: str) -> int:
     """The watcher's own credentials (the standard chain): read access to the prefix."""
-    from cockpit.estate.mirror_s3 import MirrorAddress, MirrorUrlError, watcher_client
-    from cockpit.session.mirror_watch import MirrorNotFound, MirrorReader, find_session
     from cockpit.ui.app import make_watch_app
 
     settings = settings_or_exit()
-    try:
-        s3 = watcher_client()
-        address = find_session(s3, MirrorAddress.parse(url))
-    except (MirrorUrlError, MirrorNotFound) as exc:
-        click.echo(f"cockpit: {exc}", err=True)
-        return 2
-    except Exception as exc:  # no access, S3 unreachable
-        click.echo(f"cockpit: cannot read {url}: {_said(exc)}", err=True)
-        return 2
-    reader = MirrorReader(s3, address, hung_after_s=settings.runner.hung_after_s)
+    reader = _mirror_reader(url, hung_after_s=settings.runner.hung_after_s)
     try:
         make_watch_app(reader, settings=settings).run()
     finally:
@@ -596,37 +588,79 @@ def _watch_mirror(url: str) -> int:
     return 0
 
 
+def _mirror_reader(url: str, **options: Any) -> MirrorReader:
+    """A reader of the one session at `url`, or exit 2 saying why there is none."""
+    from cockpit.estate.mirror_s3 import MirrorAddress, MirrorUrlError, watcher_client
+    from cockpit.session.mirror_watch import MirrorNotFound, MirrorReader, find_session
+
+    try:
+        s3 = watcher_client()
+        return MirrorReader(s3, find_session(s3, MirrorAddress.parse(url)), **options)
+    except (MirrorUrlError, MirrorNotFound) as exc:
+        click.echo(f"cockpit: {exc}", err=True)
+    except Exception as exc:  # no access, S3 unreachable
+        click.echo(f"cockpit: cannot read {url}: {_said(exc)}", err=True)
+    sys.exit(2)
+
+
 @main.command("replay")
-@click.argument("session_dir", type=click.Path(path_type=Path))
+@click.argument("session_dir", metavar="SESSION_DIR|s3://BUCKET/PREFIX[/SESSION]")
 @click.option("--at", "at", metavar="TIME", default=None,
               help="Start at this time of the window: HH:MM[:SS] (UTC) or an ISO time.")
 @click.option("--speed", type=click.FloatRange(min=0.1, max=1000), default=1.0,
               show_default=True, help="Play N times faster than the window ran.")
-def replay(session_dir: Path, at: str | None, speed: float) -> None:
-    """Play a window back from its session folder (or a copy): read-only, no estate."""
+def replay(session_dir: str, at: str | None, speed: float) -> None:
+    """Play a window back from its session folder (or a copy), or from its S3 mirror:
+    read-only, no estate."""
     from datetime import UTC, datetime
 
-    from cockpit.session.folder import SessionFolder
-    from cockpit.session.replay import FolderRecording, Replay, parse_moment
+    from cockpit.session.replay import Replay, parse_moment
     from cockpit.ui.app import make_replay_app
 
-    folder = SessionFolder(session_dir)
-    if not folder.holds_session():
-        click.echo(f"cockpit: {session_dir} holds no session (no audit.jsonl)", err=True)
-        sys.exit(2)
     if at is not None:
         try:
             parse_moment(at, datetime.now(UTC))  # its form only: the window's day comes later
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--at") from exc
     settings = settings_or_exit()
-    played = Replay(FolderRecording(folder))
-    played.speed = speed
-    make_replay_app(played, at=at, settings=settings).run()
+    with _recording(session_dir) as recording:
+        played = Replay(recording)
+        played.speed = speed
+        make_replay_app(played, at=at, settings=settings).run()
 
 
-def _watch_in_browsers(session_dir: Path, bind_text: str) -> int:
-    """Serve `cockpit watch SESSION` to browsers until stopped."""
+@contextmanager
+def _recording(where: str) -> Iterator[SessionRecording]:
+    """A session folder, or a mirror fetched whole into a private cache (gone after)."""
+    from cockpit.session.folder import SessionFolder
+    from cockpit.session.replay import FolderRecording
+
+    if not where.startswith("s3://"):
+        folder = SessionFolder(Path(where))
+        if not folder.holds_session():
+            click.echo(f"cockpit: {where} holds no session (no audit.jsonl)", err=True)
+            sys.exit(2)
+        yield FolderRecording(folder)
+        return
+    from cockpit.session.mirror_watch import MirrorRecording
+
+    reader = _mirror_reader(where)
+    try:
+        recording = MirrorRecording(reader)
+        if recording.refused is not None:
+            click.echo(f"cockpit: not replayed: {recording.refused}", err=True)
+            sys.exit(1)
+        if reader.pane_problem:
+            click.echo(f"cockpit: {reader.pane_problem}; the panes are shown up to it",
+                       err=True)
+        yield recording
+    finally:
+        reader.close()
+
+
+def _watch_in_browsers(session: str, bind_text: str) -> int:
+    """Serve `cockpit watch SESSION` (a folder's absolute path, or a mirror's address) to
+    browsers until stopped."""
     import asyncio
     import shlex
 
@@ -640,9 +674,9 @@ def _watch_in_browsers(session_dir: Path, bind_text: str) -> int:
     watch_pass = None if bind.loopback else WatchPass.issue(bind.port)
     # exec: the shell textual-serve starts it with gives way, so ending it ends the watcher
     command = "exec " + shlex.join([sys.executable, "-m", "cockpit", "watch",
-                                    str(session_dir.resolve())])
+                                    session])
     gallery = Gallery(command, bind, watch_pass=watch_pass,
-                      title=f"cockpit watch {session_dir.resolve().name}")
+                      title=f"cockpit watch {session.rstrip('/').rsplit('/', 1)[-1]}")
     try:
         asyncio.run(gallery.run(ready=lambda: _say_where_to_watch(bind, watch_pass)))
     except OSError as exc:

@@ -151,7 +151,8 @@ class PaneRecorder:
             try:
                 return self._record(view)
             except OSError as exc:  # a full disk must not take a pane down: stop recording
-                self.failed = f"panes not recorded from here on: {exc}"
+                self.failed = (f"PANES NOT RECORDED since {view.taken_at:%H:%M:%S}Z (a replay "
+                               f"of the window ends there): {exc}")
                 self._close_part()
                 self._closed = True
                 return False

@@ -66,8 +66,11 @@ class DriverSession(ReadsFolder):
     @property
     def problem(self) -> str | None:
         """The mirror's failure, while publishing fails: the driver must know watchers on
-        other hosts are falling behind (the steps go on regardless)."""
-        return self.mirror.failure if self.mirror is not None else None
+        other hosts are falling behind (the steps go on regardless); and a recording of the
+        panes that stopped (a full disk): the replay of the window will end there."""
+        said = [p for p in (self.mirror.failure if self.mirror is not None else None,
+                            self.recorder.failed) if p]
+        return "; ".join(said) if said else None
 
     @property
     def warnings(self) -> list[str]:

@@ -9,7 +9,11 @@ Under `s3://bucket/prefix/<session>/`:
 - `plan.toml`: the plan as the driver opened it (the log holds its sha256);
 - `state.json`: the driver's latest picture of the panes, as in the folder;
 - `head.json`: the seq and hash of the last line published, and when; put last, so a
-  watcher that sees a head finds every segment up to it.
+  watcher that sees a head finds every segment up to it;
+- `panes/00001-000000000000.jsonl`: the panes' recording (`panes.jsonl`, for replay) as
+  chunks of whole lines named by the recording's part and the offset they start at, so a
+  replay elsewhere reassembles each part byte for byte. It is what the screens showed,
+  not the record: it is not chained, and a replay says what it could not read.
 
 The runner never waits for any of it: each change only sets an event (`changed`), and one
 thread reads the lines already fsynced to `audit.jsonl` and uploads what is new. The log on
@@ -36,6 +40,9 @@ from cockpit.session.folder import SessionFolder
 from cockpit.settings import MirrorSettings
 
 AUDIT_DIR = "audit"
+PANES_DIR = "panes"
+# A long outage of S3 must not turn into one huge put of the recording when it comes back.
+PANE_CHUNK_MAX = 4 * 1024 * 1024
 HEAD = "head.json"
 STATE = "state.json"
 PLAN = "plan.toml"
@@ -63,6 +70,7 @@ class MirrorPublisher:
         self._lock = threading.Lock()
         self._failure: str | None = None
         self._offset, self._seq, self._hash, self._newest_ts = _published_before(folder)
+        self._pane_part, self._pane_offset = _panes_published_before(folder)
         self._pending: _Segment | None = None
         self._sent: dict[str, str] = {}  # object -> sha256 of what was last put there
         self._head_at = 0.0
@@ -146,7 +154,8 @@ class MirrorPublisher:
                 self._offset, self._seq = segment.end_offset, segment.last_seq
                 self._hash, self._newest_ts = segment.last_hash, segment.newest_ts
             published = True
-            _remember_published(self.folder, segment)
+            self._remember()
+        published = self._publish_panes() or published
         published = self._put_if_changed(PLAN, self.folder.plan, "application/toml") or published
         published = self._put_if_changed(STATE, self.folder.state, "application/json") or published
         if published or time.monotonic() - self._head_at >= self.settings.heartbeat_every_s:
@@ -169,6 +178,43 @@ class MirrorPublisher:
         newest = json.loads(lines[-1])
         return _Segment(segment_name(first, last), data[:end], last, str(newest["hash"]),
                         str(newest["ts"]), self._offset + end)
+
+    def _publish_panes(self) -> bool:
+        """The recording's new whole lines, part by part: a part closed by rotation is
+        finished from its closed file (the same bytes) before the live one is read."""
+        published = False
+        while (chunk := self._next_pane_chunk()) is not None:
+            name, body = chunk
+            put_object(self.s3, self.where.bucket, self.where.key(PANES_DIR, name), body,
+                       locked_until=self._lock_until(), content_type="application/jsonl")
+            self._pane_offset += len(body)
+            self._remember()
+            published = True
+        return published
+
+    def _next_pane_chunk(self) -> tuple[str, bytes] | None:
+        while True:
+            closed = self.folder.pane_part(self._pane_part)
+            path = closed if closed.exists() else self.folder.panes
+            try:
+                with path.open("rb") as part:
+                    part.seek(self._pane_offset)
+                    data = part.read(PANE_CHUNK_MAX)
+            except FileNotFoundError:
+                return None
+            end = data.rfind(b"\n") + 1
+            if end:
+                return pane_chunk_name(self._pane_part, self._pane_offset), data[:end]
+            if path != closed:
+                return None
+            self._pane_part, self._pane_offset = self._pane_part + 1, 0  # that part is done
+
+    def _remember(self) -> None:
+        with self._lock:
+            progress = {"offset": self._offset, "seq": self._seq, "hash": self._hash,
+                        "newest_ts": self._newest_ts, "pane_part": self._pane_part,
+                        "pane_offset": self._pane_offset}
+        _remember_published(self.folder, progress)
 
     def _put_if_changed(self, name: str, path: Any, content_type: str) -> bool:
         try:
@@ -215,9 +261,16 @@ def _published_before(folder: SessionFolder) -> tuple[int, int, str, str]:
         return 0, 0, "", ""
 
 
-def _remember_published(folder: SessionFolder, segment: _Segment) -> None:
-    payload = json.dumps({"offset": segment.end_offset, "seq": segment.last_seq,
-                          "hash": segment.last_hash, "newest_ts": segment.newest_ts}).encode()
+def _panes_published_before(folder: SessionFolder) -> tuple[int, int]:
+    try:
+        data = json.loads(folder.mirrored.read_text(encoding="utf-8"))
+        return int(data.get("pane_part", 1)), int(data.get("pane_offset", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 1, 0
+
+
+def _remember_published(folder: SessionFolder, progress: dict[str, Any]) -> None:
+    payload = json.dumps(progress).encode()
     tmp = folder.mirrored.with_name(f".{folder.mirrored.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -225,6 +278,19 @@ def _remember_published(folder: SessionFolder, segment: _Segment) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, folder.mirrored)
+
+
+def pane_chunk_name(part: int, offset: int) -> str:
+    return f"{part:05d}-{offset:012d}.jsonl"
+
+
+def parse_pane_chunk_name(name: str) -> tuple[int, int] | None:
+    """(part, offset) of a chunk's name; None for anything else under the prefix."""
+    stem, dot, ext = name.partition(".")
+    part, dash, offset = stem.partition("-")
+    if not (dot and dash and ext == "jsonl" and part.isdigit() and offset.isdigit()):
+        return None
+    return int(part), int(offset)
 
 
 def open_mirror(folder: SessionFolder, settings: MirrorSettings, s3: Any) -> MirrorPublisher:

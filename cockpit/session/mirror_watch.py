@@ -29,7 +29,15 @@ from cockpit.estate.mirror_s3 import (
 )
 from cockpit.runner.lock import HUNG_AFTER_S
 from cockpit.session.folder import ReadsFolder, SessionFolder
-from cockpit.session.mirror import AUDIT_DIR, HEAD, PLAN, STATE
+from cockpit.session.mirror import (
+    AUDIT_DIR,
+    HEAD,
+    PANES_DIR,
+    PLAN,
+    STATE,
+    parse_pane_chunk_name,
+)
+from cockpit.session.replay import FolderRecording
 from cockpit.session.view import SessionView
 from cockpit.session.watch import SessionReader
 
@@ -72,9 +80,14 @@ class MirrorReader(ReadsFolder):
     """A watcher's source on a mirror; holds the watcher's read-only client, nothing else."""
 
     def __init__(self, s3: Any, address: MirrorAddress, *, cache: Path | None = None,
-                 hung_after_s: float = HUNG_AFTER_S, read_every_s: float = READ_EVERY_S
-                 ) -> None:
+                 hung_after_s: float = HUNG_AFTER_S, read_every_s: float = READ_EVERY_S,
+                 panes: bool = False) -> None:
         self.s3, self.address = s3, address
+        # The panes' recording is for replay; a watcher draws the panes from state.json.
+        self.panes = panes
+        self._last_pane_key = ""
+        self._pane_part = 1
+        self.pane_problem: str | None = None
         self.hung_after_s, self.read_every_s = hung_after_s, read_every_s
         self._cache: tempfile.TemporaryDirectory[str] | None = None
         if cache is None:  # the watcher's own copy: private, and gone when it ends
@@ -98,6 +111,12 @@ class MirrorReader(ReadsFolder):
     def problem(self) -> str | None:
         said = [p for p in (self._chain_problem(), self._fetch_problem,
                             self._reader.problem) if p]
+        return "; ".join(said) if said else None
+
+    @property
+    def unreadable(self) -> str | None:
+        """The mirror could not be read, or what was read fails verification."""
+        said = [p for p in (self._chain_problem(), self._fetch_problem) if p]
         return "; ".join(said) if said else None
 
     def _chain_problem(self) -> str | None:
@@ -133,6 +152,8 @@ class MirrorReader(ReadsFolder):
             self._copy(PLAN, self.folder.plan)
             self._plan_read = self.folder.plan.exists()
         self._copy(STATE, self.folder.state)
+        if self.panes:
+            self._fetch_panes()
 
     def _fetch_segments(self) -> bool:
         prefix = self.address.key(AUDIT_DIR) + "/"
@@ -149,6 +170,39 @@ class MirrorReader(ReadsFolder):
                 fresh = True
             self._last_key = key
         return fresh
+
+    def _fetch_panes(self) -> None:
+        """Each chunk appended to its part where the last one ended; a chunk that does not
+        start there (one missing, or rewritten) is said, and nothing after it is taken:
+        a replay shows the panes up to the gap rather than a view stitched across it."""
+        if self.pane_problem is not None:
+            return
+        prefix = self.address.key(PANES_DIR) + "/"
+        for key in list_keys(self.s3, self.address.bucket, prefix, after=self._last_pane_key):
+            where = parse_pane_chunk_name(key.rsplit("/", 1)[-1])
+            self._last_pane_key = key
+            if where is None:
+                continue
+            part, offset = where
+            gap = self._pane_gap(part, offset)
+            if gap is not None:
+                self.pane_problem = f"the panes' recording in the mirror has a gap: {gap}"
+                return
+            path = self.folder.pane_part(part)
+            self._pane_part = part
+            with path.open("ab") as recording:
+                recording.write(get_object(self.s3, self.address.bucket, key) or b"")
+
+    def _pane_gap(self, part: int, offset: int) -> str | None:
+        """A chunk goes on where the last ended, or starts the next part at its first byte."""
+        held = self.folder.pane_part(self._pane_part)
+        size = held.stat().st_size if held.exists() else 0
+        if part == self._pane_part and offset == size:
+            return None
+        if part == self._pane_part + 1 and offset == 0 and size:
+            return None
+        return (f"part {self._pane_part} ends at byte {size}; the next chunk is part {part} "
+                f"from byte {offset}")
 
     def _copy(self, name: str, path: Path) -> None:
         data = get_object(self.s3, self.address.bucket, self.address.key(name))
@@ -196,6 +250,30 @@ class MirrorReader(ReadsFolder):
     def close(self) -> None:
         if self._cache is not None:
             self._cache.cleanup()
+
+
+class MirrorRecording(FolderRecording):
+    """A mirrored session fetched whole (log verified segment by segment, and the panes'
+    recording) into the reader's private cache, and replayed from there."""
+
+    def __init__(self, reader: MirrorReader) -> None:
+        reader.panes, reader.read_every_s = True, 0.0
+        reader.refresh()
+        super().__init__(reader.folder)
+        self.reader = reader
+
+    @property
+    def how_to_watch(self) -> str:
+        return f"cockpit replay {self.reader.address}"
+
+    @property
+    def refused(self) -> str | None:
+        """Why this mirror must not be replayed: unreadable, or failing verification."""
+        if self.reader.unreadable is not None:
+            return self.reader.unreadable
+        if not self.folder.plan.exists() or not self.folder.audit.exists():
+            return f"{self.reader.address} holds no plan or no log to replay"
+        return None
 
 
 def _driver_label(state: dict[str, Any]) -> str | None:

@@ -133,5 +133,5 @@ def test_a_recording_that_cannot_be_written_stops_without_failing_the_poll(
     folder = SessionFolder(tmp_path / "gone")  # never created: every write fails
     rec = PaneRecorder(folder.panes, folder.pane_part)
     assert not rec.record(dns_view(0, 60))
-    assert rec.failed is not None and "panes not recorded" in rec.failed
+    assert rec.failed is not None and "PANES NOT RECORDED" in rec.failed
     assert not rec.record(dns_view(2, 58))
