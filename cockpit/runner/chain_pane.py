@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import takewhile
 from typing import Any
 
 from cockpit.estate import sql, sql_chain
@@ -89,8 +90,13 @@ def _replica_row(replica: str, name: str, state: str | None, redo: int | None,
     reached = next((s for s in sets if s["last_lsn"] == redo), None)
     behind = [s for s in logs if s["last_lsn"] > redo]
     since = _ago(reached["finished"]) if reached else "?"
+    # Log shipping's progress: the share of the logs taken since the full that the replica
+    # has restored (100 when it has every one the source took).
+    since_full = [s for s in takewhile(lambda s: s["type"] != "full", sets) if s in logs]
+    restored = [s for s in since_full if s not in behind]
+    shipped = f"{100 * len(restored) / len(since_full):.0f}" if since_full else "-"
     return ("ok" if not behind else "warn", [
-        f"restoring @ {replica}", name, "-", "-",
+        f"restoring @ {replica}", name, shipped, "-",
         "caught up" if not behind else f"behind {since}", f"LSN {redo}",
         _mb(sum(s["size"] for s in behind)) + (" behind" if behind else "")])
 

@@ -143,7 +143,7 @@ def _ag(label: str, view: PaneView) -> PaneSummary:
 def _backup(label: str, view: PaneView) -> PaneSummary:
     """The running backup or restore's percent; else what S3 holds of the plan's backups."""
     running = [r for r in view.rows if _cell(view, r, "%").replace(".", "").isdigit()
-               and not _is_landed(view, r)]
+               and not _is_landed(view, r) and not _is_shipping(view, r)]
     if running:
         first = running[0]
         operation = _cell(view, first, "operation").split(" ")[0] or label
@@ -160,6 +160,11 @@ def _backup(label: str, view: PaneView) -> PaneSummary:
         return PaneSummary("backup", label, f"{caught}/{len(replicas)} caught up",
                            "ok" if caught == len(replicas) else "warn")
     return PaneSummary("backup", label, "none", "info")
+
+
+def _is_shipping(view: PaneView, row: PaneRow) -> bool:
+    """A replica's share of the shipped logs restored: a chain's, not a running request."""
+    return _cell(view, row, "operation").startswith("restoring @")
 
 
 def _is_landed(view: PaneView, row: PaneRow) -> bool:

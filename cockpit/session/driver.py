@@ -20,6 +20,7 @@ from cockpit.plan.models import Plan
 from cockpit.runner.lock import DriverLock
 from cockpit.runner.opening import PlanRecord, open_as_driver
 from cockpit.runner.pane_recording import PaneRecorder
+from cockpit.runner.pane_trends import PaneTrends
 from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
 from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
@@ -47,6 +48,7 @@ class DriverSession(ReadsFolder):
         self.mirror: MirrorPublisher | None = None
         # Only a driver records the panes: a watcher or a replay never writes the folder.
         self.recorder = PaneRecorder(folder.panes, folder.pane_part)
+        self.trends = PaneTrends()
         self._panes: dict[str, PaneView] = {}
         self._lock = threading.Lock()
 
@@ -90,7 +92,7 @@ class DriverSession(ReadsFolder):
         changed) before the screen hears of it, so watchers see what the driver sees."""
         view = probe_pane(pane, self.handle, self.plan, self.runner.state())
         with self._lock:
-            view = _keep_last_good(self._panes.get(pane), view)
+            view = self.trends.add(_keep_last_good(self._panes.get(pane), view))
             self._panes[pane] = view
         self.recorder.record(view)
         self.runner.publisher.set_pane(pane, view.model_dump(mode="json"))

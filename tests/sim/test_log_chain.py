@@ -180,7 +180,9 @@ def test_the_backup_pane_says_how_far_behind_each_replica_is() -> None:
     log_size = rows["last log @ oms-db-dc"].cells[6]  # the stores wrote while it ran, too
     assert int(log_size.removesuffix(" MB").replace(",", "")) >= 50
     assert rows["restoring @ oms-sql-1"].cells[4] == "caught up"
+    assert rows["restoring @ oms-sql-1"].cells[2] == "100"  # every log shipped is restored
     for lagging in ("oms-sql-2", "oms-sql-3"):
         behind = rows[f"restoring @ {lagging}"]
+        assert int(behind.cells[2]) < 100
         assert behind.status == "warn" and behind.cells[6] == f"{log_size} behind"
         assert behind.cells[4].startswith("behind ")

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from cockpit.pictures import progress_bar
 from cockpit.runner.panes import PaneRow, PaneView
 
 WIDE_ROWS = 11  # a pane's max-height (16) less its border, header and caption
@@ -68,17 +69,18 @@ def render_pane(view: PaneView, room: int = WIDE_ROWS) -> Table | Text:
     table = Table(box=None, expand=True, pad_edge=False, show_edge=False,
                   header_style="bold", padding=(0, 1))
     last = len(view.columns) - 1
+    rows = [PaneRow(cells=_drawn(view.columns, r.cells), status=r.status) for r in view.rows]
     for index, column in enumerate(view.columns):
         # Every column but the last keeps its widest cell (up to a point): the last,
         # a reason or free text, is the one to give way on a narrow terminal.
-        cells = [len(r.cells[index]) for r in view.rows if index < len(r.cells)]
+        cells = [len(r.cells[index]) for r in rows if index < len(r.cells)]
         widest = max([len(column), *cells])
         table.add_column(column, overflow="ellipsis", no_wrap=True,
                          min_width=len(column) if index == last else min(widest, 26))
-    shown = _fitting(view.rows, room)
+    shown = _fitting(rows, room)
     for row in shown:
         table.add_row(*row.cells, style=ROW_STYLES[row.status])
-    hidden = [r for r in view.rows if r not in shown]
+    hidden = [r for r in rows if r not in shown]
     if hidden:
         bad = sum(r.status in ("bad", "warn") for r in hidden)
         table.add_row(f"+{len(hidden)} more" + (f", {bad} not ok" if bad else ""),
@@ -90,6 +92,18 @@ def render_pane(view: PaneView, room: int = WIDE_ROWS) -> Table | Text:
         table.caption = view.note
         table.caption_style = "dim"
     return table
+
+
+def _drawn(columns: list[str], cells: list[str]) -> list[str]:
+    """A percent as a bar beside its figure: a backup's, a restore's, log shipping's."""
+    if "%" not in columns:
+        return cells
+    at = columns.index("%")
+    try:
+        percent = float(cells[at])
+    except (IndexError, ValueError):  # `-`: nothing running
+        return cells
+    return [*cells[:at], f"{progress_bar(percent, 8)} {cells[at]:>3}%", *cells[at + 1:]]
 
 
 def _fitting(rows: list[PaneRow], room: int) -> list[PaneRow]:
