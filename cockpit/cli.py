@@ -18,6 +18,7 @@ import click
 from cockpit import __version__
 
 if TYPE_CHECKING:
+    from cockpit.audit.pane_story import PaneStory
     from cockpit.plan.loader import LoadedPlan
     from cockpit.plan.models import ReadinessMoment, Step
     from cockpit.runner.state import StepState
@@ -151,12 +152,13 @@ def _said(exc: Exception) -> str:
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
 def audit_export(log: Path, fmt: str, output: Path | None) -> None:
-    """Export LOG as the change board's record (md, html) or as data (json, csv)."""
+    """Export LOG as the change board's record (md, html) or as data (json, csv). The html
+    shows what the panes showed around each step when the panes' recording is beside LOG."""
     from cockpit.audit.export import export_chunks
     from cockpit.audit.verify import AuditReadError
 
     try:
-        chunks = export_chunks(log, fmt)
+        chunks = export_chunks(log, fmt, _story_beside(log) if fmt == "html" else None)
     except AuditReadError as exc:
         click.echo(f"{log}: {exc}", err=True)
         sys.exit(2)
@@ -170,6 +172,14 @@ def audit_export(log: Path, fmt: str, output: Path | None) -> None:
         click.echo(f"{output}: cannot write: {exc.strerror or exc}", err=True)
         sys.exit(2)
     click.echo(f"wrote {output}")
+
+
+def _story_beside(log: Path) -> PaneStory:
+    from cockpit.session.folder import SessionFolder
+    from cockpit.session.pane_story import pane_story
+
+    folder = SessionFolder(log.parent)
+    return pane_story(folder) if folder.audit == log else {}
 
 
 def _write_private(path: Path, chunks: Iterable[str]) -> None:

@@ -18,6 +18,7 @@ import msgspec
 
 from cockpit.audit.board import BoardBuilder, BoardReport
 from cockpit.audit.line import render_ts
+from cockpit.audit.pane_story import PaneStory
 from cockpit.audit.render_html import html_chunks
 from cockpit.audit.render_md import md_chunks
 from cockpit.audit.scan import LogLine, read_log_lines, scan_log
@@ -32,20 +33,23 @@ CSV_COLUMNS = ("seq", "ts", "user", "host", "mode", "event", "step", "detail", "
 _SPOOL_IN_MEMORY = 1 << 20
 
 
-def export_log(path: Path, fmt: str) -> str:
+def export_log(path: Path, fmt: str, story: PaneStory | None = None) -> str:
     """The log at `path` as `json`, `csv`, `md` or `html`; `AuditReadError` if unreadable."""
-    return "".join(export_chunks(path, fmt))
+    return "".join(export_chunks(path, fmt, story))
 
 
-def export_chunks(path: Path, fmt: str) -> Iterator[str]:
+def export_chunks(path: Path, fmt: str, story: PaneStory | None = None) -> Iterator[str]:
     """The export of the log at `path` in pieces, to be written as they come.
 
     The log is read, and `AuditReadError` raised if it cannot be, before this returns: a
-    caller that writes the pieces to a file never leaves half a record behind.
+    caller that writes the pieces to a file never leaves half a record behind. `story`,
+    what the panes showed around each step, goes into the html.
     """
     if fmt not in _BOARD_FORMATS and fmt not in _DATA_FORMATS:
         formats = ", ".join([*_DATA_FORMATS, *_BOARD_FORMATS])
         raise ValueError(f"unknown export format {fmt!r}: one of {formats}")
+    if fmt == "html":
+        return html_chunks(read_board(Path(path)), story or {})
     if fmt in _BOARD_FORMATS:
         return _BOARD_FORMATS[fmt](read_board(Path(path)))
     return _spooled(lambda out: _DATA_FORMATS[fmt](read_log_lines(Path(path)), out))

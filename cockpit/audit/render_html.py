@@ -9,8 +9,10 @@ from typing import Any
 
 from cockpit.audit import tables
 from cockpit.audit.board import BoardReport, EvidenceItem, as_text
+from cockpit.audit.pane_story import PaneStory, story_html
 
 _CSS = """
+td.spark { font-family: ui-monospace, monospace; letter-spacing: -1px; white-space: pre; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: .2em; }
@@ -57,7 +59,7 @@ def render_html(report: BoardReport) -> str:
     return "".join(html_chunks(report))
 
 
-def html_chunks(report: BoardReport) -> Iterator[str]:
+def html_chunks(report: BoardReport, story: PaneStory | None = None) -> Iterator[str]:
     """The page in pieces, to be written as they come: the evidence, most of a long log's
     page, a step's item at a time."""
     clock = tables.Clock(report)
@@ -78,6 +80,8 @@ def html_chunks(report: BoardReport) -> Iterator[str]:
         _section("Notes", tables.notes_table(report, clock), "No notes."),
     ]
     yield "\n".join(parts) + "\n"
+    if story:
+        yield story_html(story, escape) + "\n"
     yield from _evidence(report, clock)
     yield "\n</body></html>\n"
 

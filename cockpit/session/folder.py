@@ -90,7 +90,10 @@ class SessionFolder:
 
     def report(self, now: datetime) -> tuple[str, str]:
         """The change board's record as HTML, and the file name it goes by."""
-        return f"report-{now.strftime('%Y%m%d-%H%M%S')}.html", export_log(self.audit, "html")
+        from cockpit.session.pane_story import pane_story  # it reads this folder
+
+        name = f"report-{now.strftime('%Y%m%d-%H%M%S')}.html"
+        return name, export_log(self.audit, "html", pane_story(self))
 
     def write_report(self, now: datetime) -> Path:
         """The change board's record as HTML beside the log; where a watcher may not write

@@ -212,3 +212,32 @@ def test_the_driver_recorded_only_changes(recorded: Path) -> None:
         per_pane[line.p] = per_pane.get(line.p, 0) + 1
     # The AG pane (no availability group in Phase One) says so once, and never again.
     assert per_pane["ag"] == 1
+
+
+def test_the_export_shows_what_the_panes_showed_around_each_step(copied: Path) -> None:
+    """The change board's html: under each step seen on the app servers' pane, each
+    server's latency around it, whose range holds what the pane showed as the step ended."""
+    from datetime import UTC, datetime
+
+    from cockpit.session.pane_story import pane_story
+
+    story = pane_story(SessionFolder(copied))
+    ended = next(e for e in log_entries(copied)
+                 if e.event == "step.succeeded" and e.step == "apps-healthy")
+    replay = Replay(FolderRecording(SessionFolder(copied)))
+    replay.load()
+    replay.seek(ended.ts)
+    view = replay.view()
+    assert view is not None
+    apps = view.panes["apps"]
+    shown = {row.cells[0]: float(row.cells[apps.columns.index("ms")]) for row in apps.rows}
+    lines = {line.figure: line for line in story["apps-healthy"]}
+    assert set(lines) == {f"{server} ms" for server in shown}
+    for server, ms in shown.items():
+        line = lines[f"{server} ms"]
+        assert float(line.low.replace(",", "")) <= ms <= float(line.high.replace(",", ""))
+        assert len(line.picture) == 24 and line.picture.strip()
+
+    _, html = SessionFolder(copied).report(datetime.now(UTC))
+    assert "What the panes showed around each step" in html
+    assert "<h3>apps-healthy</h3>" in html and f"{next(iter(shown))} ms" in html
