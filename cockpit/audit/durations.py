@@ -41,7 +41,7 @@ def rehearsal_times(path: Path) -> RehearsalTimes:
     except AuditReadError as exc:
         raise UnusableLog(f"{log}: {exc}") from exc
     if verdict.status != "intact":
-        reason = verdict.describe().splitlines()[0]
+        reason = verdict.describe().splitlines()[0].removeprefix(f"{log}: ")
         raise UnusableLog(f"{log}: its chain does not verify, so its times are not "
                           f"trusted: {reason}")
     return reader.times
