@@ -57,7 +57,7 @@ class _TimesReader:
         if step is None:
             return
         if entry.event == events.STEP_STARTED:
-            self.started[step] = (entry.ts, bool(entry.detail.get("recheck")))
+            self.started[step] = (entry.ts, _is_recheck(entry))
         elif entry.event == events.STEP_SUCCEEDED:
             self._succeeded(step, entry)
         elif entry.event in _NOT_COUNTED:
@@ -76,6 +76,12 @@ class _TimesReader:
                    and not isinstance(recorded, bool)
                    else (entry.ts - start[0]).total_seconds())
         self.times.seconds.setdefault(step, []).append(seconds)
+
+
+def _is_recheck(entry: LogEntry) -> bool:
+    """A re-check after an interruption (older logs say so only in words)."""
+    detail = entry.detail
+    return bool(detail.get("recheck")) or detail.get("reason") == "re-check after interruption"
 
 
 _NOT_COUNTED = {

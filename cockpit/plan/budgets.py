@@ -64,7 +64,12 @@ def provenance(proposal: Proposal, sessions: Sequence[str], scale: float) -> str
     """`from 2 rehearsals (a, b): median 41 s, worst 44 s, x1.0`: where a budget came from."""
     count = len(sessions)
     return (f"from {count} rehearsal{'' if count == 1 else 's'} ({', '.join(sessions)}): "
-            f"median {_time(proposal.median)} s, worst {_time(proposal.worst)} s, x{scale:.1f}")
+            f"median {_time(proposal.median)} s, worst {_time(proposal.worst)} s, x{_scale(scale)}")
+
+
+def _scale(scale: float) -> str:
+    """`1.0`, `1.5`, `1.25`: as given, with at least one decimal."""
+    return f"{scale:.1f}" if round(scale, 1) == scale else f"{scale:g}"
 
 
 def _time(seconds: float) -> str:

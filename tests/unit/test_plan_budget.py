@@ -12,7 +12,7 @@ from support.plans import estate_toml, load
 from cockpit.audit import Actor, AuditWriter
 from cockpit.audit import events as ev
 from cockpit.cli import main
-from cockpit.plan.budgets import round_up, write_budgets
+from cockpit.plan.budgets import BudgetLineError, round_up, write_budgets
 
 PHASES = """
 # The window proper: keep this comment.
@@ -134,6 +134,22 @@ def test_steps_are_found_by_their_id_wherever_a_phase_keeps_them() -> None:
                        'budget = 7  # from 1 rehearsal\r\n[[phases.rollback]]\r\n'
                        '    id = "undo-a"\r\n    budget = 3.5  # from 1 rehearsal\r\n'
                        '    title = "Back"\r\n')
+
+
+def test_a_step_written_as_an_inline_table_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = '[[phases]]\nid = "w"\nsteps = [\n  { id = "a", budget = 5 },\n]\n'
+    with pytest.raises(BudgetLineError) as refused:
+        write_budgets(text, {"a": (7.0, "from 1 rehearsal")})
+    assert refused.value.line == 4
+    assert "a `budget = ...` line of its own" in str(refused.value)
+
+
+def test_the_scale_is_said_as_given(plan: Path, rehearsals: list[Path]) -> None:
+    result = cockpit("plan", "budget", plan, "--from", rehearsals[1], "--scale", "1.25",
+                     "--write")
+    assert result.exit_code == 0, result.output
+    assert "budget = 55  # from 1 rehearsal (oms-2-c3d4): median 44 s, worst 44 s, x1.25" in (
+        plan.read_text(encoding="utf-8"))
 
 
 def test_a_rehearsal_whose_chain_is_broken_is_refused(
