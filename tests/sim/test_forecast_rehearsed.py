@@ -3,32 +3,33 @@ projected end right.
 
 Phase One is rehearsed twice on the simulated estate; `cockpit plan budget --write` puts
 what they took into a copy of the plan; a third rehearsal of that copy runs, and at each
-step's end the projection is taken as the header takes it (`forecast` on the session's view,
-the view derived from the log as it stood at that moment, as a watcher derives it). From
-half-way through the window, by elapsed time, every projection is within 10% of the window's
-length of the end the rehearsal actually reached.
+step's end the projection is taken as the header takes it (`forecast` on the driver's
+session view, at that moment). From half-way through the window, by elapsed time, every
+projection is within 10% of the window's length of the end the rehearsal actually reached.
 """
 
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from support.audit import log_entries
+from support.estate import driver_session, running_sim
 from support.plans import MANUAL_NOTE, PHASE_ONE, load
 
 from cockpit.cli import main
-from cockpit.runner.state import derive
+from cockpit.runner.state import StepState
 from cockpit.session.forecast import forecast
-from cockpit.session.view import SessionView
+from cockpit.session.rehearsal import rehearse
 from cockpit.ui.widgets.header import window_clock
 
 # Slow enough that the steps that wait on the estate (health checks, DNS) take seconds and
 # differ from each other; fast enough for three rehearsals in a test.
-SPEED = "10"
+SPEED = 10.0
+Projections = list[tuple[datetime, datetime]]
 
 
 def cockpit(*args: str | Path) -> Result:
@@ -37,44 +38,47 @@ def cockpit(*args: str | Path) -> Result:
     return result
 
 
-def rehearse(plan: Path, folder: Path) -> None:
-    result = cockpit("rehearse", plan, "--sim", "--speed", SPEED, "--session", folder,
-                     "--manual-note", MANUAL_NOTE)
-    assert result.exit_code == 0, result.output
+def rehearse_recording(plan: Path, folder: Path) -> Projections:
+    """Rehearse `plan` headless on the simulated estate; (when a step ended, the end the
+    header projected then) for every step but the last."""
+    seen: Projections = []
+    with running_sim(load(plan), speed=SPEED) as (_estate, handle):
+        session = driver_session(plan, handle, folder, time_scale=SPEED,
+                                 confirm_manual=lambda _instruction: MANUAL_NOTE)
 
-
-def projections(plan_path: Path, folder: Path) -> list[tuple[datetime, datetime]]:
-    """(when a step ended, the end projected then), for every step's end in the log."""
-    plan, entries = load(plan_path), log_entries(folder)
-    seen = []
-    for count, entry in enumerate(entries, 1):
-        if entry.event == "step.succeeded":
-            so_far = entries[:count]
-            view = SessionView(plan, derive(plan, so_far), so_far)
-            projected = forecast(view, entry.ts)
+        def at_its_end(_outcome: StepState) -> None:
+            view, now = session.view(), datetime.now(UTC)
+            projected = forecast(view, now)
             if projected is not None and view.completion() is None:
-                assert f"ends ~{projected.ends:%H:%M}Z" in window_clock(view, entry.ts)
-                seen.append((entry.ts, projected.ends))
+                assert f"ends ~{projected.ends:%H:%M}Z" in window_clock(view, now)
+                seen.append((now, projected.ends))
+
+        try:
+            result = rehearse(session.runner, on_step=at_its_end)
+            assert result.succeeded, result.render()
+        finally:
+            session.close()
     return seen
 
 
 @pytest.fixture(scope="module")
-def learnt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Result]:
+def learnt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Result, Projections]:
     """Two rehearsals, the budgets written from them into a copy, a third rehearsal of it."""
     root = tmp_path_factory.mktemp("forecast")
     first, second, third = root / "first", root / "second", root / "third"
-    rehearse(PHASE_ONE, first)
-    rehearse(PHASE_ONE, second)
+    rehearse_recording(PHASE_ONE, first)
+    rehearse_recording(PHASE_ONE, second)
     plan = root / "phase-one.toml"
     shutil.copyfile(PHASE_ONE, plan)
     written = cockpit("plan", "budget", plan, "--from", first, "--from", second, "--write")
     assert written.exit_code == 0, written.output
-    rehearse(plan, third)
-    return plan, third, written
+    return plan, third, written, rehearse_recording(plan, third)
 
 
-def test_the_budgets_come_from_the_two_rehearsals(learnt: tuple[Path, Path, Result]) -> None:
-    plan, _, written = learnt
+def test_the_budgets_come_from_the_two_rehearsals(
+    learnt: tuple[Path, Path, Result, Projections],
+) -> None:
+    plan, _, written, _ = learnt
     text = plan.read_text(encoding="utf-8")
     assert text.count("# from 2 rehearsals (first, second): median ") == len(load(plan).steps())
     assert "wrote 10 budget(s)" in written.output
@@ -84,14 +88,15 @@ def test_the_budgets_come_from_the_two_rehearsals(learnt: tuple[Path, Path, Resu
 
 
 def test_from_half_way_every_projection_is_within_a_tenth_of_the_window(
-    learnt: tuple[Path, Path, Result],
+    learnt: tuple[Path, Path, Result, Projections],
 ) -> None:
-    plan, third, _ = learnt
+    _, third, _, projections = learnt
     entries = log_entries(third)
     started = next(e.ts for e in entries if e.event == "step.started")
     ended = [e.ts for e in entries if e.event == "step.succeeded"][-1]
     length = (ended - started).total_seconds()
-    late = [(at, ends) for at, ends in projections(plan, third)
+    assert len(projections) == len(load(PHASE_ONE).steps()) - 1
+    late = [(at, ends) for at, ends in projections
             if (at - started).total_seconds() >= length / 2]
     assert late, "no step ended in the second half of the window"
     misses = [(f"{(at - started).total_seconds():.1f}s in",
