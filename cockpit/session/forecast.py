@@ -101,7 +101,9 @@ def live_eta(step: Step, state: StepState, sample: AuditEntry, now: datetime) ->
     if eta_ms is not None and eta_ms > 0:
         return eta_ms / 1000 - since_sample
     fraction = _fraction_done(step, detail)
-    if fraction is None or state.started_at is None or not 0 < fraction < 1:
+    if fraction is not None and fraction >= 1:
+        return 0.0  # the operation is done: what is left is the step's own wrap-up
+    if fraction is None or state.started_at is None or fraction <= 0:
         return None
     taken = (sample.ts - state.started_at).total_seconds()
     return taken / fraction - taken - since_sample

@@ -1,5 +1,6 @@
-"""The record of a real rehearsal, at a glance: Phase Two rehearsed on the simulated estate,
-exported as html and markdown, and its chart read back against the log."""
+"""A real rehearsal's record: Phase Two rehearsed on the simulated estate, exported as html
+and markdown, and its chart read back against the log; and the live ETAs the header would
+have shown while its backup and restore ran, from the progress the runner recorded."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from support.glance import read_chart
 from support.plans import MANUAL_NOTE, PHASE_TWO, load
 
 from cockpit.cli import main
+from cockpit.runner.state import derive
+from cockpit.session.forecast import seconds_left
+from cockpit.session.view import SessionView
 
 
 def cockpit(*args: str | Path) -> Result:
@@ -68,3 +72,24 @@ def test_the_markdown_record_tells_the_same_per_step(rehearsed: Path) -> None:
     assert all(row[4] == "succeeded" and row[3].endswith(("under", "over")) for row in rows)
     ponr = next(row for row in rows if row[0] == "| start-apps")
     assert "point of no return of phase-two" in ponr[6]
+
+
+def test_the_backup_and_restore_etas_come_from_their_progress(rehearsed: Path) -> None:
+    """From half-way through each, the time left that the forecast reads off the step's last
+    progress sample (SQL Server's estimate, else its rate) is within a third of the step's
+    length of the time it really had left; its budget (40 and 30 minutes) is nowhere near."""
+    plan, entries = load(PHASE_TWO), log_entries(rehearsed)
+    ends = {e.step: e.ts for e in entries if e.event == "step.succeeded"}
+    starts = {e.step: e.ts for e in entries if e.event == "step.started"}
+    checked = {"backup": 0, "restore": 0}
+    for count, entry in enumerate(entries, 1):
+        if entry.event != "step.progress" or entry.step not in checked \
+                or not 50 <= entry.detail.get("percent", 0) < 100:
+            continue
+        so_far = entries[:count]
+        left = seconds_left(SessionView(plan, derive(plan, so_far), so_far), entry.ts)
+        length = (ends[entry.step] - starts[entry.step]).total_seconds()
+        really = (ends[entry.step] - entry.ts).total_seconds()
+        assert abs(left[entry.step] - really) <= length / 3, (entry.step, entry.detail)
+        checked[entry.step] += 1
+    assert all(checked.values()), checked

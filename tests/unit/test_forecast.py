@@ -122,6 +122,13 @@ def test_without_an_estimate_the_percents_rate_gives_the_eta(diamond: Plan) -> N
     assert projected.ends == T0 + timedelta(seconds=130 + 300 + 945)
 
 
+def test_an_operation_at_100_percent_leaves_nothing_of_its_step(diamond: Plan) -> None:
+    entries = opened_then_backing_up((130, {"percent": 100.0, "eta_ms": 0}))
+    projected = forecast(view_of(diamond, entries), T0 + timedelta(seconds=131))
+    assert projected is not None
+    assert projected.ends == T0 + timedelta(seconds=131 + 945)
+
+
 def test_without_progress_the_rest_of_the_budget_is_left(diamond: Plan) -> None:
     entries = opened_then_backing_up()
     projected = forecast(view_of(diamond, entries), T0 + timedelta(seconds=230))
