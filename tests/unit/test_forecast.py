@@ -176,3 +176,18 @@ def spare(plan: Plan) -> str:
     left = plan.plan.budget - 1575
     return f"{clock(left)} spare" if left >= 0 else f"{clock(-left)} OVER"
 
+
+
+def test_the_header_draws_the_clock_red_while_a_step_overruns(diamond: Plan) -> None:
+    from cockpit.ui.widgets.header import render_header
+
+    view = view_of(diamond, opened_then_backing_up())
+
+    def clock_styles(at: float) -> set[str]:
+        header = render_header(view, mode="DRIVER", now=T0 + timedelta(seconds=at))
+        start = header.plain.index(" | window ")
+        return {str(span.style) for span in header.spans
+                if span.start <= start + 3 < span.end}
+
+    assert "bold red" in clock_styles(30 + 601)
+    assert "bold red" not in clock_styles(30 + 599)
