@@ -87,7 +87,7 @@ def plan_budget(plan_file: Path, sessions: tuple[Path, ...], scale: float, write
     """Propose each step's budget from rehearsals: its median and worst time, and the
     worst times --scale, rounded up; with --write, put them in PLAN_FILE."""
     from cockpit.audit.durations import UnusableLog, rehearsal_times
-    from cockpit.plan.budgets import propose
+    from cockpit.plan.budgets import propose, step_budgets
 
     loaded = load_plan_or_exit(plan_file)
     try:
@@ -103,10 +103,11 @@ def plan_budget(plan_file: Path, sessions: tuple[Path, ...], scale: float, write
             click.echo(note, err=True)
         for step_id, seconds in rehearsal.seconds.items():
             times.setdefault(step_id, []).extend(seconds)
-    proposals = propose(loaded.plan, times, scale)
-    for step in loaded.plan.steps():
-        if step.id not in times:
-            click.echo(f"{step.id}: no successful run in these rehearsals, budget kept", err=True)
+    budgets_now = step_budgets(loaded.raw.decode("utf-8"))
+    proposals = propose(budgets_now, times, scale)
+    for step_id in budgets_now:
+        if step_id not in times:
+            click.echo(f"{step_id}: no successful run in these rehearsals, budget kept", err=True)
     click.echo(_budget_table(proposals))
     if write:
         _write_budgets(loaded, proposals, [r.name for r in rehearsals], scale)

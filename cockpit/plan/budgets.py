@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.plan.models import Plan
+from cockpit.plan.models import Step, parse_duration
 from cockpit.plan.toml_lines import KeyPath, scan_key_lines
 
 WHOLE_SECONDS_FROM = 10.0
@@ -43,20 +43,30 @@ def round_up(seconds: float) -> float:
     return max(math.ceil(seconds * 10 - 1e-9) / 10, 0.1)
 
 
-def propose(plan: Plan, times: Mapping[str, Sequence[float]], scale: float) -> list[Proposal]:
-    """One proposal per step of the plan that has rehearsed times, in plan order."""
+def propose(budgets_now: Mapping[str, float], times: Mapping[str, Sequence[float]],
+            scale: float) -> list[Proposal]:
+    """One proposal per step (in the order of `budgets_now`) that has rehearsed times."""
     proposals = []
-    for step in plan.steps():
-        runs = times.get(step.id, ())
+    for step_id, budget_now in budgets_now.items():
+        runs = times.get(step_id, ())
         if runs:
             worst = max(runs)
-            proposals.append(Proposal(step.id, len(runs), statistics.median(runs), worst,
-                                      step.budget, round_up(worst * scale)))
+            proposals.append(Proposal(step_id, len(runs), statistics.median(runs), worst,
+                                      budget_now, round_up(worst * scale)))
     return proposals
+
+
+def step_budgets(text: str) -> dict[str, float]:
+    """Every step table's budget as the file has it (the default when it has none), in
+    file order: forward steps and any other list of steps a phase holds alike."""
+    found = sorted(_step_tables(text), key=lambda item: item[0].id_line)
+    return {step_id: where.budget for where, step_id in found}
 
 
 def seconds_text(seconds: float) -> str:
     """`44` or `4.3`: how a budget is written, and how the comment names a time."""
+    if not math.isfinite(seconds):
+        return "-"
     return f"{seconds:.0f}" if seconds == int(seconds) else f"{seconds:.1f}"
 
 
@@ -102,6 +112,7 @@ def write_budgets(text: str, budgets: Mapping[str, tuple[float, str]]) -> str:
 class _Where:
     id_line: int
     budget_line: int | None
+    budget: float
 
 
 def _step_tables(text: str) -> list[tuple[_Where, str]]:
@@ -114,9 +125,22 @@ def _step_tables(text: str) -> list[tuple[_Where, str]]:
         if len(path) > 3 and path[0] == "phases" and path[-1] == "id":
             table = _at(data, path[:-1])
             if isinstance(table, dict) and isinstance(table.get("id"), str):
-                budget = keys.get((*path[:-1], "budget"))
-                found.append((_Where(line, budget), table["id"]))
+                budget_line = keys.get((*path[:-1], "budget"))
+                budget = _seconds(table.get("budget", _DEFAULT_BUDGET))
+                found.append((_Where(line, budget_line, budget), table["id"]))
     return sorted(found, key=lambda item: -(item[0].budget_line or item[0].id_line))
+
+
+_DEFAULT_BUDGET = Step.model_fields["budget"].default
+
+
+def _seconds(value: Any) -> float:
+    """A budget as written (`90`, `"2m"`); one that is not a duration counts as none."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        return float("nan")
+    return float(seconds) if isinstance(seconds, int | float) else float("nan")
 
 
 def _at(data: Any, path: KeyPath) -> Any:

@@ -12,7 +12,7 @@ from support.plans import estate_toml, load
 from cockpit.audit import Actor, AuditWriter
 from cockpit.audit import events as ev
 from cockpit.cli import main
-from cockpit.plan.budgets import BudgetLineError, round_up, write_budgets
+from cockpit.plan.budgets import BudgetLineError, round_up, step_budgets, write_budgets
 
 PHASES = """
 # The window proper: keep this comment.
@@ -128,6 +128,7 @@ def test_write_changes_only_the_budget_lines_and_keeps_every_other_byte(
 def test_steps_are_found_by_their_id_wherever_a_phase_keeps_them() -> None:
     text = ('[[phases]]\r\nid = "w"\r\n[[phases.steps]]\r\nid = "a"\r\nbudget = 5\r\n'
             '[[phases.rollback]]\r\n    id = "undo-a"\r\n    title = "Back"\r\n')
+    assert step_budgets(text) == {"a": 5.0, "undo-a": 60.0}  # the phase `w` is no step
     written = write_budgets(text, {"a": (7.0, "from 1 rehearsal"),
                                    "undo-a": (3.5, "from 1 rehearsal"), "w": (1.0, "no")})
     assert written == ('[[phases]]\r\nid = "w"\r\n[[phases.steps]]\r\nid = "a"\r\n'
