@@ -77,6 +77,85 @@ def plan_show(plan_file: Path) -> None:
     click.echo(render_plan_table(load_plan_or_exit(plan_file).plan))
 
 
+@plan.command("budget")
+@click.argument("plan_file", type=click.Path(path_type=Path))
+@click.option("--from", "sessions", metavar="SESSION", multiple=True, required=True,
+              type=click.Path(path_type=Path),
+              help="A rehearsal's session folder (or its audit.jsonl); give it again for more.")
+@click.option("--scale", type=click.FloatRange(min=0.1, max=100), default=1.0,
+              show_default=True, help="Budget = the worst rehearsed time times this.")
+@click.option("--write", is_flag=True,
+              help="Write the proposed budgets into PLAN_FILE, each with where it came from.")
+def plan_budget(plan_file: Path, sessions: tuple[Path, ...], scale: float, write: bool) -> None:
+    """Propose each step's budget from rehearsals: its median and worst time, and the
+    worst times --scale, rounded up; with --write, put them in PLAN_FILE."""
+    from cockpit.audit.durations import UnusableLog, rehearsal_times
+    from cockpit.plan.budgets import propose, step_budgets
+
+    loaded = load_plan_or_exit(plan_file)
+    try:
+        # The same rehearsal named twice (its folder and its log) counts once.
+        logs = {(s / "audit.jsonl" if s.is_dir() else s).resolve(): s for s in sessions}
+        rehearsals = [rehearsal_times(session) for session in logs.values()]
+    except UnusableLog as exc:
+        click.echo(f"cockpit: {exc}", err=True)
+        sys.exit(2)
+    times: dict[str, list[float]] = {}
+    for rehearsal in rehearsals:
+        for note in rehearsal.left_out:
+            click.echo(note, err=True)
+        for step_id, seconds in rehearsal.seconds.items():
+            times.setdefault(step_id, []).extend(seconds)
+    budgets_now = step_budgets(loaded.raw.decode("utf-8"))
+    proposals = propose(budgets_now, times, scale)
+    for step_id in budgets_now:
+        if step_id not in times:
+            click.echo(f"{step_id}: no successful run in these rehearsals, budget kept", err=True)
+    click.echo(_budget_table(proposals))
+    if write:
+        _write_budgets(loaded, proposals, [r.name for r in rehearsals], scale)
+
+
+def _budget_table(proposals: list[Any]) -> str:
+    from cockpit.plan.budgets import seconds_text
+
+    rows = [("step", "runs", "median", "worst", "budget now", "proposed")]
+    rows += [(p.step, str(p.runs), f"{p.median:.1f}s", f"{p.worst:.1f}s",
+              f"{seconds_text(p.budget_now)}s", f"{seconds_text(p.budget)}s")
+             for p in proposals]
+    widths = [max(len(row[n]) for row in rows) for n in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[n]) for n, cell in enumerate(row)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _write_budgets(loaded: LoadedPlan, proposals: list[Any], names: list[str],
+                   scale: float) -> None:
+    """The new text is loaded as a plan before it replaces the file: a write that broke the
+    plan is refused, and the file stays as it was."""
+    from cockpit.plan.budgets import BudgetLineError, provenance, write_budgets
+    from cockpit.plan.loader import PlanLoadError, load_plan_text
+
+    path = loaded.path
+    budgets = {p.step: (p.budget, provenance(p, names, scale)) for p in proposals}
+    try:
+        text = write_budgets(loaded.raw.decode("utf-8"), budgets)
+        load_plan_text(text, path)
+    except BudgetLineError as exc:
+        click.echo(f"{path}:{exc.line}: {exc}", err=True)
+        sys.exit(2)
+    except PlanLoadError as exc:
+        for problem in exc.problems:
+            click.echo(f"not written: {problem}", err=True)
+        sys.exit(2)
+    staged = path.with_name(f".{path.name}.budget")
+    staged.write_bytes(text.encode("utf-8"))
+    staged.chmod(path.stat().st_mode & 0o777)
+    os.replace(staged, path)
+    click.echo(f"wrote {len(budgets)} budget(s) into {path}")
+
+
 # --- audit ------------------------------------------------------------------------------
 
 

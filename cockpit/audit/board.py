@@ -15,6 +15,7 @@ from typing import Any
 from cockpit.audit import events
 from cockpit.audit.scan import LazyDetail, LogEntry, decode_json
 from cockpit.audit.verify import VerifyReport
+from cockpit.plan.models import Plan
 
 
 @dataclass
@@ -42,6 +43,17 @@ class Happening:
     what: str
     text: str
     who: str
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A moment the change board asks about: the point of no return passed, an approval."""
+
+    ts: datetime
+    step: str | None
+    kind: str
+    """`ponr`, `approval-accepted` or `approval-refused`."""
+    text: str
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,9 @@ class BoardReport:
     evidence: dict[str, list[EvidenceItem]] = field(default_factory=dict)
     """Evidence by step id ("" for entries outside any step), steps in order of appearance."""
     titles: dict[str, str] = field(default_factory=dict)
+    marks: list[Mark] = field(default_factory=list)
+    plan: Plan | None = None
+    """The plan the session kept beside its log, when there is one that loads: budgets."""
 
     def plan_changed(self) -> bool:
         """Sessions of one log ran different plan files (the sha256 differs)."""
@@ -144,6 +159,9 @@ class BoardBuilder:
             events.NOTE_ADDED: self._note_added,
             events.NOTIFY_SENT: self._notified("notified"),
             events.NOTIFY_FAILED: self._problem("notification not sent"),
+            events.PONR_PASSED: self._mark("ponr"),
+            events.APPROVAL_ACCEPTED: self._mark("approval-accepted"),
+            events.APPROVAL_REFUSED: self._mark("approval-refused"),
         }
 
     def feed(self, entry: LogEntry) -> None:
@@ -221,6 +239,22 @@ class BoardBuilder:
             text = (f"{what}: {as_text(entry.detail.get('title'))} "
                     f"({as_text(entry.detail.get('target'))})")
             self._add(self.report.notes, entry, what, text, entry.step)
+
+        return record
+
+    def _mark(self, kind: str) -> Callable[[LogEntry], None]:
+        def record(entry: LogEntry) -> None:
+            detail = entry.detail
+            if kind == "ponr":
+                text = (f"point of no return of {as_text(detail.get('phase'))}: "
+                        f"{as_text(detail.get('summary')) or 'passed'}")
+            else:
+                said = "approved" if kind == "approval-accepted" else "approval refused"
+                why = detail.get("why") if kind == "approval-refused" else detail.get("reason")
+                text = (f"{said}: {as_text(detail.get('action'))} by "
+                        f"{as_text(detail.get('approver')) or entry.who} ({as_text(why)})")
+            self.report.marks.append(Mark(entry.ts, entry.step, kind, text))
+            self._other(entry)
 
         return record
 

@@ -22,6 +22,8 @@ from cockpit.audit.pane_story import PaneStory
 from cockpit.audit.render_html import html_chunks
 from cockpit.audit.render_md import md_chunks
 from cockpit.audit.scan import LogLine, read_log_lines, scan_log
+from cockpit.plan.loader import PlanLoadError, load_plan
+from cockpit.plan.models import Plan
 
 if TYPE_CHECKING:
     from cockpit.audit.entry import AuditEntry
@@ -59,7 +61,19 @@ def read_board(path: Path) -> BoardReport:
     """The change board's view of the log, and the verdict on it, from one read."""
     builder = BoardBuilder()
     verdict = scan_log(path, builder.feed)
-    return builder.finish(verdict)
+    report = builder.finish(verdict)
+    report.plan = plan_beside(path)
+    return report
+
+
+def plan_beside(log: Path) -> Plan | None:
+    """The plan a session folder keeps next to its log (`plan.toml`), if it loads: where
+    the budgets and the step graph of the record's timeline come from."""
+    kept = log.parent / "plan.toml"
+    try:
+        return load_plan(kept) if kept.is_file() else None
+    except (PlanLoadError, OSError):
+        return None
 
 
 def _spooled(export: Callable[[IO[str]], None]) -> Iterator[str]:

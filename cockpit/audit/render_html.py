@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from cockpit.audit import tables
-from cockpit.audit.board import BoardReport, EvidenceItem, as_text
+from cockpit.audit.board import BoardReport, EvidenceItem, Mark, as_text
+from cockpit.audit.gantt import Bar, Gantt, gantt
 from cockpit.audit.pane_story import PaneStory, story_html
 
 _CSS = """
@@ -34,7 +36,33 @@ ul { margin: .2em 0; padding-left: 1.4em; }
 .result-failed, .result-interrupted, .result-undo-failed { color: #b00; font-weight: 600; }
 .result-skipped, .result-undone { color: #8a5a00; font-weight: 600; }
 .empty { color: #555; font-style: italic; }
+.gantt { position: relative; margin: .6em 0 1em; }
+.gantt-row { display: grid; grid-template-columns: 13em 1fr 15em; gap: 0 .6em;
+             align-items: center; border-bottom: 1px solid #ddd; min-height: 1.7em; }
+.gantt-label { overflow-wrap: anywhere; font-size: .92em; }
+.gantt-row.critical .gantt-label { font-weight: 700; }
+.gantt-row.critical .gantt-label::after { content: " ◆"; color: #b00; }
+.gantt-track { position: relative; height: 1.3em; }
+.gantt-figures { font-size: .85em; color: #333; }
+.planned, .actual { position: absolute; box-sizing: border-box; min-width: 2px; }
+.planned { top: 0; height: 1.3em; border: 1px dashed #555; background: #f3f3f3; }
+.actual { top: .3em; height: .7em; background: #2a6; border: 1px solid #164; }
+.actual.result-failed, .actual.result-interrupted, .actual.result-undo-failed {
+  background: #c33; border-color: #800; }
+.actual.result-undone, .actual.result-withdrawn { background: #d90; border-color: #850; }
+.actual.result-skipped { background: none; border: 1px solid #8a5a00; width: 2px; }
+.mark { position: absolute; top: -.15em; width: 0; height: 1.6em; }
+.mark::before { position: absolute; left: -.35em; top: -.1em; font-size: .8em; }
+.mark-approval-accepted::before { content: "✔"; color: #164; }
+.mark-approval-refused::before { content: "✘"; color: #b00; }
+.mark-ponr { border-left: 2px solid #909; }
+.gantt-lines { position: absolute; top: 0; bottom: 0; left: calc(13em + .6em);
+               right: calc(15em + .6em); pointer-events: none; }
+.ponr-line { position: absolute; top: 0; bottom: 0; border-left: 2px dashed #909; }
+.gantt-legend { font-size: .85em; color: #333; }
+.over { color: #b00; font-weight: 600; }
 @media print {
+  .gantt * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   body { margin: 0; max-width: none; font-size: 10.5pt; }
   h2 { break-after: avoid; }
   tr, .evidence { break-inside: avoid; }
@@ -71,6 +99,7 @@ def html_chunks(report: BoardReport, story: PaneStory | None = None) -> Iterator
         f"<h1>{escape(title)}</h1>",
         *_warnings(report),
         _facts(report),
+        glance(gantt(report, report.plan)),
         _section("Sessions", tables.sessions_table(report, clock), "No session.opened."),
         _section("Timeline", tables.timeline_table(report, clock), "No steps ran.", result=5),
         _section("Overrides and skips", tables.happenings_table(report.decisions, clock, "Reason"),
@@ -170,3 +199,80 @@ def _definitions(value: dict[Any, Any], esc: Callable[[str], str]) -> str:
             shown = esc(item if type(item) is str else tables.scalar(item))
         parts.append(f"<dt>{esc(str(key))}</dt><dd>{shown}</dd>")
     return "<dl>" + "".join(parts) + "</dl>"
+
+
+# --- the timeline at a glance -----------------------------------------------------------
+
+
+def glance(chart: Gantt) -> str:
+    """Per step a dashed bar for its budget from where it started, a solid one per attempt
+    (red failed, amber undone, a tick skipped), the approvals on its row, and the point of
+    no return as a line across every row. Plain CSS: the file opens anywhere, and prints."""
+    if chart.start is None:
+        return ('<section><h2>Planned against actual</h2><p class="empty">No steps ran.'
+                "</p></section>")
+    lines = "".join(
+        f'<div class="ponr-line" data-at="{mark.ts.isoformat()}" '
+        f'style="left:{chart.at(mark.ts):.2f}%" title="{escape(mark.text)}"></div>'
+        for mark in chart.marks if mark.kind == "ponr")
+    rows = "".join(_bar_row(chart, bar) for bar in chart.bars)
+    legend = ('<p class="gantt-legend">Dashed: the step\'s budget, from when it started. '
+              "Solid: each attempt (green done, red failed, amber undone; a tick: skipped). "
+              "◆ the critical path (the chain of steps that decided the window's length). "
+              "✔/✘ an approval accepted/refused. Purple dashed line: the point of no "
+              f"return. {escape(_span_text(chart))}</p>")
+    return (f"<section><h2>Planned against actual</h2>{legend}"
+            f'<div class="gantt"><div class="gantt-lines">{lines}</div>{rows}</div></section>')
+
+
+def _span_text(chart: Gantt) -> str:
+    assert chart.start is not None and chart.end is not None
+    return (f"From {chart.start:%H:%M:%S}Z to {chart.end:%H:%M:%S}Z "
+            f"({tables.duration((chart.end - chart.start).total_seconds())}).")
+
+
+def _bar_row(chart: Gantt, bar: Bar) -> str:
+    track = []
+    if bar.start is not None and bar.budget_s is not None:
+        end = bar.start + timedelta(seconds=bar.budget_s)
+        track.append(_span("planned", chart, bar.start, end,
+                           f"budget {tables.duration(bar.budget_s)}"))
+    for run in bar.runs:
+        start = run.start or run.end
+        if start is not None:
+            track.append(_span(f"actual result-{run.result.replace(' ', '-')}", chart, start,
+                               run.end or start, f"{run.result} {tables.duration(run.duration_s)}"))
+    track += [_mark(chart, mark) for mark in bar.marks]
+    critical = " critical" if bar.critical else ""
+    return (f'<div class="gantt-row{critical}" data-step="{escape(bar.step)}">'
+            f'<div class="gantt-label" title="{escape(bar.title)}">{escape(bar.step)}</div>'
+            f'<div class="gantt-track">{"".join(track)}</div>'
+            f'<div class="gantt-figures">{_figures(bar)}</div></div>')
+
+
+def _span(kind: str, chart: Gantt, start: datetime, end: datetime, title: str) -> str:
+    left = chart.at(start)
+    width = max(chart.at(end) - left, 0.0)
+    return (f'<div class="{escape(kind)}" data-start="{start.isoformat()}" '
+            f'data-end="{end.isoformat()}" style="left:{left:.2f}%;width:{width:.2f}%" '
+            f'title="{escape(title)}"></div>')
+
+
+def _mark(chart: Gantt, mark: Mark) -> str:
+    return (f'<div class="mark mark-{escape(mark.kind)}" data-at="{mark.ts.isoformat()}" '
+            f'style="left:{chart.at(mark.ts):.2f}%" title="{escape(mark.text)}"></div>')
+
+
+def _figures(bar: Bar) -> str:
+    """`44.0 s of 1 min 00 s, 16.0 s under`, or what became of a step that did not run."""
+    if bar.result in ("not run", "skipped") or bar.actual_s is None:
+        return escape(bar.result)
+    said = f"{tables.duration(bar.actual_s)}"
+    if bar.budget_s is not None:
+        said += f" of {tables.duration(bar.budget_s)}"
+    over = bar.over_s
+    if over is None:
+        return escape(said)
+    if over > 0:
+        return f'{escape(said)}, <span class="over">{escape(tables.duration(over))} over</span>'
+    return escape(f"{said}, {tables.duration(-over)} under")

@@ -8,6 +8,7 @@ from typing import Any
 
 from cockpit.audit import tables
 from cockpit.audit.board import BoardReport, EvidenceItem, as_text
+from cockpit.audit.gantt import gantt
 
 # Every ASCII punctuation CommonMark lets a backslash escape that could start markup here:
 # log text (notes, reasons, evidence) must read as text, never as links, html or tables.
@@ -49,6 +50,8 @@ def md_chunks(report: BoardReport) -> Iterator[str]:
     lines = [f"# Cutover record: {md_text(_plan_name(report))}", ""]
     lines += _warnings(report)
     lines += [f"- **{label}:** {md_cell(value)}" for label, value in tables.facts(report)]
+    lines += _section("Planned against actual",
+                      tables.planned_table(gantt(report, report.plan), clock), "No steps ran.")
     lines += _section("Sessions", tables.sessions_table(report, clock), "No session.opened.")
     lines += _section("Timeline", tables.timeline_table(report, clock), "No steps ran.")
     lines += _section("Overrides and skips",

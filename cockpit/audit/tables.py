@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.audit.board import BoardReport, Happening, as_text
+from cockpit.audit.gantt import Gantt
 
 
 @dataclass(frozen=True)
@@ -170,3 +171,22 @@ def is_record_list(value: Any) -> bool:
 
 def _nested(value: Any) -> bool:
     return isinstance(value, dict | list)
+
+
+def planned_table(chart: Gantt, clock: Clock) -> Table:
+    """Per step its budget, what it took (first start to last end), over or under, its
+    result, whether it is on the critical path, and the marks on it."""
+    rows = [
+        (bar.step, duration(bar.budget_s), duration(bar.actual_s), _over_under(bar.over_s),
+         bar.result, "◆" if bar.critical else "",
+         "; ".join(f"{clock(mark.ts)} {mark.text}" for mark in bar.marks))
+        for bar in chart.bars
+    ]
+    return Table(("Step", "Planned", "Actual", "Over/under", "Result", "Critical path",
+                  "Marks"), rows)
+
+
+def _over_under(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{duration(seconds)} over" if seconds > 0 else f"{duration(-seconds)} under"

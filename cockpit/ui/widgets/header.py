@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from rich.text import Text
 from textual.widgets import Static
 
+from cockpit.session.forecast import forecast
 from cockpit.session.view import SessionView, clock
 
 
@@ -41,7 +42,7 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line1.append(f" | {view.current_phase()}")
     line2 = Text(no_wrap=True, overflow="ellipsis")
     line2.append(f" drives: {_who(view.driver)}")
-    line2.append(" | " + window_clock(view, now))
+    line2.append(" | " + window_clock(view, now), style=window_clock_style(view, now))
     rollback = rollback_state(view)
     if rollback is not None and not rollback.loud:
         line2.append(" | ")
@@ -96,18 +97,26 @@ def _who(driver: str | None) -> str:
 
 
 def window_clock(view: SessionView, now: datetime) -> str:
-    """The clock runs while the window does, and stops when the last step is done."""
+    """The clock runs while the window does, and stops when the last step is done. The end
+    is projected along the critical path from the running steps' live ETAs
+    (`session/forecast.py`)."""
     budget = view.plan.plan.budget
     complete = view.completion()
     if complete is not None:
         return f"{complete} (budget {clock(budget)})"
     started = view.window_started()
-    remaining = view.remaining_budget_s()
-    if started is None:
+    projected = forecast(view, now)
+    if started is None or projected is None:
         return f"window not started, budget {clock(budget)}"
     elapsed = (now - started).total_seconds()
-    projected = now + timedelta(seconds=remaining)
-    over = elapsed + remaining - budget
+    over = -projected.spare_s
     verdict = f"{clock(over)} OVER" if over > 0 else f"{clock(-over)} spare"
     return (f"window {clock(elapsed)} / {clock(budget)}"
-            f" | ends ~{projected.strftime('%H:%M')}Z ({verdict})")
+            f" | ends ~{projected.ends.strftime('%H:%M')}Z ({verdict})")
+
+
+def window_clock_style(view: SessionView, now: datetime) -> str:
+    """Red while a running step is past its budget: its end, and so the window's, is no
+    longer known."""
+    projected = forecast(view, now) if view.completion() is None else None
+    return "bold red" if projected is not None and projected.late else ""
