@@ -162,6 +162,10 @@ class NotifySettings(_Section):
     """Seconds a closing session gives notices still queued; what is left then is recorded
     as not sent. 5 s: closing must stay quick when a webhook is down."""
 
+    slip_minutes: float = Field(10.0, ge=1, le=600)
+    """Minutes the window's projected end must move later before the bridge is told (and
+    again each time it has moved that much more). 10: a slip worth a decision."""
+
 
 class AwsSettings(_Section):
     """How the cockpit talks to AWS (botocore's client config)."""

@@ -4,12 +4,14 @@ Judged from the record as it grows, by comparing the run before and after each e
 a milestone is told once, when it happens, and a reopened session does not tell again
 what the last driver already told: a phase started (its first step started), a go/no-go
 passed (a step of gates alone succeeded), a step failed, a phase ended (its every step
-done), the window complete (every step done). A step running past its budget is judged
-by the clock, from the driver's heartbeat (`past_budget`).
+done), the window complete (every step done), the point of no return passed (the first
+write on the new primary). A step running past its budget and the projected end slipping
+are judged by the clock, from the driver's heartbeat (`past_budget`, `Slip`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from cockpit.audit import events
@@ -29,6 +31,11 @@ def milestones_of(entry: AuditEntry, before: RunState, after: RunState,
     name = plan.plan.name
     if entry.event == events.STEP_STARTED:
         return _phase_started(phase, before, name)
+    if entry.event == events.PONR_PASSED:
+        said = str(entry.detail.get("summary") or "the first write on the new primary")
+        return [Notice("phase.point_of_no_return",
+                       f"{name}: {phase.id} passed its point of no return: forward-fix only",
+                       said, step.id)]
     if entry.event == events.STEP_FAILED:
         reason = str(entry.detail.get("reason") or "no reason recorded")
         return [Notice("step.failed", f"{name}: {step.id} failed",
@@ -88,3 +95,29 @@ def _phase_ended(phase: Phase, before: RunState, after: RunState, name: str) -> 
 
 def _all_done(run: RunState, plan: Plan) -> bool:
     return all(run.steps[s.id].done for s in plan.steps())
+
+
+@dataclass
+class Slip:
+    """The projected end of the window, told when it moves later by more than `told_after_s`
+    (the window's seconds) since it was last told or first seen: once per slip, so a window
+    sliding a minute at a time is told each time the minutes add up, not every minute."""
+
+    name: str
+    told_after_s: float
+    time_scale: float = 1.0
+    baseline: datetime | None = None
+
+    def check(self, projected: datetime | None) -> list[Notice]:
+        if projected is None:
+            return []
+        if self.baseline is None or projected < self.baseline:
+            self.baseline = projected  # earlier than told: good news is not a notice
+            return []
+        slipped = (projected - self.baseline).total_seconds() * self.time_scale
+        if slipped <= self.told_after_s:
+            return []
+        was, self.baseline = self.baseline, projected
+        return [Notice("window.end_slipped",
+                       f"{self.name}: projected end slipped {slipped / 60:.0f} min",
+                       f"now ~{projected:%H:%M}Z, was ~{was:%H:%M}Z")]

@@ -14,10 +14,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 
 from cockpit.estate.handle import EstateHandle
+from cockpit.estate.snapshots import utcnow
 from cockpit.notify.sender import Notifier
 from cockpit.plan.loader import LoadedPlan
 from cockpit.plan.models import Plan
 from cockpit.runner.lock import DriverLock
+from cockpit.runner.milestones import Slip
 from cockpit.runner.opening import PlanRecord, open_as_driver
 from cockpit.runner.pane_recording import PaneRecorder
 from cockpit.runner.pane_trends import PaneTrends
@@ -27,6 +29,7 @@ from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import StepState
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
+from cockpit.session.forecast import forecast
 from cockpit.session.mirror import MirrorPublisher, open_mirror
 from cockpit.session.protocols import CommandRefused, ManualPrompt
 from cockpit.session.served_sim import SimRequest
@@ -49,6 +52,7 @@ class DriverSession(ReadsFolder):
         # Only a driver records the panes: a watcher or a replay never writes the folder.
         self.recorder = PaneRecorder(folder.panes, folder.pane_part)
         self.trends = PaneTrends()
+        self.slip: Slip | None = None  # told when the projected end slips (with a notifier)
         self._panes: dict[str, PaneView] = {}
         self._lock = threading.Lock()
 
@@ -154,6 +158,13 @@ class DriverSession(ReadsFolder):
 
     def heartbeat(self) -> None:
         self.runner.heartbeat()
+        notifier = self.runner.notifier
+        if self.slip is None or notifier is None:
+            return
+        view = self.view()
+        projected = forecast(view, utcnow()) if view.completion() is None else None
+        for notice in self.slip.check(projected.ends if projected else None):
+            notifier.submit(notice)  # recorded, sent or not, at the next heartbeat
 
     def close(self, *, wait_s: float = 30.0) -> None:
         try:
@@ -189,7 +200,8 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
                          ask_manual: ManualPrompt | None = None,
                          runner_settings: RunnerSettings | None = None,
                          notifier: Notifier | None = None,
-                         mirror: MirrorSettings | None = None) -> DriverSession:
+                         mirror: MirrorSettings | None = None,
+                         slip_after_s: float | None = None) -> DriverSession:
     """Take the folder's lock, keep a copy of the plan, open the log, build the runner.
     The estate is the caller's: it outlives the session (tests, benchmarks). A notifier
     given is the session's from then on: its close finishes it."""
@@ -217,6 +229,8 @@ def start_driver_session(loaded: LoadedPlan, folder: SessionFolder, handle: Esta
     runner.resume_shipping()  # days of log shipping outlive any one driver
     runner.resume_point_of_no_return()
     session = DriverSession(loaded, folder, handle, runner)
+    if notifier is not None and slip_after_s is not None:
+        session.slip = Slip(loaded.plan.plan.name, slip_after_s, runner.time_scale)
     if mirror is not None and mirror.url:
         session.mirror = _mirror_for(folder, handle, mirror, runner)
     return session
@@ -271,7 +285,8 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                                        take_over=take_over, ask_manual=ask_manual,
                                        runner_settings=settings.runner,
                                        notifier=notifier_for(settings.notify),
-                                       mirror=_mirror_settings(loaded.plan, settings))
+                                       mirror=_mirror_settings(loaded.plan, settings),
+                                       slip_after_s=settings.notify.slip_minutes * 60)
         session.estate = estate
         estate.keep_served = True  # from here the estate is the session's
         try:

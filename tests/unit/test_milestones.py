@@ -5,7 +5,7 @@ told once per attempt, in the simulator's time when it is sped up."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from cockpit.audit import Actor, AuditWriter
 from cockpit.audit import events as ev
 from cockpit.audit.entry import AuditEntry
 from cockpit.plan.models import Plan
-from cockpit.runner.milestones import milestones_of, past_budget
+from cockpit.runner.milestones import Slip, milestones_of, past_budget
 from cockpit.runner.state import derive
 
 JO = Actor(user="jo", host="jump1")
@@ -104,3 +104,31 @@ def test_past_budget_is_told_once_per_attempt_in_the_simulators_time(
     # Sped up 20 times, a twentieth of the budget in wall time is the budget.
     sped = started.ts + timedelta(seconds=step.budget / 20 + 1)
     assert past_budget(run, plan, sped, set(), time_scale=20)
+
+
+def test_the_point_of_no_return_is_told_with_what_passed_it(
+        plan: Plan, tmp_path: Path, records: list[Record]) -> None:
+    record = Record(plan, tmp_path / "audit.jsonl", records)
+    phase = plan.phases[-1]
+    step = phase.steps[-1]
+    record.add(ev.PONR_PASSED, step.id, phase=phase.id, rollback="forward-fix only",
+               summary="dbo.orders 11358 -> 11366 on oms-sql-1")
+    assert record.told == ["phase.point_of_no_return"]
+
+
+def test_a_slipping_end_is_told_once_per_slip_and_never_for_good_news() -> None:
+    start = datetime(2026, 12, 19, 22, 0, tzinfo=UTC)
+    slip = Slip("OMS Phase Two", told_after_s=600)
+    assert slip.check(None) == []
+    assert slip.check(start) == []  # the first projection is the baseline
+    assert slip.check(start + timedelta(minutes=9)) == []
+    notices = slip.check(start + timedelta(minutes=12))
+    assert [n.milestone for n in notices] == ["window.end_slipped"]
+    assert "slipped 12 min" in notices[0].title and "was ~22:00Z" in notices[0].body
+    assert slip.check(start + timedelta(minutes=20)) == []  # 8 more: not yet another slip
+    assert slip.check(start - timedelta(minutes=30)) == []  # earlier: the new baseline
+    assert slip.check(start - timedelta(minutes=25)) == []
+    # Sped up 20 times, 31 s of wall time is ten minutes and more of the window's.
+    fast = Slip("OMS Phase Two", told_after_s=600, time_scale=20)
+    fast.check(start)
+    assert fast.check(start + timedelta(seconds=31))
