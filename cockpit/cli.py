@@ -258,7 +258,7 @@ def _story_beside(log: Path) -> PaneStory:
     from cockpit.session.pane_story import pane_story
 
     folder = SessionFolder(log.parent)
-    return pane_story(folder) if folder.audit == log else {}
+    return pane_story(folder.plan, log, folder.pane_parts()) if folder.audit == log else {}
 
 
 def _write_private(path: Path, chunks: Iterable[str]) -> None:

@@ -93,7 +93,8 @@ class SessionFolder:
         from cockpit.session.pane_story import pane_story  # it reads this folder
 
         name = f"report-{now.strftime('%Y%m%d-%H%M%S')}.html"
-        return name, export_log(self.audit, "html", pane_story(self))
+        return name, export_log(self.audit, "html",
+                                pane_story(self.plan, self.audit, self.pane_parts()))
 
     def write_report(self, now: datetime) -> Path:
         """The change board's record as HTML beside the log; where a watcher may not write

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from pathlib import Path
 
 from cockpit.audit import events
 from cockpit.audit.pane_story import MARGIN_S, PaneStory, StoryLine
@@ -18,7 +19,6 @@ from cockpit.plan.loader import PlanLoadError, load_plan_text
 from cockpit.plan.models import Plan
 from cockpit.runner.pane_recording import PanePlayback, read_recording
 from cockpit.runner.panes import PANES, PaneView, panes_watched_by
-from cockpit.session.folder import SessionFolder
 
 POINTS = 24  # samples across each step's window: the sparkline's width
 # Per pane: the cells naming a row, and the figures drawn.
@@ -33,25 +33,25 @@ Window = tuple[float, float]
 Samples = dict[tuple[str, str, str], list[float | None]]  # (step, pane, figure) -> values
 
 
-def pane_story(folder: SessionFolder) -> PaneStory:
-    """Nothing when the panes were not recorded or the plan cannot be read."""
-    parts = folder.pane_parts()
+def pane_story(plan_copy: Path, audit: Path, parts: list[Path]) -> PaneStory:
+    """From a session's plan copy, log and recording parts (a folder's, however it was
+    kept); nothing when the panes were not recorded or the plan cannot be read."""
     try:
-        plan = load_plan_text(folder.plan.read_text(encoding="utf-8-sig"), folder.plan)
+        plan = load_plan_text(plan_copy.read_text(encoding="utf-8-sig"), plan_copy)
     except (OSError, PlanLoadError):
         return {}
     if not parts:
         return {}
-    windows = step_windows(folder)
+    windows = step_windows(audit)
     playback = read_recording(part.read_bytes() for part in parts)
     return build_story(plan, windows, playback)
 
 
-def step_windows(folder: SessionFolder) -> dict[str, Window]:
+def step_windows(audit: Path) -> dict[str, Window]:
     """Each step's last run: its last start to the end that followed it."""
     started: dict[str, float] = {}
     windows: dict[str, Window] = {}
-    for line, _ in read_log_lines(folder.audit):
+    for line, _ in read_log_lines(audit):
         if line.step is None or line.event not in (events.STEP_STARTED, *_ENDS):
             continue
         when = _epoch(line.ts)

@@ -44,23 +44,26 @@ SWITCH = "switch-dns"
 
 @contextmanager
 def panes_polled(session: DriverSession) -> Iterator[None]:
-    """Every pane polled over and over while the window runs, as the driver's screen
-    polls them (the interval is the poller's, scaled down like the sim)."""
+    """Every pane polled over and over while the window runs, each on its own thread as
+    the driver's screen polls them (the interval is the poller's, scaled down like the
+    sim): a slow pane (the SQL side) never holds up the others."""
     stop = threading.Event()
 
-    def poll() -> None:
+    def poll(pane: str) -> None:
         while not stop.is_set():
-            for pane in PANES:
-                session.poll_pane(pane)
+            session.poll_pane(pane)
             stop.wait(2.0 / SPEED)
 
-    poller = threading.Thread(target=poll, name="test-poller")
-    poller.start()
+    pollers = [threading.Thread(target=poll, args=(pane,), name=f"test-poll-{pane}")
+               for pane in PANES]
+    for poller in pollers:
+        poller.start()
     try:
         yield
     finally:
         stop.set()
-        poller.join()
+        for poller in pollers:
+            poller.join()
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +224,8 @@ def test_the_export_shows_what_the_panes_showed_around_each_step(copied: Path) -
 
     from cockpit.session.pane_story import pane_story
 
-    story = pane_story(SessionFolder(copied))
+    folder = SessionFolder(copied)
+    story = pane_story(folder.plan, folder.audit, folder.pane_parts())
     ended = next(e for e in log_entries(copied)
                  if e.event == "step.succeeded" and e.step == "apps-healthy")
     replay = Replay(FolderRecording(SessionFolder(copied)))
