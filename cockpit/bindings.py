@@ -41,6 +41,9 @@ ACTIONS: tuple[CockpitAction, ...] = (
     CockpitAction("quit", "q,f10", "quit_cockpit", "Quit", "Leave the cockpit",
                   driver_only=False),
     CockpitAction("undo_step", "u", "undo_selected", "Undo", "Undo the selected step"),
+    CockpitAction("roll_back", "b", "roll_back", "Rollback",
+                  "Roll the window's phase back along its rollback path (type-to-confirm); "
+                  "refused once its point of no return has passed"),
     CockpitAction("skip_step", "s", "skip_selected", "Skip",
                   "Skip the selected step, with a reason"),
     CockpitAction("override_gate", "o", "override_selected", "Override",

@@ -283,15 +283,19 @@ def folder_for(session_dir: Path | None, plan_file: Path) -> SessionFolder:
 @click.option("--manual-note", metavar="TEXT",
               help="Confirm every manual step with this note (unattended rehearsals); "
                    "without it a manual step is asked on the terminal, or refused.")
+@click.option("--rollback", "rollback_phase", metavar="PHASE",
+              help="Run the window up to PHASE's point of no return (exclusive), then "
+                   "PHASE's rollback path: its length is measured.")
 def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
              faults: tuple[str, ...], sim_endpoints: Path | None, take_over: bool,
-             interrupted: str, manual_note: str | None) -> None:
+             interrupted: str, manual_note: str | None, rollback_phase: str | None) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
     from cockpit.runner.lock import LockHeld, StaleLock
     from cockpit.session.driver import DriverOpening, OpeningCancelled
     from cockpit.session.estate import SimUnavailable
     from cockpit.session.heartbeat import beating
     from cockpit.session.rehearsal import rehearse as rehearse_plan
+    from cockpit.session.rehearsal import rehearse_rollback
     from cockpit.session.served_sim import ServedSimFailed
     from cockpit.session.shutdown import Stop, TerminalWatch
 
@@ -316,9 +320,13 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
                 for warning in session.warnings:
                     click.echo(f"warning: {warning}", err=True)
                 with beating(session, opening.settings.runner.heartbeat_every_s):
-                    result = rehearse_plan(session.runner,
-                                           on_step=stop.checked(_print_progress),
-                                           interrupted=interrupted)
+                    if rollback_phase is not None:
+                        result = rehearse_rollback(session.runner, rollback_phase,
+                                                   on_step=stop.checked(_print_progress))
+                    else:
+                        result = rehearse_plan(session.runner,
+                                               on_step=stop.checked(_print_progress),
+                                               interrupted=interrupted)
             finally:
                 opening.close()
         except BaseException as exc:

@@ -16,7 +16,8 @@ from dataclasses import replace
 from cockpit.estate.handle import EstateHandle
 from cockpit.notify.sender import Notifier
 from cockpit.plan.loader import LoadedPlan
-from cockpit.plan.models import Plan
+from cockpit.plan.models import Plan, Step
+from cockpit.runner import rollback
 from cockpit.runner.lock import DriverLock
 from cockpit.runner.opening import PlanRecord, open_as_driver
 from cockpit.runner.pane_recording import PaneRecorder
@@ -78,7 +79,8 @@ class DriverSession(ReadsFolder):
             panes = dict(self._panes)
         return SessionView(plan=self.plan, run=self.runner.state(),
                            entries=self.runner.entries, panes=panes,
-                           driver=self.runner.driver_label(), problem=self.problem)
+                           driver=self.runner.driver_label(), problem=self.problem,
+                           time_scale=self.runner.time_scale)
 
     # --- the panes --------------------------------------------------------------------------
 
@@ -128,7 +130,21 @@ class DriverSession(ReadsFolder):
         with _refused():
             self.runner.add_note(text)
 
+    def roll_back(self) -> str:
+        with _refused():
+            return self.runner.roll_back()
+
+    def rollback_refusal(self) -> str | None:
+        return rollback.refusal(self.plan, self.runner.state(), self.runner.entries)
+
+    def rollback_path(self) -> tuple[str, list[Step]] | None:
+        path = rollback.current_path(self.plan, self.runner.entries)
+        return (path.phase.id, path.steps) if path is not None else None
+
     def refusal(self, step_id: str) -> str | None:
+        alone = rollback.outside_rollback(self.plan, self.runner.state(), step_id)
+        if alone is not None:
+            return alone
         state = self.runner.step_state(step_id)
         if state.status in Runner.RUNNABLE:
             return None

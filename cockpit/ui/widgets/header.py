@@ -8,6 +8,7 @@ from typing import NamedTuple
 from rich.text import Text
 from textual.widgets import Static
 
+from cockpit.session.abort_by import AbortBy, abort_by
 from cockpit.session.view import SessionView, clock
 
 
@@ -42,6 +43,10 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line2 = Text(no_wrap=True, overflow="ellipsis")
     line2.append(f" drives: {_who(view.driver)}")
     line2.append(" | " + window_clock(view, now))
+    deadline = abort_by(view, now)
+    if deadline is not None:
+        line2.append(f" | abort-by {deadline.abort_by:%H:%M}Z",
+                     style="bold" if deadline.no_longer_fits else "")
     rollback = rollback_state(view)
     if rollback is not None and not rollback.loud:
         line2.append(" | ")
@@ -60,6 +65,9 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     if rollback is not None and rollback.loud:  # its own line: never cut
         line1.append("\n")
         line1.append(f" {rollback.text} ", style=rollback.style)
+    if deadline is not None and deadline.no_longer_fits:  # its own line, its words first
+        line1.append("\n")
+        line1.append(f" {no_longer_fits(deadline)} ", style="bold reverse red")
     for problem in (view.credentials_problem(), view.problem):
         if problem:
             line1.append("\n")
@@ -82,12 +90,26 @@ def rollback_state(view: SessionView) -> Rollback | None:
         return Rollback(f"FORWARD-FIX ONLY since {entry.ts:%H:%M}Z: the first write on the "
                         f"new primary passed {phase}'s point of no return",
                         "bold reverse magenta", loud=True)
+    rolling = view.run.rolling_back()
+    if rolling is not None:
+        return Rollback(f"ROLLING BACK {rolling.detail.get('phase')} since {rolling.ts:%H:%M}Z: "
+                        f"{', '.join(str(s) for s in rolling.detail.get('steps') or [])}",
+                        "bold reverse yellow", loud=True)
     armed = next(iter(view.run.ponr_armed.items()), None)
     if armed is not None:
         phase, entry = armed
         where = f"{entry.detail.get('database')} on {entry.detail.get('endpoint')}"
         return Rollback(f"rollback open: watching {where}", "magenta", loud=False)
     return None
+
+
+def no_longer_fits(deadline: AbortBy) -> str:
+    """Within 78 columns, so an 80-column header never cuts it."""
+    if deadline.running_ends is None:
+        return (f"rollback no longer fits: abort-by {deadline.abort_by:%H:%M}Z has passed "
+                f"(rollback {clock(deadline.rollback_s)})")
+    return (f"rollback no longer fits: ends ~{deadline.running_ends:%H:%M}Z + rollback "
+            f"{clock(deadline.rollback_s)} > window end {deadline.window_end:%H:%M}Z")
 
 
 def _who(driver: str | None) -> str:
