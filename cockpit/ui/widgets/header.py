@@ -42,11 +42,10 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line1.append(f" | {view.current_phase()}")
     line2 = Text(no_wrap=True, overflow="ellipsis")
     line2.append(f" drives: {_who(view.driver)}")
-    line2.append(" | " + window_clock(view, now))
     deadline = abort_by(view, now)
-    if deadline is not None:
-        line2.append(f" | abort-by {deadline.abort_by:%H:%M}Z",
-                     style="bold" if deadline.no_longer_fits else "")
+    # beside the window's budget, so that 80 columns still show it
+    said = f"abort-by {deadline.abort_by:%H:%M}Z" if deadline is not None else ""
+    line2.append(" | " + window_clock(view, now, abort=said))
     rollback = rollback_state(view)
     if rollback is not None and not rollback.loud:
         line2.append(" | ")
@@ -117,8 +116,9 @@ def _who(driver: str | None) -> str:
     return driver.split(" (pid")[0] if driver else "nobody"
 
 
-def window_clock(view: SessionView, now: datetime) -> str:
-    """The clock runs while the window does, and stops when the last step is done."""
+def window_clock(view: SessionView, now: datetime, *, abort: str = "") -> str:
+    """The clock runs while the window does, and stops when the last step is done;
+    `abort` (the abort-by) follows the budget."""
     budget = view.plan.plan.budget
     complete = view.completion()
     if complete is not None:
@@ -131,5 +131,5 @@ def window_clock(view: SessionView, now: datetime) -> str:
     projected = now + timedelta(seconds=remaining)
     over = elapsed + remaining - budget
     verdict = f"{clock(over)} OVER" if over > 0 else f"{clock(-over)} spare"
-    return (f"window {clock(elapsed)} / {clock(budget)}"
+    return (f"window {clock(elapsed)} / {clock(budget)}{f' | {abort}' if abort else ''}"
             f" | ends ~{projected.strftime('%H:%M')}Z ({verdict})")
