@@ -556,15 +556,22 @@ def approve(session_dir: Path, step: str, action: str, reason: str) -> None:
 @click.option("--bind", metavar="HOST:PORT", default=None,
               help=f"With --web: where to listen [default: {WEB_BIND}]. Loopback is reached "
                    "through an SSH tunnel; any other address asks for a token.")
-def watch(session_dir: str, web: bool, bind: str | None) -> None:
+@click.option("--approver", is_flag=True,
+              help="Be the second person: a key (a) approves, as your login, what the "
+                   "driver waits on (the driver refuses its own login).")
+def watch(session_dir: str, web: bool, bind: str | None, approver: bool) -> None:
     """Watch a session read-only: needs the session folder (no credentials), or read
     access to its S3 mirror."""
+    from cockpit.session.approving import Approver
     from cockpit.session.folder import SessionFolder
     from cockpit.session.watch import SessionReader
     from cockpit.ui.app import make_watch_app
 
     if bind is not None and not web:
         raise click.UsageError("--bind only applies with --web")
+    if approver and (web or session_dir.startswith("s3://")):
+        raise click.UsageError("--approver approves from the jump host: a session folder, "
+                               "not --web or a mirror")
     if session_dir.startswith("s3://"):
         if web:
             raise click.UsageError("--web serves a session folder, not a mirror")
@@ -577,7 +584,8 @@ def watch(session_dir: str, web: bool, bind: str | None) -> None:
     if web:
         sys.exit(_watch_in_browsers(Path(session_dir), bind or WEB_BIND))
     reader = SessionReader(folder, hung_after_s=settings.runner.hung_after_s)
-    make_watch_app(reader, settings=settings).run()
+    approving = Approver(Path(session_dir)) if approver else None
+    make_watch_app(reader, settings=settings, approver=approving).run()
 
 
 def _watch_mirror(url: str) -> int:

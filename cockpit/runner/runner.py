@@ -396,6 +396,7 @@ class Runner:
                 continue
             self._append(events.APPROVAL_ACCEPTED, step.id, detail)
             return
+        self._append(events.APPROVAL_ASKED, step.id, {"action": action})
         raise StepRefused(
             f"{action} of {step.id} needs a second person: another engineer runs, from their "
             f"own login, cockpit approve {self.folder} {step.id} --action {action} "

@@ -25,6 +25,7 @@ from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
 from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import StepState
+from cockpit.session.approving import approval_lines
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.mirror import MirrorPublisher, open_mirror
@@ -77,10 +78,12 @@ class DriverSession(ReadsFolder):
     def view(self) -> SessionView:
         with self._lock:
             panes = dict(self._panes)
+        entries = self.runner.entries
         return SessionView(plan=self.plan, run=self.runner.state(),
-                           entries=self.runner.entries, panes=panes,
+                           entries=entries, panes=panes,
                            driver=self.runner.driver_label(), problem=self.problem,
-                           time_scale=self.runner.time_scale)
+                           time_scale=self.runner.time_scale,
+                           approvals=approval_lines(self.runner.folder, entries))
 
     # --- the panes --------------------------------------------------------------------------
 

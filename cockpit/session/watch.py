@@ -20,6 +20,7 @@ from cockpit.runner.lock import HUNG_AFTER_S, is_held, read_holder
 from cockpit.runner.panes import PaneView
 from cockpit.runner.publish import read_state
 from cockpit.runner.state import derive
+from cockpit.session.approving import approval_lines
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.view import SessionView
 
@@ -60,7 +61,8 @@ class SessionReader(ReadsFolder):
             panes=_panes(state), driver=holder.describe() if holder else None,
             driver_alive=alive,
             driver_hung_s=holder.silent_s() if hung and holder is not None else None,
-            published_at=_when(state.get("published_at")), problem=self.problem)
+            published_at=_when(state.get("published_at")), problem=self.problem,
+            approvals=approval_lines(self.folder.path, self._entries))
 
     # --- the log ----------------------------------------------------------------------------
 

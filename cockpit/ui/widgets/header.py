@@ -61,6 +61,9 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     if hint:  # its own line: a path must not be cut to make room for the clock
         line1.append("\n")
         line1.append(f" {hint}", style="dim")
+    for approval in view.approvals[-1:]:  # the latest: the one the driver is on
+        line1.append("\n")
+        line1.append(f" {approval} ", style="bold reverse yellow")
     if rollback is not None and rollback.loud:  # its own line: never cut
         line1.append("\n")
         line1.append(f" {rollback.text} ", style=rollback.style)
