@@ -90,6 +90,12 @@ class RunState:
         every = [*self.steps.values(), *self.rollback.values()]
         return next((s for s in every if s.status is Status.RUNNING), None)
 
+    def rolled_back(self, phase: str) -> AuditEntry | None:
+        """The `rollback.ended` of the phase's rollback run to its end, if one was."""
+        return next((e for e in reversed(self.rollbacks) if e.event == events.ROLLBACK_ENDED
+                     and e.detail.get("phase") == phase
+                     and e.detail.get("outcome") == "rolled back"), None)
+
     def rolling_back(self) -> AuditEntry | None:
         """The `rollback.started` of a rollback not yet ended."""
         last = next((e for e in reversed(self.rollbacks)

@@ -37,12 +37,13 @@ class AbortBy:
 
 def abort_by(view: SessionView, now: datetime) -> AbortBy | None:
     """The window's abort-by, while a rollback path exists for the phase the window is
-    in, and its point of no return has not passed (nor a rollback begun); else None."""
+    in, and its point of no return has not passed (nor a rollback begun or run to its
+    end); else None."""
     plan, run = view.plan, view.run
     path = rollback.current_path(plan, view.entries)
     started = view.window_started()
     if path is None or started is None or path.phase.id in run.ponr_passed \
-            or run.rolling_back() is not None:
+            or run.rolling_back() is not None or run.rolled_back(path.phase.id) is not None:
         return None
     scale = view.time_scale
     window_end = started + timedelta(seconds=plan.plan.budget / scale)

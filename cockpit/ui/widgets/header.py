@@ -8,6 +8,7 @@ from typing import NamedTuple
 from rich.text import Text
 from textual.widgets import Static
 
+from cockpit.audit import events
 from cockpit.session.abort_by import AbortBy, abort_by
 from cockpit.session.view import SessionView, clock
 
@@ -96,6 +97,11 @@ def rollback_state(view: SessionView) -> Rollback | None:
     if rolling is not None:
         return Rollback(f"ROLLING BACK {rolling.detail.get('phase')} since {rolling.ts:%H:%M}Z: "
                         f"{', '.join(str(s) for s in rolling.detail.get('steps') or [])}",
+                        "bold reverse yellow", loud=True)
+    ended = next((e for e in reversed(view.run.rollbacks) if e.event != events.ROLLBACK_REFUSED),
+                 None)
+    if ended is not None and view.run.rolled_back(str(ended.detail.get("phase"))) is ended:
+        return Rollback(f"ROLLED BACK {ended.detail.get('phase')} at {ended.ts:%H:%M}Z",
                         "bold reverse yellow", loud=True)
     armed = next(iter(view.run.ponr_armed.items()), None)
     if armed is not None:
