@@ -167,10 +167,11 @@ class Runner:
 
     # --- the rollback path ----------------------------------------------------------------
 
-    def roll_back(self) -> str:
+    def roll_back(self, on_step: Callable[[StepState], None] | None = None) -> str:
         """Run the window's phase's rollback path, its steps in order, each as any step
-        runs; returns how it ended. Refused, on the record with why, once the phase's point
-        of no return has passed (or when there is nothing to roll back)."""
+        runs (`on_step` told of each as it ends); returns how it ended. Refused, on the
+        record with why, once the phase's point of no return has passed (or when there is
+        nothing to roll back)."""
         with self._lock:
             entries = self._session.entries
             path = rollback.current_path(self.plan, entries)
@@ -186,7 +187,10 @@ class Runner:
                 "projected_s": path.duration_s})
         started = time.monotonic()
         for step in steps:
-            if not self._rollback_step(step):
+            held = self._rollback_step(step)
+            if on_step is not None:
+                on_step(self.step_state(step.id))
+            if not held:
                 reason = self.step_state(step.id).reason or "did not succeed"
                 self._end_rollback(path, started, "stopped", at=step.id, reason=reason)
                 return f"rollback stopped at {step.id}: {reason}"

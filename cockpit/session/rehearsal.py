@@ -106,13 +106,10 @@ def rehearse_rollback(runner: Runner, phase_id: str,
         if outcomes[-1].status is not Status.SUCCEEDED:
             return RehearsalResult(outcomes, step_id, [])
     try:
-        said = runner.roll_back()
+        said = runner.roll_back(on_step)
     except StepRefused as exc:  # on the record already, with why
         return RehearsalResult(outcomes, "rollback", [], rollback=f"rollback {exc}")
     ran = [runner.step_state(step.id) for step in phase.rollback]
-    for state in ran:
-        if on_step is not None:
-            on_step(state)
     ended = runner.state().rollbacks[-1]
     failed = next((s.step_id for s in ran if not s.done), None)
     took = float(ended.detail.get("duration_s") or 0.0)
