@@ -755,7 +755,7 @@ class Runner:
             plan=self.plan.plan.name, session=str(self.folder),
             head={"seq": run.head[0], "hash": run.head[1]} if run.head else None,
             closed=run.closed, steps={sid: _public(s) for sid, s in run.steps.items()},
-            driver=self._session.lock.holder_info())
+            driver=self._session.lock.holder_info(), time_scale=self.time_scale)
         self.publisher.publish()
 
     def _probe_ctx(self, step: Step) -> probes.ProbeContext:

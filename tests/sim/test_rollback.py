@@ -23,7 +23,9 @@ from cockpit.audit import events
 from cockpit.estate import dns, sql, sql_chain
 from cockpit.runner.runner import StepRefused
 from cockpit.runner.state import Status
+from cockpit.session.folder import SessionFolder
 from cockpit.session.rehearsal import rehearse, rehearse_rollback
+from cockpit.session.watch import SessionReader
 
 SPEED = 50.0
 
@@ -95,3 +97,5 @@ def test_the_rollback_is_refused_once_the_point_of_no_return_has_passed(
     assert [(e.detail["phase"], e.detail["reason"]) for e in refusals] == [("phase-two", said)]
     assert not [e for e in entries if e.event == events.ROLLBACK_STARTED]
     assert set(states.values()) == {Status.PENDING}  # nothing of the path ran
+    watched = SessionReader(SessionFolder(folder)).view()
+    assert watched is not None and watched.time_scale == SPEED  # abort-by as the driver's
