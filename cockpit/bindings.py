@@ -21,12 +21,16 @@ class CockpitAction:
     driver_only: bool = True
     show: bool = True
     replay_only: bool = False
+    approver_only: bool = False
 
     def in_mode(self, mode: str) -> bool:
-        """driver: everything but replay's keys; watch: what changes nothing; replay:
-        what changes nothing, and moving through the window."""
+        """driver: everything but replay's and the approver's keys; watch: what changes
+        nothing; approver (`watch --approver`): that, and approving; replay: what changes
+        nothing, and moving through the window."""
         if self.replay_only:
             return mode == "replay"
+        if self.approver_only:
+            return mode == "approver"
         return mode == "driver" or not self.driver_only
 
 
@@ -41,6 +45,9 @@ ACTIONS: tuple[CockpitAction, ...] = (
     CockpitAction("quit", "q,f10", "quit_cockpit", "Quit", "Leave the cockpit",
                   driver_only=False),
     CockpitAction("undo_step", "u", "undo_selected", "Undo", "Undo the selected step"),
+    CockpitAction("roll_back", "b", "roll_back", "Rollback",
+                  "Roll the window's phase back along its rollback path (type-to-confirm); "
+                  "refused once its point of no return has passed"),
     CockpitAction("skip_step", "s", "skip_selected", "Skip",
                   "Skip the selected step, with a reason"),
     CockpitAction("override_gate", "o", "override_selected", "Override",
@@ -65,6 +72,9 @@ ACTIONS: tuple[CockpitAction, ...] = (
                   replay_only=True),
     CockpitAction("replay_next_event", "n", "next_event", "Next event",
                   "To the next entry of the audit log", driver_only=False, replay_only=True),
+    CockpitAction("approve", "a", "approve_waiting", "Approve",
+                  "Approve, as the second person, what the driver waits on (with a reason)",
+                  driver_only=False, approver_only=True),
     CockpitAction("palette", "colon,ctrl+p", "app.command_palette", "Steps",
                   "Command palette: every step and action", driver_only=False),
 )

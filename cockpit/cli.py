@@ -374,15 +374,19 @@ def folder_for(session_dir: Path | None, plan_file: Path) -> SessionFolder:
 @click.option("--manual-note", metavar="TEXT",
               help="Confirm every manual step with this note (unattended rehearsals); "
                    "without it a manual step is asked on the terminal, or refused.")
+@click.option("--rollback", "rollback_phase", metavar="PHASE",
+              help="Run the window up to PHASE's point of no return (exclusive), then "
+                   "PHASE's rollback path: its length is measured.")
 def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
              faults: tuple[str, ...], sim_endpoints: Path | None, take_over: bool,
-             interrupted: str, manual_note: str | None) -> None:
+             interrupted: str, manual_note: str | None, rollback_phase: str | None) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
     from cockpit.runner.lock import LockHeld, StaleLock
     from cockpit.session.driver import DriverOpening, OpeningCancelled
     from cockpit.session.estate import SimUnavailable
     from cockpit.session.heartbeat import beating
     from cockpit.session.rehearsal import rehearse as rehearse_plan
+    from cockpit.session.rehearsal import rehearse_rollback
     from cockpit.session.served_sim import ServedSimFailed
     from cockpit.session.shutdown import Stop, TerminalWatch
 
@@ -407,9 +411,13 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
                 for warning in session.warnings:
                     click.echo(f"warning: {warning}", err=True)
                 with beating(session, opening.settings.runner.heartbeat_every_s):
-                    result = rehearse_plan(session.runner,
-                                           on_step=stop.checked(_print_progress),
-                                           interrupted=interrupted)
+                    if rollback_phase is not None:
+                        result = rehearse_rollback(session.runner, rollback_phase,
+                                                   on_step=stop.checked(_print_progress))
+                    else:
+                        result = rehearse_plan(session.runner,
+                                               on_step=stop.checked(_print_progress),
+                                               interrupted=interrupted)
             finally:
                 opening.close()
         except BaseException as exc:
@@ -639,15 +647,22 @@ def approve(session_dir: Path, step: str, action: str, reason: str) -> None:
 @click.option("--bind", metavar="HOST:PORT", default=None,
               help=f"With --web: where to listen [default: {WEB_BIND}]. Loopback is reached "
                    "through an SSH tunnel; any other address asks for a token.")
-def watch(session_dir: str, web: bool, bind: str | None) -> None:
+@click.option("--approver", is_flag=True,
+              help="Be the second person: a key (a) approves, as your login, what the "
+                   "driver waits on (the driver refuses its own login).")
+def watch(session_dir: str, web: bool, bind: str | None, approver: bool) -> None:
     """Watch a session read-only: needs the session folder (no credentials), or read
     access to its S3 mirror."""
+    from cockpit.session.approving import Approver
     from cockpit.session.folder import SessionFolder
     from cockpit.session.watch import SessionReader
     from cockpit.ui.app import make_watch_app
 
     if bind is not None and not web:
         raise click.UsageError("--bind only applies with --web")
+    if approver and (web or session_dir.startswith("s3://")):
+        raise click.UsageError("--approver approves from the jump host: a session folder, "
+                               "not --web or a mirror")
     if session_dir.startswith("s3://"):
         if web:  # each browser's watcher reads the mirror itself: say now if it cannot
             _mirror_reader(session_dir).close()
@@ -661,7 +676,8 @@ def watch(session_dir: str, web: bool, bind: str | None) -> None:
     if web:
         sys.exit(_watch_in_browsers(str(Path(session_dir).resolve()), bind or WEB_BIND))
     reader = SessionReader(folder, hung_after_s=settings.runner.hung_after_s)
-    make_watch_app(reader, settings=settings).run()
+    approving = Approver(Path(session_dir)) if approver else None
+    make_watch_app(reader, settings=settings, approver=approving).run()
 
 
 def _watch_mirror(url: str) -> int:

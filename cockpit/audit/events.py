@@ -34,6 +34,15 @@ PONR_PASSED = "phase.point_of_no_return"
 # driver's own, which never counts).
 APPROVAL_ACCEPTED = "approval.accepted"
 APPROVAL_REFUSED = "approval.refused"
+# The driver asked for what needs a second person and found no approval: what the
+# approvers' watchers show as waiting.
+APPROVAL_ASKED = "approval.asked"
+# A phase's rollback path: started from the rollback key (the phase, its steps, their
+# summed budgets), its steps recorded as any step's, then ended (rolled back, or stopped at
+# a step that failed); refused, with why, once the point of no return has passed.
+ROLLBACK_STARTED = "rollback.started"
+ROLLBACK_ENDED = "rollback.ended"
+ROLLBACK_REFUSED = "rollback.refused"
 
 ALL_EVENTS = frozenset({
     SESSION_OPENED, STEP_STARTED, STEP_PROGRESS, STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED,
@@ -41,5 +50,6 @@ ALL_EVENTS = frozenset({
     GATE_OVERRIDDEN, STEP_UNDONE, STEP_UNDO_FAILED, NOTE_ADDED, SESSION_CLOSED,
     SESSION_INTERRUPTED, AUDIT_REPAIRED, LOCK_TAKEN_OVER, SESSION_HANGUP,
     NOTIFY_SENT, NOTIFY_FAILED, READINESS_CHECKED, PONR_ARMED, PONR_PASSED,
-    APPROVAL_ACCEPTED, APPROVAL_REFUSED,
+    APPROVAL_ACCEPTED, APPROVAL_REFUSED, APPROVAL_ASKED,
+    ROLLBACK_STARTED, ROLLBACK_ENDED, ROLLBACK_REFUSED,
 })

@@ -62,6 +62,8 @@ ESTATE_COLLECTIONS = (
     "availability_groups",
     "databases",
 )
+# Where a phase holds steps: its window's, and its rollback path's.
+STEP_LISTS = ("steps", "rollback")
 # `value = "alb:<id>"` names a load balancer, `"ag:<id>"` an availability group (its listener).
 VALUE_PREFIXES = {"alb:": "load_balancers", "ag:": "availability_groups"}
 
@@ -127,11 +129,13 @@ class Context:
         return self._known[collection]
 
     def steps(self) -> list[tuple[KeyPath, Table]]:
-        """Every step table in the file, in order, whatever it holds."""
+        """Every step table in the file, the window's and the rollback paths', in order,
+        whatever it holds."""
         return [
-            (("phases", p, "steps", s), step)
+            (("phases", p, where, s), step)
             for p, phase in _tables(_get(self.data, "phases"))
-            for s, step in _tables(_get(phase, "steps"))
+            for where in STEP_LISTS
+            for s, step in _tables(_get(phase, where))
         ]
 
     def raw_models(self) -> list[RawModel]:
@@ -208,8 +212,9 @@ def _read_ids(data: Any, collection: str) -> Known:
         whole = isinstance(data, dict) and _readable(node)
     elif collection == "steps":
         phases = _get(data, "phases")
-        items = [step for _, phase in _tables(phases) for _, step in _tables(phase.get("steps"))]
-        whole = isinstance(data, dict) and _readable(phases, "steps")
+        items = [step for _, phase in _tables(phases) for where in STEP_LISTS
+                 for _, step in _tables(phase.get(where))]
+        whole = isinstance(data, dict) and all(_readable(phases, where) for where in STEP_LISTS)
     else:
         estate = _get(data, "estate")
         node = _get(estate, collection)
@@ -656,6 +661,35 @@ def point_of_no_return_in_its_phase(context: Context) -> list[Finding]:
     return findings
 
 
+def rollback_steps_stand_apart(context: Context) -> list[Finding]:
+    """A rollback path runs its steps in the order written, from the one rollback key:
+    a rollback step has no `after` and no `key` of its own, and no step of the window waits
+    on one (it would wait for a rollback that is never meant to run)."""
+    findings, rollback_ids = [], set()
+    for p, phase in _tables(_get(context.data, "phases")):
+        for s, step in _tables(phase.get("rollback")):
+            loc: KeyPath = ("phases", p, "rollback", s)
+            rollback_ids.add(step.get("id"))
+            for key, why in (("after", "runs in the order the rollback path lists"),
+                             ("key", "starts from the rollback key, with the path")):
+                if key in step:
+                    findings.append(context.at(loc + (key,), (
+                        f"{owner(loc, context.data)} has {key!r}: a rollback step {why}; "
+                        f"drop {key!r}")))
+    window = [(at, step) for at, step in context.steps() if at[2] == "steps"]
+    only_rollback = rollback_ids - {step.get("id") for _, step in window}  # else a duplicate
+    for at, step in window:
+        after = step.get("after")
+        if not isinstance(after, list):
+            continue
+        for i, dep in enumerate(after):
+            if isinstance(dep, str) and dep in only_rollback:
+                findings.append(context.at(at + ("after", i), (
+                    f"{owner(at, context.data)} comes after {quoted(dep)}, a rollback "
+                    "step, which runs only in a rollback: name a step of the window")))
+    return findings
+
+
 def dependency_cycles(context: Context) -> list[Finding]:
     """`after` must leave an order to run the steps in."""
     steps: dict[str, tuple[KeyPath, list[Any]]] = {}
@@ -742,6 +776,7 @@ CHECKS: tuple[Check, ...] = (
     duplicate_keys,
     dependency_cycles,
     point_of_no_return_in_its_phase,
+    rollback_steps_stand_apart,
     steps_that_do_nothing,
     alias_without_ttl,
     insync_has_a_change,

@@ -123,7 +123,7 @@ def node_at(root: Any, loc: Loc) -> Any:
 def owner(loc: Loc, root: Any) -> str:
     """What holds the value at `loc`, by id where it has one: `step 'switch-dns'`."""
     parts = [part for part in loc]
-    if len(parts) >= 4 and parts[0] == "phases" and parts[2] == "steps":
+    if len(parts) >= 4 and parts[0] == "phases" and parts[2] in ("steps", "rollback"):
         return _within_step(parts, root)
     if len(parts) >= 3 and parts[0] == "estate" and isinstance(parts[2], int):
         return _item(noun(str(parts[1])), root, parts[:3])
@@ -135,7 +135,7 @@ def owner(loc: Loc, root: Any) -> str:
 
 
 def _within_step(parts: list[str | int], root: Any) -> str:
-    step = _item("step", root, parts[:4])
+    step = _item("step" if parts[2] == "steps" else "rollback step", root, parts[:4])
     field = parts[4] if len(parts) > 4 else None
     if field in ("do", "undo", "until", "gates"):
         return f"{field!r} of {step}"

@@ -982,6 +982,10 @@ class Phase(Strict):
     title: str = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
     point_of_no_return: Identifier | None = None
+    # The way back while the point of no return has not passed: steps run in order from one
+    # key, each with its gates and its budget (the rollback's length is their sum, which
+    # sets the window's abort-by). No `after` and no `key` of their own (plan/checks.py).
+    rollback: list[Step] = []
 
 
 ReadinessMoment = Literal["t-48h", "t-1h", "go"]
@@ -1017,14 +1021,22 @@ class Plan(Strict):
     def steps(self) -> list[Step]:
         return [step for phase in self.phases for step in phase.steps]
 
+    def rollback_steps(self) -> list[Step]:
+        """Every phase's rollback steps: run only by a rollback, never in the window's order."""
+        return [step for phase in self.phases for step in phase.rollback]
+
     def step(self, step_id: str) -> Step:
-        for step in self.steps():
+        """A step of the window or of a rollback path, by id (ids are unique across both)."""
+        for step in self.steps() + self.rollback_steps():
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
 
     def phase_of(self, step_id: str) -> Phase:
         for phase in self.phases:
-            if any(step.id == step_id for step in phase.steps):
+            if any(step.id == step_id for step in phase.steps + phase.rollback):
                 return phase
         raise KeyError(step_id)
+
+    def is_rollback(self, step_id: str) -> bool:
+        return any(step.id == step_id for step in self.rollback_steps())

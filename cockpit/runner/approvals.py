@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cockpit.audit import events
+from cockpit.audit.entry import AuditEntry
+
 SPOOL_ENV = "COCKPIT_APPROVALS"
 DEFAULT_SPOOL = Path("/var/tmp/cockpit-approvals")
 ACTIONS = ("override", "skip", "mark-done", "undo")
@@ -115,3 +118,35 @@ def _read(path: Path) -> Approval | None:
                             info.st_uid)
         except (ValueError, KeyError, TypeError):
             return None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the driver asked for and has no accepted approval for yet."""
+
+    step: str
+    action: str
+    at: datetime
+
+
+def awaiting(entries: list[AuditEntry]) -> list[Asked]:
+    """The asks of the record not yet answered by an accepted approval, oldest first."""
+    open_asks: dict[tuple[str, str], Asked] = {}
+    for entry in entries:
+        if entry.step is None:
+            continue
+        key = (entry.step, str(entry.detail.get("action")))
+        if entry.event == events.APPROVAL_ASKED:
+            open_asks.setdefault(key, Asked(entry.step, key[1], entry.ts))
+        elif entry.event == events.APPROVAL_ACCEPTED:
+            open_asks.pop(key, None)
+    return list(open_asks.values())
+
+
+def left_unused(session_folder: Path, entries: list[AuditEntry],
+                asks: list[Asked]) -> list[Approval]:
+    """Approvals in the spool for what the driver asked, fresh and not yet taken."""
+    used = {str(e.detail.get("id")) for e in entries
+            if e.event in (events.APPROVAL_ACCEPTED, events.APPROVAL_REFUSED)}
+    return [a for ask in asks for a in pending(session_folder, ask.step, ask.action)
+            if a.id not in used]

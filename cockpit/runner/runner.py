@@ -22,7 +22,7 @@ from cockpit.estate.snapshots import utcnow
 from cockpit.estate.sql import describe_sql_error
 from cockpit.notify.sender import Delivery, Notifier
 from cockpit.plan.models import Plan, Step
-from cockpit.runner import actions, approvals, probes
+from cockpit.runner import actions, approvals, probes, rollback
 from cockpit.runner import point_of_no_return as ponr
 from cockpit.runner.kinds import EFFECTS
 from cockpit.runner.kinds.s3 import LeftOpen, left_open
@@ -135,7 +135,7 @@ class Runner:
         return holder.describe() if holder else "?"
 
     def step_state(self, step_id: str) -> StepState:
-        return self.state().steps[step_id]
+        return self.state().step(step_id)
 
     # --- commands -----------------------------------------------------------------------
 
@@ -145,9 +145,14 @@ class Runner:
         if override_reason is not None:
             self._require_reason(override_reason)  # a blank reason overrides nothing
             self._second_person(step, "override")
+        alone = rollback.outside_rollback(self.plan, self.state(), step_id)
+        if alone is not None:
+            raise StepRefused(alone)
         if ends_shipping(step):
             self.stop_shipping()
-        self._claim(step, allow=set(self.RUNNABLE))
+        # a rollback step is never `ready` (nothing waits for it): its rollback runs it
+        self._claim(step, allow=set(self.RUNNABLE)
+                    | rollback.runnable(self.plan, self.state(), step_id))
         try:
             self._arm_point_of_no_return(step)
             self._run_to_an_end(step, override_reason)
@@ -159,6 +164,55 @@ class Runner:
         if succeeded:
             self._declared_point_passed(step)
         return self.step_state(step_id)
+
+    # --- the rollback path ----------------------------------------------------------------
+
+    def roll_back(self, on_step: Callable[[StepState], None] | None = None) -> str:
+        """Run the window's phase's rollback path, its steps in order, each as any step
+        runs (`on_step` told of each as it ends); returns how it ended. Refused, on the
+        record with why, once the phase's point of no return has passed (or when there is
+        nothing to roll back)."""
+        with self._lock:
+            entries = self._session.entries
+            path = rollback.current_path(self.plan, entries)
+            refused = rollback.refusal(self.plan, self.state(), entries)
+            if refused is not None:
+                self._append(events.ROLLBACK_REFUSED, None, {
+                    "phase": path.phase.id if path else None, "reason": refused})
+                raise StepRefused(refused)
+            assert path is not None
+            steps = rollback.to_run(path, self.state())
+            self._append(events.ROLLBACK_STARTED, None, {
+                "phase": path.phase.id, "steps": [s.id for s in steps],
+                "projected_s": path.duration_s})
+        started = time.monotonic()
+        for step in steps:
+            held = self._rollback_step(step)
+            if on_step is not None:
+                on_step(self.step_state(step.id))
+            if not held:
+                reason = self.step_state(step.id).reason or "did not succeed"
+                self._end_rollback(path, started, "stopped", at=step.id, reason=reason)
+                return f"rollback stopped at {step.id}: {reason}"
+        self._end_rollback(path, started, "rolled back")
+        return f"{path.phase.id} rolled back"
+
+    def _rollback_step(self, step: Step) -> bool:
+        seen = rollback.already_so(step, self._probe_ctx(step))
+        if seen is not None:
+            self._append(events.STEP_SKIPPED, step.id, {
+                "reason": f"already so: {seen.summary}", "evidence": seen.evidence})
+            return True
+        return self.run_step(step.id).status is Status.SUCCEEDED
+
+    def _end_rollback(self, path: rollback.RollbackPath, started: float, outcome: str,
+                      **detail: str) -> None:
+        with self._lock:
+            if self._closed:  # the session is closing: the cut-short step says the rest
+                return
+            self._append(events.ROLLBACK_ENDED, None, {
+                "phase": path.phase.id, "outcome": outcome,
+                "duration_s": round(time.monotonic() - started, 3), **detail})
 
     # --- the point of no return -----------------------------------------------------------
 
@@ -346,6 +400,7 @@ class Runner:
                 continue
             self._append(events.APPROVAL_ACCEPTED, step.id, detail)
             return
+        self._append(events.APPROVAL_ASKED, step.id, {"action": action})
         raise StepRefused(
             f"{action} of {step.id} needs a second person: another engineer runs, from their "
             f"own login, cockpit approve {self.folder} {step.id} --action {action} "
@@ -700,7 +755,7 @@ class Runner:
             plan=self.plan.plan.name, session=str(self.folder),
             head={"seq": run.head[0], "hash": run.head[1]} if run.head else None,
             closed=run.closed, steps={sid: _public(s) for sid, s in run.steps.items()},
-            driver=self._session.lock.holder_info())
+            driver=self._session.lock.holder_info(), time_scale=self.time_scale)
         self.publisher.publish()
 
     def _probe_ctx(self, step: Step) -> probes.ProbeContext:

@@ -74,9 +74,33 @@ class RunState:
     # passed (the first production write on the new primary).
     ponr_armed: dict[str, AuditEntry] = field(default_factory=dict)
     ponr_passed: dict[str, AuditEntry] = field(default_factory=dict)
+    # The rollback paths' steps, apart from the window's (never ready, never counted in
+    # the window's end), and the rollbacks' own entries (started, ended, refused) in order.
+    rollback: dict[str, StepState] = field(default_factory=dict)
+    rollbacks: list[AuditEntry] = field(default_factory=list)
+
+    def step(self, step_id: str) -> StepState:
+        """A step of the window or of a rollback path."""
+        found = self.steps.get(step_id) or self.rollback.get(step_id)
+        if found is None:
+            raise KeyError(step_id)
+        return found
 
     def running(self) -> StepState | None:
-        return next((s for s in self.steps.values() if s.status is Status.RUNNING), None)
+        every = [*self.steps.values(), *self.rollback.values()]
+        return next((s for s in every if s.status is Status.RUNNING), None)
+
+    def rolled_back(self, phase: str) -> AuditEntry | None:
+        """The `rollback.ended` of the phase's rollback run to its end, if one was."""
+        return next((e for e in reversed(self.rollbacks) if e.event == events.ROLLBACK_ENDED
+                     and e.detail.get("phase") == phase
+                     and e.detail.get("outcome") == "rolled back"), None)
+
+    def rolling_back(self) -> AuditEntry | None:
+        """The `rollback.started` of a rollback not yet ended."""
+        last = next((e for e in reversed(self.rollbacks)
+                     if e.event != events.ROLLBACK_REFUSED), None)
+        return last if last is not None and last.event == events.ROLLBACK_STARTED else None
 
     def interrupted(self) -> list[StepState]:
         return [s for s in self.steps.values() if s.status is Status.INTERRUPTED]
@@ -94,7 +118,8 @@ class RunState:
 
 
 def derive(plan: Plan, entries: Iterable[AuditEntry]) -> RunState:
-    run = RunState(steps={step.id: StepState(step.id) for step in plan.steps()})
+    run = RunState(steps={step.id: StepState(step.id) for step in plan.steps()},
+                   rollback={step.id: StepState(step.id) for step in plan.rollback_steps()})
     for entry in entries:
         _apply(run, entry)
     _mark_ready(plan, run)
@@ -114,7 +139,9 @@ def _apply(run: RunState, entry: AuditEntry) -> None:
         run.ponr_armed.setdefault(str(entry.detail.get("phase")), entry)
     elif entry.event == events.PONR_PASSED:
         run.ponr_passed.setdefault(str(entry.detail.get("phase")), entry)
-    state = run.steps.get(entry.step) if entry.step else None
+    elif entry.event in _ROLLBACK_EVENTS:
+        run.rollbacks.append(entry)
+    state = (run.steps.get(entry.step) or run.rollback.get(entry.step)) if entry.step else None
     if state is not None:
         _apply_to_step(state, entry)
 
@@ -255,6 +282,9 @@ def cut_short_step(entries: list[AuditEntry]) -> tuple[str, str] | None:
     step, last = next(reversed(open_steps.items()))
     return step, last
 
+
+_ROLLBACK_EVENTS = frozenset({events.ROLLBACK_STARTED, events.ROLLBACK_ENDED,
+                              events.ROLLBACK_REFUSED})
 
 _CLOSING_EVENTS = frozenset({
     events.STEP_SUCCEEDED, events.STEP_FAILED, events.STEP_SKIPPED,

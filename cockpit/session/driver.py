@@ -17,7 +17,8 @@ from cockpit.estate.handle import EstateHandle
 from cockpit.estate.snapshots import utcnow
 from cockpit.notify.sender import Notifier
 from cockpit.plan.loader import LoadedPlan
-from cockpit.plan.models import Plan
+from cockpit.plan.models import Plan, Step
+from cockpit.runner import rollback
 from cockpit.runner.lock import DriverLock
 from cockpit.runner.milestones import Slip
 from cockpit.runner.opening import PlanRecord, open_as_driver
@@ -27,6 +28,7 @@ from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
 from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import StepState
+from cockpit.session.approving import approval_lines
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.forecast import forecast
@@ -85,9 +87,12 @@ class DriverSession(ReadsFolder):
     def view(self) -> SessionView:
         with self._lock:
             panes = dict(self._panes)
+        entries = self.runner.entries
         return SessionView(plan=self.plan, run=self.runner.state(),
-                           entries=self.runner.entries, panes=panes,
-                           driver=self.runner.driver_label(), problem=self.problem)
+                           entries=entries, panes=panes,
+                           driver=self.runner.driver_label(), problem=self.problem,
+                           time_scale=self.runner.time_scale,
+                           approvals=approval_lines(self.runner.folder, entries))
 
     # --- the panes --------------------------------------------------------------------------
 
@@ -137,7 +142,21 @@ class DriverSession(ReadsFolder):
         with _refused():
             self.runner.add_note(text)
 
+    def roll_back(self) -> str:
+        with _refused():
+            return self.runner.roll_back()
+
+    def rollback_refusal(self) -> str | None:
+        return rollback.refusal(self.plan, self.runner.state(), self.runner.entries)
+
+    def rollback_path(self) -> tuple[str, list[Step]] | None:
+        path = rollback.current_path(self.plan, self.runner.entries)
+        return (path.phase.id, path.steps) if path is not None else None
+
     def refusal(self, step_id: str) -> str | None:
+        alone = rollback.outside_rollback(self.plan, self.runner.state(), step_id)
+        if alone is not None:
+            return alone
         state = self.runner.step_state(step_id)
         if state.status in Runner.RUNNABLE:
             return None

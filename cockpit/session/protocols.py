@@ -73,6 +73,16 @@ class DriverCommands(Protocol):
     def refusal(self, step_id: str) -> str | None:
         """Why `run` would be refused now (said before anyone types an id), or None."""
 
+    def roll_back(self) -> str:
+        """Run the window's phase's rollback path; how it ended. A refusal (the point of
+        no return passed) is recorded, then raised as `CommandRefused`."""
+
+    def rollback_refusal(self) -> str | None:
+        """Why `roll_back` would be refused now (said before anyone types), or None."""
+
+    def rollback_path(self) -> tuple[str, list[Step]] | None:
+        """The phase the rollback key would roll back, and its rollback steps."""
+
     def next_ready(self) -> str | None: ...
 
     def cancel(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cockpit.runner.runner import Runner
+from cockpit.runner.runner import Runner, StepRefused
 from cockpit.runner.state import Status, StepState
 
 # `recheck` judges the step without acting again (its `until`, or what the estate shows for
@@ -26,6 +26,8 @@ class RehearsalResult:
     outcomes: list[StepState]
     stopped_at: str | None
     blocked: list[str]
+    # A rehearsed rollback: how it ended, and how long it took against its budget.
+    rollback: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -44,6 +46,8 @@ class RehearsalResult:
         return "\n".join(lines)
 
     def _verdict(self) -> str:
+        if self.rollback is not None:
+            return self.rollback
         if self.stopped_at:
             return f"stopped at {self.stopped_at}: nothing after it ran"
         if self.blocked:
@@ -80,6 +84,39 @@ def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
             return RehearsalResult(outcomes, step_id, [])
     left = [s.step_id for s in runner.state().steps.values() if not s.done]
     return RehearsalResult(outcomes, None, left)
+
+
+def rehearse_rollback(runner: Runner, phase_id: str,
+                      on_step: Callable[[StepState], None] | None = None) -> RehearsalResult:
+    """The window up to the phase's point of no return (exclusive; the whole phase when it
+    declares none), then the phase's rollback path, so that its length is measured."""
+    plan = runner.plan
+    phase = next((p for p in plan.phases if p.id == phase_id), None)
+    if phase is None or not phase.rollback:
+        declared = [p.id for p in plan.phases if p.rollback] or ["none"]
+        raise ValueError(f"no rollback path declared for phase {phase_id!r} (phases with "
+                         f"one: {', '.join(declared)})")
+    outcomes: list[StepState] = []
+    last = plan.phases.index(phase)
+    while (step_id := runner.next_ready()) is not None and step_id != phase.point_of_no_return \
+            and plan.phases.index(plan.phase_of(step_id)) <= last:
+        outcomes.append(runner.run_step(step_id))
+        if on_step is not None:
+            on_step(outcomes[-1])
+        if outcomes[-1].status is not Status.SUCCEEDED:
+            return RehearsalResult(outcomes, step_id, [])
+    try:
+        said = runner.roll_back(on_step)
+    except StepRefused as exc:  # on the record already, with why
+        return RehearsalResult(outcomes, "rollback", [], rollback=f"rollback {exc}")
+    ran = [runner.step_state(step.id) for step in phase.rollback]
+    ended = runner.state().rollbacks[-1]
+    failed = next((s.step_id for s in ran if not s.done), None)
+    took = float(ended.detail.get("duration_s") or 0.0)
+    budget = sum(step.budget for step in phase.rollback)
+    return RehearsalResult(outcomes + ran, failed, [],
+                           rollback=f"{said}: took {took:.1f}s against a budget of "
+                                    f"{budget / 60:g} min (at this run's speed)")
 
 
 def _recover(runner: Runner, step_id: str, choice: str,

@@ -30,6 +30,11 @@ class SessionView:
     published_at: datetime | None = None
     problem: str | None = None
     mirror: str | None = None  # a watcher of the S3 mirror: how far behind the driver it is
+    # A simulated estate's `--speed`: its durations, and so the budgets abort-by counts,
+    # pass this many times faster than the screen's clock (1 for a real estate).
+    time_scale: float = 1.0
+    # What needs a second person: each ask of the driver still open, and approvals waiting.
+    approvals: list[str] = field(default_factory=list)
 
     @property
     def opened(self) -> AuditEntry | None:

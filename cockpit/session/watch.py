@@ -20,6 +20,7 @@ from cockpit.runner.lock import HUNG_AFTER_S, is_held, read_holder
 from cockpit.runner.panes import PaneView
 from cockpit.runner.publish import read_state
 from cockpit.runner.state import derive
+from cockpit.session.approving import approval_lines
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.view import SessionView
 
@@ -60,7 +61,9 @@ class SessionReader(ReadsFolder):
             panes=_panes(state), driver=holder.describe() if holder else None,
             driver_alive=alive,
             driver_hung_s=holder.silent_s() if hung and holder is not None else None,
-            published_at=_when(state.get("published_at")), problem=self.problem)
+            published_at=_when(state.get("published_at")), problem=self.problem,
+            approvals=approval_lines(self.folder.path, self._entries),
+            time_scale=_time_scale(state.get("time_scale")))
 
     # --- the log ----------------------------------------------------------------------------
 
@@ -154,3 +157,10 @@ def _when(text: Any) -> datetime | None:
         return datetime.fromisoformat(str(text)) if text else None
     except ValueError:
         return None
+
+
+def _time_scale(value: object) -> float:
+    """The driver's `--speed` as it published it, so a watcher's abort-by is the driver's;
+    1 when it says nothing usable."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        and value > 0 else 1.0

@@ -242,7 +242,13 @@ class BackupEngine:
         return db
 
     def _recover_only(self, server: SimSqlServer, name: str, statement: str) -> None:
-        """`RESTORE DATABASE x WITH RECOVERY`: a database left RESTORING comes online."""
+        """`RESTORE DATABASE x WITH RECOVERY`: a database left RESTORING comes online and
+        takes writes again, its data as it was; the rollback of the tail-log fence.
+        "Recover a Database Without Restoring Data (Transact-SQL)": RESTORE DATABASE with
+        the database's name and the RECOVERY clause alone, no backup named, recovers a
+        database that a restore WITH NORECOVERY (or a tail-log backup WITH NORECOVERY,
+        "Tail-Log Backups") left restoring. On a database not restoring there is nothing
+        to roll forward: Msg 3117, as "RESTORE Statements (Transact-SQL)" lists it."""
         db = server.require(name)
         if db.state != "RESTORING":
             raise SimSqlError(3117, "The log or differential backup cannot be restored because "

@@ -310,9 +310,9 @@ class SimEstate:
             apps=AppView(running_apps=self._running_aws_apps, resolve=self._published_value))
         self.sql.start()
         # Each endpoint also on a loopback port, for drivers in other processes.
-        size = self.throughput.database_bytes
-        longest = max(self.throughput.backup_s(size), self.throughput.restore_s(size),
-                      self.throughput.seeding_s()) / self.speed
+        used = self.sql.engine.throughput  # as the faults left it (a slowed restore)
+        size = used.database_bytes
+        longest = max(used.backup_s(size), used.restore_s(size), used.seeding_s()) / self.speed
         for endpoint in self.estate.sql:
             wire = SqlWireServer(self.sql.servers[endpoint.id], longest_statement_s=longest)
             wire.start()

@@ -24,6 +24,8 @@ FAULTS: dict[str, tuple[str, str]] = {
     "aws-hang": ("service: ec2|elbv2|route53|s3|sts", "that AWS service stops answering"),
     "aws-credentials-expire": ("seconds", "the AWS credentials expire this long into the run"),
     "restore-drops-row": ("table", "the restored copy of that table misses one row"),
+    "restore-slow": ("factor", "every RESTORE runs that many times slower (its rate divided by "
+                     "it: a throttled volume), its percent in sys.dm_exec_requests with it"),
     "backup-fails-at": ("percent", "the backup fails there (Msg 3013), leaving its multipart "
                         "upload open in S3"),
     "sql-drop-at": ("percent", "the connection running the backup drops there: the server "
@@ -106,6 +108,8 @@ def parse_fault(text: str, estate: Estate) -> Fault:
         return Fault(name, _whole(text, arg, *_WHOLE[name]))
     if name in ("backup-fails-at", "sql-drop-at", "alb-5xx"):
         return Fault(name, _percent(text, arg))
+    if name == "restore-slow":
+        return Fault(name, _factor(text, arg))
     known = _ids_for(name, estate)
     if known is not None and arg not in known:
         listed = ", ".join(known) or "none"
@@ -120,6 +124,16 @@ def _percent(text: str, arg: str) -> str:
         value = -1.0
     if not 0 < value < 100:
         raise FaultError(f"{text}: write a percent between 0 and 100 (exclusive), e.g. 40")
+    return f"{value:g}"
+
+
+def _factor(text: str, arg: str) -> str:
+    try:
+        value = float(arg)
+    except ValueError:
+        value = 0.0
+    if not 1 <= value <= 10_000:
+        raise FaultError(f"{text}: write how many times slower, from 1 to 10000, e.g. 5")
     return f"{value:g}"
 
 

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,11 +103,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _slowed(throughput: Throughput, faults: FaultSet) -> Throughput:
+    """`restore-slow=<factor>`: every restore's rate divided by the factor."""
+    factor = _first_number(faults.args("restore-slow"))
+    if not factor:
+        return throughput
+    return replace(throughput, restore_mb_s=throughput.restore_mb_s / float(factor))
+
+
 class SimSqlEstate:
     def __init__(self, estate: Estate, *, speed: float, faults: FaultSet, s3: Any,
                  s3_host: str, apps: AppView, throughput: Throughput | None = None,
                  sentinels: Mapping[str, Sequence[str]] | None = None) -> None:
-        throughput = throughput or Throughput()
+        throughput = _slowed(throughput or Throughput(), faults)
         self.estate = estate
         self.sentinels = dict(sentinels or {})  # database id -> its sentinel tables
         self.speed = speed

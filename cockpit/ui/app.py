@@ -17,6 +17,7 @@ from datetime import datetime
 from textual.app import App
 from textual.screen import Screen
 
+from cockpit.session.approving import Approver
 from cockpit.session.protocols import DriverOpening, Driving, SessionSource
 from cockpit.session.replay import Replay
 from cockpit.session.shutdown import Stop, Stoppable, StopReason, TerminalWatch
@@ -26,7 +27,7 @@ from cockpit.ui.context import UiContext, utc_now
 from cockpit.ui.screens.driver import DriverScreen
 from cockpit.ui.screens.replay import ReplayScreen
 from cockpit.ui.screens.starting import StartingScreen
-from cockpit.ui.screens.watch import WatchScreen
+from cockpit.ui.screens.watch import ApproverScreen, WatchScreen
 
 FirstScreen = Callable[[UiContext], Screen[None]]
 
@@ -102,8 +103,13 @@ def make_driver_app(session: Driving, *, keymap: dict[str, str] | None = None,
 
 def make_watch_app(source: SessionSource, *, keymap: dict[str, str] | None = None,
                    clock: Callable[[], datetime] | None = None,
-                   settings: CockpitSettings | None = None) -> CockpitApp:
-    """`cockpit watch`: read-only, from the session folder."""
+                   settings: CockpitSettings | None = None,
+                   approver: Approver | None = None) -> CockpitApp:
+    """`cockpit watch`: read-only, from the session folder; with an `approver`, one key
+    approves what the driver waits on."""
+    if approver is not None:
+        return CockpitApp(lambda ctx: ApproverScreen(source, ctx, approver),
+                          _context(keymap, clock, settings))
     return CockpitApp(lambda ctx: WatchScreen(source, ctx), _context(keymap, clock, settings))
 
 

@@ -197,7 +197,13 @@ class FrozenDriverSource:
 
         raise CommandRefused("a frozen session runs nothing")
 
-    run = override = undo = skip = mark_done = recheck = note = _refuse
+    run = override = undo = skip = mark_done = recheck = note = roll_back = _refuse
+
+    def rollback_refusal(self) -> str | None:
+        return "a frozen session runs nothing"
+
+    def rollback_path(self) -> None:
+        return None
 
     def cancel(self) -> None:
         pass

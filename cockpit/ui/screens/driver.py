@@ -219,6 +219,26 @@ class DriverScreen(CockpitScreen):
             return
         self.request_run(ready)
 
+    def action_roll_back(self) -> None:
+        """The rollback key: a refusal is still sent, so that it is on the record; else
+        type-to-confirm, then the path runs in the step worker, step after step."""
+        if self.session.rollback_refusal() is not None:
+            self._command(self._roll_back)
+            return
+        found = self.session.rollback_path()
+        if found is None:
+            return
+        phase, steps = found
+        budget = sum(step.budget for step in steps)
+        self._confirm_then("rollback", f"Roll {phase} back ({len(steps)} steps, "
+                                       f"budget {budget / 60:.0f} min)",
+                           "; ".join(step.title for step in steps),
+                           lambda: self._command(self._roll_back))
+
+    def _roll_back(self) -> None:
+        said = self.session.roll_back()
+        self.app.call_from_thread(self.notify, said, title="ROLLBACK", timeout=30)
+
     def action_undo_selected(self) -> None:
         step_id = self._selected()
         if step_id is not None:

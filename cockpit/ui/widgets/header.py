@@ -8,6 +8,8 @@ from typing import NamedTuple
 from rich.text import Text
 from textual.widgets import Static
 
+from cockpit.audit import events
+from cockpit.session.abort_by import AbortBy, abort_by
 from cockpit.session.forecast import forecast
 from cockpit.session.view import SessionView, clock
 
@@ -42,7 +44,11 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     line1.append(f" | {view.current_phase()}")
     line2 = Text(no_wrap=True, overflow="ellipsis")
     line2.append(f" drives: {_who(view.driver)}")
-    line2.append(" | " + window_clock(view, now), style=window_clock_style(view, now))
+    deadline = abort_by(view, now)
+    # beside the window's budget, so that 80 columns still show it
+    said = f"abort-by {deadline.abort_by:%H:%M}Z" if deadline is not None else ""
+    line2.append(" | " + window_clock(view, now, abort=said),
+                 style=window_clock_style(view, now))
     rollback = rollback_state(view)
     if rollback is not None and not rollback.loud:
         line2.append(" | ")
@@ -58,9 +64,15 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     if hint:  # its own line: a path must not be cut to make room for the clock
         line1.append("\n")
         line1.append(f" {hint}", style="dim")
+    for approval in view.approvals[-1:]:  # the latest: the one the driver is on
+        line1.append("\n")
+        line1.append(f" {approval} ", style="bold reverse yellow")
     if rollback is not None and rollback.loud:  # its own line: never cut
         line1.append("\n")
         line1.append(f" {rollback.text} ", style=rollback.style)
+    if deadline is not None and deadline.no_longer_fits:  # its own line, its words first
+        line1.append("\n")
+        line1.append(f" {no_longer_fits(deadline)} ", style="bold reverse red")
     for problem in (view.credentials_problem(), view.problem):
         if problem:
             line1.append("\n")
@@ -83,6 +95,16 @@ def rollback_state(view: SessionView) -> Rollback | None:
         return Rollback(f"FORWARD-FIX ONLY since {entry.ts:%H:%M}Z: the first write on the "
                         f"new primary passed {phase}'s point of no return",
                         "bold reverse magenta", loud=True)
+    rolling = view.run.rolling_back()
+    if rolling is not None:
+        return Rollback(f"ROLLING BACK {rolling.detail.get('phase')} since {rolling.ts:%H:%M}Z: "
+                        f"{', '.join(str(s) for s in rolling.detail.get('steps') or [])}",
+                        "bold reverse yellow", loud=True)
+    ended = next((e for e in reversed(view.run.rollbacks) if e.event != events.ROLLBACK_REFUSED),
+                 None)
+    if ended is not None and view.run.rolled_back(str(ended.detail.get("phase"))) is ended:
+        return Rollback(f"ROLLED BACK {ended.detail.get('phase')} at {ended.ts:%H:%M}Z",
+                        "bold reverse yellow", loud=True)
     armed = next(iter(view.run.ponr_armed.items()), None)
     if armed is not None:
         phase, entry = armed
@@ -91,15 +113,24 @@ def rollback_state(view: SessionView) -> Rollback | None:
     return None
 
 
+def no_longer_fits(deadline: AbortBy) -> str:
+    """Within 78 columns, so an 80-column header never cuts it."""
+    if deadline.running_ends is None:
+        return (f"rollback no longer fits: abort-by {deadline.abort_by:%H:%M}Z has passed "
+                f"(rollback {clock(deadline.rollback_s)})")
+    return (f"rollback no longer fits: ends ~{deadline.running_ends:%H:%M}Z + rollback "
+            f"{clock(deadline.rollback_s)} > window end {deadline.window_end:%H:%M}Z")
+
+
 def _who(driver: str | None) -> str:
     """`jo@jump1`: the pid and since are in state.json and the lock, not worth the room."""
     return driver.split(" (pid")[0] if driver else "nobody"
 
 
-def window_clock(view: SessionView, now: datetime) -> str:
-    """The clock runs while the window does, and stops when the last step is done. The end
-    is projected along the critical path from the running steps' live ETAs
-    (`session/forecast.py`)."""
+def window_clock(view: SessionView, now: datetime, *, abort: str = "") -> str:
+    """The clock runs while the window does, and stops when the last step is done;
+    `abort` (the abort-by) follows the budget. The end is projected along the critical
+    path from the running steps' live ETAs (`session/forecast.py`)."""
     budget = view.plan.plan.budget
     complete = view.completion()
     if complete is not None:
@@ -111,7 +142,7 @@ def window_clock(view: SessionView, now: datetime) -> str:
     elapsed = (now - started).total_seconds()
     over = -projected.spare_s
     verdict = f"{clock(over)} OVER" if over > 0 else f"{clock(-over)} spare"
-    return (f"window {clock(elapsed)} / {clock(budget)}"
+    return (f"window {clock(elapsed)} / {clock(budget)}{f' | {abort}' if abort else ''}"
             f" | ends ~{projected.ends.strftime('%H:%M')}Z ({verdict})")
 
 

@@ -45,20 +45,21 @@ class Runbook(DataTable[Text]):
         self.add_column("step", key="step")
         self.add_column("time", key="time", width=9)
         self.add_column("what", key="what")
-        for step in plan.steps():
+        for step in plan.steps() + plan.rollback_steps():
             self.add_row(*[Text("")] * 5, key=step.id)
         self._plan = plan
 
     def show(self, run: RunState, now: datetime | None = None) -> None:
-        for step in self._plan.steps():
-            state = run.steps[step.id]
+        for step in self._plan.steps() + self._plan.rollback_steps():
+            state = run.step(step.id)
             mark, style = MARKS[state.status]
             self.update_cell(step.id, "status", Text(mark, style=style))
             self.update_cell(step.id, "key", Text(step.key or "", style="bold"))
             self.update_cell(step.id, "step", Text(step.id, style="bold" if state.status in (
                 Status.RUNNING, Status.READY) else ""))
             self.update_cell(step.id, "time", Text(duration(state, step.budget, now)))
-            self.update_cell(step.id, "what", _what(step.title, state))
+            title = f"rollback: {step.title}" if self._plan.is_rollback(step.id) else step.title
+            self.update_cell(step.id, "what", _what(title, state))
 
     @property
     def selected_step(self) -> str | None:
