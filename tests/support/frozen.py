@@ -197,7 +197,10 @@ class FrozenDriverSource:
 
         raise CommandRefused("a frozen session runs nothing")
 
-    run = override = undo = skip = mark_done = recheck = note = _refuse
+    def running(self) -> list[str]:
+        return [s.step_id for s in self._view.run.running_steps()]
+
+    run = override = undo = skip = mark_done = recheck = note = cancel_step = _refuse
 
     def cancel(self) -> None:
         pass
