@@ -22,7 +22,8 @@ from pathlib import Path
 
 from bench.common import BUSY_NOTE, FIGURES_ENV, ROOT, Figure, load_average, read_figures
 
-BENCHMARKS = ["refresh", "reaction", "keypress", "record", "replay_size", "startup", "outage"]
+BENCHMARKS = ["refresh", "reaction", "keypress", "record", "replay_size", "startup", "outage",
+              "dead_time"]
 
 
 def run_one(name: str, sink: Path) -> tuple[bool, float]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -478,7 +479,7 @@ def _say_stopped(stop: Stop, log: Path) -> NoReturn:
     reason = stop.reason
     assert reason is not None
     with suppress(OSError):  # after a hang-up there may be nothing to say it on
-        click.echo(f"cockpit: stopped by {reason.name}: the running step was cancelled and "
+        click.echo(f"cockpit: stopped by {reason.name}: every running step was cancelled and "
                    f"the session closed; resume with --interrupted resume", err=True)
         if stop.error is not None:
             click.echo(f"cockpit: closing the session: {stop.error}", err=True)
@@ -488,9 +489,15 @@ def _say_stopped(stop: Stop, log: Path) -> NoReturn:
 
 def _manual_answer(note: str | None) -> Callable[[Step, str], str | None]:
     """Who confirms a manual step in a headless run: the note given, the person at the
-    terminal, or nobody (the step is refused, and stays ready)."""
+    terminal, or nobody (the step is refused, and stays ready). Steps of two streams may
+    ask at once: one question at a time on the terminal."""
+    asking = threading.Lock()
 
     def answer(step: Step, instruction: str) -> str | None:
+        with asking:
+            return ask(step, instruction)
+
+    def ask(step: Step, instruction: str) -> str | None:
         click.echo(f"  MANUAL     {step.id}: {instruction}")
         if note is not None:
             click.echo(f"             confirmed with --manual-note: {note}")

@@ -37,6 +37,7 @@ from cockpit.plan.models import (
     Database,
     DnsRecord,
     DropDatabase,
+    Manual,
     Plan,
     RemoveFromAg,
     ShipLogs,
@@ -588,6 +589,23 @@ def steps_that_do_nothing(context: Context) -> list[Finding]:
     ]
 
 
+def auto_steps_ask_nobody(context: Context) -> list[Finding]:
+    """A step that starts by itself cannot wait for anyone: not for a typed confirmation,
+    a second engineer's approval, or a person's task."""
+    findings = []
+    for loc, step in context.valid(Step):
+        if not step.auto:
+            continue
+        asks = [what for what, asked in (
+            ("confirm = true", step.confirm), ("second_person = true", step.second_person),
+            ("a manual action", isinstance(step.do, Manual))) if asked]
+        if asks:
+            findings.append(context.at(loc + ("auto",), (
+                f"step {quoted(step.id)} has auto = true, which starts it with nobody asked, "
+                f"and {' and '.join(asks)}, which asks someone: drop one of them")))
+    return findings
+
+
 def alias_without_ttl(context: Context) -> list[Finding]:
     """An A record switched to `alb:<id>` becomes an alias, which has no TTL of its own
     (Route 53 answers with the ALB's, and refuses a TTL beside an alias target)."""
@@ -778,6 +796,7 @@ CHECKS: tuple[Check, ...] = (
     point_of_no_return_in_its_phase,
     rollback_steps_stand_apart,
     steps_that_do_nothing,
+    auto_steps_ask_nobody,
     alias_without_ttl,
     insync_has_a_change,
     insync_of_an_upsert,

@@ -653,6 +653,15 @@ class ChainContinuous(Strict):
     replicas: SqlRefs
 
 
+class StepSucceeded(Strict):
+    """Each of `steps` succeeded on its own evidence in this session: a step skipped, or
+    marked done on the engineer's word, does not count (where the window needs the proof,
+    a skip must not pass for it)."""
+
+    kind: Literal["step.succeeded"]
+    steps: StepRefs
+
+
 class ReadinessHolds(Strict):
     """The plan's readiness check `check` holds now, judged as `cockpit check` judges it:
     a go/no-go step gated on the same checks the team ran two days out."""
@@ -697,6 +706,7 @@ Condition = Annotated[
     | ChainContinuous
     | SentinelFound
     | MetricHolds
+    | StepSucceeded
     | ReadinessHolds,
     Field(discriminator="kind"),
 ]
@@ -968,6 +978,12 @@ class Step(Strict):
     # needs a second engineer's approval, from another login (`cockpit approve`).
     second_person: bool = False
     budget: PositiveSeconds = 60.0
+    # Who carries it ("dba", "network", "apps", "comms"): steps of different streams whose
+    # dependencies are met run side by side.
+    stream: Identifier | None = None
+    # Starts by itself the moment it is ready, in the driver: no key, no confirmation (so
+    # refused beside `confirm`, `second_person` or a manual action).
+    auto: bool = False
     # Digits and F-keys only: letters are the cockpit's own keys (run, undo, skip...).
     key: str | None = Field(default=None, pattern=r"^[1-9]$|^f([2-9]|10)$")
 

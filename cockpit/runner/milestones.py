@@ -52,20 +52,23 @@ def milestones_of(entry: AuditEntry, before: RunState, after: RunState,
 
 def past_budget(run: RunState, plan: Plan, now: datetime, told: set[tuple[str, int]], *,
                 time_scale: float = 1.0) -> list[Notice]:
-    """The running step once it runs past its budget (once per attempt: `told` keeps
+    """Each running step once it runs past its budget (once per attempt: `told` keeps
     which were said). `time_scale`: a sped-up simulator's seconds count that many times."""
-    running = run.running()
-    if running is None or running.started_at is None:
-        return []
-    step = plan.step(running.step_id)
-    elapsed = (now - running.started_at).total_seconds() * time_scale
-    key = (step.id, running.attempt)
-    if elapsed <= step.budget or key in told:
-        return []
-    told.add(key)
-    return [Notice("step.past_budget", f"{plan.plan.name}: {step.id} past its budget",
-                   f"{step.title}: running {elapsed / 60:.1f} min against a budget of "
-                   f"{step.budget / 60:.1f} min", step.id)]
+    told_now: list[Notice] = []
+    for running in run.running_steps():
+        if running.started_at is None:
+            continue
+        step = plan.step(running.step_id)
+        elapsed = (now - running.started_at).total_seconds() * time_scale
+        key = (step.id, running.attempt)
+        if elapsed <= step.budget or key in told:
+            continue
+        told.add(key)
+        told_now.append(Notice(
+            "step.past_budget", f"{plan.plan.name}: {step.id} past its budget",
+            f"{step.title}: running {elapsed / 60:.1f} min against a budget of "
+            f"{step.budget / 60:.1f} min", step.id))
+    return told_now
 
 
 def _phase_started(phase: Phase, before: RunState, name: str) -> list[Notice]:

@@ -27,7 +27,7 @@ from cockpit.estate.handle import EstateHandle
 from cockpit.estate.identity import aws_identity
 from cockpit.estate.sql import odbc_pairs
 from cockpit.runner.lock import DriverLock
-from cockpit.runner.state import cut_short_step
+from cockpit.runner.state import cut_short_steps
 
 
 class SessionFiles(Protocol):
@@ -103,9 +103,8 @@ def _record_recovery(opened: OpenedSession, torn: bytes | None, lock: DriverLock
             detail["hung"] = lock.stopped_hung
             opened.warnings.append(_hung_warning(lock.previous.describe(), lock.stopped_hung))
         opened.entries.append(writer.append(events.LOCK_TAKEN_OVER, detail=detail))
-    cut = cut_short_step(opened.entries)
-    if cut is not None:
-        step, last = cut
+    # Streams run side by side: a dead driver may have left several steps running.
+    for step, last in cut_short_steps(opened.entries):
         opened.entries.append(writer.append(events.SESSION_INTERRUPTED, step=step,
                                             detail={"step": step, "last_event": last}))
         opened.warnings.append(f"step {step} was running when the last driver stopped: it is "

@@ -34,7 +34,8 @@ from cockpit.runner.state import RECHECK_REASON, RunState, Status, StepState, de
 
 
 class StepRefused(RuntimeError):
-    """The step cannot run now (dependencies, another step running, already done)."""
+    """The step cannot run now (dependencies, already running or done, the session
+    closing)."""
 
 
 # Asked when a `manual` step's action runs: (step, instruction) -> the engineer's note,
@@ -76,13 +77,15 @@ class Runner:
         self._session = session
         self.publisher = StatePublisher(session.files.state, session.redactor)
         self._lock = threading.RLock()
-        self._cancel = threading.Event()
+        self._cancel = threading.Event()  # the whole session stops waiting
         self._idle = threading.Condition(self._lock)
-        self._busy: str | None = None
+        # The steps running now, each with its own cancel: streams run side by side, and
+        # cancelling one (the engineer's choice) leaves the others running.
+        self._running: dict[str, threading.Event] = {}
         self._closed = False
         self._close_done = threading.Event()
         self._stopped_by: str | None = None  # why the cockpit is stopping (cancel, close)
-        self._cut_short: str | None = None  # the step the stop cut short
+        self._cut_short: list[str] = []  # the steps the stop cut short
         self.notifier = notifier
         self._past_budget_told: set[tuple[str, int]] = set()
         self._record_closed = False  # `session.closed` is written: nothing may follow it
@@ -96,7 +99,7 @@ class Runner:
 
     @property
     def cancelled(self) -> threading.Event:
-        """Set while the session stops waiting (quit, hang-up): a prompt gives up too."""
+        """Set once the session stops waiting on every step (quit, hang-up)."""
         return self._cancel
 
     # --- reading ------------------------------------------------------------------------
@@ -157,7 +160,7 @@ class Runner:
             self._arm_point_of_no_return(step)
             self._run_to_an_end(step, override_reason)
         finally:
-            self._release()
+            self._release(step)
         succeeded = self.step_state(step_id).status is Status.SUCCEEDED
         if keeps_shipping(step) and succeeded:
             self._ship_in_background(step)
@@ -338,7 +341,7 @@ class Runner:
             started = self._start(step, reason=RECHECK_REASON, recheck=True)
             self._finish(step, started, self._recheck(step, self._probe_ctx(step)))
         finally:
-            self._release()
+            self._release(step)
         return self.step_state(step_id)
 
     def can_recheck(self, step_id: str) -> bool:
@@ -411,6 +414,8 @@ class Runner:
         state = self.step_state(step_id)
         if state.status in refused:
             raise StepRefused(f"{step_id} is {state.status.value}")
+        if step_id in self.running_now():  # claimed, its start not yet on the record
+            raise StepRefused(f"{step_id} is running")
 
     def undo_step(self, step_id: str) -> StepState:
         step = self.plan.step(step_id)
@@ -424,26 +429,33 @@ class Runner:
         try:
             self._undo(step)
         finally:
-            self._release()
+            self._release(step)
         return self.step_state(step_id)
 
     def add_note(self, text: str) -> None:
         self._require_reason(text, what="note")
         self._append(events.NOTE_ADDED, None, {"text": text})
 
-    def cancel(self, *, stopped_by: str | None = None) -> None:
-        """Stop waiting: a running step ends as failed (cancelled), on the record.
+    def cancel(self, step_id: str | None = None, *, stopped_by: str | None = None) -> list[str]:
+        """Stop waiting: a running step ends as failed (cancelled), on the record. Every
+        running step, or only `step_id` (the others go on). Returns the steps cancelled.
 
-        `stopped_by` (a signal's name, or "terminal lost"): the cockpit itself is stopping.
-        The step this cuts short is then also marked interrupted when the session closes
-        (`session.interrupted`, after its end), so that the next driver re-checks it, runs
-        it again or resumes it, as after any interrupted run, rather than finding it failed
-        on its merits."""
-        if stopped_by is not None:
-            with self._lock:
+        `stopped_by` (a signal's name, or "terminal lost"): the cockpit itself is stopping,
+        and every running step with it. The steps this cuts short are then also marked
+        interrupted when the session closes (`session.interrupted`, after their ends), so
+        that the next driver re-checks them, runs them again or resumes them, as after any
+        interrupted run, rather than finding them failed on their merits."""
+        with self._lock:
+            if stopped_by is not None:
+                step_id = None
                 if self._stopped_by is None:
-                    self._stopped_by, self._cut_short = stopped_by, self._busy
-        self._cancel.set()
+                    self._stopped_by, self._cut_short = stopped_by, list(self._running)
+            if step_id is None:
+                self._cancel.set()
+            cancelled = [s for s in self._running if step_id is None or s == step_id]
+            for step in cancelled:
+                self._running[step].set()
+            return cancelled
 
     def close(self, *, hangup: bool = False, wait_s: float = 30.0) -> None:
         """End the session on the record; a running step is first brought to its end (it
@@ -474,25 +486,27 @@ class Runner:
             self._close_done.wait()
 
     def _let_the_running_step_end(self, wait_s: float) -> None:
-        """Close's wait (the lock is let go meanwhile, so the step can write its end)."""
+        """Close's wait for every running step (the lock is let go meanwhile, so each can
+        write its end)."""
         deadline = time.monotonic() + wait_s
-        while self._busy is not None and (left := deadline - time.monotonic()) > 0:
-            self._cancel.set()  # a step claimed after the cancel (which clears it) stops too
-            if self._stopped_by is not None and self._cut_short is None:
-                self._cut_short = self._busy
+        while self._running and (left := deadline - time.monotonic()) > 0:
+            for step_id, cancel in self._running.items():
+                cancel.set()  # a step claimed after the cancel stops too
+                if self._stopped_by is not None and step_id not in self._cut_short:
+                    self._cut_short.append(step_id)
             self._idle.wait(min(left, 0.1))
 
     def _mark_cut_short(self) -> None:
-        """After a stop: the step it cut short (ended failed by the cancel, or still not
+        """After a stop: each step it cut short (ended failed by the cancel, or still not
         ended) is interrupted, for the next driver to recover."""
-        step = self._cut_short
-        if self._stopped_by is None or step is None:
+        if self._stopped_by is None:
             return
-        if self.step_state(step).status not in (Status.FAILED, Status.RUNNING):
-            return  # it ended on its own merits (succeeded), or was withdrawn
-        last = next(e.event for e in reversed(self._session.entries) if e.step == step)
-        self._append(events.SESSION_INTERRUPTED, step, {
-            "step": step, "last_event": last, "stopped_by": self._stopped_by})
+        for step in self._cut_short:
+            if self.step_state(step).status not in (Status.FAILED, Status.RUNNING):
+                continue  # it ended on its own merits (succeeded), or was withdrawn
+            last = next(e.event for e in reversed(self._session.entries) if e.step == step)
+            self._append(events.SESSION_INTERRUPTED, step, {
+                "step": step, "last_event": last, "stopped_by": self._stopped_by})
 
     def _hangup_detail(self) -> dict[str, Any]:
         if self._stopped_by in (None, "SIGHUP"):
@@ -630,6 +644,7 @@ class Runner:
         """Judge until it holds, or the step's timeout; with `settled_is_final`, a "no"
         that is not on its way (`pending`) is the answer at once."""
         deadline = time.monotonic() + step.timeout / self.time_scale
+        cancel = self._cancel_of(step.id)
         last_summary, last_logged = "", 0.0
         interval = min(self.pacing.until_poll_s, max(step.timeout / 20, 0.5)) / self.time_scale
         resample = self.pacing.progress_every_s / self.time_scale
@@ -645,7 +660,7 @@ class Runner:
             if now >= deadline:
                 return probes.Verdict(False, f"timed out after {_human(step.timeout)} waiting: "
                                              f"{verdict.summary}", verdict.evidence)
-            if self._cancel.wait(min(interval, max(0.0, deadline - now))):
+            if cancel.wait(min(interval, max(0.0, deadline - now))):
                 return probes.Verdict(False, f"cancelled while waiting: {verdict.summary}",
                                       verdict.evidence)
 
@@ -703,21 +718,35 @@ class Runner:
     # --- plumbing -----------------------------------------------------------------------
 
     def _claim(self, step: Step, allow: set[Status]) -> None:
+        """The step is this thread's until `_release`; other steps may run meanwhile, each
+        in its own thread (one writer serialises their entries)."""
         with self._lock:
-            if self._busy is not None:
-                raise StepRefused(f"{self._busy} is running; one step at a time")
+            if self._closed or self._stopped_by is not None:
+                raise StepRefused(f"{step.id} not started: the session is closing")
+            if step.id in self._running:
+                raise StepRefused(f"{step.id} is running")
             state = self.step_state(step.id)
             if state.status not in allow:
                 waiting = f" (waiting on {', '.join(state.waiting_on)})" if state.waiting_on else ""
                 raise StepRefused(f"{step.id} is {state.status}{waiting}")
-            self._busy = step.id
-            self._cancel.clear()
+            self._running[step.id] = threading.Event()
 
-    def _release(self) -> None:
+    def _release(self, step: Step) -> None:
         with self._lock:
-            self._busy = None
+            self._running.pop(step.id, None)
             self._idle.notify_all()
         self.publish()
+
+    def _cancel_of(self, step_id: str) -> threading.Event:
+        """The event that cancels this step's waits (the session's, outside a run)."""
+        with self._lock:
+            return self._running.get(step_id, self._cancel)
+
+    def running_now(self) -> list[str]:
+        """The steps this runner has claimed and not yet released (a step may be claimed a
+        moment before its `step.started` is written)."""
+        with self._lock:
+            return list(self._running)
 
     def _append(self, event: str, step: str | None, detail: dict[str, Any]) -> AuditEntry:
         with self._lock:
@@ -763,7 +792,9 @@ class Runner:
         outputs = {sid: s.outputs for sid, s in run.steps.items() if s.outputs}
         return probes.ProbeContext(self.handle, outputs, step.id, step.do,
                                    readiness=probes.readiness_judge(self.plan, self.handle),
-                                   session_id=self._session.writer.session)
+                                   session_id=self._session.writer.session,
+                                   step_outcomes={sid: _outcome(s)
+                                                  for sid, s in run.steps.items()})
 
     def _action_ctx(self, step: Step) -> actions.ActionContext:
         def progress(message: str, detail: dict[str, Any]) -> None:
@@ -780,7 +811,7 @@ class Runner:
                                               for sid, s in run.steps.items() if s.outputs},
                                      session_id=self._session.writer.session,
                                      time_scale=self.time_scale, step_id=step.id,
-                                     cancelled=self._cancel,
+                                     cancelled=self._cancel_of(step.id),
                                      stopping=lambda: self._stopped_by is not None)
 
     def _summary(self) -> dict[str, int]:
@@ -806,6 +837,13 @@ def _gates_held(gates: list[dict[str, Any]]) -> probes.Verdict:
     said = "; ".join(str(g["summary"]) if g["held"] else f"{g['gate']} overridden"
                      for g in gates)
     return probes.Verdict(True, f"gates held: {said}", evidence)
+
+
+def _outcome(state: StepState) -> str:
+    """What a step came to, as a `step.succeeded` condition tells them apart."""
+    if state.status is Status.SUCCEEDED and state.marked_done:
+        return "marked done"
+    return state.status.value
 
 
 def _public(state: StepState) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class StepState:
     outputs: dict[str, Any] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
     waiting_on: list[str] = field(default_factory=list)
+    # Ended succeeded on the engineer's word (`mark-done`), not on evidence of its own.
+    marked_done: bool = False
     # Cut short by a dead driver and not run to an end since (a re-check that did not find
     # it done does not count): what to do with it is still the operator's recovery choice.
     recovering: bool = False
@@ -87,8 +89,15 @@ class RunState:
         return found
 
     def running(self) -> StepState | None:
+        """The first running step in plan order (several may run side by side: see
+        `running_steps`)."""
+        return next(iter(self.running_steps()), None)
+
+    def running_steps(self) -> list[StepState]:
+        """Every step running now, in plan order, a rollback's too: steps of different
+        streams run side by side once their dependencies are met."""
         every = [*self.steps.values(), *self.rollback.values()]
-        return next((s for s in every if s.status is Status.RUNNING), None)
+        return [s for s in every if s.status is Status.RUNNING]
 
     def rolled_back(self, phase: str) -> AuditEntry | None:
         """The `rollback.ended` of the phase's rollback run to its end, if one was."""
@@ -170,6 +179,7 @@ def _started(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> Non
     state.started_at, state.ended_at, state.duration_s = entry.ts, None, None
     state.actor = entry.actor.label()
     state.reason, state.message, state.evidence, state.overrides = None, None, {}, []
+    state.marked_done = False
 
 
 def _progress(state: StepState, entry: AuditEntry, detail: dict[str, Any]) -> None:
@@ -186,6 +196,7 @@ def _ended(status: Status) -> Any:
         # when the failure is a re-check's).
         state.recovering = state.recovering and status is Status.FAILED
         state.status = status
+        state.marked_done = bool(detail.get("marked_done"))
         state.ended_at = entry.ts
         state.duration_s = detail.get("duration_s", state.duration_s)
         state.reason = detail.get("reason")
@@ -264,7 +275,14 @@ def _stands(step_id: str, plan: Plan, run: RunState, standing: dict[str, bool]) 
 
 
 def cut_short_step(entries: list[AuditEntry]) -> tuple[str, str] | None:
-    """The step a dead session left running, and the last event it wrote, if any."""
+    """The step a dead session left running last, and the last event it wrote, if any."""
+    steps = cut_short_steps(entries)
+    return steps[-1] if steps else None
+
+
+def cut_short_steps(entries: list[AuditEntry]) -> list[tuple[str, str]]:
+    """Every step a dead session left running (streams run side by side), each with the
+    last event it wrote, in the order they started."""
     open_steps: dict[str, str] = {}
     for entry in entries:
         if not entry.step:
@@ -277,10 +295,7 @@ def cut_short_step(entries: list[AuditEntry]) -> tuple[str, str] | None:
             open_steps[entry.step] = entry.event
         elif entry.event in _CLOSING_EVENTS:
             open_steps.pop(entry.step, None)
-    if not open_steps:
-        return None
-    step, last = next(reversed(open_steps.items()))
-    return step, last
+    return list(open_steps.items())
 
 
 _ROLLBACK_EVENTS = frozenset({events.ROLLBACK_STARTED, events.ROLLBACK_ENDED,

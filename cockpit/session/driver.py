@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
 
 from cockpit.estate.handle import EstateHandle
@@ -27,7 +27,7 @@ from cockpit.runner.pane_trends import PaneTrends
 from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
 from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
-from cockpit.runner.state import StepState
+from cockpit.runner.state import Status, StepState
 from cockpit.session.approving import approval_lines
 from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
@@ -109,18 +109,58 @@ class DriverSession(ReadsFolder):
         return view
 
     def panes_to_watch(self) -> set[str]:
-        running = self.runner.state().running()
-        return panes_watched_by(self.plan.step(running.step_id)) if running else set()
+        watched: set[str] = set()
+        for running in self.runner.state().running_steps():
+            watched |= panes_watched_by(self.plan.step(running.step_id))
+        return watched
 
     # --- commands ---------------------------------------------------------------------------
 
     def run(self, step_id: str) -> StepState:
-        with _refused():
-            return self.runner.run_step(step_id)
+        try:
+            with _refused():
+                return self.runner.run_step(step_id)
+        finally:
+            self.start_auto_steps()
 
     def override(self, step_id: str, reason: str) -> StepState:
-        with _refused():
-            return self.runner.run_step(step_id, override_reason=reason)
+        try:
+            with _refused():
+                return self.runner.run_step(step_id, override_reason=reason)
+        finally:
+            self.start_auto_steps()
+
+    # --- steps that start by themselves ---------------------------------------------------
+
+    def start_auto_steps(self) -> list[str]:
+        """Every `auto` step now ready starts at once, each in a thread of its own: no key,
+        no dead time between the step it waited on and it. Called whenever a command of
+        this driver ends (a run, a skip, a mark-done); an opening starts nothing by itself,
+        so the first step after a (re)start is always the engineer's. Returns those
+        started."""
+        run = self.runner.state()
+        busy = set(self.runner.running_now())
+        ready = [step.id for step in self.plan.steps() if step.auto
+                 and run.steps[step.id].status is Status.READY and step.id not in busy]
+        for step_id in ready:
+            threading.Thread(target=self._run_auto, args=(step_id,), daemon=True,
+                             name=f"auto {step_id}").start()
+        return ready
+
+    def _run_auto(self, step_id: str) -> None:
+        # Its outcome is on the record either way; a refusal means another thread (or the
+        # close) got there first.
+        with suppress(CommandRefused, OSError, ValueError):
+            self.run(step_id)
+
+    def running(self) -> list[str]:
+        """The steps running now, in plan order."""
+        return [s.step_id for s in self.runner.state().running_steps()]
+
+    def cancel_step(self, step_id: str) -> list[str]:
+        """Stop waiting on one running step (it ends failed, cancelled); the others go on.
+        Returns the steps cancelled (none when it was not running)."""
+        return self.runner.cancel(step_id)
 
     def undo(self, step_id: str) -> StepState:
         with _refused():
@@ -129,14 +169,19 @@ class DriverSession(ReadsFolder):
     def skip(self, step_id: str, reason: str) -> None:
         with _refused():
             self.runner.skip_step(step_id, reason)
+        self.start_auto_steps()
 
     def mark_done(self, step_id: str, reason: str) -> None:
         with _refused():
             self.runner.mark_done(step_id, reason)
+        self.start_auto_steps()
 
     def recheck(self, step_id: str) -> StepState:
-        with _refused():
-            return self.runner.recheck_step(step_id)
+        try:
+            with _refused():
+                return self.runner.recheck_step(step_id)
+        finally:
+            self.start_auto_steps()
 
     def note(self, text: str) -> None:
         with _refused():

@@ -86,7 +86,13 @@ class DriverCommands(Protocol):
     def next_ready(self) -> str | None: ...
 
     def cancel(self) -> None:
-        """Stop waiting: a running step ends as failed (cancelled), on the record."""
+        """Stop waiting: every running step ends as failed (cancelled), on the record."""
+
+    def cancel_step(self, step_id: str) -> list[str]:
+        """Stop waiting on one running step (the others go on); the steps cancelled."""
+
+    def running(self) -> list[str]:
+        """The steps running now, side by side, in plan order."""
 
     def answer_manual_with(self, prompt: ManualPrompt) -> None:
         """Who confirms manual steps from now on (the screen's modal, a terminal)."""

@@ -1,4 +1,5 @@
-"""A headless run: every ready step in order, stopping at the first that does not succeed.
+"""A headless run: every step as soon as its dependencies are met, ready steps side by side
+(a rehearsal has no engineer to press keys), stopping at the first that does not succeed.
 
 `cockpit rehearse` and the benchmarks run a plan this way; the CLI prints what it is told
 through `on_step`. What to do with a step that a dead driver left running is only ever the
@@ -8,6 +9,8 @@ re-check that did not find it done leaves it to recover, by `rerun` or `resume`,
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -79,9 +82,9 @@ def rehearse(runner: Runner, on_step: Callable[[StepState], None] | None = None,
         if interrupted == "stop" or not record(
                 _recover(runner, state.step_id, interrupted, told)):
             return RehearsalResult(outcomes, state.step_id, [])
-    while (step_id := runner.next_ready()) is not None:
-        if not record(runner.run_step(step_id)):
-            return RehearsalResult(outcomes, step_id, [])
+    stopped_at = run_side_by_side(runner, record)
+    if stopped_at is not None:
+        return RehearsalResult(outcomes, stopped_at, [])
     left = [s.step_id for s in runner.state().steps.values() if not s.done]
     return RehearsalResult(outcomes, None, left)
 
@@ -117,6 +120,48 @@ def rehearse_rollback(runner: Runner, phase_id: str,
     return RehearsalResult(outcomes + ran, failed, [],
                            rollback=f"{said}: took {took:.1f}s against a budget of "
                                     f"{budget / 60:g} min (at this run's speed)")
+
+
+def run_side_by_side(runner: Runner, record: Callable[[StepState], bool]) -> str | None:
+    """Start every ready step at once, each in its own thread, and each step that becomes
+    ready the moment the step it waited on ends; `record` hears each end, in this thread,
+    and says whether it lets the run go on. The first step it does not: no step starts
+    after it, the running ones end, and its id is returned (None: nothing was left)."""
+    ended: queue.Queue[tuple[str, StepState | BaseException]] = queue.Queue()
+    running: set[str] = set()
+    stopped_at: str | None = None
+    # Broken off (a stop between steps), the steps still running are the session's close's
+    # to cancel and wait for: nothing is appended after `session.closed`.
+    while True:
+        if stopped_at is None:
+            for step_id in _ready(runner, running):
+                running.add(step_id)
+                _start_thread(runner, step_id, ended)
+        if not running:
+            return stopped_at
+        step_id, outcome = ended.get()
+        running.discard(step_id)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if not record(outcome) and stopped_at is None:
+            stopped_at = step_id
+
+
+def _ready(runner: Runner, running: set[str]) -> list[str]:
+    return [s.step_id for s in runner.state().steps.values()
+            if s.status is Status.READY and s.step_id not in running]
+
+
+def _start_thread(runner: Runner, step_id: str,
+                  ended: queue.Queue[tuple[str, StepState | BaseException]]) -> None:
+    def run() -> None:
+        try:
+            ended.put((step_id, runner.run_step(step_id)))
+        except BaseException as exc:  # said in the rehearsal's own thread
+            ended.put((step_id, exc))
+
+    threading.Thread(target=run, name=f"step {step_id}", daemon=True).start()
+
 
 
 def _recover(runner: Runner, step_id: str, choice: str,

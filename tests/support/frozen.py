@@ -197,7 +197,11 @@ class FrozenDriverSource:
 
         raise CommandRefused("a frozen session runs nothing")
 
-    run = override = undo = skip = mark_done = recheck = note = roll_back = _refuse
+    def running(self) -> list[str]:
+        return [s.step_id for s in self._view.run.running_steps()]
+
+    run = override = undo = skip = mark_done = recheck = note = roll_back = cancel_step = \
+        _refuse
 
     def rollback_refusal(self) -> str | None:
         return "a frozen session runs nothing"

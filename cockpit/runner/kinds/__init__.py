@@ -23,13 +23,14 @@ from cockpit.runner.kinds import (
     sql,
     sql_chain,
     sql_readiness,
+    steps,
 )
 from cockpit.runner.kinds.base import Actions, Effects, KindModule, Probes, WatchedBy
 
 __all__ = ["ACTIONS", "EFFECTS", "PANE_OF", "PROBES", "SYSTEMS", "KindClash"]
 
 SYSTEMS: tuple[KindModule, ...] = (ec2, elb, route53_dns, http, sql, sql_chain, sql_readiness,
-                                   s3, cloudwatch, readiness, manual)
+                                   s3, cloudwatch, readiness, manual, steps)
 
 K = TypeVar("K", bound=type)
 V = TypeVar("V")

@@ -41,6 +41,9 @@ class ProbeContext:
     readiness: Callable[[str], Verdict] | None = None
     # The session's id: what its backups' keys are named by (None outside a session).
     session_id: str | None = None
+    # What each step of the run came to, by id: its status, or "marked done" for one that
+    # succeeded on the engineer's word alone (None outside a run).
+    step_outcomes: dict[str, str] | None = None
 
 
 # --- actions -----------------------------------------------------------------------------------

@@ -508,6 +508,7 @@ def _backed_up(a: m.SqlBackup, ctx: ProbeContext) -> Verdict:
     """A backup of this type to this session's prefix is in msdb."""
     name = sql.database(ctx.handle, a.database).name
     prefix = f"{a.prefix.strip('/')}/{ctx.session_id or 'no-session'}/{name}-"
+    jobs = _jobs_running(ctx, a.endpoint)  # before msdb's backups: see `_restored`
     try:
         sets = sql_chain.backup_sets(ctx.handle, a.endpoint, name)
     except Exception as exc:  # a probe reports, it never raises
@@ -516,7 +517,6 @@ def _backed_up(a: m.SqlBackup, ctx: ProbeContext) -> Verdict:
     found = [s for s in sets if s["type"] == kind and prefix in s["device"]
              and (not a.tail or s["is_force_offline"])]
     if not found:
-        jobs = _jobs_running(ctx, a.endpoint)
         still = f"; its Agent job still running: {jobs[0]}" if jobs else ""
         return Verdict(False, f"no {kind} backup of {name} under {prefix} in msdb{still}",
                        {"jobs_running": jobs}, pending=bool(jobs))
@@ -531,13 +531,16 @@ def _restored(a: m.SqlRestore, ctx: ProbeContext) -> Verdict:
     except ActionFailed as exc:
         return Verdict(False, str(exc), {})
     last = int(chain[-1]["last_lsn"])
+    # The jobs first, the databases after: a job that ends between the two looks has left
+    # its restore in the database by the second, never a "not restored" with no job.
+    running = {e: names for e in a.endpoints if (names := _jobs_running(ctx, e))}
     seen = {e: sql_chain.redo_start(ctx.handle, e, name) for e in a.endpoints}
     evidence = {e: {"state": st, "redo_start_lsn": str(r) if r else None}
                 for e, (st, r) in seen.items()}
     short = [e for e, (st, r) in seen.items()
              if not (st == "ONLINE" if a.recovery else st == "RESTORING" and r and r >= last)]
     if short:
-        jobs = {e: names for e in short if (names := _jobs_running(ctx, e))}
+        jobs = {e: names for e, names in running.items() if e in short}
         still = f"; its Agent jobs still running on {', '.join(jobs)}" if jobs else ""
         return Verdict(False, f"not restored to LSN {last} on {', '.join(short)}{still}",
                        {**evidence, "jobs_running": jobs}, pending=bool(jobs))

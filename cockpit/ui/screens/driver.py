@@ -321,12 +321,30 @@ class DriverScreen(CockpitScreen):
         return None
 
     def action_quit_cockpit(self) -> None:
-        running = self.view.run.running() if self.view else None
-        if running is not None and not self._quit_armed:
+        running = [s.step_id for s in self.view.run.running_steps()] if self.view else []
+        if running and not self._quit_armed:
             self._quit_armed = True
-            self.notify(f"{running.step_id} is running: press q again to stop waiting and quit "
-                        "(the step is recorded as cancelled)", severity="warning", timeout=6)
+            said = ", ".join(running)
+            self.notify(f"{said} {'is' if len(running) == 1 else 'are'} running: press q "
+                        "again to stop waiting and quit (recorded as cancelled)",
+                        severity="warning", timeout=6)
             return
         self.session.cancel()
         self.app.exit()
+
+    def action_cancel_selected(self) -> None:
+        """Streams run side by side: cancel names the one step it stops, the selected."""
+        step_id = self._selected()
+        running = self.session.running()
+        if step_id is None or step_id not in running:
+            said = f"running: {', '.join(running)}" if running else "no step is running"
+            self.notify(f"select the running step to cancel ({said})", severity="warning")
+            return
+        self._command(lambda: self._cancel(step_id))
+
+    def _cancel(self, step_id: str) -> None:
+        cancelled = self.session.cancel_step(step_id)
+        said = (f"cancelling {step_id}: it ends failed (cancelled) at its next look"
+                if cancelled else f"{step_id} had already ended")
+        self.app.call_from_thread(self.notify, said, severity="warning", timeout=6)
 

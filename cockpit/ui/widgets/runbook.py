@@ -1,4 +1,5 @@
-"""The runbook: every step with its status, id, title, duration and key."""
+"""The runbook: every step with its status, id, stream, title, duration and key; steps of
+different streams may run side by side, each row its own status and clock."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ class Runbook(DataTable[Text]):
                 Status.RUNNING, Status.READY) else ""))
             self.update_cell(step.id, "time", Text(duration(state, step.budget, now)))
             title = f"rollback: {step.title}" if self._plan.is_rollback(step.id) else step.title
-            self.update_cell(step.id, "what", _what(title, state))
+            self.update_cell(step.id, "what", _what(title, state, step.stream))
 
     @property
     def selected_step(self) -> str | None:
@@ -72,8 +73,10 @@ class Runbook(DataTable[Text]):
         self.move_cursor(row=self.get_row_index(step_id))
 
 
-def _what(title: str, state: StepState) -> Text:
-    text = Text(title)
+def _what(title: str, state: StepState, stream: str | None = None) -> Text:
+    # The stream first: side by side, the engineer reads who carries each running step.
+    text = Text(f"{stream}: ", style="dim") if stream else Text()
+    text.append(title)
     if state.waiting_on and state.status is Status.PENDING:
         text.append(f"  (after {', '.join(state.waiting_on)})", style="dim")
     if state.status in (Status.FAILED, Status.INTERRUPTED) and state.reason:
