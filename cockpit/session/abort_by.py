@@ -58,8 +58,8 @@ def abort_by(view: SessionView, now: datetime) -> AbortBy | None:
 def running_step_ends(view: SessionView, now: datetime) -> datetime | None:
     """When the running steps of the window will all have ended: a backup, restore or
     seeding with progress extrapolated from its start through its last percent; any other
-    step at its start plus its budget. Never before now (a step past its projection is still running).
-    None when no step of the window runs."""
+    step at its start plus its budget. Never before now (a step past its projection is
+    still running). None when no step of the window runs."""
     ends = [_ends(view, running, now) for running in view.run.running_steps()
             if running.started_at is not None and not view.plan.is_rollback(running.step_id)]
     # Steps of several streams may run at once: the rollback can start once all have ended.
