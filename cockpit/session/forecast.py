@@ -148,3 +148,12 @@ def _last_progress(view: SessionView) -> dict[str, AuditEntry]:
 
 def _tells_progress(detail: Mapping[str, Any]) -> bool:
     return any(key in detail for key in ("eta_ms", "percent", "bytes", "round"))
+
+
+def critical_steps(view: SessionView, now: datetime) -> set[str]:
+    """The steps the window's end waits on: what is left of the critical path once the
+    window has started, the whole plan's by budgets before."""
+    projected = forecast(view, now)
+    if projected is not None:
+        return set(projected.path)
+    return set(critical_path(view.plan, {step.id: step.budget for step in view.plan.steps()}))

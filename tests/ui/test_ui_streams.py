@@ -45,6 +45,7 @@ after = ["fence"]
 stream = "dba"
 until = [{ kind = "ec2.stopped", servers = ["oms-app-1"] }]
 timeout = "1h"
+budget = "40m"
 
 [[phases.steps]]
 id = "tell-stores"
@@ -141,3 +142,14 @@ async def test_cancel_on_a_step_that_is_not_running_names_the_running_ones(
                        what="the cancel refused, naming the running step")
         assert runbook_marks(app)["restore"] == "RUN.."
         session.cancel()
+
+
+async def test_the_runbook_marks_the_steps_the_windows_end_waits_on(
+        session: DriverSession) -> None:
+    """Before the window starts, by budgets: the fence and the 40-minute restore are what
+    the window's end waits on; the comms step beside the restore is not."""
+    async with driving(session) as (app, _pilot):
+        runbook = app.screen.query_one(Runbook)
+        marked = {step for step in ("fence", "restore", "tell-stores")
+                  if runbook.get_cell(step, "step").plain.startswith("◆ ")}
+    assert marked == {"fence", "restore"}

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from cockpit.runner.pane_summary import pane_count, summarise_panes
 from cockpit.runner.panes import PANES, PaneView
+from cockpit.session.forecast import critical_steps
 from cockpit.session.protocols import SessionSource
 from cockpit.session.view import SessionView
 from cockpit.ui.context import UiContext
@@ -93,7 +94,7 @@ class CockpitScreen(Screen[None]):
             self._select_current(view)
         running = view.run.running() is not None
         if view.run.head != self._drawn_head or running:
-            runbook.show(view.run, self.now())
+            runbook.show(view.run, self.now(), critical=critical_steps(view, self.now()))
             self.query_one(AuditTail).show(view.entries)
             self._drawn_head = view.run.head
         for name, pane_view in view.panes.items():

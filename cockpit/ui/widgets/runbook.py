@@ -1,8 +1,10 @@
 """The runbook: every step with its status, id, stream, title, duration and key; steps of
-different streams may run side by side, each row its own status and clock."""
+different streams may run side by side, each row its own status and clock; the steps on
+the critical path (what the window's end waits on) are marked."""
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import datetime
 
 from rich.text import Text
@@ -50,13 +52,16 @@ class Runbook(DataTable[Text]):
             self.add_row(*[Text("")] * 5, key=step.id)
         self._plan = plan
 
-    def show(self, run: RunState, now: datetime | None = None) -> None:
+    def show(self, run: RunState, now: datetime | None = None,
+             critical: Set[str] = frozenset()) -> None:
+        """`critical`: the steps on the critical path, marked `◆` (as in the export)."""
         for step in self._plan.steps() + self._plan.rollback_steps():
             state = run.step(step.id)
             mark, style = MARKS[state.status]
             self.update_cell(step.id, "status", Text(mark, style=style))
             self.update_cell(step.id, "key", Text(step.key or "", style="bold"))
-            self.update_cell(step.id, "step", Text(step.id, style="bold" if state.status in (
+            mark = "◆ " if step.id in critical else "  "
+            self.update_cell(step.id, "step", Text(mark + step.id, style="bold" if state.status in (
                 Status.RUNNING, Status.READY) else ""))
             self.update_cell(step.id, "time", Text(duration(state, step.budget, now)))
             title = f"rollback: {step.title}" if self._plan.is_rollback(step.id) else step.title
