@@ -73,6 +73,12 @@ class PanePoller:
         """From now on poll every pane on its own cadence (first polls at once)."""
         self._call(self._follow(cadence))
 
+    def unfollow(self) -> None:
+        """Stop polling on a cadence (the screen that asked has gone); `poll` still works
+        and `follow` starts again. Does not wait: a poll under way ends on its own."""
+        if not self._closed and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._unfollow)
+
     def close(self) -> None:
         if self._closed:
             return
@@ -122,6 +128,11 @@ class PanePoller:
             self._cycles = [asyncio.create_task(self._cycle(p, cadence), name=f"poll {p}")
                             for p in PANES]
 
+    def _unfollow(self) -> None:
+        cycles, self._cycles = self._cycles, []
+        for task in cycles:
+            task.cancel()
+
     async def _cycle(self, pane: str, cadence: Cadence) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -129,19 +140,8 @@ class PanePoller:
             if _every(cadence, pane) is not None:
                 await _never_raises(self._poll_one(pane))
                 await self._write()
-            await self._until_due(pane, started, cadence)
+            await until_due(pane, started, cadence)
             await asyncio.sleep(0)  # a pane overdue at once still lets the others run
-
-    async def _until_due(self, pane: str, started: float, cadence: Cadence) -> None:
-        """Sleep until `started` + the pane's interval, asking again every RECHECK_S: the
-        interval may shorten (a step now waits on it) or polling may pause."""
-        loop = asyncio.get_running_loop()
-        while True:
-            every = _every(cadence, pane)
-            left = started + (every if every is not None else RECHECK_S) - loop.time()
-            if left <= 0 and every is not None:
-                return
-            await asyncio.sleep(min(max(left, 0.0), RECHECK_S))
 
     async def _write(self) -> None:
         """Write `state.json` once for every view built so far; a write under way is waited
@@ -168,6 +168,24 @@ class PanePoller:
         await asyncio.gather(*self._cycles, return_exceptions=True)
         if self._calls is not None:
             await self._calls.aclose()
+
+
+async def until_due(pane: str, started: float, cadence: Cadence) -> None:
+    """Sleep until `started` + the pane's interval, asking again every RECHECK_S: the
+    interval may shorten (a step now waits on it) or polling may pause. While paused the
+    pane asks again every RECHECK_S, never at once: its last poll may be long past, and a
+    loop that only yields would keep the whole process busy (the screen's thread
+    included) for as long as polling stays paused or the screen is gone."""
+    loop = asyncio.get_running_loop()
+    while True:
+        every = _every(cadence, pane)
+        if every is None:
+            await asyncio.sleep(RECHECK_S)
+            continue
+        left = started + every - loop.time()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, RECHECK_S))
 
 
 def _every(cadence: Cadence, pane: str) -> float | None:

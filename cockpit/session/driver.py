@@ -114,6 +114,13 @@ class DriverSession(ReadsFolder):
         self._show_pane = show
         self.poller.follow(cadence)
 
+    def stop_following_panes(self) -> None:
+        self._show_pane = None
+        with self._lock:
+            poller = self._poller
+        if poller is not None:
+            poller.unfollow()
+
     def _settle(self, view: PaneView) -> PaneView:
         """On the poller's loop: what the pane shows now, recorded for replay when it
         changed (one short unsynced append) and handed to the screen at once."""

@@ -98,6 +98,10 @@ class PanePoller(Protocol):
         """Poll every pane on its own cadence from now on, off the caller's thread; each
         view goes to `show`, from the poller's thread."""
 
+    def stop_following_panes(self) -> None:
+        """No more views to `show`, and no more polling on a cadence (the screen has gone);
+        returns at once."""
+
     def panes_to_watch(self) -> set[str]:
         """The panes the running step waits on: they poll faster."""
 

@@ -180,6 +180,9 @@ class FrozenDriverSource:
         for view in self._view.panes.values():
             show(view)
 
+    def stop_following_panes(self) -> None:
+        pass
+
     def panes_to_watch(self) -> set[str]:
         return {"targets"} if self._view.run.running() is not None else set()
 

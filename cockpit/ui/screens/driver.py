@@ -2,10 +2,11 @@
 
 The session's poller polls each pane on its own cadence, off this thread (from the start
 of its last poll; faster while a running step waits on that pane; paused with the
-screen), and hands each view over built and laid out: the screen only draws it. Steps run
-in a worker, so the screen keeps moving; a manual step asks its question from that worker through a
-modal, and waits for the answer there. A backup the last driver left running that left
-multipart uploads open is said on opening, its undo (the abort) one key away.
+screen; stopped when the screen goes), and hands each view over built and laid out: the
+screen only draws it. Steps run in a worker, so the screen keeps moving; a manual step
+asks its question from that worker through a modal, and waits for the answer there. A
+backup the last driver left running that left multipart uploads open is said on opening,
+its undo (the abort) one key away.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ class DriverScreen(CockpitScreen):
         # beating; the beat runs in a worker (it may derive the run and append to the log)
         self._beat()
         self.set_interval(self.context.settings.runner.heartbeat_every_s, self._beat)
+
+    def on_unmount(self) -> None:
+        # The poller outlives the screen (the session closes after the app has ended):
+        # it must not go on polling, or waking, for a screen that is gone.
+        self.session.stop_following_panes()
 
     def _beat(self) -> None:
         self.run_worker(self.session.heartbeat, thread=True, group="heartbeat",
