@@ -129,8 +129,9 @@ class DriverSession(ReadsFolder):
             self._panes[view.pane] = view
         self.recorder.record(view)
         self.runner.publisher.set_pane(view.pane, view.model_dump(mode="json"))
-        if self._show_pane is not None:
-            self._show_pane(view)
+        show = self._show_pane  # read once: the screen may stop following meanwhile
+        if show is not None:
+            show(view)
         return view
 
     def _publish_panes(self) -> None:
