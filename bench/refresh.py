@@ -3,11 +3,11 @@
 The ten-times estate (`bench.scale`) is served by `cockpit sim serve` in a process of its
 own, with `aws-latency=50` and `dns-latency=50`: 50 ms more on every AWS call and every DNS
 answer. A driver (runner, session folder, `DriverSession`) in this process polls every pane
-at once through its one asyncio poller, as its cadence does when every pane falls due
-together; the wall time of the lot is one refresh (median of `--runs`, after one cold
-refresh that makes the boto3 clients and remembers the ARNs, printed apart). Before the
-runs, the plan's first step switches one name, so the DNS pane also asks Route 53 for that
-change (`get-change`).
+at once, each asked for from a worker thread of its own (`poll_pane`, which a session's
+poller and the code before it both answer, so one bench times both); the wall time of
+the lot is one refresh (median of `--runs`, after one cold refresh that makes the boto3
+clients and remembers the ARNs, printed apart). Before the runs, the plan's first step
+switches one name, so the DNS pane also asks Route 53 for that change (`get-change`).
 
 Against:
 (a) the routine an engineer runs without the cockpit, one command after another, each a new
@@ -25,11 +25,10 @@ Against:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from bench.harness import (
     Driver,
     open_driver,
     pane_errors,
+    refresh_all,
     run_steps,
     switch_canary,
 )
@@ -54,7 +54,6 @@ from cockpit.estate import dns, elb, http, route53
 from cockpit.estate.handle import EstateHandle
 from cockpit.plan.models import Plan
 from cockpit.runner.panes import PANES
-from cockpit.session.driver import DriverSession
 from cockpit.sim.serve import read_endpoints
 
 WEATHER = ("aws-latency=50", "dns-latency=50")
@@ -67,33 +66,10 @@ _AG_CALL = "SQL AG state (DMVs on the primary)"
 
 def cockpit_refreshes(driver: Driver, runs: int) -> tuple[float, list[dict[str, float]]]:
     """The cold first refresh, then `runs` warm ones (each pane's time and the wall time)."""
-    cold = refresh_once(driver.session)["all"]
-    return cold, [refresh_once(driver.session) for _ in range(runs)]
-
-
-def refresh_once(session: DriverSession) -> dict[str, float]:
-    """Every pane polled at once by the session's poller, as its cadence does when they
-    fall due together; each pane's own duration, and `all` for the wall time of the lot
-    (state.json written included)."""
-    started = time.perf_counter()
-    session.poll_panes(list(PANES))
-    took = time.perf_counter() - started
-    return {**session.poller.took_s, "all": took}
-
-
-def cpu_per_refresh(driver: Driver, endpoints: Path, runs: int) -> tuple[float, float]:
-    """CPU seconds one warm refresh costs this process (every thread) and the sim's: unlike
-    wall times, hardly moved by what else the machine is running."""
-    sim_pid = int(json.loads(endpoints.read_text())["pid"])
-    mine, sim = time.process_time(), _cpu_s(sim_pid)
-    for _ in range(runs):
-        refresh_once(driver.session)
-    return (time.process_time() - mine) / runs, (_cpu_s(sim_pid) - sim) / runs
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with ThreadPoolExecutor(max_workers=len(PANES), thread_name_prefix="pane") as pool:
+        cold = refresh_all(driver.session, pool)["all"]
+        warm = [refresh_all(driver.session, pool) for _ in range(runs)]
+    return cold, warm
 
 
 def _timed(call: Callable[[], Any], repeats: int = 5) -> float:
@@ -195,7 +171,6 @@ def measure(runs: int, cli_runs: int) -> list[Figure]:
                 open_driver(plan_file, Path(tmp) / "session", endpoints=endpoints) as drv:
             change_id = switch_canary(drv)
             cold, warm = cockpit_refreshes(drv, runs)
-            cpu = cpu_per_refresh(drv, endpoints, runs)
             errors = pane_errors(drv.session)
             calls = single_calls(drv.runner.handle, plan, change_id)
             routine = cli_routine(endpoints, drv.runner.handle, plan, change_id)
@@ -203,8 +178,6 @@ def measure(runs: int, cli_runs: int) -> list[Figure]:
     for pane, error in errors.items():
         note(f"pane {pane} ended its last poll with an error: {error[:200]}")
     note(f"cold first refresh (clients made, ARNs looked up): {ms(cold):.0f} ms")
-    note(f"CPU per warm refresh: {ms(cpu[0]):.0f} ms in the cockpit's process, "
-         f"{ms(cpu[1]):.0f} ms in the sim's")
     _print_panes(warm)
     _print_calls(calls)
     _print_cli(routine, sweeps)
