@@ -53,14 +53,16 @@ class Presses:
 
 
 def count_polls(driver: Driver, presses: Presses) -> None:
-    """Count every pane poll the screen makes (the session's method, wrapped)."""
-    poll = driver.session.poll_pane
+    """Count every pane poll that lands: each one's view is handed to the publisher for
+    `state.json`, whichever thread or loop polled it (the publisher's method, wrapped)."""
+    publisher = driver.session.runner.publisher
+    set_pane = publisher.set_pane
 
-    def counted(pane: str) -> Any:
+    def counted(pane: str, view: Any) -> Any:
         presses.polls += 1
-        return poll(pane)
+        return set_pane(pane, view)
 
-    driver.session.poll_pane = counted  # type: ignore[method-assign]
+    publisher.set_pane = counted  # type: ignore[method-assign]
 
 
 async def press_once(app: Any, watch: FrameWatch, runbook: Any, going_down: bool,

@@ -1,11 +1,11 @@
 """Reaction: from a change in the estate to the pane showing it, against the poll interval.
 
 The real Textual app (`make_driver_app` on a real runner and `DriverSession`) runs under
-Pilot (`app.run_test()`) on the ten-times estate, its `DriverScreen` polling each pane on
-its own one-shot timer (`settings.polling.pane_every_s`, the default 2 s, re-armed when
-the poll ends). The sim is served by another process (`bench.sim_server --flips`, as moto
-never shares a real driver's process), which on SIGUSR1 breaks and on SIGUSR2 mends,
-through the sim's own objects (see `bench.flips`):
+Pilot (`app.run_test()`) on the ten-times estate, the session's poller polling each pane
+on its own cadence (`settings.polling.pane_every_s`, the default 2 s, counted from the
+start of the pane's last poll). The sim is served by another process
+(`bench.sim_server --flips`, as moto never shares a real driver's process), which on
+SIGUSR1 breaks and on SIGUSR2 mends, through the sim's own objects (see `bench.flips`):
 
 - a target: `oms-app-01` in `oms-web`, in the sim's ALB health model, healthy <->
   unhealthy (the plan sets the ALB's check interval to an hour, so the sim's own checker

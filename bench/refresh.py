@@ -3,7 +3,8 @@
 The ten-times estate (`bench.scale`) is served by `cockpit sim serve` in a process of its
 own, with `aws-latency=50` and `dns-latency=50`: 50 ms more on every AWS call and every DNS
 answer. A driver (runner, session folder, `DriverSession`) in this process polls every pane
-at once, each in a worker thread of its own, as the driver's screen does; the wall time of
+at once, each asked for from a worker thread of its own (`poll_pane`, which a session's
+poller and the code before it both answer, so one bench times both); the wall time of
 the lot is one refresh (median of `--runs`, after one cold refresh that makes the boto3
 clients and remembers the ARNs, printed apart). Before the runs, the plan's first step
 switches one name, so the DNS pane also asks Route 53 for that change (`get-change`).

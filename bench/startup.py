@@ -118,7 +118,6 @@ def paint_times(runs: int) -> tuple[list[float], list[float], int]:
 async def _cycle(session: Any, cycles: int, timeout_s: float) -> dict[str, float]:
     from bench.frames import wait_for_panes
     from bench.harness import bench_settings
-    from cockpit.runner.panes import PANES
     from cockpit.settings import PollingSettings
     from cockpit.ui.app import make_driver_app
 
@@ -128,27 +127,23 @@ async def _cycle(session: Any, cycles: int, timeout_s: float) -> dict[str, float
     # and the watcher's are the defaults, as they were beside the old class constant.
     settings = bench_settings(PollingSettings.model_construct(
         pane_every_s=0.01, pane_fast_every_s=0.5, watch_read_every_s=0.5))
-    counts, done, loop = dict.fromkeys(PANES, 0), asyncio.Event(), asyncio.get_running_loop()
-    poll = session.poll_pane
 
-    def counted(pane: str) -> Any:  # in the pane's worker thread
-        counts[pane] += 1
-        if min(counts.values()) >= cycles:
-            loop.call_soon_threadsafe(done.set)
-        return poll(pane)
+    async def cycled() -> None:  # the session's poller counts the polls of each pane
+        while min(session.poller.polled.values()) < cycles:  # noqa: ASYNC110 (no event)
+            await asyncio.sleep(0.05)
 
-    session.poll_pane = counted
     app = make_driver_app(session, keymap={}, settings=settings)
     began = time.monotonic()
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for_panes(app, pilot)
         first = vm_rss_mb()
         try:
-            await asyncio.wait_for(done.wait(), timeout_s)
+            await asyncio.wait_for(cycled(), timeout_s)
         except TimeoutError:
             pass  # reported: the cycle count says how far it got
         app.exit()
-    return {"first_mb": first, "after_mb": vm_rss_mb(), "cycles": min(counts.values()),
+    return {"first_mb": first, "after_mb": vm_rss_mb(),
+            "cycles": min(session.poller.polled.values()),
             "seconds": time.monotonic() - began}
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
+import dns.asyncresolver
 import dns.exception
 import dns.rdatatype
 import dns.resolver
@@ -13,6 +16,7 @@ import dns.rrset
 
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.snapshots import DnsSnapshot, ResolverAnswer
+from cockpit.plan.models import DnsRecord
 
 TIMEOUT_S = 2.0
 
@@ -32,13 +36,37 @@ def resolve(
 
 
 def ask(handle: EstateHandle, resolver_id: str, record_id: str) -> ResolverAnswer:
-    rec = next(r for r in handle.estate.records if r.id == record_id)
+    rec = _record(handle, record_id)
     base = ResolverAnswer(resolver=resolver_id, record=record_id, name=rec.name)
     rrset, error = _query(handle, resolver_id, rec.name, rec.type)
-    if rrset is None:
-        return base.model_copy(update={"error": error})
-    values = sorted(r.to_text() for r in rrset)
-    return base.model_copy(update={"value": ",".join(values), "ttl": rrset.ttl})
+    return _answer(base, rrset, error)
+
+
+async def resolve_async(
+    handle: EstateHandle, records: list[str], resolvers: list[str] | None = None
+) -> DnsSnapshot:
+    """Every resolver asked for every record, all in flight at once on dnspython's async
+    resolver: the wait is one round trip, and no thread waits for any answer."""
+    resolver_ids = resolvers or [r.id for r in handle.estate.resolvers]
+    stubs = {r: _async_stub_or_error(handle, r) for r in resolver_ids}
+    by_id = {r.id: r for r in handle.estate.records}
+    answers = await asyncio.gather(*(
+        ask_async(stubs[r], r, by_id[rec]) for r in resolver_ids for rec in records))
+    return DnsSnapshot(answers=list(answers))
+
+
+async def ask_async(stub: dns.asyncresolver.Resolver | str, resolver_id: str,
+                    rec: DnsRecord) -> ResolverAnswer:
+    """One question; `stub` is the error text when the resolver's address is unusable."""
+    base = ResolverAnswer(resolver=resolver_id, record=rec.id, name=rec.name)
+    if isinstance(stub, str):
+        return base.model_copy(update={"error": stub})
+    try:
+        answer = await stub.resolve(rec.name, rec.type, raise_on_no_answer=False, search=False)
+    except (dns.exception.DNSException, OSError) as exc:
+        return base.model_copy(update={"error": _why(exc)})
+    rrset, error = _records_of(answer)
+    return _answer(base, rrset, error)
 
 
 class NoAddress(LookupError):
@@ -54,6 +82,18 @@ def addresses(handle: EstateHandle, resolver_id: str, name: str) -> list[str]:
     return [r.to_text() for r in rrset]
 
 
+def _record(handle: EstateHandle, record_id: str) -> DnsRecord:
+    return next(r for r in handle.estate.records if r.id == record_id)
+
+
+def _answer(base: ResolverAnswer, rrset: dns.rrset.RRset | None,
+            error: str | None) -> ResolverAnswer:
+    if rrset is None:
+        return base.model_copy(update={"error": error})
+    values = sorted(r.to_text() for r in rrset)
+    return base.model_copy(update={"value": ",".join(values), "ttl": rrset.ttl})
+
+
 def _query(handle: EstateHandle, resolver_id: str, name: str,
            rtype: str) -> tuple[dns.rrset.RRset | None, str | None]:
     """The answer's records, or None and why there are none, in a few words."""
@@ -63,23 +103,46 @@ def _query(handle: EstateHandle, resolver_id: str, name: str,
         return None, f"resolver address: {exc}"
     try:
         answer = stub.resolve(name, rtype, raise_on_no_answer=False, search=False)
-    except dns.resolver.NXDOMAIN:
-        return None, "NXDOMAIN"
-    except dns.resolver.NoNameservers as exc:
-        return None, _servfail(exc)
-    except dns.exception.Timeout:
-        return None, f"timeout after {TIMEOUT_S:g}s"
     except (dns.exception.DNSException, OSError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, _why(exc)
+    return _records_of(answer)
+
+
+def _records_of(answer: dns.resolver.Answer) -> tuple[dns.rrset.RRset | None, str | None]:
     if answer.rrset is None:
         return None, "no answer (NODATA)"
     return answer.rrset, None
 
 
+def _why(exc: BaseException) -> str:
+    """Why a resolver gave no answer, in a few words."""
+    if isinstance(exc, dns.resolver.NXDOMAIN):
+        return "NXDOMAIN"
+    if isinstance(exc, dns.resolver.NoNameservers):
+        return _servfail(exc)
+    if isinstance(exc, dns.exception.Timeout):
+        return f"timeout after {TIMEOUT_S:g}s"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _async_stub_or_error(handle: EstateHandle,
+                         resolver_id: str) -> dns.asyncresolver.Resolver | str:
+    try:
+        return _configure(dns.asyncresolver.Resolver(configure=False), handle, resolver_id)
+    except (OSError, ValueError) as exc:
+        return f"resolver address: {exc}"
+
+
 def _stub(handle: EstateHandle, resolver_id: str) -> dns.resolver.Resolver:
     """A resolver that asks exactly one server, with no cache of its own."""
+    return _configure(dns.resolver.Resolver(configure=False), handle, resolver_id)
+
+
+_Stub = TypeVar("_Stub", bound=dns.resolver.BaseResolver)
+
+
+def _configure(stub: _Stub, handle: EstateHandle, resolver_id: str) -> _Stub:
     host, port = handle.resolver_address(resolver_id)
-    stub = dns.resolver.Resolver(configure=False)
     stub.nameservers = [_address_of(host)]
     stub.port = port
     stub.cache = None

@@ -88,23 +88,24 @@ def stop_instances(handle: EstateHandle, servers: list[str]) -> dict[str, Any]:
 
 def _instances_by_name(handle: EstateHandle,
                        servers: list[str]) -> dict[str, list[InstanceState]]:
+    # The state is filtered here, not by EC2: one filter fewer to evaluate on every
+    # instance of the slowest call a pane poll makes.
     pages = handle.client("ec2").get_paginator("describe_instances").paginate(
-        Filters=[
-            {"Name": "tag:Name", "Values": servers},
-            {"Name": "instance-state-name", "Values": _LIVE_STATES},
-        ]
+        Filters=[{"Name": "tag:Name", "Values": servers}]
     )
     found: dict[str, list[InstanceState]] = {}
     for page in pages:
         for reservation in page["Reservations"]:
             for instance in reservation["Instances"]:
+                if instance["State"]["Name"] in _GONE_STATES:
+                    continue
                 state = _instance_state(instance)
                 found.setdefault(state.server, []).append(state)
     return found
 
 
 # Terminated instances linger in describe results: they are not the app server.
-_LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+_GONE_STATES = frozenset({"terminated"})
 
 
 def _instance_state(instance: dict[str, Any]) -> InstanceState:

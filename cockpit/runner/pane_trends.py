@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from cockpit.pictures import sparkline
-from cockpit.runner.panes import PaneRow, PaneView
+from cockpit.runner.panes import PaneRow, PaneView, laid_out
 
 WINDOW_S = 300.0  # the minutes a trend covers
 SLOTS = 6  # characters per series, one per 50 s: narrow, as the panes share the screen
@@ -58,7 +58,11 @@ class PaneTrends:
         keys = [view.columns.index(c) for c in spec.key]
         figures = [view.columns.index(c) for c in spec.series]
         rows = [self._row(view.pane, row, keys, figures, spec.series, now) for row in view.rows]
-        return view.model_copy(update={"columns": [*view.columns, spec.column], "rows": rows})
+        # Built anew, not copied: the copy would keep the widths and lines laid out for the
+        # view without its trend.
+        return laid_out(PaneView(pane=view.pane, title=view.title, rows=rows,
+                                 columns=[*view.columns, spec.column], error=view.error,
+                                 note=view.note, taken_at=view.taken_at))
 
     def _row(self, pane: str, row: PaneRow, keys: list[int], figures: list[int],
              names: tuple[str, ...], now: float) -> PaneRow:

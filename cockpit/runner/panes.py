@@ -8,25 +8,33 @@ a colour, so it reads in 16 colours and with NO_COLOR.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
-from cockpit.estate import dns, ec2, elb, http, route53, s3, sql
+from cockpit.estate import ec2, elb, route53, s3, sql
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.snapshots import (
+    AppHealthSnapshot,
     BackupObjectsSnapshot,
+    DnsSnapshot,
+    InstancesSnapshot,
+    RecordsSnapshot,
     ReplicaState,
     RequestsSnapshot,
+    ResolverAnswer,
     RunningRequest,
+    TargetGroupSnapshot,
     UploadState,
     utcnow,
 )
+from cockpit.pictures import progress_bar
 from cockpit.plan.models import BackupToDisk, BackupToUrl, Plan, RestoreFromUrl, Step, Upsert
 from cockpit.runner import chain_pane
+from cockpit.runner.calls import EstateCalls
 from cockpit.runner.kinds import PANE_OF
 from cockpit.runner.state import RunState, Status
 
@@ -54,6 +62,10 @@ class PaneRow(BaseModel):
     status: RowStatus = "info"
 
 
+# On a pane too narrow for every column's widest cell, a column is cut to this.
+MAX_COLUMN_WIDTH = 26
+
+
 class PaneView(BaseModel):
     pane: str
     title: str
@@ -62,20 +74,93 @@ class PaneView(BaseModel):
     error: str | None = None
     note: str | None = None
     taken_at: datetime = Field(default_factory=utcnow)
+    widths: list[int] = []  # each column's widest cell: see `laid_out`
+    _drawn: dict[bool, list[tuple[str, ...]]] = PrivateAttr(default_factory=dict)
 
     def age_s(self, now: datetime | None = None) -> float:
         return ((now or utcnow()) - self.taken_at).total_seconds()
 
+    def drawn(self, capped: bool = False) -> list[tuple[str, ...]]:
+        """The header, then each row, as the pane draws them: every cell padded to its
+        column's width (`capped`: cut to MAX_COLUMN_WIDTH, for a pane too narrow for the
+        widest cells), the last left whole for the pane to crop. Worked out once, by
+        whoever built or read the view (the poller, a watcher's reader), so the screen's
+        thread only copies them."""
+        if capped not in self._drawn:
+            widths = self.column_widths(capped)
+            self._drawn[capped] = [fit_cells(self.columns, widths), *(
+                fit_cells(shown_cells(self.columns, r.cells), widths) for r in self.rows)]
+        return self._drawn[capped]
+
+    def column_widths(self, capped: bool = False) -> list[int]:
+        widths = self.widths or column_widths(self.columns, self.rows)
+        return [min(w, max(MAX_COLUMN_WIDTH, len(c))) if capped else w
+                for w, c in zip(widths, self.columns, strict=True)]
+
+
+def laid_out(view: PaneView) -> PaneView:
+    """The view with its columns' widths and both ways of drawing it worked out."""
+    if not view.widths:
+        view = view.model_copy(update={"widths": column_widths(view.columns, view.rows)})
+    view.drawn(capped=False)
+    view.drawn(capped=True)
+    return view
+
+
+def column_widths(columns: list[str], rows: list[PaneRow]) -> list[int]:
+    """Every column as wide as its widest cell, but the last: a reason or free text, it is
+    the one to give way on a narrow terminal, so only its title's width is kept."""
+    widths = [len(c) for c in columns]
+    for row in rows:
+        for index, cell in enumerate(shown_cells(columns, row.cells)[:len(widths) - 1]):
+            widths[index] = max(widths[index], len(cell))
+    return widths
+
+
+def shown_cells(columns: list[str], cells: list[str]) -> list[str]:
+    """The cells as drawn: a percent (a backup's, a restore's, log shipping's) with a bar
+    beside its figure. The view keeps the figure alone (the status strip reads it)."""
+    if "%" not in columns:
+        return cells
+    at = columns.index("%")
+    try:
+        percent = float(cells[at])
+    except (IndexError, ValueError):  # `-`: nothing running
+        return cells
+    return [*cells[:at], f"{progress_bar(percent, 8)} {cells[at]:>3}%", *cells[at + 1:]]
+
+
+def fit_cells(cells: list[str], widths: list[int]) -> tuple[str, ...]:
+    last = len(widths) - 1
+    return tuple(_fit(cell, widths[i]) if i < last else cell
+                 for i, cell in enumerate(cells[:len(widths)]))
+
+
+def _fit(cell: str, width: int) -> str:
+    return cell.ljust(width) if len(cell) <= width else cell[:width - 1] + "…"
+
 
 def probe_pane(pane: str, handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
-    """One pane's fresh view. Never raises: failures become the view's error."""
-    before = dict(handle.retries)
+    """One pane's fresh view, from a thread with no event loop of its own (checks, tests).
+    Never raises: failures become the view's error."""
+
+    async def once() -> PaneView:
+        async with EstateCalls.opened(handle) as calls:
+            return await gather_pane(pane, calls, plan, run)
+
+    return asyncio.run(once())
+
+
+async def gather_pane(pane: str, calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
+    """One pane's fresh view: its calls all in flight at once, then its rows built.
+    Never raises: failures become the view's error."""
+    before = dict(calls.handle.retries)
     try:
-        view = _BUILDERS[pane](handle, plan, run)
+        view = await _BUILDERS[pane](calls, plan, run)
     except Exception as exc:  # a pane must degrade, never take the cockpit down
         return PaneView(pane=pane, title=PANES[pane], columns=[],
                         error=f"{type(exc).__name__}: {exc}")
-    return _with_retries(view, before, handle.retries)
+    return laid_out(_with_retries(view, before, calls.handle.retries))
 
 
 def _with_retries(view: PaneView, before: dict[str, int], after: dict[str, int]) -> PaneView:
@@ -89,13 +174,16 @@ def _with_retries(view: PaneView, before: dict[str, int], after: dict[str, int])
     return view.model_copy(update={"note": f"{note}; {view.note}" if view.note else note})
 
 
-def _apps(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
+async def _apps(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
     servers = [s.id for s in plan.estate.app_servers]
     aws = [s.id for s in plan.estate.app_servers if s.site == "aws"]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        instances_f = pool.submit(ec2.describe_servers, handle, aws)
-        health = http.check_health(handle, servers)
-    instances = instances_f.result()
+    instances, health = await asyncio.gather(
+        calls.blocking(("ec2.describe_servers", *aws), ec2.describe_servers, aws),
+        calls.health(servers))
+    return apps_view(plan, instances, health)
+
+
+def apps_view(plan: Plan, instances: InstancesSnapshot, health: AppHealthSnapshot) -> PaneView:
     by_server = {i.server: i for i in instances.instances}
     rows = []
     for h in health.servers:
@@ -124,12 +212,17 @@ _TARGET_STATUS: dict[str, RowStatus] = {
     "unused": "bad", "unavailable": "bad"}
 
 
-def _targets(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
+async def _targets(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
+    # One DescribeTargetHealth per group, all groups at once, each parsed once.
+    snaps = await asyncio.gather(*(
+        calls.blocking(("elb.target_health", g.id), elb.target_health, g.id)
+        for g in plan.estate.target_groups))
+    return targets_view(plan, list(snaps))
+
+
+def targets_view(plan: Plan, snaps: list[TargetGroupSnapshot]) -> PaneView:
     rows: list[PaneRow] = []
     errors = []
-    groups = [g.id for g in plan.estate.target_groups]
-    with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:  # groups at once
-        snaps = list(pool.map(lambda group: elb.target_health(handle, group), groups))
     for group, snap in zip(plan.estate.target_groups, snaps, strict=True):
         if snap.error:
             errors.append(f"{group.id}: {snap.error}")
@@ -158,42 +251,49 @@ def expected_dns(plan: Plan, run: RunState) -> dict[str, str]:
     return expected
 
 
-def _dns(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
+async def _dns(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
     records = [r.id for r in plan.estate.records]
     if not records:
         return PaneView(pane="dns", title=PANES["dns"], columns=[], note="no names in this plan")
-    expected = expected_dns(plan, run)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        held_f = pool.submit(route53.record_values, handle, records)
-        answers = dns.resolve(handle, records)
-    held = {r.record: r for r in held_f.result().records}
-    change = _last_change_status(handle, run)
+    # What Route 53 holds, what every resolver answers and the change's status: at once.
+    held, answers, change = await asyncio.gather(
+        calls.blocking(("route53.record_values", *records), route53.record_values, records),
+        calls.resolve(records), _last_change_status(calls, run))
+    return dns_view(plan, expected_dns(plan, run), held, answers, change)
+
+
+def dns_view(plan: Plan, expected: dict[str, str], held: RecordsSnapshot, answers: DnsSnapshot,
+             change: str) -> PaneView:
+    by_record = {r.record: r for r in held.records}
+    asked: dict[str, list[ResolverAnswer]] = {}
+    for a in answers.answers:
+        asked.setdefault(a.record, []).append(a)
     rows = []
     for rec in plan.estate.records:
         want = _norm(expected[rec.id])
-        r53 = held.get(rec.id)
+        r53 = by_record.get(rec.id)
         r53_value = r53.value if r53 and r53.value else "-"
         rows.append(PaneRow(status="ok" if _norm(r53_value) == want else "warn", cells=[
             rec.name.rstrip("."), "route53", _short(r53_value), change, "",
             _match(_norm(r53_value) == want)]))
-        for a in (a for a in answers.answers if a.record == rec.id):
+        for a in asked.get(rec.id, []):
             same = a.error is None and _norm(a.value or "") == want
             rows.append(PaneRow(status="ok" if same else "bad", cells=[
                 "", a.resolver, _short(a.error or a.value or "-"), "",
                 str(a.ttl) if a.ttl is not None else "-", _match(same)]))
-    return PaneView(pane="dns", title=PANES["dns"], rows=rows,
-                    error=held_f.result().error,
+    return PaneView(pane="dns", title=PANES["dns"], rows=rows, error=held.error,
                     note="expected: " + ", ".join(
                         f"{k}={_short(v)}" for k, v in sorted(expected.items())),
                     columns=["name", "source", "answer", "change", "TTL", "match"])
 
 
-def _last_change_status(handle: EstateHandle, run: RunState) -> str:
+async def _last_change_status(calls: EstateCalls, run: RunState) -> str:
     change_ids = [cid for s in run.steps.values()
                   for cid in s.outputs.get("change_ids", []) if isinstance(cid, str)]
     if not change_ids:
         return ""
-    snap = route53.change_status(handle, change_ids[-1])
+    snap = await calls.blocking(("route53.change_status", change_ids[-1]),
+                                route53.change_status, change_ids[-1])
     return snap.status or (snap.error or "?")[:16]
 
 
@@ -212,13 +312,14 @@ def _match(same: bool) -> str:
 # --- the availability group -----------------------------------------------------------------
 
 
-def _ag(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
+async def _ag(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
     if not plan.estate.availability_groups:
         return _not_in_plan("ag", "availability group")
+    snaps = await asyncio.gather(*(calls.blocking(("sql.ag_state", ag.id), sql.ag_state, ag.id)
+                                   for ag in plan.estate.availability_groups))
     rows: list[PaneRow] = []
     errors = []
-    for ag in plan.estate.availability_groups:
-        snap = sql.ag_state(handle, ag.id)
+    for ag, snap in zip(plan.estate.availability_groups, snaps, strict=True):
         if snap.error:
             errors.append(f"{ag.id}: {snap.error}")
         rows += [PaneRow(status=_replica_status(r), cells=[
@@ -257,26 +358,38 @@ def _transfers(plan: Plan) -> list[_Transfer]:
     return [a for step in plan.steps() for a in (step.do, step.undo) if isinstance(a, kinds)]
 
 
-def _backup(handle: EstateHandle, plan: Plan, run: RunState) -> PaneView:
+async def _backup(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
     transfers = _transfers(plan)
     chains = chain_pane.chains_of(plan)
     if chains and not transfers:
-        found, errors = chain_pane.chain_rows(handle, chains)
+        # msdb's history, read per chain in threads of its own: one blocking call here.
+        chain_rows, errors = await calls.blocking(("chain_pane.chain_rows", str(chains)),
+                                                  chain_pane.chain_rows, chains)
         return PaneView(pane="backup", title=PANES["backup"],
-                        rows=[PaneRow(status=status, cells=cells) for status, cells in found],
-                        note=None if found else "no backup of the plan's databases yet",
+                        rows=[PaneRow(status=status, cells=cells)
+                              for status, cells in chain_rows],
+                        note=None if chain_rows else "no backup of the plan's databases yet",
                         error="; ".join(errors) or None,
                         columns=["operation", "db", "%", "rate", "ETA", "S3 parts", "bytes"])
     if not transfers:
         return _not_in_plan("backup", "database backup")
     endpoints = sorted({t.endpoint for t in transfers})
     keys = sorted({(t.bucket, t.key) for t in transfers})
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        uploads_f = pool.map(lambda b: s3.bucket_uploads(handle, b),
-                             sorted({t.bucket for t in transfers}))
-        requests = list(pool.map(lambda e: sql.backup_progress(handle, e), endpoints))
-        objects = list(pool.map(lambda k: s3.backup_objects(handle, *k), keys))
-        buckets = list(uploads_f)
+    buckets = sorted({t.bucket for t in transfers})
+    found = await asyncio.gather(
+        *(calls.blocking(("s3.bucket_uploads", b), s3.bucket_uploads, b) for b in buckets),
+        *(calls.blocking(("sql.backup_progress", e), sql.backup_progress, e)
+          for e in endpoints),
+        *(calls.blocking(("s3.backup_objects", *k), s3.backup_objects, *k) for k in keys))
+    uploads = cast(list[BackupObjectsSnapshot], found[:len(buckets)])
+    requests = cast(list[RequestsSnapshot], found[len(buckets):len(buckets) + len(endpoints)])
+    objects = cast(list[BackupObjectsSnapshot], found[len(buckets) + len(endpoints):])
+    return backup_view(calls.handle, transfers, uploads, requests, objects)
+
+
+def backup_view(handle: EstateHandle, transfers: list[_Transfer],
+                buckets: list[BackupObjectsSnapshot], requests: list[RequestsSnapshot],
+                objects: list[BackupObjectsSnapshot]) -> PaneView:
     rows = _request_rows(handle, transfers, requests, objects)
     busy = {u.upload_id for o in objects for u in o.uploads} if rows else set()
     rows += _object_rows(objects) + _open_upload_rows(buckets, busy)
@@ -366,7 +479,7 @@ def _not_in_plan(pane: str, what: str) -> PaneView:
     return PaneView(pane=pane, title=PANES[pane], columns=[], note=f"no {what} in this plan")
 
 
-_BUILDERS: dict[str, Callable[[EstateHandle, Plan, RunState], PaneView]] = {
+_BUILDERS: dict[str, Callable[[EstateCalls, Plan, RunState], Awaitable[PaneView]]] = {
     "apps": _apps,
     "targets": _targets,
     "dns": _dns,

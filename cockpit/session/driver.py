@@ -24,7 +24,8 @@ from cockpit.runner.milestones import Slip
 from cockpit.runner.opening import PlanRecord, open_as_driver
 from cockpit.runner.pane_recording import PaneRecorder
 from cockpit.runner.pane_trends import PaneTrends
-from cockpit.runner.panes import PaneView, panes_watched_by, probe_pane
+from cockpit.runner.panes import PaneView, panes_watched_by
+from cockpit.runner.poller import PanePoller
 from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import Status, StepState
@@ -33,7 +34,7 @@ from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.forecast import forecast
 from cockpit.session.mirror import MirrorPublisher, open_mirror
-from cockpit.session.protocols import CommandRefused, ManualPrompt
+from cockpit.session.protocols import CommandRefused, ManualPrompt, PaneCadence
 from cockpit.session.served_sim import SimRequest
 from cockpit.session.view import SessionView
 from cockpit.settings import CockpitSettings, MirrorSettings, NotifySettings, RunnerSettings
@@ -57,6 +58,9 @@ class DriverSession(ReadsFolder):
         self.slip: Slip | None = None  # told when the projected end slips (with a notifier)
         self._panes: dict[str, PaneView] = {}
         self._lock = threading.Lock()
+        self._poller: PanePoller | None = None
+        self._show_pane: Callable[[PaneView], None] | None = None
+        self._watched: tuple[int, set[str]] = (-1, set())
 
     @property
     def plan(self) -> Plan:
@@ -82,7 +86,11 @@ class DriverSession(ReadsFolder):
 
     @property
     def warnings(self) -> list[str]:
-        return self.runner.warnings
+        poller = self._poller
+        if poller is None or poller.write_problem is None:
+            return self.runner.warnings
+        return [*self.runner.warnings,
+                f"state.json not written (watchers see older panes): {poller.write_problem}"]
 
     def view(self) -> SessionView:
         with self._lock:
@@ -96,23 +104,64 @@ class DriverSession(ReadsFolder):
 
     # --- the panes --------------------------------------------------------------------------
 
-    def poll_pane(self, pane: str) -> PaneView:
-        """Probe one pane; published to `state.json` and recorded for replay (when it
-        changed) before the screen hears of it, so watchers see what the driver sees."""
-        view = probe_pane(pane, self.handle, self.plan, self.runner.state())
+    @property
+    def poller(self) -> PanePoller:
+        """The session's one pane poller, started on first use."""
         with self._lock:
-            view = self.trends.add(_keep_last_good(self._panes.get(pane), view))
-            self._panes[pane] = view
+            if self._poller is None:
+                self._poller = PanePoller(self.handle, self.plan, self.runner.state,
+                                          self._settle, self._publish_panes)
+            return self._poller
+
+    def poll_pane(self, pane: str) -> PaneView:
+        """Probe one pane now; published to `state.json` and recorded for replay (when it
+        changed) before this returns, so watchers see what the driver sees."""
+        return self.poll_panes([pane])[pane]
+
+    def poll_panes(self, panes: list[str]) -> dict[str, PaneView]:
+        """Probe these panes now, all at once (their calls wait in parallel)."""
+        return self.poller.poll(panes)
+
+    def follow_panes(self, show: Callable[[PaneView], None], cadence: PaneCadence) -> None:
+        """Poll every pane on its own cadence from now on; each view built goes to `show`
+        (from the poller's thread: it must only hand the view over)."""
+        self._show_pane = show
+        self.poller.follow(cadence)
+
+    def stop_following_panes(self) -> None:
+        self._show_pane = None
+        with self._lock:
+            poller = self._poller
+        if poller is not None:
+            poller.unfollow()
+
+    def _settle(self, view: PaneView) -> PaneView:
+        """On the poller's loop: what the pane shows now, recorded for replay when it
+        changed (one short unsynced append) and handed to the screen at once."""
+        with self._lock:
+            view = self.trends.add(_keep_last_good(self._panes.get(view.pane), view))
+            self._panes[view.pane] = view
         self.recorder.record(view)
-        self.runner.publisher.set_pane(pane, view.model_dump(mode="json"))
-        self.runner.publisher.publish()
+        self.runner.publisher.set_pane(view.pane, view.model_dump(mode="json"))
+        show = self._show_pane  # read once: the screen may stop following meanwhile
+        if show is not None:
+            show(view)
         return view
 
+    def _publish_panes(self) -> None:
+        self.runner.publisher.publish()
+
     def panes_to_watch(self) -> set[str]:
-        watched: set[str] = set()
-        for running in self.runner.state().running_steps():
-            watched |= panes_watched_by(self.plan.step(running.step_id))
-        return watched
+        """Asked several times a second by the poller: worked out again only when the log
+        has grown (a step started or ended). Every running step's panes: steps of several
+        streams may run at once."""
+        entries = len(self.runner.entries)
+        if entries != self._watched[0]:
+            watched: set[str] = set()
+            for running in self.runner.state().running_steps():
+                watched |= panes_watched_by(self.plan.step(running.step_id))
+            self._watched = (entries, watched)
+        return self._watched[1]
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -231,6 +280,12 @@ class DriverSession(ReadsFolder):
             notifier.submit(notice)  # recorded, sent or not, at the next heartbeat
 
     def close(self, *, wait_s: float = 30.0) -> None:
+        # The poller first: no view may land (and be recorded or published) after the
+        # session's last word.
+        with self._lock:
+            poller = self._poller
+        if poller is not None:
+            poller.close()
         try:
             self.runner.close(hangup=self.hung_up, wait_s=wait_s)
         finally:

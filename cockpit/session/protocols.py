@@ -102,9 +102,21 @@ class DriverCommands(Protocol):
         hung (a stuck loop stops calling it)."""
 
 
+# A pane's polling interval now, in seconds (None: paused), asked by the poller as it waits.
+PaneCadence = Callable[[str], float | None]
+
+
 class PanePoller(Protocol):
     def poll_pane(self, pane: str) -> PaneView:
         """One pane's fresh view, published for watchers (blocks: boto3, httpx, dns)."""
+
+    def follow_panes(self, show: Callable[[PaneView], None], cadence: PaneCadence) -> None:
+        """Poll every pane on its own cadence from now on, off the caller's thread; each
+        view goes to `show`, from the poller's thread."""
+
+    def stop_following_panes(self) -> None:
+        """No more views to `show`, and no more polling on a cadence (the screen has gone);
+        returns at once."""
 
     def panes_to_watch(self) -> set[str]:
         """The panes the running step waits on: they poll faster."""

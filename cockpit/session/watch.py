@@ -17,7 +17,7 @@ from cockpit.audit.entry import AuditEntry
 from cockpit.plan.loader import PlanLoadError, load_plan_text
 from cockpit.plan.models import Plan
 from cockpit.runner.lock import HUNG_AFTER_S, is_held, read_holder
-from cockpit.runner.panes import PaneView
+from cockpit.runner.panes import PaneView, laid_out
 from cockpit.runner.publish import read_state
 from cockpit.runner.state import derive
 from cockpit.session.approving import approval_lines
@@ -146,7 +146,8 @@ def _panes(state: dict[str, Any]) -> dict[str, PaneView]:
     views = {}
     for name, data in panes.items():
         try:
-            views[name] = PaneView.model_validate(data)
+            # Laid out here, in the reader's thread, not on the screen's.
+            views[name] = laid_out(PaneView.model_validate(data))
         except ValueError:
             continue
     return views

@@ -130,6 +130,12 @@ def open_runner(plan: Plan, handle: EstateHandle, folder: Path) -> Runner:
     return session.runner
 
 
+def close_runner(runner: Runner) -> None:
+    """Close the session `open_runner` opened, as the cockpit closes it once its app has
+    ended: the pane poller stopped with it, then the runner."""
+    _SESSIONS.pop(id(runner)).close(wait_s=10)
+
+
 def driver_source(runner: Runner, handle: EstateHandle) -> DriverSession:
     """The driver's session that `open_runner` opened: what the driver's screen is given."""
     return _SESSIONS[id(runner)]

@@ -176,6 +176,13 @@ class FrozenDriverSource:
     def poll_pane(self, pane: str) -> PaneView:
         return self._view.panes[pane]
 
+    def follow_panes(self, show: Any, cadence: Any) -> None:
+        for view in self._view.panes.values():
+            show(view)
+
+    def stop_following_panes(self) -> None:
+        pass
+
     def panes_to_watch(self) -> set[str]:
         return {"targets"} if self._view.run.running() is not None else set()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from support.audit import entries_named, events_of, log_entries
-from support.estate import driver_source, keys_estate, open_runner
+from support.estate import close_runner, driver_source, keys_estate, open_runner
 from support.frozen import FROZEN_NOW, frozen_clock
 from support.ui import (
     drawn,
@@ -58,7 +58,7 @@ def runner(estate: tuple[Plan, Any], tmp_path: Path) -> Iterator[Runner]:
     try:
         yield runner
     finally:
-        runner.close(wait_s=10)
+        close_runner(runner)
 
 
 @asynccontextmanager

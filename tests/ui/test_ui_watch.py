@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from support.audit import log_entries
-from support.estate import driver_source, keys_estate, open_runner
+from support.estate import close_runner, driver_source, keys_estate, open_runner
 from support.frozen import frozen_clock
 from support.ui import drawn, footer_line, header_text, runbook_marks, screen_text
 from support.waiting import wait_for
@@ -54,7 +54,7 @@ def runner(estate: tuple[Plan, Any], tmp_path: Path) -> Iterator[Runner]:
         driver_source(runner, handle).poll_pane("apps")
         yield runner
     finally:
-        runner.close(wait_s=10)
+        close_runner(runner)
 
 
 @asynccontextmanager

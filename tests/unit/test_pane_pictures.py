@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rich.console import Console
-
 from cockpit.pictures import progress_bar, sparkline
 from cockpit.runner.pane_trends import PaneTrends
 from cockpit.runner.panes import PaneRow, PaneView
-from cockpit.ui.widgets.pane import render_pane
 
 START = datetime(2026, 12, 19, 22, 0, tzinfo=UTC)
 AG_COLUMNS = ["AG", "replica", "role", "db", "sync", "health", "send KB", "redo KB"]
@@ -76,8 +73,17 @@ def test_the_pane_draws_a_bar_beside_a_running_restores_percent() -> None:
                                          "-", "-"]),
                           PaneRow(cells=["in S3: oms/full.bak", "-", "-", "-", "-", "12",
                                          "1.2 GB"])])
-    console = Console(width=120, record=True, color_system=None)
-    console.print(render_pane(view))
-    text = console.export_text()
-    assert "████░░░░  51%" in text
+    drawn = view.drawn()
+    assert drawn[1][2].strip() == "████░░░░  51%"
+    assert drawn[2][2].strip() == "-"  # nothing running: no bar
     assert view.rows[0].cells[2] == "51"  # the view itself is what was polled
+
+
+def test_a_trend_is_laid_out_with_its_column() -> None:
+    """The poller lays a view out before the trend is added: the view drawn must have
+    the trend's column, not the widths of the view before it."""
+    from cockpit.runner.panes import laid_out
+
+    shown = PaneTrends().add(laid_out(ag_view(0, "1,204", "88")))
+    assert len(shown.widths) == len(shown.columns) == len(AG_COLUMNS) + 1
+    assert shown.drawn()[0][-1] == "send|redo 5m" and len(shown.drawn()[1]) == 9

@@ -1,10 +1,12 @@
 """The driver's screen: polls the estate, runs steps from keys, records every choice.
 
-Each pane is polled on a one-shot timer re-armed when the poll finishes (a poll never
-overlaps itself; faster while a running step waits on that pane). Steps run in a worker,
-so the screen keeps moving; a manual step asks its question from that worker through a
-modal, and waits for the answer there. A backup the last driver left running that left
-multipart uploads open is said on opening, its undo (the abort) one key away.
+The session's poller polls each pane on its own cadence, off this thread (from the start
+of its last poll; faster while a running step waits on that pane; paused with the
+screen; stopped when the screen goes), and hands each view over built and laid out: the
+screen only draws it. Steps run in a worker, so the screen keeps moving; a manual step
+asks its question from that worker through a modal, and waits for the answer there. A
+backup the last driver left running that left multipart uploads open is said on opening,
+its undo (the abort) one key away.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from cockpit.audit import events
 from cockpit.audit.readiness import last_verdicts
 from cockpit.plan.models import Step
 from cockpit.runner.actions import describe
-from cockpit.runner.panes import PANES, PaneView
+from cockpit.runner.panes import PaneView
 from cockpit.session.protocols import CommandRefused, Driving
 from cockpit.ui.context import UiContext
 from cockpit.ui.keys import actions_for, bindings_for
@@ -49,6 +51,7 @@ class DriverScreen(CockpitScreen):
         self.session = session
         self._offered_export = False
         self._quit_armed = False
+        self._warned: set[str] = set()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -57,12 +60,17 @@ class DriverScreen(CockpitScreen):
         self._offered_export = self.view is not None and self.view.completion() is not None
         self._offer_orphan_abort()
         self._say_last_readiness()
-        for pane in PANES:
-            self._poll(pane)
+        self._warned = set(self.session.warnings)  # said by the command line on opening
+        self.session.follow_panes(self._pane_polled, self._every_s)
         # timed by the event loop itself, so a loop stuck in the terminal's writes stops
         # beating; the beat runs in a worker (it may derive the run and append to the log)
         self._beat()
         self.set_interval(self.context.settings.runner.heartbeat_every_s, self._beat)
+
+    def on_unmount(self) -> None:
+        # The poller outlives the screen (the session closes after the app has ended):
+        # it must not go on polling, or waking, for a screen that is gone.
+        self.session.stop_following_panes()
 
     def _beat(self) -> None:
         self.run_worker(self.session.heartbeat, thread=True, group="heartbeat",
@@ -121,32 +129,19 @@ class DriverScreen(CockpitScreen):
 
     # --- polling ------------------------------------------------------------------------
 
-    def _poll(self, pane: str) -> None:
-        self.run_worker(lambda: self._poll_once(pane), thread=True, group=f"pane-{pane}",
-                        exclusive=True, exit_on_error=False, name=f"poll {pane}")
+    def _pane_polled(self, view: PaneView) -> None:
+        """From the poller's thread: hand the view over, nothing more."""
+        self.post_message(self.PanePolled(view))
 
-    def _poll_once(self, pane: str) -> None:
-        try:
-            self.post_message(self.PanePolled(self.session.poll_pane(pane)))
-        finally:
-            if self.app.is_running:  # after quit there is nothing left to re-arm
-                self.app.call_from_thread(self._rearm, pane)
-
-    def _rearm(self, pane: str) -> None:
-        """One-shot timer, re-armed after the poll ends: polls never overlap."""
-        if self.view is None:
-            return
+    def _every_s(self, pane: str) -> float | None:
+        """The pane's interval now, asked by the poller (from its thread) as it waits: None
+        while polling is paused, and once this screen is gone (the app has ended; the
+        session closes after it)."""
+        if self.paused or not self.is_attached:
+            return None
         polling = self.context.settings.polling
         fast = pane in self.session.panes_to_watch()
-        delay = polling.pane_fast_every_s if fast else polling.pane_every_s
-        self.set_timer(delay, lambda: self._poll_if_live(pane))
-
-    def _poll_if_live(self, pane: str) -> None:
-        if self.paused:
-            self.set_timer(self.context.settings.polling.pane_every_s,
-                           lambda: self._poll_if_live(pane))
-        else:
-            self._poll(pane)
+        return polling.pane_fast_every_s if fast else polling.pane_every_s
 
     def on_driver_screen_pane_polled(self, message: PanePolled) -> None:
         self.show_pane(message.view)
@@ -155,6 +150,14 @@ class DriverScreen(CockpitScreen):
         super()._tick()
         self.draw(self.session.view())
         self._offer_export()
+        self._say_new_warnings()
+
+    def _say_new_warnings(self) -> None:
+        """What went wrong since opening (state.json not written...), said once."""
+        for warning in self.session.warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self.notify(warning, severity="warning", timeout=10)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

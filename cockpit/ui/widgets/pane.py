@@ -1,42 +1,83 @@
-"""A live pane: a small table of rows, the age of its data, and its error inline."""
+"""A live pane: a small table of rows, the age of its data, and its error inline.
+
+The rows arrive laid out (each cell padded to its column's width, off the screen's thread:
+`PaneView.drawn`), so showing a view is copying lines. Only the cells that changed are
+repainted, and a poll that changed nothing repaints nothing: with every pane polled each
+second, the screen stays free for the engineer's keys.
+"""
 
 from __future__ import annotations
 
+import textwrap
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rich.table import Table
-from rich.text import Text
-from textual.widgets import Static
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
 
-from cockpit.pictures import progress_bar
 from cockpit.runner.panes import PaneRow, PaneView
 
 WIDE_ROWS = 11  # a pane's max-height (16) less its border, header and caption
+GAP = "  "  # between two columns
 
 ROW_STYLES = {"ok": "green", "warn": "yellow", "bad": "bold red", "info": ""}
 
 
-class Pane(Static):
-    """Renders whatever `PaneView` the driver built (or a watcher read from state.json)."""
+@dataclass(frozen=True)
+class Line:
+    """One line of a pane as drawn: its cells (padded) and the style of the whole line."""
+
+    cells: tuple[str, ...]
+    style: str = ""
+
+    @property
+    def text(self) -> str:
+        return GAP.join(self.cells)
+
+
+class Pane(Widget):
+    """Draws whatever `PaneView` the driver built (or a watcher read from state.json)."""
 
     DEFAULT_CSS = "Pane { border: round $primary; padding: 0 1; height: 1fr; }"
 
     def __init__(self, pane: str, title: str, *, stale_after_s: float = 15.0,
                  **kwargs: object) -> None:
-        super().__init__("no data yet", id=f"pane-{pane}", **kwargs)  # type: ignore[arg-type]
+        super().__init__(id=f"pane-{pane}", **kwargs)  # type: ignore[arg-type]
         self.pane = pane
         self.stale_after_s = stale_after_s
         self.border_title = title
         self.view: PaneView | None = None
         self.paused = False
+        self._lines: list[Line] = [Line(("no data yet",))]
+        self._caption = Line(())
+        self._styles: dict[str, Style] = {}  # each row style over the pane's own
+        self._base: Style | None = None
 
     def show(self, view: PaneView) -> None:
         self.view = view
-        self.update(render_pane(view, self._room()))
+        self._redraw()
 
     def on_resize(self) -> None:
         if self.view is not None:
-            self.update(render_pane(self.view, self._room()))
+            self._redraw()
+
+    def _redraw(self) -> None:
+        """Lay the view into lines, then repaint only what differs from what is drawn."""
+        assert self.view is not None
+        lines, caption = pane_lines(self.view, self._room(), self.content_size.width)
+        if len(lines) != len(self._lines) or caption != self._caption:
+            self._lines, self._caption = lines, caption
+            self.refresh(layout=True)  # the height may change: draw it all again
+            return
+        changed = [_changed_region(old, new, y, self.size.width)
+                   for y, (old, new) in enumerate(zip(self._lines, lines, strict=True))
+                   if old != new]
+        self._lines = lines
+        if changed:
+            self.refresh(*changed)
 
     def _room(self) -> int:
         """Rows that fit: a 160-target group must not be laid out to show ten of them."""
@@ -44,6 +85,39 @@ class Pane(Static):
         if self.screen.has_class("-compact") and height > 4:
             return height - 2  # the header row, and the caption or the "more" line
         return WIDE_ROWS
+
+    # --- drawing ----------------------------------------------------------------------------
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines) + len(self._caption_lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y < len(self._lines):
+            line = self._lines[y]
+            return self._strip(_cropped(line.text, width), line.style, width)
+        captions = self._caption_lines(width)
+        index = y - len(self._lines)
+        if 0 <= index < len(captions):  # under a table, centred as a table's caption is
+            text = captions[index].center(width) if self._lines else captions[index]
+            return self._strip(text, self._caption.style, width)
+        return Strip.blank(width, self.visual_style.rich_style)
+
+    def _caption_lines(self, width: int) -> list[str]:
+        text = self._caption.text
+        return textwrap.wrap(text, max(width, 1)) if text else []
+
+    def _strip(self, text: str, style: str, width: int) -> Strip:
+        # `visual_style` is cached until the widget's styles change; `rich_style` walks
+        # every ancestor's styles on each call, which, per line drawn, costs frames.
+        base = self.visual_style.rich_style
+        if base is not self._base:
+            self._base, self._styles = base, {}
+        if style not in self._styles:
+            self._styles[style] = base + (Style.parse(style) if style else Style())
+        return Strip([Segment(text, self._styles[style])]).adjust_cell_length(width, base)
+
+    # --- the age of the data ----------------------------------------------------------------
 
     def refresh_age(self, now: datetime | None = None) -> None:
         """Stale data is marked as such: a frozen pane must not pass for a live one."""
@@ -63,54 +137,56 @@ class Pane(Static):
         self.set_class(bool(self.view.error), "-error")
 
 
-def render_pane(view: PaneView, room: int = WIDE_ROWS) -> Table | Text:
+def pane_lines(view: PaneView, room: int = WIDE_ROWS,
+               width: int = 0) -> tuple[list[Line], Line]:
+    """The lines a view is drawn as, and its caption (the error, else the note). Columns
+    are as wide as their widest cell when `width` has room for that, else cut."""
     if not view.columns:
-        return Text(view.error or view.note or "", style="red" if view.error else "dim")
-    table = Table(box=None, expand=True, pad_edge=False, show_edge=False,
-                  header_style="bold", padding=(0, 1))
-    last = len(view.columns) - 1
-    rows = [PaneRow(cells=_drawn(view.columns, r.cells), status=r.status) for r in view.rows]
-    for index, column in enumerate(view.columns):
-        # Every column but the last keeps its widest cell (up to a point): the last,
-        # a reason or free text, is the one to give way on a narrow terminal.
-        cells = [len(r.cells[index]) for r in rows if index < len(r.cells)]
-        widest = max([len(column), *cells])
-        table.add_column(column, overflow="ellipsis", no_wrap=True,
-                         min_width=len(column) if index == last else min(widest, 26))
-    shown = _fitting(rows, room)
-    for row in shown:
-        table.add_row(*row.cells, style=ROW_STYLES[row.status])
-    hidden = [r for r in rows if r not in shown]
+        text = view.error or view.note or ""
+        return [], Line((text,), "red" if view.error else "dim")
+    natural = view.column_widths()
+    drawn = view.drawn(capped=sum(natural) + len(GAP) * (len(natural) - 1) > width)
+    shown = _fitting(view.rows, room)
+    lines = [Line(drawn[0], "bold")]
+    lines += [Line(drawn[index + 1], ROW_STYLES[view.rows[index].status]) for index in shown]
+    hidden = len(view.rows) - len(shown)
     if hidden:
-        bad = sum(r.status in ("bad", "warn") for r in hidden)
-        table.add_row(f"+{len(hidden)} more" + (f", {bad} not ok" if bad else ""),
-                      style="bold yellow" if bad else "dim")
+        bad = sum(view.rows[i].status in ("bad", "warn") for i in _hidden(view.rows, shown))
+        lines.append(Line((f"+{hidden} more" + (f", {bad} not ok" if bad else ""),),
+                          "bold yellow" if bad else "dim"))
+    return lines, _caption(view)
+
+
+def _caption(view: PaneView) -> Line:
     if view.error:
-        table.caption = f"ERROR: {view.error}"
-        table.caption_style = "bold red"
-    elif view.note:
-        table.caption = view.note
-        table.caption_style = "dim"
-    return table
+        return Line((f"ERROR: {view.error}",), "bold red")
+    return Line((view.note,), "dim") if view.note else Line(())
 
 
-def _drawn(columns: list[str], cells: list[str]) -> list[str]:
-    """A percent as a bar beside its figure: a backup's, a restore's, log shipping's."""
-    if "%" not in columns:
-        return cells
-    at = columns.index("%")
-    try:
-        percent = float(cells[at])
-    except (IndexError, ValueError):  # `-`: nothing running
-        return cells
-    return [*cells[:at], f"{progress_bar(percent, 8)} {cells[at]:>3}%", *cells[at + 1:]]
-
-
-def _fitting(rows: list[PaneRow], room: int) -> list[PaneRow]:
+def _fitting(rows: list[PaneRow], room: int) -> list[int]:
     """The rows that fit, those that are not ok first: a problem is never the row cut."""
     if len(rows) <= room:
-        return rows
-    keep = room - 1
+        return list(range(len(rows)))
     ranked = sorted(range(len(rows)), key=lambda i: (rows[i].status not in ("bad", "warn"), i))
-    chosen = sorted(ranked[:keep])
-    return [rows[i] for i in chosen]
+    return sorted(ranked[:room - 1])
+
+
+def _hidden(rows: list[PaneRow], shown: list[int]) -> list[int]:
+    visible = set(shown)
+    return [i for i in range(len(rows)) if i not in visible]
+
+
+def _cropped(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def _changed_region(old: Line, new: Line, y: int, width: int) -> Region:
+    """The stretch of line `y` whose cells changed (the whole line if its style did)."""
+    if old.style != new.style or len(old.cells) != len(new.cells):
+        return Region(0, y, width, 1)
+    changed = [i for i, (a, b) in enumerate(zip(old.cells, new.cells, strict=True)) if a != b]
+    start = sum(len(c) + len(GAP) for c in new.cells[:changed[0]])
+    last = changed[-1]
+    end = width if last == len(new.cells) - 1 else \
+        sum(len(c) + len(GAP) for c in new.cells[:last + 1])
+    return Region(start, y, max(min(end, width) - start, 0), 1)

@@ -1,0 +1,72 @@
+"""How a pane's poll reaches the estate from an event loop: waits in parallel, not in threads.
+
+HTTP health checks go out on one pooled `httpx.AsyncClient` (keep-alive to every server)
+and DNS questions on dnspython's async resolver, every one in flight at once. boto3 and
+pyodbc have no async API: their calls run in one bounded pool of threads, so a 100x estate
+cannot start hundreds of threads, and an identical call already in flight is joined rather
+than made again, so panes polled at the same moment never repeat a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar, cast
+
+import httpx
+
+from cockpit.estate import dns, http
+from cockpit.estate.handle import EstateHandle
+from cockpit.estate.snapshots import AppHealthSnapshot, DnsSnapshot
+
+T = TypeVar("T")
+
+# Calls to AWS and SQL at once. boto3's connection pool holds 32 per client; 16 leaves room
+# for the runner's own calls, and 40 target groups (100x) still take three rounds, not forty.
+BLOCKING_CALLS_AT_ONCE = 16
+
+
+class EstateCalls:
+    """The estate as one event loop sees it; made and used on that loop only."""
+
+    def __init__(self, handle: EstateHandle, pool: ThreadPoolExecutor,
+                 client: httpx.AsyncClient) -> None:
+        self.handle = handle
+        self._pool = pool
+        self._client = client
+        self._in_flight: dict[Hashable, asyncio.Future[Any]] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, handle: EstateHandle) -> AsyncIterator[EstateCalls]:
+        """Calls with a pool and a client of their own, closed at the end (one-off polls)."""
+        pool = ThreadPoolExecutor(BLOCKING_CALLS_AT_ONCE, thread_name_prefix="estate-call")
+        try:
+            async with http.async_client() as client:
+                yield cls(handle, pool, client)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def blocking(self, key: tuple[Hashable, ...], call: Callable[..., T],
+                       *args: Any) -> T:
+        """`call(handle, *args)` in the pool; while one with the same key is in flight, its
+        answer is shared instead."""
+        running = self._in_flight.get(key)
+        if running is None:
+            loop = asyncio.get_running_loop()
+            running = loop.run_in_executor(self._pool, call, self.handle, *args)
+            self._in_flight[key] = running
+            running.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return cast(T, await asyncio.shield(running))
+
+    async def health(self, servers: list[str]) -> AppHealthSnapshot:
+        return await http.check_health_async(self._client, self.handle, servers)
+
+    async def resolve(self, records: list[str],
+                      resolvers: list[str] | None = None) -> DnsSnapshot:
+        return await dns.resolve_async(self.handle, records, resolvers)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
