@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from cockpit.plan.critical_path import critical_path, path_length
 from cockpit.plan.messages import printable
 from cockpit.plan.models import Phase, Plan, Step
 
@@ -81,10 +82,15 @@ def _lines(row: list[list[str]], widths: list[int]) -> list[str]:
 
 
 def _totals(plan: Plan) -> str:
+    """Steps of different streams run side by side: the window takes its critical path,
+    the longest chain of `after` by budgets, not the sum of every budget."""
     steps = plan.steps()
     total = sum(step.budget for step in steps)
-    verdict = "within" if total <= plan.plan.budget else "OVER"
+    budgets = {step.id: step.budget for step in steps}
+    longest = path_length(critical_path(plan, budgets), budgets)
+    verdict = "within" if longest <= plan.plan.budget else "OVER"
     return (
-        f"total: {len(steps)} steps, budget {format_duration(total)} of "
-        f"{format_duration(plan.plan.budget)} ({verdict} the plan's budget)"
+        f"total: {len(steps)} steps, budget {format_duration(total)}; critical path "
+        f"{format_duration(longest)} of {format_duration(plan.plan.budget)} ({verdict} the "
+        "plan's budget)"
     )
