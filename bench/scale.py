@@ -28,11 +28,11 @@ The cost curve (`--curve`, see `bench.curve`) adds two presets beside it:
   on 3 replicas. Each group has 40 targets, not all 400 instances: the AWS servers are ten
   blocks of 40 and each block sits in 4 groups, as the ten-times estate's 40 sit in its 4.
   So the targets grow tenfold per step as the servers do (2, 160, 1,600), where
-  every instance in every group would make 16,000 targets: a hundred times the ten-times
-  estate's, which no moto server answers in a refresh (it walks a group's targets for each
-  `DescribeTargetHealth`) and no ALB is built like (a group is one service's fleet, well
-  under the 1,000 targets an ALB takes). 40 targets is what one `DescribeTargetHealth`
-  answers at 10x, so the single call the refresh is held against stays comparable.
+  every instance in every group would make 16,000: a hundred times the ten-times estate's,
+  sixteen times the 1,000 targets AWS lets one ALB have (1,600 is past it already: in life
+  two ALBs; moto does not hold the sim to the quota, and one ALB keeps the panes the same).
+  40 targets is what one `DescribeTargetHealth` answers at 10x, so the single call the
+  refresh is held against stays the same call.
 
 The runbook has a first step that switches one name (`canary`) and waits for the Route 53
 change: once it has run, the DNS pane also asks for that change's status, as an engineer
