@@ -1,4 +1,5 @@
-"""The estate at ten times the demo, written as a plan file and loaded like any other.
+"""The estate at one, ten and a hundred times the demo, written as a plan file and loaded
+like any other.
 
 The demo estate has four app servers, one target group of two targets, two names and two
 resolvers. Ten times that, as the benchmark issue sets it out:
@@ -17,18 +18,35 @@ resolvers. Ten times that, as the benchmark issue sets it out:
 - The SQL side (20 databases in one availability group of 3 replicas) only with
   `sql=True`, once the plan schema and the sim have it (see `sql_available`).
 
+The cost curve (`--curve`, see `bench.curve`) adds two presets beside it:
+
+- 1x, the demo's own size: 2 datacentre and 2 AWS app servers, one target group (oms-web)
+  of those 2 targets, the demo's names (orders, fulfilment, and the canary in place of the
+  demo's omsdb, whose record the sim ties to the database) on its 2 resolvers, 1 database.
+- 100x: 600 app servers (200 datacentre, 400 AWS), 40 target groups, 300 DNS names (the
+  SERVICES names, then each again with a number: `orders-2`) on 5 resolvers, 50 databases
+  on 3 replicas. Each group has 40 targets, not all 400 instances: the AWS servers are ten
+  blocks of 40 and each block sits in 4 groups, as the ten-times estate's 40 sit in its 4.
+  So the targets grow tenfold per step as the servers do (2, 160, 1,600), where
+  every instance in every group would make 16,000: a hundred times the ten-times estate's,
+  sixteen times the 1,000 targets AWS lets one ALB have (1,600 is past it already: in life
+  two ALBs; moto does not hold the sim to the quota, and one ALB keeps the panes the same).
+  40 targets is what one `DescribeTargetHealth` answers at 10x, so the single call the
+  refresh is held against stays the same call.
+
 The runbook has a first step that switches one name (`canary`) and waits for the Route 53
 change: once it has run, the DNS pane also asks for that change's status, as an engineer
 runs `get-change`.
 
-    python -m bench.scale [--out PLAN.toml] [--sql]
+    python -m bench.scale [--out PLAN.toml] [--sql] [--preset 1x|10x|100x]
+    python -m bench.scale --curve [--runs 5] [--presses 60] [--cycles 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cockpit.plan.loader import PlanLoadError, load_plan
@@ -38,6 +56,7 @@ REGION = "ap-southeast-2"
 AZS = [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
 GROUPS = ["oms-web", "oms-api", "oms-fulfil", "oms-admin"]
 RESOLVERS = ["dc-dns-1", "dc-dns-2", "vpc-resolver"]
+MORE_RESOLVERS = ["dc-dns-3", "vpc-resolver-2"]  # the hundred-times estate's 4th and 5th
 SERVICES = [
     "orders", "fulfilment", "payments", "inventory", "pricing", "catalogue", "customers",
     "returns", "shipping", "invoices", "promotions", "loyalty", "stores", "warehouse",
@@ -58,40 +77,87 @@ class Scale:
     sql: bool = False
     databases: int = 20
     replicas: int = 3
+    groups: int = len(GROUPS)
+    targets_per_group: int = 40  # each group takes the next block of this many AWS servers
+    resolvers: int = len(RESOLVERS)
+    label: str = "ten times"
 
     def describe(self) -> str:
         sql = (f", {self.databases} databases on {self.replicas} replicas" if self.sql
                else ", no SQL side")
         return (f"{self.dc_servers + self.aws_servers} app servers ({self.dc_servers} "
-                f"datacentre, {self.aws_servers} AWS over {len(AZS)} AZs), {len(GROUPS)} "
-                f"target groups of {self.aws_servers} targets, {self.names} DNS names on "
-                f"{len(RESOLVERS)} resolvers{sql}")
+                f"datacentre, {self.aws_servers} AWS over {len(AZS)} AZs), {self.groups} "
+                f"target groups of {self.targets_per_group} targets, {self.names} DNS names "
+                f"on {self.resolvers} resolvers{sql}")
+
+
+PRESETS = {
+    "1x": Scale(dc_servers=2, aws_servers=2, names=3, databases=1, groups=1,
+                targets_per_group=2, resolvers=2, label="the size of"),
+    "10x": Scale(),
+    "100x": Scale(dc_servers=200, aws_servers=400, names=300, databases=50, groups=40,
+                  resolvers=5, label="a hundred times"),
+}
+DEMO_NAMES = ["orders", "fulfilment", CANARY]
+
+
+def _ids(prefix: str, count: int) -> list[str]:
+    width = max(2, len(str(count)))  # dc-app-01 at 10x, as ever; dc-app-001 at 100x
+    return [f"{prefix}-{n:0{width}d}" for n in range(1, count + 1)]
 
 
 def dc_ids(scale: Scale) -> list[str]:
-    return [f"dc-app-{n:02d}" for n in range(1, scale.dc_servers + 1)]
+    return _ids("dc-app", scale.dc_servers)
 
 
 def aws_ids(scale: Scale) -> list[str]:
-    return [f"oms-app-{n:02d}" for n in range(1, scale.aws_servers + 1)]
+    return _ids("oms-app", scale.aws_servers)
 
 
 def names(scale: Scale) -> list[str]:
-    return SERVICES[-scale.names:]
+    """The last `names` of the services, the canary last; past 30, each again numbered."""
+    if scale.names == len(DEMO_NAMES):
+        return list(DEMO_NAMES)
+    others = [s for s in SERVICES if s != CANARY]
+    extra = [f"{s}-{k}" for k in range(2, scale.names // len(SERVICES) + 2) for s in others]
+    every = extra + SERVICES
+    return every[-scale.names:]
+
+
+def group_ids(scale: Scale) -> list[str]:
+    if scale.groups <= len(GROUPS):
+        return GROUPS[:scale.groups]
+    more = [f"oms-{s}" for s in SERVICES if f"oms-{s}" not in GROUPS]
+    more += [f"oms-{s}-2" for s in SERVICES]
+    return (GROUPS + more)[:scale.groups]
+
+
+def registered(scale: Scale, group: int) -> list[str]:
+    """The group's targets: the next block of AWS servers, round the fleet again."""
+    servers, size = aws_ids(scale), scale.targets_per_group
+    blocks = max(1, len(servers) // size)
+    start = (group % blocks) * size
+    return servers[start:start + size]
+
+
+def resolver_ids(scale: Scale) -> list[str]:
+    if scale.resolvers == 2:
+        return ["dc-dns-1", "vpc-resolver"]  # the demo's pair: one each side
+    return (RESOLVERS + MORE_RESOLVERS)[:scale.resolvers]
 
 
 def plan_text(scale: Scale) -> str:
-    parts = [_header(), _servers(scale), _balancing(scale), _dns(scale)]
+    parts = [_header(scale), _servers(scale), _balancing(scale), _dns(scale)]
     if scale.sql:
         parts.append(_sql(scale))
     parts.append(_runbook(scale))
     return "\n".join(parts)
 
 
-def _header() -> str:
-    return f'''# Generated by bench/scale.py: the demo estate at ten times its size.
+def _header(scale: Scale) -> str:
+    return f'''# Generated by bench/scale.py: the demo estate at {scale.label} its size.
 [plan]
-name = "OMS at ten times the demo"
+name = "OMS at {scale.label} the demo"
 description = "A benchmark estate: every pane at scale."
 budget = "2h"
 
@@ -117,19 +183,19 @@ id = "{server}"
 site = "aws"
 az = "{az}"
 instance_type = "m5.xlarge"
-health_url = "http://10.60.{n % len(AZS) + 1}.{n + 11}:8080/health"
+health_url = "http://10.{60 + n // 200}.{n % len(AZS) + 1}.{n % 200 + 11}:8080/health"
 ''')
     return "\n".join(out)
 
 
 def _balancing(scale: Scale) -> str:
-    registered = ", ".join(f'"{s}"' for s in aws_ids(scale))
     out = [f'''[[estate.load_balancers]]
 id = "oms-alb"
 azs = [{", ".join(f'"{az}"' for az in AZS)}]
 scheme = "internal"
 ''']
-    for port, group in enumerate(GROUPS, 8080):
+    for n, group in enumerate(group_ids(scale)):
+        port, servers = 8080 + n, ", ".join(f'"{s}"' for s in registered(scale, n))
         out.append(f'''[[estate.target_groups]]
 id = "{group}"
 load_balancer = "oms-alb"
@@ -139,7 +205,7 @@ interval = {scale.health_interval_s}
 healthy_threshold = 3
 unhealthy_threshold = 2
 deregistration_delay = "60s"
-registered = [{registered}]
+registered = [{servers}]
 ''')
     return "\n".join(out)
 
@@ -159,7 +225,7 @@ type = "CNAME"
 ttl = 60
 value = "{DATACENTRE_TARGET}"
 ''')
-    for n, resolver in enumerate(RESOLVERS, 2):
+    for n, resolver in enumerate(resolver_ids(scale), 2):
         out.append(f'''[[estate.resolvers]]
 id = "{resolver}"
 address = "10.20.0.{n}"
@@ -207,7 +273,6 @@ tables = ["dbo.customers", "dbo.orders", "dbo.order_lines"]
 
 
 def _runbook(scale: Scale) -> str:
-    first_group = ", ".join(f'"{s}"' for s in aws_ids(scale))
     steps = [f'''[[phases]]
 id = "window"
 title = "The window at scale"
@@ -222,15 +287,16 @@ timeout = "5m"
 budget = "2m"
 key = "1"
 ''']
-    for n, group in enumerate(GROUPS, 2):
+    for n, group in enumerate(group_ids(scale)):
+        servers = ", ".join(f'"{s}"' for s in registered(scale, n))
+        key = f'key = "{n + 2}"\n' if n + 2 <= 9 else ""  # the keys run out at 9
         steps.append(f'''[[phases.steps]]
 id = "{group}-healthy"
 title = "Every target of {group} healthy"
 after = ["switch-canary"]
-until = [{{ kind = "elb.targets_healthy", target_group = "{group}", servers = [{first_group}] }}]
+until = [{{ kind = "elb.targets_healthy", target_group = "{group}", servers = [{servers}] }}]
 budget = "1m"
-key = "{n}"
-''')
+{key}''')
     if scale.sql:
         steps += [_sql_steps(n) for n in range(1, scale.databases + 1)]
     for n in range(1, 9):
@@ -312,12 +378,21 @@ def build(scale: Scale, folder: Path) -> tuple[Path, Plan]:
     return path, load_plan(path)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the plan here (default: a temp dir)")
     parser.add_argument("--sql", action="store_true", help="include the SQL side")
-    args = parser.parse_args()
-    scale = Scale(sql=args.sql)
+    parser.add_argument("--preset", choices=list(PRESETS), default="10x")
+    parser.add_argument("--curve", action="store_true",
+                        help="measure the cost curve at 1x, 10x and 100x (see bench.curve)")
+    args, rest = parser.parse_known_args(argv)
+    if args.curve:
+        from bench import curve
+
+        return curve.main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    scale = replace(PRESETS[args.preset], sql=args.sql)
     folder = args.out.parent if args.out else Path(tempfile.mkdtemp(prefix="bench-scale-"))
     path = write_plan(scale, folder)
     if args.out:

@@ -12,7 +12,7 @@ With `--flips GROUP,SERVER,RESOLVER`, SIGUSR1 breaks that target's health and th
 resolver's answers and SIGUSR2 mends them (see `bench.flips`), for `bench.reaction`.
 
     python -m bench.sim_server PLAN --endpoints FILE [--speed N] [--sim-fault NAME=ARG]
-        [--flips GROUP,SERVER,RESOLVER]
+        [--flips GROUP,SERVER,RESOLVER] [--database-gb N]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench.flips import Flips, find_flips
 from cockpit.plan.loader import load_plan
+from cockpit.settings import SimSettings
 from cockpit.sim.estate import SimEstate, start_sim
 
 
@@ -79,10 +80,13 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--sim-fault", dest="faults", action="append", default=[])
     parser.add_argument("--max-s", type=float, default=3600.0)
+    parser.add_argument("--database-gb", type=float,
+                        help="the simulated database's size (the sim's default otherwise)")
     parser.add_argument("--flips", help="GROUP,SERVER,RESOLVER: SIGUSR1 breaks, SIGUSR2 mends")
     args = parser.parse_args()
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # before any thread starts
-    sim = start_sim(load_plan(args.plan), args.speed, args.faults)
+    profile = SimSettings(database_gb=args.database_gb).profile() if args.database_gb else None
+    sim = start_sim(load_plan(args.plan), args.speed, args.faults, profile)
     try:
         flips = find_flips(sim, *args.flips.split(",")) if args.flips else None
         write_endpoints(sim, args.endpoints, args.speed)

@@ -249,3 +249,28 @@ def test_a_symlink_to_a_plan_is_read(tmp_path: Path) -> None:
     link = tmp_path / "link.toml"
     link.symlink_to(BASE_PLAN)
     assert problem_lines(link) == (0, [])
+
+
+# --- the benchmark estates -------------------------------------------------------------------
+
+
+def test_the_hundred_times_estate_the_cost_curve_measures_loads_with_its_counts(
+        tmp_path: Path) -> None:
+    out = tmp_path / "x100.toml"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--preset", "100x", "--sql", "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+        timeout=TIMEOUT_S, check=False)
+    assert result.returncode == 0, result.stderr
+    estate = load_plan_text(out.read_text(), out).estate
+    sites = [server.site for server in estate.app_servers]
+    assert (sites.count("datacentre"), sites.count("aws")) == (200, 400)
+    assert len(estate.target_groups) == 40
+    assert {len(group.registered) for group in estate.target_groups} == {40}
+    registered = [s for group in estate.target_groups for s in group.registered]
+    assert {registered.count(s) for s in set(registered)} == {4}  # each AWS server in 4
+    assert len(set(registered)) == 400
+    assert len({record.name for record in estate.records}) == 300
+    assert len(estate.resolvers) == 5
+    assert len(estate.databases) == 50
+    assert [len(ag.replicas) for ag in estate.availability_groups] == [3]
