@@ -75,8 +75,9 @@ def tmux(isolated_from_this_machine: None) -> Iterator[Tmux]:
 
 
 def shown_ready(tmux: Tmux, step: str) -> None:
-    """Wait until the runbook shows `step` as ready (its key, if any, between)."""
-    row = re.compile(rf"\bready\s+(?:\S{{1,3}}\s+)?{re.escape(step)}\b")
+    """Wait until the runbook shows `step` as ready (its key and the critical path's mark,
+    if any, between)."""
+    row = re.compile(rf"\bready\s+(?:\S{{1,3}}\s+){{0,2}}{re.escape(step)}\b")
     eventually(lambda: tmux.capture("hup"), lambda screen: bool(row.search(screen)),
                within=30, what=f"{step} shown ready")
 

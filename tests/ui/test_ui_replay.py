@@ -54,6 +54,8 @@ def panes_polled(session: DriverSession) -> Iterator[None]:
             session.poll_pane(pane)
             stop.wait(2.0 / SPEED)
 
+    for pane in PANES:  # the screen's first look at every pane, before the first step
+        session.poll_pane(pane)
     pollers = [threading.Thread(target=poll, args=(pane,), name=f"test-poll-{pane}")
                for pane in PANES]
     for poller in pollers:
