@@ -67,7 +67,7 @@ class PaneTrends:
     def _row(self, pane: str, row: PaneRow, keys: list[int], figures: list[int],
              names: tuple[str, ...], now: float) -> PaneRow:
         key = tuple(row.cells[i] for i in keys)
-        drawn = [self._draw((pane, key, name), _figure(row.cells[i]), now)
+        drawn = [self._draw((pane, key, name), figure(row.cells[i]), now)
                  for i, name in zip(figures, names, strict=True)]
         return PaneRow(cells=[*row.cells, "|".join(drawn)], status=row.status)
 
@@ -94,7 +94,8 @@ class PaneTrends:
         return slots
 
 
-def _figure(cell: str) -> float | None:
+def figure(cell: str) -> float | None:
+    """A pane cell's number (`1,204`), or None for `-` and words."""
     try:
         return float(cell.replace(",", ""))
     except ValueError:  # `-`, a timeout's words: no sample

@@ -18,6 +18,7 @@ from cockpit.pictures import sparkline
 from cockpit.plan.loader import PlanLoadError, load_plan_text
 from cockpit.plan.models import Plan
 from cockpit.runner.pane_recording import PanePlayback, read_recording
+from cockpit.runner.pane_trends import figure
 from cockpit.runner.panes import PANES, PaneView, panes_watched_by
 
 POINTS = 24  # samples across each step's window: the sparkline's width
@@ -94,30 +95,20 @@ def _sample(samples: Samples, step: str, view: PaneView, index: int) -> None:
         return
     for row in view.rows:
         name = " ".join(row.cells[view.columns.index(k)] for k in keys)
-        for figure in figures:
-            value = _number(row.cells[view.columns.index(figure)])
+        for column in figures:
+            value = figure(row.cells[view.columns.index(column)])
             if value is not None:
-                samples[(step, view.pane, f"{name} {figure}")][index] = value
+                samples[(step, view.pane, f"{name} {column}")][index] = value
 
 
 def _lines(plan: Plan, samples: Samples) -> PaneStory:
-    story: dict[str, list[StoryLine]] = {}
-    for step in plan.steps():
-        for (of, pane, figure), values in sorted(samples.items()):
-            if of != step.id:
-                continue
-            seen = [v for v in values if v is not None]
-            story.setdefault(step.id, []).append(StoryLine(
-                PANES.get(pane, pane), figure, sparkline(values), f"{min(seen):,.0f}",
-                f"{max(seen):,.0f}"))
-    return story
-
-
-def _number(cell: str) -> float | None:
-    try:
-        return float(cell.replace(",", ""))
-    except ValueError:
-        return None
+    by_step: dict[str, list[StoryLine]] = {}
+    for (step, pane, label), values in sorted(samples.items()):
+        seen = [v for v in values if v is not None]
+        by_step.setdefault(step, []).append(StoryLine(
+            PANES.get(pane, pane), label, sparkline(values), f"{min(seen):,.0f}",
+            f"{max(seen):,.0f}"))
+    return {step.id: by_step[step.id] for step in plan.steps() if step.id in by_step}
 
 
 def _epoch(ts: str | datetime) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from support.estate import running_sim
+from support.estate import own_s3_client, running_sim
 from support.plans import MANUAL_NOTE, PHASE_ONE, load, write_plan
 from support.plans import MANUAL_PHASE as ONE_MANUAL_STEP
 from support.proxy import Forwarder
@@ -59,10 +59,7 @@ def _bucket(handle: EstateHandle, name: str, *, locked: bool = False) -> str:
 
 
 def watcher_s3(handle: EstateHandle) -> Any:
-    """A client of the watcher's own: other keys than the driver's, the same endpoint."""
-    return boto3.client("s3", endpoint_url=handle.endpoints.aws_endpoint_url,
-                        region_name=handle.estate.region,
-                        aws_access_key_id="WATCHERKEY", aws_secret_access_key="watcher")
+    return own_s3_client(handle)
 
 
 def _drive(tmp_path: Path, handle: EstateHandle, mirror: MirrorSettings) -> DriverSession:

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from click.testing import CliRunner
-from support.estate import running_sim
+from support.estate import own_s3_client, running_sim
 from support.plans import MANUAL_NOTE, PHASE_ONE, load, write_plan
 from support.plans import MANUAL_PHASE as ONE_MANUAL_STEP
 
@@ -49,10 +48,7 @@ def handle(sim: tuple[SimEstate, EstateHandle]) -> EstateHandle:
 
 
 def watcher_s3(handle: EstateHandle) -> Any:
-    """The replaying host's own client: other keys than the driver's."""
-    return boto3.client("s3", endpoint_url=handle.endpoints.aws_endpoint_url,
-                        region_name=handle.estate.region,
-                        aws_access_key_id="REPLAYKEY", aws_secret_access_key="replay")
+    return own_s3_client(handle, key="REPLAYKEY")
 
 
 def _window(tmp_path: Path, handle: EstateHandle, bucket: str) -> DriverSession:
@@ -138,7 +134,7 @@ def test_replay_refuses_a_mirror_that_fails_verification(
     s3.put_object(Bucket="oms-replay-altered", Key=segment,
                   Body=body.replace(b'"ts":"2', b'"ts":"1', 1))  # a year back, same bytes
     for name, value in {"AWS_ENDPOINT_URL": handle.endpoints.aws_endpoint_url,
-                        "AWS_ACCESS_KEY_ID": "REPLAYKEY", "AWS_SECRET_ACCESS_KEY": "replay",
+                        "AWS_ACCESS_KEY_ID": "REPLAYKEY", "AWS_SECRET_ACCESS_KEY": "replaykey",
                         "AWS_DEFAULT_REGION": handle.estate.region}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)

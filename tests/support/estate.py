@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from support.plans import DATA, load
 
@@ -57,6 +57,16 @@ def sql_side(plan: Plan, *, speed: float, faults: FaultSet | None = None) -> Sim
                                                     resolve=lambda name: None))
     estate.start()
     return estate
+
+
+def own_s3_client(handle: EstateHandle, key: str = "WATCHERKEY") -> Any:
+    """An S3 client of a watcher's (or a replaying host's) own: other keys than the
+    driver's, the simulated estate's endpoint."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=handle.endpoints.aws_endpoint_url,
+                        region_name=handle.estate.region, aws_access_key_id=key,
+                        aws_secret_access_key=key.lower())
 
 
 def target_states(handle: EstateHandle, group: str = "oms-web") -> dict[str, str]:

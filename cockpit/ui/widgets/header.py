@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from cockpit.audit import events
 from cockpit.session.abort_by import AbortBy, abort_by
-from cockpit.session.forecast import forecast
+from cockpit.session.forecast import Forecast, forecast
 from cockpit.session.view import SessionView, clock
 
 
@@ -47,8 +47,10 @@ def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool 
     deadline = abort_by(view, now)
     # beside the window's budget, so that 80 columns still show it
     said = f"abort-by {deadline.abort_by:%H:%M}Z" if deadline is not None else ""
-    line2.append(" | " + window_clock(view, now, abort=said),
-                 style=window_clock_style(view, now))
+    # Projected once a render: the clock's text and its colour read the same forecast.
+    projected = forecast(view, now) if view.completion() is None else None
+    line2.append(" | " + window_clock(view, now, abort=said, projected=projected),
+                 style=window_clock_style(view, now, projected=projected))
     rollback = rollback_state(view)
     if rollback is not None and not rollback.loud:
         line2.append(" | ")
@@ -127,7 +129,8 @@ def _who(driver: str | None) -> str:
     return driver.split(" (pid")[0] if driver else "nobody"
 
 
-def window_clock(view: SessionView, now: datetime, *, abort: str = "") -> str:
+def window_clock(view: SessionView, now: datetime, *, abort: str = "",
+                 projected: Forecast | None = None) -> str:
     """The clock runs while the window does, and stops when the last step is done;
     `abort` (the abort-by) follows the budget. The end is projected along the critical
     path from the running steps' live ETAs (`session/forecast.py`)."""
@@ -136,7 +139,7 @@ def window_clock(view: SessionView, now: datetime, *, abort: str = "") -> str:
     if complete is not None:
         return f"{complete} (budget {clock(budget)})"
     started = view.window_started()
-    projected = forecast(view, now)
+    projected = projected or forecast(view, now)
     if started is None or projected is None:
         return f"window not started, budget {clock(budget)}"
     elapsed = (now - started).total_seconds()
@@ -146,8 +149,10 @@ def window_clock(view: SessionView, now: datetime, *, abort: str = "") -> str:
             f" | ends ~{projected.ends.strftime('%H:%M')}Z ({verdict})")
 
 
-def window_clock_style(view: SessionView, now: datetime) -> str:
+def window_clock_style(view: SessionView, now: datetime, *,
+                       projected: Forecast | None = None) -> str:
     """Red while a running step is past its budget: its end, and so the window's, is no
     longer known."""
-    projected = forecast(view, now) if view.completion() is None else None
+    if projected is None and view.completion() is None:
+        projected = forecast(view, now)
     return "bold red" if projected is not None and projected.late else ""
