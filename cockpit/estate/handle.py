@@ -130,6 +130,8 @@ class EstateHandle:
     def _boto_session(self) -> boto3.Session:
         import boto3
 
+        from cockpit.estate.service_models import botocore_session
+
         if self._session is None:
             creds = self.endpoints.aws_credentials or {}
             profile = None if creds else (self.endpoints.aws_profile or self.estate.aws_profile)
@@ -139,6 +141,7 @@ class EstateHandle:
                 aws_session_token=creds.get("aws_session_token"),
                 profile_name=profile,
                 region_name=self.estate.region,
+                botocore_session=botocore_session(),
             )
         return self._session
 

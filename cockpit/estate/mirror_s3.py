@@ -47,9 +47,12 @@ def watcher_client(*, connect_timeout: float = 2.0, read_timeout: float = 5.0) -
     import boto3
     from botocore.config import Config
 
+    from cockpit.estate.service_models import botocore_session
+
     config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
                     retries={"max_attempts": 3, "mode": "standard"})
-    return boto3.session.Session().client("s3", config=config)
+    session = boto3.session.Session(botocore_session=botocore_session())
+    return session.client("s3", config=config)
 
 
 def put_object(s3: Any, bucket: str, key: str, body: bytes, *,

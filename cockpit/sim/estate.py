@@ -8,6 +8,7 @@ rehearsed. `speed` divides every simulated duration.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ import boto3
 import httpx
 
 from cockpit.estate.handle import Endpoints
+from cockpit.estate.service_models import whole_botocore_session
 from cockpit.plan.models import AppServer, DnsRecord, Estate, HostedZone, Plan
 from cockpit.sim import moto_hooks
 from cockpit.sim.alb_metrics import AlbMetrics
@@ -46,6 +48,12 @@ NOT_LOWERED_TTL = 3600  # a typical production TTL, before anyone lowers it for 
 IDLE_TIMEOUT_S = 60.0  # how long an ALB waits on a target's answer (its default idle timeout)
 
 _one_at_a_time = threading.Lock()
+
+
+@functools.cache
+def _sim_session() -> boto3.Session:
+    """One session for the sim's own clients: each model read once, whole, by msgspec."""
+    return boto3.Session(botocore_session=whole_botocore_session())
 
 
 class SimEstate:
@@ -173,10 +181,11 @@ class SimEstate:
     def client(self, service: str) -> Any:
         from botocore.config import Config
 
-        make: Any = boto3.client
         # Marked, so the weather the sim makes for the cockpit never falls on the sim itself.
-        return make(service, endpoint_url=self._endpoint, region_name=self.estate.region,
-                    config=Config(user_agent_extra=SIM_AGENT_MARK), **SIM_CREDENTIALS)
+        session: Any = _sim_session()  # typed per service; the sim's callers take Any
+        return session.client(
+            service, endpoint_url=self._endpoint, region_name=self.estate.region,
+            config=Config(user_agent_extra=SIM_AGENT_MARK), **SIM_CREDENTIALS)
 
     def _seed_aws(self) -> None:
         subnets = self._seed_network()
