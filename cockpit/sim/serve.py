@@ -21,8 +21,7 @@ from typing import Any
 
 from cockpit.estate.handle import Endpoints
 from cockpit.plan.models import Plan
-from cockpit.sim.estate import start_sim
-from cockpit.sim.sql_wire import WireConnection
+from cockpit.sim.sql_wire_client import WireConnection
 
 SERIALISED = ("aws_endpoint_url", "aws_credentials", "health_urls", "resolvers",
               "http_listeners", "sql_disk_root", "label", "credentials_are_secret")
@@ -95,6 +94,10 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
     with `driven`, also once it has said no for `linger_s` seconds on end (the session
     the sim was started for has had no driver that long), or as soon as its endpoints file
     is gone (the session folder removed: nobody can come back to it)."""
+    # Here, not above: a driver reads the endpoints file through this module, and loads
+    # none of the simulator for it.
+    from cockpit.sim.estate import start_sim
+
     stop = threading.Event()
     for stopping in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(stopping, lambda *_: stop.set())

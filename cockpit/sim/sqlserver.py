@@ -21,12 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from cockpit.sim import backup_grammar, sessions, sql_agent, table_reads, tsql_select
 from cockpit.sim import tsql_grammar as grammar
 from cockpit.sim.log_chain import RestoreState, SourceLog
 from cockpit.sim.plan_data import stored_tables
+from cockpit.sim.sql_cursor import SimCursor
 from cockpit.sim.sql_errors import (
     LinkFailure,
     SimSqlError,
@@ -788,43 +789,3 @@ def _as_sql_server(exc: sqlite3.Error) -> SimSqlError:
     if text.startswith("no such column: "):
         return SimSqlError(207, f"Invalid column name '{text.removeprefix('no such column: ')}'.")
     return SimSqlError(102, f"Incorrect syntax ({text}).", level=15)
-
-
-class Session(Protocol):
-    """What a cursor needs of its connection: one entry every statement goes through."""
-
-    def run(self, statement: str, params: list[Any]) -> tuple[list[tuple[Any, ...]], Any]: ...
-
-
-class SimCursor:
-    """pyodbc's Cursor, as far as the adapter goes."""
-
-    def __init__(self, connection: Session) -> None:
-        self.connection = connection
-        self.description: Any = None
-        self.rowcount = -1
-        self._rows: list[tuple[Any, ...]] = []
-
-    def execute(self, statement: str, *params: Any) -> SimCursor:
-        values = params[0] if len(params) == 1 and isinstance(params[0], list | tuple) \
-            else params
-        self._rows, self.description = self.connection.run(statement, list(values))
-        self.rowcount = len(self._rows) if self.description else -1
-        return self
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self._rows.pop(0) if self._rows else None
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        rows, self._rows = self._rows, []
-        return rows
-
-    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
-        rows, self._rows = self._rows[:size], self._rows[size:]
-        return rows
-
-    def nextset(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self._rows = []

@@ -38,7 +38,8 @@ from cockpit.sim.serve import read_endpoints, write_endpoints
 from cockpit.sim.sql_backup import PART_BYTES, Request
 from cockpit.sim.sql_errors import LinkFailure, SimSqlError
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
-from cockpit.sim.sql_wire import VERSION, SqlWireServer, WireConnection, send_frame
+from cockpit.sim.sql_wire import SqlWireServer
+from cockpit.sim.sql_wire_client import VERSION, WireConnection, send_frame
 from cockpit.sim.sqlserver import SimSqlServer
 
 PHASE_TWO = ROOT / "plans" / "oms-phase2-simple.toml"
