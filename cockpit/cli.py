@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cockpit.session.mirror_watch import MirrorReader
     from cockpit.session.rehearsal import RehearsalResult
     from cockpit.session.replay import SessionRecording
+    from cockpit.session.served_sim import ServedSim
     from cockpit.session.shutdown import Stop
     from cockpit.settings import CockpitSettings
     from cockpit.ui.web.access import Bind, WatchPass
@@ -585,20 +586,22 @@ def demo(session_dir: Path | None) -> None:
     """The cockpit on the simulated estate: both windows of the OMS migration."""
     from cockpit.session.estate import EstateChoice
 
-    sys.exit(_drive(DEMO_PLAN, session_dir, EstateChoice(sim=True, speed=DEMO_SPEED)))
+    sys.exit(_drive(DEMO_PLAN, session_dir, EstateChoice(sim=True, speed=DEMO_SPEED,
+                                                         apart=True)))
 
 
 def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
            take_over: bool = False) -> int:
-    from cockpit.session.driver import DriverOpening
-    from cockpit.ui.app import drive, make_opening_app
-
     loaded, folder = load_plan_or_exit(plan_file), folder_for(session_dir, plan_file)
     settings = settings_or_exit()
     _warn_if_not_multiplexed()
+    early = _start_sim_early(loaded.path, folder.path, choice, settings.sim.linger_s)
+    from cockpit.session.driver import DriverOpening
+    from cockpit.ui.app import drive, make_opening_app
+
     # estate_wait_s=0: a stop while the estate still opens does not wait for it (see there)
     opening = DriverOpening(loaded, folder, choice, settings=settings, take_over=take_over,
-                            estate_wait_s=0)
+                            estate_wait_s=0, early=early)
     try:
         ended = drive(make_opening_app(opening, settings=settings), opening)
     finally:
@@ -615,6 +618,17 @@ def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
         return 2
     click.echo(f"session: {folder}\naudit log: {folder.audit}")
     return 0
+
+
+def _start_sim_early(plan_file: Path, session_dir: Path, choice: EstateChoice,
+                     linger_s: float) -> ServedSim | None:
+    """A served sim starts now, before the session layer and the screen are imported (a
+    second of the interpreter's time): it starts on the other core meanwhile, and the
+    opening waits for it. Its own errors are the opening's to say."""
+    from cockpit.session.served_sim import request_for, start_for_session
+
+    request = request_for(choice, plan_file, session_dir, linger_s)
+    return None if request is None else start_for_session(request)
 
 
 def _warn_if_not_multiplexed() -> None:

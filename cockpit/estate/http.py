@@ -5,6 +5,7 @@ client resolves it."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import ipaddress
 import json
 import socket
@@ -58,6 +59,12 @@ async def check_one_async(client: httpx.AsyncClient, handle: EstateHandle,
     except httpx.HTTPError as exc:
         return _failed(base, exc)
     return _answered(base, response, started)
+
+
+def read_ahead() -> None:
+    """Import what the first health check would: httpx loads httpcore with its first
+    transport, and httpcore loads trio where it is installed (half a second)."""
+    importlib.import_module("httpcore")
 
 
 def async_client() -> httpx.AsyncClient:

@@ -35,7 +35,7 @@ from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.forecast import forecast
 from cockpit.session.mirror import MirrorPublisher, open_mirror
 from cockpit.session.protocols import CommandRefused, ManualPrompt, PaneCadence
-from cockpit.session.served_sim import SimRequest
+from cockpit.session.served_sim import ServedSim, request_for
 from cockpit.session.view import SessionView
 from cockpit.settings import CockpitSettings, MirrorSettings, NotifySettings, RunnerSettings
 
@@ -385,15 +385,18 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                         ask_manual: ManualPrompt | None = None,
                         close_wait_s: float = 30.0,
                         abandon: Callable[[], str | None] | None = None,
+                        early: ServedSim | None = None,
                         ) -> Iterator[DriverSession]:
     """Open the estate and drive a session on it; at the end the session is closed on the
     record (a running step first brought to its end), then the estate. `abandon` is asked
     once the estate is open, before the lock is taken: a reason means no session is opened
-    (OpeningCancelled), and the estate is stopped again."""
+    (OpeningCancelled), and the estate is stopped again. `early` is the session's served
+    sim, started before this was called (`start_early`)."""
     settings = settings or CockpitSettings()
     choice = replace(choice, plan_sha256=loaded.sha256,
-                     served_for=_served_for(loaded, folder, choice, settings))
-    with open_estate(loaded.plan, choice, aws=settings.aws) as estate:
+                     served_for=request_for(choice, loaded.path, folder.path,
+                                            settings.sim.linger_s))
+    with open_estate(loaded.plan, choice, aws=settings.aws, early=early) as estate:
         check_before_opening(loaded.plan, estate.handle)  # the account, the Name tags
         why = abandon() if abandon is not None else None
         if why is not None:
@@ -407,13 +410,13 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                                        mirror=_mirror_settings(loaded.plan, settings),
                                        slip_after_s=settings.notify.slip_minutes * 60)
         session.estate = estate
-        estate.keep_served = True  # from here the estate is the session's
+        estate.keep_served = choice.lasting  # from here the estate is the session's
         try:
             yield session
         finally:
             session.close(wait_s=close_wait_s)
             # A plan done needs its estate no more; else the next driver goes on with it.
-            estate.keep_served = not session.runner.state().all_done()
+            estate.keep_served = choice.lasting and not session.runner.state().all_done()
 
 
 def _mirror_settings(plan: Plan, settings: CockpitSettings) -> MirrorSettings:
@@ -423,12 +426,6 @@ def _mirror_settings(plan: Plan, settings: CockpitSettings) -> MirrorSettings:
     return settings.mirror.model_copy(update={"url": plan.plan.mirror.rstrip("/")})
 
 
-def _served_for(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice,
-                settings: CockpitSettings) -> SimRequest | None:
-    if not (choice.sim and choice.lasting):
-        return None
-    return SimRequest(loaded.path, folder.path, choice.speed, choice.faults,
-                      settings.sim.linger_s)
 
 
 class DriverOpening:
@@ -447,8 +444,9 @@ class DriverOpening:
     def __init__(self, loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice, *,
                  settings: CockpitSettings, take_over: bool = False,
                  ask_manual: ManualPrompt | None = None, close_wait_s: float = 30.0,
-                 estate_wait_s: float | None = None) -> None:
+                 estate_wait_s: float | None = None, early: ServedSim | None = None) -> None:
         self.loaded, self.folder, self.choice = loaded, folder, choice
+        self._early = early  # the served sim started before the screen: the opening's
         self.settings, self.take_over = settings, take_over
         self.ask_manual, self.close_wait_s = ask_manual, close_wait_s
         self.estate_wait_s = estate_wait_s
@@ -475,7 +473,8 @@ class DriverOpening:
             session = self._stack.enter_context(open_driver_session(
                 self.loaded, self.folder, self.choice, settings=self.settings,
                 take_over=self.take_over, ask_manual=self.ask_manual,
-                close_wait_s=self.close_wait_s, abandon=self._abandoned))
+                close_wait_s=self.close_wait_s, abandon=self._abandoned,
+                early=self._handed_over()))
             with self._state:
                 self.session = session
                 hung_up, stopped_by = self._hung_up, self._stopped_by
@@ -486,6 +485,12 @@ class DriverOpening:
             with self._state:
                 self._opening = False
                 self._state.notify_all()
+
+    def _handed_over(self) -> ServedSim | None:
+        """The early sim, now the opening's to stop (the estate's, once it is open)."""
+        with self._state:
+            early, self._early = self._early, None
+            return early
 
     def _why_not(self) -> str | None:
         with self._state:
@@ -523,4 +528,7 @@ class DriverOpening:
         try:
             self._stack.close()
         finally:
+            unused = self._handed_over()  # the screen ended before the opening began
+            if unused is not None and not unused.reused:
+                unused.stop()
             self._closed.set()

@@ -17,7 +17,7 @@ from cockpit.estate.handle import Endpoints, EstateHandle
 from cockpit.plan.models import Plan
 from cockpit.runner.lock import lock_holder_pids, read_holder
 from cockpit.session.folder import LOCK
-from cockpit.session.served_sim import ServedSim, SimRequest, serve_for_session
+from cockpit.session.served_sim import ServedSim, SimRequest, start_for_session
 from cockpit.settings import AwsSettings
 
 if TYPE_CHECKING:
@@ -42,6 +42,10 @@ class EstateChoice:
     # `run --sim` and `rehearse --sim`: the simulated estate outlives the driver, served for
     # its session (`served_sim.py`); the driver fills in `served_for` when it opens.
     lasting: bool = False
+    # The demo: the simulated estate in a process of its own, started before the screen's
+    # imports so that it starts on the other core while they run, and stopped with the
+    # driver. It also keeps the simulator's threads off the screen's interpreter.
+    apart: bool = False
     served_for: SimRequest | None = None
 
     @property
@@ -82,10 +86,12 @@ class OpenEstate:
 
 @contextmanager
 def open_estate(plan: Plan, choice: EstateChoice, *, aws: AwsSettings | None = None,
-                read_only: bool = False) -> Iterator[OpenEstate]:
+                read_only: bool = False, early: ServedSim | None = None
+                ) -> Iterator[OpenEstate]:
     """Yield a handle on the plan's estate; with `choice.sim`, start the simulated one (or
-    reach the one served for the session)."""
-    served = _served(plan, choice)
+    reach the one served for the session). `early` is the session's served sim if it was
+    started before (`start_for_session`): it is this estate's from here."""
+    served = _served(plan, choice, early)
     if served is not None:
         choice = replace(choice, endpoints_file=served.endpoints)
     sim = _start_sim(plan, choice) if choice.sim and choice.endpoints_file is None else None
@@ -103,16 +109,37 @@ def open_estate(plan: Plan, choice: EstateChoice, *, aws: AwsSettings | None = N
         _stop(sim, served, keep_served=opened.keep_served)
 
 
-def _served(plan: Plan, choice: EstateChoice) -> ServedSim | None:
-    if not (choice.sim and choice.lasting and choice.served_for is not None
-            and choice.endpoints_file is None):
+def _served(plan: Plan, choice: EstateChoice, early: ServedSim | None) -> ServedSim | None:
+    if not (choice.sim and choice.served_for is not None and choice.endpoints_file is None):
         return None
-    # Said here, at once, rather than by a served process that could not start.
+    try:
+        _check_faults(plan, choice.faults)
+    except BaseException:
+        if early is not None and not early.reused:
+            early.stop()
+        raise
+    served = early if early is not None else start_for_session(choice.served_for)
+    if not served.reused:  # it starts on the other core: ready what the first poll needs
+        _read_ahead()
+    served.wait_ready()
+    return served
+
+
+def _read_ahead() -> None:
+    from cockpit.estate import http, service_models
+
+    service_models.read_ahead()
+    http.read_ahead()
+
+
+def _check_faults(plan: Plan, faults: tuple[str, ...]) -> None:
+    """Said here, at once, rather than by a served process that could not start."""
+    if not faults:
+        return
     with _needs_sim():
         from cockpit.sim.faults import parse_fault
-    for fault in choice.faults:
+    for fault in faults:
         parse_fault(fault, plan.estate)
-    return serve_for_session(choice.served_for)
 
 
 def _stop(sim: SimEstate | None, served: ServedSim | None, *, keep_served: bool) -> None:

@@ -22,15 +22,37 @@ import sys
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cockpit.session.estate import EstateChoice
 
 ENDPOINTS = "sim.json"
 ERRORS = "sim.err"
 READY_WAIT_S = 120.0  # moto and the SQL sim start in seconds; a loaded machine takes more
 STOP_WAIT_S = 30.0
+# A demo's estate, apart from its driver, outlives a driver killed outright this long: the
+# driver takes the session's lock seconds after the estate answers.
+APART_LINGER_S = 60.0
 
 
 class ServedSimFailed(RuntimeError):
     """The session's simulated estate could not be started."""
+
+
+def request_for(choice: EstateChoice, plan_file: Path, session_dir: Path,
+                linger_s: float) -> SimRequest | None:
+    """What the driver asks of its session's served sim, if its choice serves one: the
+    estate of `run --sim` and `rehearse --sim` outlives the driver (it lingers `linger_s`
+    once no driver holds the session); the demo's runs apart from the driver only, and is
+    stopped with it (a driver killed outright leaves it `APART_LINGER_S`)."""
+    if not choice.sim or choice.endpoints_file is not None:
+        return None
+    if choice.lasting:
+        return SimRequest(plan_file, session_dir, choice.speed, choice.faults, linger_s)
+    if choice.apart:
+        return SimRequest(plan_file, session_dir, choice.speed, choice.faults, APART_LINGER_S)
+    return None
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,7 @@ class ServedSim:
     speed: float
     process: subprocess.Popen[bytes] | None = None
     made_folder: bool = False  # the session folder was made for it: gone with it if empty
+    _ready: bool = False
 
     @classmethod
     def found_at(cls, endpoints: Path) -> ServedSim | None:
@@ -64,6 +87,18 @@ class ServedSim:
         if not _is_served_sim(pid, endpoints):
             return None
         return cls(pid, endpoints, reused=True, speed=speed)
+
+    def wait_ready(self) -> None:
+        """Until a sim this driver started answers (once its endpoints file is written);
+        one that cannot start is stopped, and ServedSimFailed says why."""
+        if self.process is None or self._ready:
+            return
+        try:
+            _wait_ready(self.process, self.endpoints.with_name(ERRORS))
+        except BaseException:
+            self.stop()  # cut short while starting (a stop, or it failed): nothing used it
+            raise
+        self._ready = True
 
     def describe(self) -> str:
         how = "kept from the session's last driver" if self.reused else "served for this session"
@@ -108,7 +143,17 @@ class ServedSim:
 
 
 def serve_for_session(request: SimRequest) -> ServedSim:
-    """The session's served sim: the one its folder names if still up, else a new one."""
+    """The session's served sim, answering: the one its folder names if still up, else a
+    new one."""
+    served = start_for_session(request)
+    served.wait_ready()
+    return served
+
+
+def start_for_session(request: SimRequest) -> ServedSim:
+    """The session's served sim: the one its folder names if still up, else a new one
+    that is starting (`wait_ready` waits until it answers). Started before the screen's
+    imports, it starts on the other core while they run."""
     # Absolute: a driver reopening from another folder must name the same file.
     endpoints = (request.session_dir / ENDPOINTS).absolute()
     running = ServedSim.found_at(endpoints)
@@ -131,14 +176,8 @@ def _start(request: SimRequest, endpoints: Path) -> ServedSim:
     with os.fdopen(fd, "wb") as stderr:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=stderr, start_new_session=True)
-    served = ServedSim(process.pid, endpoints, reused=False, speed=request.speed,
-                       process=process, made_folder=made_folder)
-    try:
-        _wait_ready(process, errors)
-    except BaseException:
-        served.stop()  # cut short while starting (a stop, or it failed): nothing used it
-        raise
-    return served
+    return ServedSim(process.pid, endpoints, reused=False, speed=request.speed,
+                     process=process, made_folder=made_folder)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], errors: Path) -> None:

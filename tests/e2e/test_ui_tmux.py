@@ -7,6 +7,7 @@ The tmux server has a socket of its own, and is killed however the test ends.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -112,6 +113,9 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
     # The header's hint is cut at 120 columns when the path is long: its start must show.
     assert " DRIVER " in screen and "watch from another terminal: cockpit watch " in screen
     print(f"live panes {took:.1f}s after tmux started the demo")
+    # The demo's estate runs apart from the driver, in a `cockpit sim serve` of its own.
+    sim_pid = json.loads((session / "sim.json").read_text(encoding="utf-8"))["pid"]
+    assert b"serve" in Path(f"/proc/{sim_pid}/cmdline").read_bytes().split(b"\0")
 
     # The demo opens on a manual step (announce the window): g asks, a note and Enter do it.
     tmux("send-keys", "-t", driver, "g")
@@ -151,6 +155,10 @@ def test_demo_in_tmux_driver_and_watcher(tmux: Tmux, tmp_path: Path) -> None:
                          lambda es: es[-1].event == "session.closed", within=30,
                          what="session.closed as the log's last entry after q")
     assert [e.event for e in entries].count("step.started") == 1
+    # ... and is stopped with it: nothing of the demo is left running.
+    eventually(lambda: Path(f"/proc/{sim_pid}").exists(), lambda alive: not alive, within=30,
+               what="the demo's simulated estate stopped after q")
+    assert not (session / "sim.json").exists()
 
 
 def test_a_hang_up_mid_step_records_the_step_and_the_hangup(tmux: Tmux, tmp_path: Path) -> None:
