@@ -446,7 +446,8 @@ class DriverOpening:
                  ask_manual: ManualPrompt | None = None, close_wait_s: float = 30.0,
                  estate_wait_s: float | None = None, early: ServedSim | None = None) -> None:
         self.loaded, self.folder, self.choice = loaded, folder, choice
-        self._early = early  # the served sim started before the screen: the opening's
+        # The served sim started before the screen: the opening's to wait for and use.
+        self._early, self._early_started = early, early
         self.settings, self.take_over = settings, take_over
         self.ask_manual, self.close_wait_s = ask_manual, close_wait_s
         self.estate_wait_s = estate_wait_s
@@ -528,7 +529,12 @@ class DriverOpening:
         try:
             self._stack.close()
         finally:
-            unused = self._handed_over()  # the screen ended before the opening began
-            if unused is not None and not unused.reused:
-                unused.stop()
+            self._stop_unused_estate()
             self._closed.set()
+
+    def _stop_unused_estate(self) -> None:
+        """An early sim no session came to use (the screen ended before the opening began,
+        or while it waited for the sim to answer: that wait then ends at once)."""
+        early = self._early_started
+        if early is not None and self.session is None and not early.reused:
+            early.stop()

@@ -517,5 +517,9 @@ def start_sim(plan: Plan, speed: float, faults: Sequence[str],
     sim = SimEstate(plan.estate, speed=speed, faults=parsed,
                     throughput=Throughput(**profile) if profile else None,
                     sentinels=sentinel_tables(plan))
-    sim.start()
+    try:
+        sim.start()
+    except BaseException:  # a start cut short (a stop signal, a port taken): none half up
+        sim.stop()
+        raise
     return sim

@@ -86,6 +86,11 @@ def served_plan(path: Path) -> str | None:
     return str(said) if said else None
 
 
+class _StartCancelled(Exception):
+    """A stop while the estate was starting: a driver that went before it answered (the
+    hundred-times estate takes minutes to seed) does not wait for it to finish."""
+
+
 def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[str],
           ready: Callable[[str], None], plan_sha256: str = "",
           driven: Callable[[], bool] | None = None, linger_s: float = 0.0,
@@ -98,10 +103,22 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
     # none of the simulator for it.
     from cockpit.sim.estate import start_sim
 
-    stop = threading.Event()
-    for stopping in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(stopping, lambda *_: stop.set())
-    sim = start_sim(plan, speed, faults, profile)
+    stop, starting = threading.Event(), threading.Event()
+
+    def stopping(*_: object) -> None:
+        stop.set()
+        if starting.is_set():  # the start is cut short (the estate half built is stopped)
+            starting.clear()
+            raise _StartCancelled
+
+    for signalled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signalled, stopping)
+    starting.set()
+    try:
+        sim = start_sim(plan, speed, faults, profile)
+        starting.clear()
+    except _StartCancelled:
+        return
     try:
         write_endpoints(sim.endpoints(), endpoints_file, {
             "pid": os.getpid(), "speed": speed, "sql_servers": sim.sql_servers(),
