@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from cockpit.plan.loader import LoadedPlan
     from cockpit.plan.models import ReadinessMoment, Step
     from cockpit.runner.state import StepState
-    from cockpit.session.driver import DriverOpening
     from cockpit.session.estate import EstateChoice
     from cockpit.session.folder import SessionFolder
     from cockpit.session.mirror_watch import MirrorReader
+    from cockpit.session.opening import DriverOpening
     from cockpit.session.rehearsal import RehearsalResult
     from cockpit.session.replay import SessionRecording
     from cockpit.session.served_sim import ServedSim
@@ -384,9 +384,9 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
              interrupted: str, manual_note: str | None, rollback_phase: str | None) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
     from cockpit.runner.lock import LockHeld, StaleLock
-    from cockpit.session.driver import DriverOpening, OpeningCancelled
     from cockpit.session.estate import SimUnavailable
     from cockpit.session.heartbeat import beating
+    from cockpit.session.opening import DriverOpening, OpeningCancelled
     from cockpit.session.rehearsal import rehearse as rehearse_plan
     from cockpit.session.rehearsal import rehearse_rollback
     from cockpit.session.served_sim import ServedSimFailed
@@ -596,7 +596,7 @@ def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
     settings = settings_or_exit()
     _warn_if_not_multiplexed()
     early = _start_sim_early(loaded.path, folder.path, choice, settings.sim.linger_s)
-    from cockpit.session.driver import DriverOpening
+    from cockpit.session.opening import DriverOpening
     from cockpit.ui.app import drive, make_opening_app
 
     # estate_wait_s=0: a stop while the estate still opens does not wait for it (see there)

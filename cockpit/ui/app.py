@@ -13,23 +13,33 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.screen import Screen
 
-from cockpit.session.approving import Approver
-from cockpit.session.protocols import DriverOpening, Driving, SessionSource
-from cockpit.session.replay import Replay
 from cockpit.session.shutdown import Stop, Stoppable, StopReason, TerminalWatch
 from cockpit.settings import CockpitSettings, load_settings
-from cockpit.ui.commands import StepCommands
 from cockpit.ui.context import UiContext, utc_now
-from cockpit.ui.screens.driver import DriverScreen
-from cockpit.ui.screens.replay import ReplayScreen
-from cockpit.ui.screens.starting import StartingScreen
-from cockpit.ui.screens.watch import ApproverScreen, WatchScreen
 
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from cockpit.session.approving import Approver
+    from cockpit.session.protocols import DriverOpening, Driving, SessionSource
+    from cockpit.session.replay import Replay
+
+# The screens are imported by the factory that shows them: `cockpit run` and `demo` show
+# their first frame (the starting screen) before the driver's screen and the session layer
+# under it are imported, which the opening does in a worker.
 FirstScreen = Callable[[UiContext], Screen[None]]
+
+
+def _step_commands() -> type[Provider]:
+    """The palette's steps, imported when the palette first opens."""
+    from cockpit.ui.commands import StepCommands
+
+    return StepCommands
 
 
 class CockpitApp(App[str | None]):
@@ -37,7 +47,7 @@ class CockpitApp(App[str | None]):
 
     CSS_PATH = "cockpit.tcss"
     TITLE = "cutover cockpit"
-    COMMANDS = App.COMMANDS | {StepCommands}
+    COMMANDS = App.COMMANDS | {_step_commands}
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, first: FirstScreen, context: UiContext) -> None:
@@ -90,6 +100,8 @@ def make_opening_app(opening: DriverOpening, *, keymap: dict[str, str] | None = 
                      clock: Callable[[], datetime] | None = None,
                      settings: CockpitSettings | None = None) -> CockpitApp:
     """`cockpit run` and `demo`: the first frame at once, the session opening behind it."""
+    from cockpit.ui.screens.starting import StartingScreen
+
     return CockpitApp(lambda ctx: StartingScreen(opening, ctx),
                       _context(keymap, clock, settings))
 
@@ -98,6 +110,8 @@ def make_driver_app(session: Driving, *, keymap: dict[str, str] | None = None,
                     clock: Callable[[], datetime] | None = None,
                     settings: CockpitSettings | None = None) -> CockpitApp:
     """A driver's session that is already open."""
+    from cockpit.ui.screens.driver import DriverScreen
+
     return CockpitApp(lambda ctx: DriverScreen(session, ctx), _context(keymap, clock, settings))
 
 
@@ -107,6 +121,8 @@ def make_watch_app(source: SessionSource, *, keymap: dict[str, str] | None = Non
                    approver: Approver | None = None) -> CockpitApp:
     """`cockpit watch`: read-only, from the session folder; with an `approver`, one key
     approves what the driver waits on."""
+    from cockpit.ui.screens.watch import ApproverScreen, WatchScreen
+
     if approver is not None:
         return CockpitApp(lambda ctx: ApproverScreen(source, ctx, approver),
                           _context(keymap, clock, settings))
@@ -117,6 +133,8 @@ def make_replay_app(replay: Replay, *, at: str | None = None,
                     keymap: dict[str, str] | None = None,
                     settings: CockpitSettings | None = None) -> CockpitApp:
     """`cockpit replay`: read-only, from the session's record; the clock is the window's."""
+    from cockpit.ui.screens.replay import ReplayScreen
+
     return CockpitApp(lambda ctx: ReplayScreen(replay, ctx, at=at),
                       _context(keymap, None, settings))
 

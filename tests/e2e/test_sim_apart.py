@@ -12,9 +12,9 @@ import pytest
 
 from cockpit.cli import DEMO_PLAN
 from cockpit.plan.loader import load_plan_file
-from cockpit.session.driver import DriverOpening
 from cockpit.session.estate import EstateChoice
 from cockpit.session.folder import SessionFolder
+from cockpit.session.opening import DriverOpening
 from cockpit.session.served_sim import ServedSim, ServedSimFailed, request_for, start_for_session
 from cockpit.settings import CockpitSettings
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cockpit.session.protocols import DriverOpening, Driving
 from cockpit.ui.context import UiContext
-from cockpit.ui.screens.driver import DriverScreen
+
+if TYPE_CHECKING:
+    from cockpit.session.protocols import DriverOpening, Driving
 
 
 class StartingScreen(Screen[None]):
@@ -33,6 +36,11 @@ class StartingScreen(Screen[None]):
     @work(thread=True, exit_on_error=False)
     def _open(self) -> None:
         try:
+            # In this worker, after the first frame: the driver's screen and the session
+            # layer under it are a second of imports.
+            from cockpit.ui.screens.driver import DriverScreen
+
+            self._driver_screen = DriverScreen
             session = self.opening.open()
         except Exception as exc:  # the app ends with why; the CLI prints it, no traceback
             self.app.call_from_thread(self.app.exit, f"{_reason(exc)}", 2)
@@ -40,7 +48,7 @@ class StartingScreen(Screen[None]):
         self.app.call_from_thread(self._opened, session)
 
     def _opened(self, session: Driving) -> None:
-        self.app.switch_screen(DriverScreen(session, self.context))
+        self.app.switch_screen(self._driver_screen(session, self.context))
 
 
 def _reason(exc: Exception) -> str:
