@@ -145,14 +145,6 @@ class ServedSim:
         return _wait_exit(self.pid, wait_s)
 
 
-def serve_for_session(request: SimRequest) -> ServedSim:
-    """The session's served sim, answering: the one its folder names if still up, else a
-    new one."""
-    served = start_for_session(request)
-    served.wait_ready()
-    return served
-
-
 def start_for_session(request: SimRequest) -> ServedSim:
     """The session's served sim: the one its folder names if still up, else a new one
     that is starting (`wait_ready` waits until it answers). Started before the screen's
