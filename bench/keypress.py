@@ -126,7 +126,7 @@ def figures(presses: Presses) -> list[Figure]:
     return [
         report(Figure("key press to repaint p50, 10x, panes every 1 s", median(values), "ms")),
         report(Figure("key press to repaint p99, 10x, panes every 1 s",
-                      percentile(values, 99), "ms", 50.0, "max", "< 50 ms")),
+                      percentile(values, 99), "ms", 30.0, "max", "< 30 ms")),
     ]
 
 
