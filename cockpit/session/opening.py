@@ -25,7 +25,6 @@ class OpeningCancelled(RuntimeError):
     """The cockpit was told to stop while the estate opened: no session was opened."""
 
 
-
 class DriverOpening:
     """`cockpit run`, `demo` and `rehearse`: the screen's first frame shows at once while
     this opens the estate and the session (in a worker); it is closed once, by whoever

@@ -131,7 +131,6 @@ def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[st
         endpoints_file.unlink(missing_ok=True)
 
 
-
 def _wait_for_stop(stop: threading.Event, driven: Callable[[], bool] | None,
                    linger_s: float, endpoints_file: Path) -> None:
     if driven is None:
