@@ -384,9 +384,10 @@ def rehearse(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
              interrupted: str, manual_note: str | None, rollback_phase: str | None) -> None:
     """Run every step of PLAN_FILE headless; exit 0 only if every step succeeded."""
     from cockpit.runner.lock import LockHeld, StaleLock
+    from cockpit.session.driver import OpeningCancelled
     from cockpit.session.estate import SimUnavailable
     from cockpit.session.heartbeat import beating
-    from cockpit.session.opening import DriverOpening, OpeningCancelled
+    from cockpit.session.opening import DriverOpening
     from cockpit.session.rehearsal import rehearse as rehearse_plan
     from cockpit.session.rehearsal import rehearse_rollback
     from cockpit.session.served_sim import ServedSimFailed

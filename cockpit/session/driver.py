@@ -34,7 +34,6 @@ from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.forecast import forecast
 from cockpit.session.mirror import MirrorPublisher, open_mirror
-from cockpit.session.opening import OpeningCancelled
 from cockpit.session.protocols import CommandRefused, ManualPrompt, PaneCadence
 from cockpit.session.served_sim import ServedSim, request_for
 from cockpit.session.view import SessionView
@@ -374,6 +373,10 @@ def notifier_for(settings: NotifySettings) -> Notifier | None:
         return None
     return Notifier(settings.urls, attempts=settings.attempts,
                     retry_after_s=settings.retry_after_s, close_wait_s=settings.close_wait_s)
+
+
+class OpeningCancelled(RuntimeError):
+    """The cockpit was told to stop while the estate opened: no session was opened."""
 
 
 @contextmanager

@@ -21,10 +21,6 @@ if TYPE_CHECKING:
     from cockpit.settings import CockpitSettings
 
 
-class OpeningCancelled(RuntimeError):
-    """The cockpit was told to stop while the estate opened: no session was opened."""
-
-
 class DriverOpening:
     """`cockpit run`, `demo` and `rehearse`: the screen's first frame shows at once while
     this opens the estate and the session (in a worker); it is closed once, by whoever
@@ -62,15 +58,15 @@ class DriverOpening:
         return f"opening {self.choice.describe(self.loaded.path)} and session {self.folder} ..."
 
     def open(self) -> DriverSession:
+        # Here, not above: the screen's first frame shows before the session layer is
+        # imported (a second of the interpreter's time), which this does in the worker.
+        from cockpit.session.driver import OpeningCancelled, open_driver_session
+
         with self._state:
             why = self._why_not()
             if why is not None:
                 raise OpeningCancelled(f"the session was not opened: {why}")
             self._opening = True
-        # Here, not above: the screen's first frame shows before the session layer is
-        # imported (a second of the interpreter's time), which this does in the worker.
-        from cockpit.session.driver import open_driver_session
-
         try:
             session = self._stack.enter_context(open_driver_session(
                 self.loaded, self.folder, self.choice, settings=self.settings,

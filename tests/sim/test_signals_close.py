@@ -23,9 +23,10 @@ from cockpit.estate.handle import EstateHandle
 from cockpit.plan.loader import load_plan_file
 from cockpit.runner.lock import is_held
 from cockpit.runner.state import Status, derive
+from cockpit.session.driver import OpeningCancelled
 from cockpit.session.estate import EstateChoice
 from cockpit.session.folder import SessionFolder
-from cockpit.session.opening import DriverOpening, OpeningCancelled
+from cockpit.session.opening import DriverOpening
 from cockpit.session.shutdown import EXIT_STUCK, Stop
 from cockpit.settings import CockpitSettings
 
