@@ -391,7 +391,7 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
     record (a running step first brought to its end), then the estate. `abandon` is asked
     once the estate is open, before the lock is taken: a reason means no session is opened
     (OpeningCancelled), and the estate is stopped again. `early` is the session's served
-    sim, started before this was called (`start_early`)."""
+    sim, started before this was called (`served_sim.start_for_session`)."""
     settings = settings or CockpitSettings()
     choice = replace(choice, plan_sha256=loaded.sha256,
                      served_for=request_for(choice, loaded.path, folder.path,

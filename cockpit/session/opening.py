@@ -40,7 +40,7 @@ class DriverOpening:
                  estate_wait_s: float | None = None, early: ServedSim | None = None) -> None:
         self.loaded, self.folder, self.choice = loaded, folder, choice
         # The served sim started before the screen: the opening's to wait for and use.
-        self._early, self._early_started = early, early
+        self._early = early
         self.settings, self.take_over = settings, take_over
         self.ask_manual, self.close_wait_s = ask_manual, close_wait_s
         self.estate_wait_s = estate_wait_s
@@ -72,7 +72,7 @@ class DriverOpening:
                 self.loaded, self.folder, self.choice, settings=self.settings,
                 take_over=self.take_over, ask_manual=self.ask_manual,
                 close_wait_s=self.close_wait_s, abandon=self._abandoned,
-                early=self._handed_over()))
+                early=self._early))
             with self._state:
                 self.session = session
                 hung_up, stopped_by = self._hung_up, self._stopped_by
@@ -83,12 +83,6 @@ class DriverOpening:
             with self._state:
                 self._opening = False
                 self._state.notify_all()
-
-    def _handed_over(self) -> ServedSim | None:
-        """The early sim, now the opening's to stop (the estate's, once it is open)."""
-        with self._state:
-            early, self._early = self._early, None
-            return early
 
     def _why_not(self) -> str | None:
         with self._state:
@@ -132,6 +126,6 @@ class DriverOpening:
     def _stop_unused_estate(self) -> None:
         """An early sim no session came to use (the screen ended before the opening began,
         or while it waited for the sim to answer: that wait then ends at once)."""
-        early = self._early_started
+        early = self._early
         if early is not None and self.session is None and not early.reused:
             early.stop()
