@@ -77,6 +77,7 @@ class SimEstate:
         self._resolvers: dict[str, ResolverServer] = {}
         self._ledgers: dict[str, ChangeLedger] = {}
         self._instance_ids: dict[str, str] = {}
+        self._instances: dict[str, Any] = {}  # moto's Instance objects, by instance id
         self._checker: HealthChecker | None = None
         self._listeners: list[Listener] = []
         self._book: dict[str, list[str]] = {}
@@ -355,10 +356,23 @@ class SimEstate:
         instance_id = self._instance_ids.get(server)
         if instance_id is None:
             return True
-        from moto.ec2.models import ec2_backends
-
-        instance = ec2_backends[ACCOUNT_ID][self.estate.region].get_instance_by_id(instance_id)
+        instance = self._moto_instance(instance_id)
         return instance is not None and instance.state == "running"
+
+    def _moto_instance(self, instance_id: str) -> Any:
+        """moto's Instance, looked up once: starting or stopping it changes its state in
+        place. moto's own lookup copies every reservation, and the SQL side's tick and the
+        ALB's checker ask for every server many times a second: at 40 instances those
+        copies were most of the sim's CPU, and they grow with the square of the estate."""
+        instance = self._instances.get(instance_id)
+        if instance is None:
+            from moto.ec2.models import ec2_backends
+
+            backend = ec2_backends[ACCOUNT_ID][self.estate.region]
+            instance = backend.get_instance_by_id(instance_id)
+            if instance is not None:
+                self._instances[instance_id] = instance
+        return instance
 
     def _start_resolvers(self) -> None:
         self._book = book = self._address_book()
