@@ -33,6 +33,8 @@ class Redactor:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._json_forms: tuple[str, ...] = ()
+        # Grows with each secret registered: a copy redacted before then may hold it.
+        self.generation = 0
 
     def add_secret(self, value: str) -> None:
         """Never let `value` (or its URL-encoded forms) reach the log."""
@@ -44,6 +46,7 @@ class Redactor:
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
             self._json_forms = tuple(_json_string_body(s) for s in ordered)
+            self.generation += 1
 
     def could_mask(self, json_text: str) -> bool:
         """Whether `redact` might change the value that `json_text` is the JSON of.
