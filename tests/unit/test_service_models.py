@@ -83,3 +83,19 @@ def test_every_session_reads_a_model_once() -> None:
         assert client._loader is loader  # noqa: SLF001 (botocore keeps it there)
     session = boto3.Session(region_name="eu-west-2")
     assert session._loader is not loader  # noqa: SLF001 (a session not the cockpit's)
+
+
+def test_the_estates_clients_read_aws_times_as_botocore_would() -> None:
+    """The faster parser gives the same instant for every form AWS writes, and passes
+    what it does not read (no zone, epoch seconds, RFC 822) to botocore's own."""
+    from botocore.utils import parse_timestamp
+
+    from cockpit.estate.service_models import botocore_session
+
+    factory = botocore_session().get_component("response_parser_factory")
+    parse = factory.create_parser("query")._timestamp_parser
+    assert parse is not parse_timestamp  # the estate's own, not botocore's default
+    for written in ("2026-12-02T14:00:01.123Z", "2026-12-02T14:00:01Z",
+                    "2026-12-02T14:00:01+00:00", "2026-12-02T14:00:01.000+10:00",
+                    "2026-12-02T14:00:01", "1764684001", "Wed, 02 Dec 2026 14:00:01 GMT"):
+        assert parse(written) == parse_timestamp(written), written
