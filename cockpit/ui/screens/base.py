@@ -22,6 +22,7 @@ from cockpit.runner.panes import PANES, PaneView
 from cockpit.session.forecast import critical_steps
 from cockpit.session.protocols import SessionSource
 from cockpit.session.view import SessionView
+from cockpit.ui import heap
 from cockpit.ui.context import UiContext
 from cockpit.ui.keys import actions_for
 from cockpit.ui.screens.help import HelpScreen
@@ -113,7 +114,10 @@ class CockpitScreen(Screen[None]):
         name = name or view.pane
         pane = self.query_one(f"#pane-{name}", Pane)
         if pane.view is None or pane.view.taken_at != view.taken_at:
+            live = len(self._pane_views) == len(PANES)
             self._pane_views[name] = view
+            if not live and len(self._pane_views) == len(PANES):
+                heap.settle()  # every pane drawn: what the window needs is loaded
             pane.show(view)
             pane.refresh_age(self.now())
             pane.border_title = self._pane_title(name)
