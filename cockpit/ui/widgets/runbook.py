@@ -51,21 +51,35 @@ class Runbook(DataTable[Text]):
         for step in plan.steps() + plan.rollback_steps():
             self.add_row(*[Text("")] * 5, key=step.id)
         self._plan = plan
+        self._shown: dict[str, dict[str, tuple[object, ...]]] = {}  # step: column: drawn
 
     def show(self, run: RunState, now: datetime | None = None,
              critical: Set[str] = frozenset()) -> None:
-        """`critical`: the steps on the critical path, marked `◆` (as in the export)."""
+        """`critical`: the steps on the critical path, marked `◆` (as in the export). Only
+        the cells that differ from what is shown are updated: any update makes the table
+        draw every visible row again (its caches are keyed by an update count), and the
+        screen redraws the runbook every second while a step runs."""
         for step in self._plan.steps() + self._plan.rollback_steps():
             state = run.step(step.id)
             mark, style = MARKS[state.status]
-            self.update_cell(step.id, "status", Text(mark, style=style))
-            self.update_cell(step.id, "key", Text(step.key or "", style="bold"))
-            mark = "◆ " if step.id in critical else "  "
-            self.update_cell(step.id, "step", Text(mark + step.id, style="bold" if state.status in (
-                Status.RUNNING, Status.READY) else ""))
-            self.update_cell(step.id, "time", Text(duration(state, step.budget, now)))
+            critical_mark = "◆ " if step.id in critical else "  "
             title = f"rollback: {step.title}" if self._plan.is_rollback(step.id) else step.title
-            self.update_cell(step.id, "what", _what(title, state, step.stream))
+            self._show_cells(step.id, {
+                "status": Text(mark, style=style),
+                "key": Text(step.key or "", style="bold"),
+                "step": Text(critical_mark + step.id, style="bold" if state.status in (
+                    Status.RUNNING, Status.READY) else ""),
+                "time": Text(duration(state, step.budget, now)),
+                "what": _what(title, state, step.stream),
+            })
+
+    def _show_cells(self, step_id: str, cells: dict[str, Text]) -> None:
+        shown = self._shown.setdefault(step_id, {})
+        for column, text in cells.items():
+            drawn = _drawn(text)
+            if shown.get(column) != drawn:
+                shown[column] = drawn
+                self.update_cell(step_id, column, text)
 
     @property
     def selected_step(self) -> str | None:
@@ -76,6 +90,11 @@ class Runbook(DataTable[Text]):
 
     def select(self, step_id: str) -> None:
         self.move_cursor(row=self.get_row_index(step_id))
+
+
+def _drawn(text: Text) -> tuple[object, ...]:
+    """What a cell looks like: its characters, its style and its styled spans."""
+    return (text.plain, str(text.style), tuple(text.spans))
 
 
 def _what(title: str, state: StepState, stream: str | None = None) -> Text:

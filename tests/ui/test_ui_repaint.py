@@ -1,0 +1,65 @@
+"""A redraw that changes nothing repaints nothing: the screen redraws the runbook every
+second while a step runs, and the header and the strip at every pane's poll; a key press
+waits behind whatever that costs on the screen's thread."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from support.frozen import frozen_app, frozen_clock
+from support.ui import drawn, screen_text
+
+from cockpit.runner.state import Status
+from cockpit.session.forecast import critical_steps
+from cockpit.ui.widgets.runbook import Runbook
+
+
+def _count_cell_updates(runbook: Runbook, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    updated: list[str] = []
+    update_cell = runbook.update_cell
+
+    def counted(row: Any, column: Any, value: Any, **kwargs: Any) -> None:
+        updated.append(f"{row}.{column}")
+        update_cell(row, column, value, **kwargs)
+
+    monkeypatch.setattr(runbook, "update_cell", counted)
+    return updated
+
+
+async def test_the_runbook_updates_only_the_cells_that_read_differently(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = frozen_app("driver")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drawn(pilot)
+        runbook = app.screen.query_one(Runbook)
+        view = app.screen.view
+        updated = _count_cell_updates(runbook, monkeypatch)
+
+        critical = critical_steps(view, frozen_clock())
+        runbook.show(view.run, frozen_clock(), critical=critical)
+        assert updated == []  # the same run, the same clock: nothing to update
+
+        running = next(s for s in view.run.steps.values() if s.status is Status.RUNNING)
+        runbook.show(view.run, frozen_clock() + timedelta(seconds=1), critical=critical)
+        assert updated == [f"{running.step_id}.time"]  # the running step's clock, alone
+        await pilot.pause()
+        assert any(running.step_id in line for line in screen_text(app).splitlines())
+
+
+async def test_the_header_and_strip_are_not_laid_out_again_when_they_read_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cockpit.ui.widgets.header import CockpitHeader
+    from cockpit.ui.widgets.status_strip import StatusStrip
+
+    app = frozen_app("driver")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drawn(pilot)
+        updates: list[str] = []
+        for widget in (app.screen.query_one(CockpitHeader), app.screen.query_one(StatusStrip)):
+            monkeypatch.setattr(widget, "update", lambda *a, _w=widget, **k: updates.append(
+                type(_w).__name__))
+        app.screen._tick()  # the screen's one-second redraw, with the clock pinned
+        app.screen._draw_strip()
+        assert updates == []
