@@ -120,7 +120,7 @@ class CockpitScreen(Screen[None]):
                 heap.settle()  # every pane drawn: what the window needs is loaded
             pane.show(view)
             pane.refresh_age(self.now())
-            pane.border_title = self._pane_title(name)
+            pane.titled(self._pane_title(name))
             self._draw_strip()
 
     def _draw_strip(self) -> None:
@@ -171,7 +171,7 @@ class CockpitScreen(Screen[None]):
         """Small terminals show one pane at a time; `[` and `]` cycle through them."""
         for pane in self.query(Pane):
             pane.display = name is None or pane.pane == name
-            pane.border_title = self._pane_title(pane.pane)
+            pane.titled(self._pane_title(pane.pane))
         self.query_one(AuditTail).display = name is None or name == "tail"
         self.query_one("#panes").display = name != "tail"
 

@@ -48,7 +48,7 @@ class AuditTail(Static):
             if index:
                 text.append("\n")
             text.append_text(render_entry(entry))
-        self.update(text)
+        self.update(text, layout=False)  # its height is the layout's (1fr), not the text's
 
 
 def render_entry(entry: AuditEntry) -> Text:

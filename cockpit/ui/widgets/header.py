@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual.widgets import Static
 
 from cockpit.audit import events
@@ -21,9 +21,18 @@ class CockpitHeader(Static):
     CockpitHeader { height: auto; max-height: 5; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    _drawn: tuple[str, tuple[Span, ...]] | None = None
+
     def show(self, view: SessionView, *, mode: str, hint: str = "", paused: bool = False,
              now: datetime | None = None) -> None:
-        self.update(render_header(view, mode=mode, hint=hint, paused=paused, now=now))
+        """Redrawn only when it reads differently; laid out again only when its number of
+        lines changes (its height follows them)."""
+        text = render_header(view, mode=mode, hint=hint, paused=paused, now=now)
+        drawn = (text.plain, tuple(text.spans))
+        if drawn != self._drawn:
+            lines_before = self._drawn[0].count("\n") if self._drawn is not None else -1
+            self._drawn = drawn
+            self.update(text, layout=text.plain.count("\n") != lines_before)
 
 
 def render_header(view: SessionView, *, mode: str, hint: str = "", paused: bool = False,

@@ -48,6 +48,7 @@ class Pane(Widget):
         super().__init__(id=f"pane-{pane}", **kwargs)  # type: ignore[arg-type]
         self.pane = pane
         self.stale_after_s = stale_after_s
+        self._title, self._subtitle = title, ""
         self.border_title = title
         self.view: PaneView | None = None
         self.paused = False
@@ -119,10 +120,23 @@ class Pane(Widget):
 
     # --- the age of the data ----------------------------------------------------------------
 
+    def titled(self, title: str) -> None:
+        """The border's title, set only when it reads differently: Textual repaints the
+        whole pane each time a title is set, even to the same words."""
+        if title != self._title:
+            self._title = title
+            self.border_title = title
+
+    def _label(self, label: str) -> None:
+        """The border's subtitle (the data's age), likewise only when it changes."""
+        if label != self._subtitle:
+            self._subtitle = label
+            self.border_subtitle = label
+
     def refresh_age(self, now: datetime | None = None) -> None:
         """Stale data is marked as such: a frozen pane must not pass for a live one."""
         if self.view is None:
-            self.border_subtitle = "no data yet"
+            self._label("no data yet")
             return
         age = self.view.age_s(now or datetime.now(UTC))
         label = f"{age:.0f}s ago"
@@ -132,7 +146,7 @@ class Pane(Widget):
             label = f"STALE {label}"
         if self.paused:
             label = f"paused, {label}"
-        self.border_subtitle = label
+        self._label(label)
         self.set_class(age > self.stale_after_s, "-stale")
         self.set_class(bool(self.view.error), "-error")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual.widgets import Static
 
 from cockpit.runner.pane_summary import SEPARATOR, PaneSummary, strip_parts
@@ -28,12 +28,23 @@ class StatusStrip(Static):
 
     summaries: tuple[PaneSummary, ...] = ()
 
+    _drawn: tuple[str, tuple[Span, ...]] | None = None
+
     def show(self, summaries: Sequence[PaneSummary]) -> None:
         self.summaries = tuple(summaries)
-        self.update(render_strip(summaries, self.content_size.width or 78))
+        self._draw()
 
     def on_resize(self) -> None:
-        self.update(render_strip(self.summaries, self.content_size.width or 78))
+        self._draw()
+
+    def _draw(self) -> None:
+        """Only when the line differs from the one shown, and without a layout: the strip
+        is one line high whatever it says, and it is drawn at every pane's poll."""
+        line = render_strip(self.summaries, self.content_size.width or 78)
+        drawn = (line.plain, tuple(line.spans))
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.update(line, layout=False)
 
 
 def render_strip(summaries: Sequence[PaneSummary], width: int) -> Text:
