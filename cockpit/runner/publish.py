@@ -23,7 +23,7 @@ class StatePublisher:
         self.path = path
         self._redactor = redactor or Redactor()
         self._data: dict[str, Any] = {"panes": {}}
-        self._redacted: dict[str, tuple[Any, int, Any]] = {}  # pane: (view, generation, copy)
+        self._pane_texts: dict[str, tuple[Any, int, str]] = {}  # pane: (view, generation, json)
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         # Told after each publish (the S3 mirror): each must return at once, never block.
@@ -33,18 +33,18 @@ class StatePublisher:
         with self._lock:
             self._data.update(fields)
 
-    def _redacted_pane(self, name: str, pane: Any) -> Any:
-        """A pane's copy with its secrets masked, made once per view set: every publish
-        writes every pane, and masking all their rows each time was a sixth of the
-        driver's work at 10x (a view set since, or a secret registered since, is masked
-        afresh)."""
+    def _pane_json(self, name: str, pane: Any) -> str:
+        """A pane's JSON with its secrets masked, made once per view set: every publish
+        writes every pane, and masking and encoding all their rows each time was a fifth
+        of the driver's work at 10x. Kept as text, not as a masked copy of the rows (a
+        view set since, or a secret registered since, is masked afresh)."""
         generation = self._redactor.generation
-        cached = self._redacted.get(name)
+        cached = self._pane_texts.get(name)
         if cached is not None and cached[0] is pane and cached[1] == generation:
             return cached[2]
-        shown = self._redactor.redact(pane)
-        self._redacted[name] = (pane, generation, shown)
-        return shown
+        text = _json(self._redactor.redact(pane))
+        self._pane_texts[name] = (pane, generation, text)
+        return text
 
     def set_pane(self, name: str, snapshot: Any) -> None:
         with self._lock:
@@ -55,14 +55,20 @@ class StatePublisher:
             data = dict(self._data)
             panes = dict(data.pop("panes"))
         data["published_at"] = datetime.now(UTC).isoformat()
-        shown = self._redactor.redact(data)
-        shown["panes"] = {self._redactor.redact(name): self._redacted_pane(name, pane)
-                          for name, pane in panes.items()}
-        payload = json.dumps(shown, default=str, indent=1).encode()
+        fields = [f"{_json(key)}: {_json(value)}"
+                  for key, value in self._redactor.redact(data).items()]
+        shown = [f"{_json(self._redactor.redact(name))}: {self._pane_json(name, pane)}"
+                 for name, pane in panes.items()]
+        fields.append('"panes": {' + ", ".join(shown) + "}")
+        payload = ("{" + ",\n".join(fields) + "}\n").encode()
         with self._write_lock:
             _replace_atomically(self.path, payload)
         for listener in list(self.listeners):
             listener()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)
 
 
 def _replace_atomically(path: Path, payload: bytes) -> None:
