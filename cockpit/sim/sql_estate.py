@@ -281,8 +281,9 @@ class SimSqlEstate:
     def reached_by_apps(self) -> list[tuple[str, SimSqlServer | None]]:
         """(database name, the server its DNS name points at now) for each plan database."""
         found = []
+        records = {r.id: r for r in self.estate.records}
         for db in self.estate.databases:
-            record = next((r for r in self.estate.records if r.id == db.record), None)
+            record = records.get(db.record) if db.record else None
             if record is not None:
                 value = self.apps.resolve(record.name)
                 found.append((db.name, self.server_for(value) if value else None))
