@@ -97,17 +97,19 @@ def landed_objects(handle: EstateHandle, bucket: str, key: str) -> list[ObjectSt
     """The backup's objects: `key` itself, or whichever of its stripes have landed."""
     s3 = handle.client("s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=_stem(key))
-    keys = [o["Key"] for page in pages for o in page.get("Contents", [])
-            if stripes_of(key, o["Key"]) is not None]
-    return [_object_state(s3, bucket, k) for k in sorted(keys)]
+    listed = [o for page in pages for o in page.get("Contents", [])
+              if stripes_of(key, o["Key"]) is not None]
+    return [_object_state(o) for o in sorted(listed, key=lambda o: str(o["Key"]))]
 
 
-def _object_state(s3: Any, bucket: str, key: str) -> ObjectState:
-    head = s3.head_object(Bucket=bucket, Key=key)
-    etag = str(head.get("ETag", "")).strip('"')
+def _object_state(listed: dict[str, Any]) -> ObjectState:
+    """An object as the listing gives it: ListObjectsV2 returns each object's size and the
+    same ETag a HEAD would (`<md5 of the parts' md5s>-<parts>` for a multipart upload),
+    so no HEAD per object, per stripe, per poll."""
+    etag = str(listed.get("ETag", "")).strip('"')
     _, dash, count = etag.rpartition("-")
     parts = int(count) if dash and count.isdigit() else 1
-    return ObjectState(key=key, size=int(head["ContentLength"]), parts=parts, etag=etag)
+    return ObjectState(key=listed["Key"], size=int(listed["Size"]), parts=parts, etag=etag)
 
 
 def backup_objects(handle: EstateHandle, bucket_id: str, key: str) -> BackupObjectsSnapshot:
