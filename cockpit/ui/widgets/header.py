@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from rich.text import Span, Text
+from rich.text import Text
 from textual.widgets import Static
 
 from cockpit.audit import events
@@ -21,17 +21,16 @@ class CockpitHeader(Static):
     CockpitHeader { height: auto; max-height: 5; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    _drawn: tuple[str, tuple[Span, ...]] | None = None
+    _drawn: Text | None = None  # rich's Text compares its characters and styled spans
 
     def show(self, view: SessionView, *, mode: str, hint: str = "", paused: bool = False,
              now: datetime | None = None) -> None:
         """Redrawn only when it reads differently; laid out again only when its number of
         lines changes (its height follows them)."""
         text = render_header(view, mode=mode, hint=hint, paused=paused, now=now)
-        drawn = (text.plain, tuple(text.spans))
-        if drawn != self._drawn:
-            lines_before = self._drawn[0].count("\n") if self._drawn is not None else -1
-            self._drawn = drawn
+        if text != self._drawn:
+            lines_before = self._drawn.plain.count("\n") if self._drawn is not None else -1
+            self._drawn = text
             self.update(text, layout=text.plain.count("\n") != lines_before)
 
 

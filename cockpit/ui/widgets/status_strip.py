@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Span, Text
+from rich.text import Text
 from textual.widgets import Static
 
 from cockpit.runner.pane_summary import SEPARATOR, PaneSummary, strip_parts
@@ -28,7 +28,7 @@ class StatusStrip(Static):
 
     summaries: tuple[PaneSummary, ...] = ()
 
-    _drawn: tuple[str, tuple[Span, ...]] | None = None
+    _drawn: Text | None = None  # rich's Text compares its characters and styled spans
 
     def show(self, summaries: Sequence[PaneSummary]) -> None:
         self.summaries = tuple(summaries)
@@ -41,9 +41,8 @@ class StatusStrip(Static):
         """Only when the line differs from the one shown, and without a layout: the strip
         is one line high whatever it says, and it is drawn at every pane's poll."""
         line = render_strip(self.summaries, self.content_size.width or 78)
-        drawn = (line.plain, tuple(line.spans))
-        if drawn != self._drawn:
-            self._drawn = drawn
+        if line != self._drawn:
+            self._drawn = line
             self.update(line, layout=False)
 
 
