@@ -33,7 +33,7 @@ from cockpit.sim.elb_health import GroupHealth, HealthChecker, TargetHealth
 from cockpit.sim.faults import Fault, FaultSet, parse_fault
 from cockpit.sim.load_balancers import FailShare, Listener, Pool, Target
 from cockpit.sim.plan_data import sentinel_tables
-from cockpit.sim.route53_changes import ChangeLedger, RecordData
+from cockpit.sim.route53_changes import PROPAGATION_S, ChangeLedger, RecordData
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sql_wire import SqlWireServer
 
@@ -282,12 +282,17 @@ class SimEstate:
                 # simulated resolver answers from it: the plan's resolvers see the plan's view.
                 self._create_zone(zone, private=not zone.private, tag="twin")
             zone_id = self._create_zone(zone, private=zone.private, tag="plan")
-            ledger = ChangeLedger(zone.name, self.speed)
+            ledger = ChangeLedger(zone.name, self.speed, self._propagation_s())
             records = [r for r in self.estate.records if r.zone == zone.id]
             for r in records:
                 ledger.seed(r.name, r.type, r.value, self._ttl_of(r))
             self._ledgers[zone_id] = ledger
             moto_hooks.LEDGERS[zone_id] = ledger
+
+    def _propagation_s(self) -> float:
+        """How long a Route 53 change stays PENDING: as `route53-slow` says, if told."""
+        told = [float(s) for s in self.faults.args("route53-slow")]
+        return max(told) if told else PROPAGATION_S
 
     def _create_zone(self, zone: HostedZone, *, private: bool, tag: str) -> str:
         """A hosted zone holding the plan's records for it; a private one is associated

@@ -19,6 +19,8 @@ FAULTS: dict[str, tuple[str, str]] = {
     "dns-nxdomain": ("resolver id", "it answers NXDOMAIN to everything"),
     "dns-latency": ("milliseconds", "every resolver answers this much later"),
     "aws-latency": ("milliseconds", "every AWS call takes this much longer"),
+    "route53-slow": ("seconds", "Route 53 changes stay PENDING this long before INSYNC "
+                     "(normally under a minute: the switch step waits, its budget runs)"),
     "aws-throttle": ("percent", "that share of AWS calls is throttled (retried with backoff)"),
     "aws-5xx": ("percent", "that share of AWS calls gets 503 ServiceUnavailable"),
     "aws-hang": ("service: ec2|elbv2|route53|s3|sts", "that AWS service stops answering"),
@@ -74,7 +76,8 @@ FAULTS: dict[str, tuple[str, str]] = {
 # Faults that need no ARG (`--sim-fault wrong-account`), and what they mean without one.
 _DEFAULT_ARGS = {"wrong-account": "210987654321"}
 
-_NUMERIC = {"dns-latency", "aws-latency", "aws-throttle", "aws-5xx", "aws-credentials-expire"}
+_NUMERIC = {"dns-latency", "aws-latency", "route53-slow", "aws-throttle", "aws-5xx",
+            "aws-credentials-expire"}
 _WHOLE = {"log-gap": (1, 1000), "source-version": (11, 16)}
 _SERVICES = ["ec2", "elbv2", "route53", "s3", "sts"]
 

@@ -46,9 +46,10 @@ def _key(name: str, rtype: str) -> tuple[str, str]:
 class ChangeLedger:
     """The changes of one hosted zone, and the zone as published to resolvers."""
 
-    def __init__(self, zone_name: str, speed: float) -> None:
+    def __init__(self, zone_name: str, speed: float,
+                 propagation_s: float = PROPAGATION_S) -> None:
         self.zone_name = zone_name.rstrip(".").lower() + "."
-        self.speed = speed
+        self.speed, self.propagation_s = speed, propagation_s
         self._published: dict[tuple[str, str], RecordData] = {}
         self._changes: dict[str, PendingChange] = {}
         self._lock = threading.Lock()
@@ -61,7 +62,7 @@ class ChangeLedger:
         change = PendingChange(
             change_id="/change/C" + secrets.token_hex(8).upper(),
             submitted_at=datetime.now(UTC),
-            insync_at=time.monotonic() + PROPAGATION_S / self.speed,
+            insync_at=time.monotonic() + self.propagation_s / self.speed,
             changes=changes,
         )
         with self._lock:

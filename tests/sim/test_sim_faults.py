@@ -4,6 +4,8 @@ refusals. Each faulted sim is a sim of its own."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from support.estate import answers, running_sim, target_states
 from support.plans import PHASE_ONE, load
@@ -12,6 +14,7 @@ from support.waiting import eventually
 from cockpit.estate import elb, http, route53
 from cockpit.plan.models import Plan
 from cockpit.sim.faults import FAULTS, Fault, FaultError, parse_fault
+from cockpit.sim.route53_changes import PROPAGATION_S
 
 AWS_SERVERS = ["oms-app-1", "oms-app-2"]
 OLD = "oms-web.dc1.retail.example."
@@ -128,3 +131,23 @@ def test_resolver_stale_keeps_one_resolver_on_the_old_answer(plan: Plan) -> None
         assert stale[("dc-dns-1", "orders")][0] == OLD
         assert stale[("vpc-resolver", "orders")][0] == new
         assert route53.record_values(handle, ["orders"]).records[0].value == new
+
+
+def test_route53_slow_keeps_a_change_pending_that_long(plan: Plan) -> None:
+    speed, slow_s = 50, 150  # 3 s here, where a change is normally INSYNC in 0.9
+    with running_sim(plan, speed=speed, faults=[f"route53-slow={slow_s}"]) as (_sim, handle):
+        submitted = time.monotonic()
+        [change_id] = route53.upsert(handle, ["orders"], "alb:oms-alb")["change_ids"]
+        seen: list[tuple[float, str | None]] = []
+
+        def status() -> str | None:
+            asked = time.monotonic()
+            seen.append((asked, route53.change_status(handle, change_id).status))
+            return seen[-1][1]
+
+        eventually(status, lambda s: s == "INSYNC", within=slow_s / speed + 5,
+                   what="the change INSYNC")
+        pending = [asked - submitted for asked, s in seen if s == "PENDING"]
+        assert pending and max(pending) > PROPAGATION_S / speed  # pending past the usual
+        first_insync = min(asked for asked, s in seen if s == "INSYNC")
+        assert first_insync - submitted >= slow_s / speed
