@@ -95,5 +95,8 @@ class AppServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        # shutdown() waits for serve_forever to see it: on a server a start cut short
+        # never got to serve, it would wait forever.
+        if self._thread.ident is not None:
+            self._httpd.shutdown()
         self._httpd.server_close()

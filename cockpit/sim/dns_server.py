@@ -184,7 +184,8 @@ class ResolverServer:
 
     def stop(self) -> None:
         for server in self._servers:
-            server.stop()
+            if getattr(server, "thread", None) is not None:  # never started: nothing waits
+                server.stop()
             server.server.server_close()
 
 
