@@ -103,6 +103,10 @@ class DriverOpening:
             self._hung_up = self._hung_up or hangup
             self._stopped_by = self._stopped_by or stopped_by
             session = self.session
+        if stopped_by is not None:  # a signal: the close that follows is bounded
+            served = session.estate.served if session and session.estate else self._early
+            if served is not None:
+                served.let_go()
         if session is not None:
             session.cancel(hangup=hangup, stopped_by=stopped_by)
 

@@ -78,6 +78,7 @@ class ServedSim:
     process: subprocess.Popen[bytes] | None = None
     made_folder: bool = False  # the session folder was made for it: gone with it if empty
     _ready: bool = False
+    _waited_for: bool = True  # stop() waits until it is gone (not after let_go)
 
     @classmethod
     def found_at(cls, endpoints: Path) -> ServedSim | None:
@@ -107,6 +108,13 @@ class ServedSim:
         how = "kept from the session's last driver" if self.reused else "served for this session"
         return f"simulated estate up (pid {self.pid}, {how})"
 
+    def let_go(self) -> None:
+        """From now on `stop` only tells the sim to stop: the driver is stopping by a
+        signal (its SSH session gone, a kill), and its own end must not wait the seconds
+        the sim takes to stop its servers. The sim ends by itself; were it stuck, it
+        still stops once it has had no driver for its linger."""
+        self._waited_for = False
+
     def stop(self) -> None:
         """SIGTERM (the sim stops its servers and removes its folders), then SIGKILL."""
         if not self._alive():
@@ -114,6 +122,8 @@ class ServedSim:
             return
         with suppress(ProcessLookupError):  # it ended on its own meanwhile
             os.kill(self.pid, signal.SIGTERM)
+        if not self._waited_for:
+            return  # its folders are its own to remove as it ends
         if not self._wait_gone(STOP_WAIT_S):
             with suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)

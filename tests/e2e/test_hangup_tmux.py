@@ -1,6 +1,7 @@
 """The SSH session ends under a driver: its tmux server is killed at a random moment, on a
 busy machine, twenty times. Each time the cockpit must be gone within 10 s, and a session it
-opened must end with `session.hangup` and `session.closed`, verify, and leave no lock holder.
+opened must end with `session.hangup` and `session.closed`, verify, and leave no lock holder;
+the estate it served for the demo must end too.
 
 A driver once lost its terminal this way and hung for 24 minutes, holding the lock, its
 main thread inside Textual's shutdown writing to the terminal that was gone. The moments
@@ -88,6 +89,11 @@ def pid_in(path: Path) -> int | None:
     return int(text) if text else None
 
 
+def children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
 def test_a_driver_whose_terminal_is_killed_always_ends(
     tmux_servers: Callable[[], Tmux], busy_cpus: None, tmp_path: Path,
 ) -> None:
@@ -96,6 +102,7 @@ def test_a_driver_whose_terminal_is_killed_always_ends(
     moments = random.Random(seed)
     started = time.monotonic()
     opened = 0
+    served: list[int] = []  # the demo's estates, each in a process the cockpit started
     for round_ in range(ROUNDS):
         kill_after = moments.uniform(0.0, LATEST_KILL_S)
         folder = tmp_path / f"round-{round_}"
@@ -112,6 +119,7 @@ def test_a_driver_whose_terminal_is_killed_always_ends(
         assert pid is not None
         # The stimulus, not a synchronisation: the SSH session ends at this random moment.
         time.sleep(max(0.0, start + kill_after - time.monotonic()))
+        served += children(pid)
         tmux.kill()
         _, took = eventually_timed(lambda p=pid: alive(p), lambda up: not up,
                                       within=GONE_WITHIN_S,
@@ -132,6 +140,9 @@ def test_a_driver_whose_terminal_is_killed_always_ends(
         verified = subprocess.run([str(COCKPIT), "audit", "verify", str(session / "audit.jsonl")],
                                   capture_output=True, text=True, timeout=60)
         assert verified.returncode == 0, (seed, round_, verified.stdout)
+    # The cockpit tells its estate to stop and does not wait for it: each ends by itself.
+    eventually(lambda: [p for p in served if alive(p)], lambda left: not left,
+               within=GONE_WITHIN_S, what=f"the {len(served)} served estates gone")
     print(f"{ROUNDS}/{ROUNDS} ended; {opened} had opened a session; "
           f"{time.monotonic() - started:.0f}s in all")
 
