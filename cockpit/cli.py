@@ -257,10 +257,14 @@ def audit_export(log: Path, fmt: str, output: Path | None) -> None:
 
 def _story_beside(log: Path) -> PaneStory:
     from cockpit.session.folder import SessionFolder
-    from cockpit.session.pane_story import pane_story
 
     folder = SessionFolder(log.parent)
-    return pane_story(folder.plan, log, folder.pane_parts()) if folder.audit == log else {}
+    parts = folder.pane_parts() if folder.audit == log else []
+    if not parts:  # a log alone: none of the panes' machinery is loaded for it
+        return {}
+    from cockpit.session.pane_story import pane_story
+
+    return pane_story(folder.plan, log, parts)
 
 
 def _write_private(path: Path, chunks: Iterable[str]) -> None:

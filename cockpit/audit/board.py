@@ -10,12 +10,14 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import events
 from cockpit.audit.scan import LazyDetail, LogEntry, decode_json
 from cockpit.audit.verify import VerifyReport
-from cockpit.plan.models import Plan
+
+if TYPE_CHECKING:  # the plan is read only when one lies beside the log (export.plan_beside)
+    from cockpit.plan.models import Plan
 
 
 @dataclass

@@ -22,11 +22,10 @@ from cockpit.audit.pane_story import PaneStory
 from cockpit.audit.render_html import html_chunks
 from cockpit.audit.render_md import md_chunks
 from cockpit.audit.scan import LogLine, read_log_lines, scan_log
-from cockpit.plan.loader import PlanLoadError, load_plan
-from cockpit.plan.models import Plan
 
 if TYPE_CHECKING:
     from cockpit.audit.entry import AuditEntry
+    from cockpit.plan.models import Plan
 
 CSV_COLUMNS = ("seq", "ts", "user", "host", "mode", "event", "step", "detail", "hash")
 
@@ -70,8 +69,13 @@ def plan_beside(log: Path) -> Plan | None:
     """The plan a session folder keeps next to its log (`plan.toml`), if it loads: where
     the budgets and the step graph of the record's timeline come from."""
     kept = log.parent / "plan.toml"
+    if not kept.is_file():
+        return None
+    # Here: a log alone (an export of a copy) needs none of the plan's models.
+    from cockpit.plan.loader import PlanLoadError, load_plan
+
     try:
-        return load_plan(kept) if kept.is_file() else None
+        return load_plan(kept)
     except (PlanLoadError, OSError):
         return None
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cockpit.audit.board import BoardReport, Mark, StepRun
 from cockpit.plan.critical_path import critical_path
-from cockpit.plan.models import Plan
+
+if TYPE_CHECKING:  # a plan's models are built by whoever read the plan
+    from cockpit.plan.models import Plan
 
 
 @dataclass

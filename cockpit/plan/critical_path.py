@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from cockpit.plan.models import Plan
+if TYPE_CHECKING:  # a plan's models are built by whoever read the plan
+    from cockpit.plan.models import Plan
 
 
 def critical_path(plan: Plan, durations: Mapping[str, float]) -> list[str]:

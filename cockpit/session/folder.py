@@ -15,8 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 from cockpit import locations
-from cockpit.audit.export import export_log
-from cockpit.runner.opening import new_session_id
 
 AUDIT = "audit.jsonl"
 STATE = "state.json"
@@ -33,6 +31,8 @@ class SessionFolder:
     @classmethod
     def new_for(cls, plan_path: Path) -> SessionFolder:
         """`$XDG_STATE_HOME/cockpit/sessions/<plan>-<id>` (~/.local/state when unset)."""
+        from cockpit.runner.opening import new_session_id  # here: the writer's imports
+
         return cls(locations.sessions_dir() / f"{plan_path.stem}-{new_session_id()}")
 
     @classmethod
@@ -90,6 +90,7 @@ class SessionFolder:
 
     def report(self, now: datetime) -> tuple[str, str]:
         """The change board's record as HTML, and the file name it goes by."""
+        from cockpit.audit.export import export_log
         from cockpit.session.pane_story import pane_story  # it reads this folder
 
         name = f"report-{now.strftime('%Y%m%d-%H%M%S')}.html"
