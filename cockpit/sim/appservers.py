@@ -6,16 +6,21 @@ health endpoint does. An AWS server whose EC2 instance is not running does not a
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
-import time
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
+
+import h11
+
+from cockpit.sim.server_loop import ServerLoop
 
 APP_VERSION = "4.12.3"
 HANG_S = 30.0
+RECEIVE_BYTES = 65536
 
 
 @dataclass
@@ -34,56 +39,21 @@ class AppServerState:
             and self.database() == "ok"
 
 
-class _HealthHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Without it, keep-alive responses wait ~40 ms for a delayed ACK (Nagle).
-    disable_nagle_algorithm = True
-    state: AppServerState
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        if self.state.hangs():
-            time.sleep(HANG_S)  # longer than any health check's timeout
-        if not self.state.is_running():
-            self.close_connection = True
-            return  # a stopped instance does not answer: the client sees a dropped line
-        if self.path.split("?")[0] != "/health":
-            self._send(404, {"error": "not found"})
-        elif self.state.is_down():
-            self._send(503, {"status": "failing", "server": self.state.server,
-                             "version": APP_VERSION, "database": "unreachable"})
-        else:
-            database = self.state.database()
-            status = 200 if database == "ok" else 503
-            self._send(status, {"status": "ok" if status == 200 else "failing",
-                                "server": self.state.server, "version": APP_VERSION,
-                                "database": database})
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Quiet: the cockpit's screen is not a web server's log."""
-
-
 class AppServer:
-    """One app server on 127.0.0.1, on a port of its own."""
+    """One app server on 127.0.0.1, on a port of its own, served by the sim's server loop
+    (HTTP/1.1 with keep-alive, by h11)."""
 
-    def __init__(self, state: AppServerState) -> None:
-        handler = type("Handler", (_HealthHandler,), {"state": state})
+    def __init__(self, state: AppServerState, loop: ServerLoop) -> None:
         self.state = state
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        name=f"sim-app-{state.server}")
+        self._loop = loop
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(128)
+        self._server: asyncio.Server | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._sock.getsockname()[:2]
         return str(host), int(port)
 
     @property
@@ -92,11 +62,85 @@ class AppServer:
         return f"http://{host}:{port}/health"
 
     def start(self) -> None:
-        self._thread.start()
+        self._server = self._loop.run(self._listen())
+
+    async def _listen(self) -> asyncio.Server:
+        return await asyncio.start_server(self._serve, sock=self._sock)
 
     def stop(self) -> None:
-        # shutdown() waits for serve_forever to see it: on a server a start cut short
-        # never got to serve, it would wait forever.
-        if self._thread.ident is not None:
-            self._httpd.shutdown()
-        self._httpd.server_close()
+        """Stops listening; connections still open end with the loop."""
+        if self._server is not None:
+            self._loop.call(self._server.close)
+        else:  # never served: only its socket to close
+            self._sock.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _no_delay(writer)  # else keep-alive answers wait ~40 ms for a delayed ACK (Nagle)
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while await self._one_exchange(conn, reader, writer):
+                conn.start_next_cycle()
+        except (h11.ProtocolError, ConnectionError):
+            pass  # a client that sent nonsense or went away: its connection ends
+        except asyncio.CancelledError:
+            pass  # the sim stopping: ended quietly (asyncio logs a cancelled connection)
+        finally:
+            writer.close()
+
+    async def _one_exchange(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; whether the connection stays open for another."""
+        request = await _next_request(conn, reader)
+        if request is None:
+            return False
+        if self.state.hangs():
+            await asyncio.sleep(HANG_S)  # longer than any health check's timeout
+        if not self.state.is_running():
+            return False  # a stopped instance does not answer: the client sees a dropped line
+        status, body = self._answer(request)
+        payload = json.dumps(body).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        reason = HTTPStatus(status).phrase.encode()
+        writer.write(conn.send(h11.Response(status_code=status, headers=headers,
+                                            reason=reason)) or b"")
+        writer.write(conn.send(h11.Data(data=payload)) or b"")
+        writer.write(conn.send(h11.EndOfMessage()) or b"")
+        await writer.drain()
+        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+    def _answer(self, request: h11.Request) -> tuple[int, dict[str, Any]]:
+        if request.method != b"GET":
+            return 501, {"error": "unsupported method"}
+        if request.target.split(b"?")[0] != b"/health":
+            return 404, {"error": "not found"}
+        if self.state.is_down():
+            return 503, {"status": "failing", "server": self.state.server,
+                         "version": APP_VERSION, "database": "unreachable"}
+        database = self.state.database()
+        status = 200 if database == "ok" else 503
+        return status, {"status": "ok" if status == 200 else "failing",
+                        "server": self.state.server, "version": APP_VERSION,
+                        "database": database}
+
+
+async def _next_request(conn: h11.Connection, reader: asyncio.StreamReader
+                        ) -> h11.Request | None:
+    """The next request, read to its end (a health check has no body); None when the
+    client closed the connection."""
+    request = None
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            conn.receive_data(await reader.read(RECEIVE_BYTES))
+        elif isinstance(event, h11.Request):
+            request = event
+        elif isinstance(event, h11.EndOfMessage):
+            return request
+        elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+            return None
+
+
+def _no_delay(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,4 +1,4 @@
-"""The resolvers the plan names, as dnslib servers on loopback: one each, UDP and TCP.
+"""The resolvers the plan names, on loopback (dnslib's records): one each, UDP and TCP.
 
 Each answers from the published Route 53 zones and caches every answer for its TTL
 (scaled by the sim's speed), so a switched name reaches users as it does in life: one
@@ -14,16 +14,19 @@ the alias's own name, with the target's TTL. Other names outside the sim's zones
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
-from dnslib import CNAME, QTYPE, RCODE, RR, A, DNSRecord
-from dnslib.server import BaseResolver, DNSError, DNSServer
+from dnslib import CNAME, QTYPE, RCODE, RR, A, DNSError, DNSRecord
 
 from cockpit.sim.route53_changes import RecordData
+from cockpit.sim.server_loop import ServerLoop
 
 Lookup = Callable[[str, str], RecordData | None]
 # The addresses of a name outside the sim's zones (None: the sim does not serve it).
@@ -47,7 +50,7 @@ class _Cached:
     expires_at: float
 
 
-class CachingResolver(BaseResolver):  # type: ignore[misc]
+class CachingResolver:
     """A recursive resolver's behaviour, reduced to what a cutover sees: a TTL cache."""
 
     def __init__(self, lookup: Lookup, holds: Callable[[str], bool], speed: float,
@@ -62,9 +65,9 @@ class CachingResolver(BaseResolver):  # type: ignore[misc]
         self._cache: dict[tuple[str, str], _Cached] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
-        if self.weather.latency_s:
-            time.sleep(self.weather.latency_s)
+    def answer(self, request: DNSRecord) -> DNSRecord:
+        """The reply, at once (the latency is the server's to wait out); DNSError when
+        the resolver does not answer at all."""
         if self.weather.failure == "timeout":
             raise DNSError("simulated: this resolver does not answer")  # no reply is sent
         reply = request.reply()
@@ -166,46 +169,110 @@ def _rrs(name: str, rtype: str, entry: _Cached, speed: float) -> list[RR]:
 
 
 class ResolverServer:
-    """One resolver: dnslib servers on 127.0.0.1, UDP and TCP on one port (a client falls
-    back to TCP for a truncated answer, and `dig +tcp` asks there), with one cache."""
+    """One resolver on 127.0.0.1, UDP and TCP on one port (a client falls back to TCP for
+    a truncated answer, and `dig +tcp` asks there), with one cache; served by the sim's
+    server loop. As dnslib's own server: no reply to what does not parse, nor while the
+    resolver is told not to answer; the whole reply, however long, over UDP too."""
 
-    def __init__(self, resolver_id: str, resolver: CachingResolver) -> None:
-        self.resolver_id = resolver_id
-        self._servers = _bind_both(resolver)
+    def __init__(self, resolver_id: str, resolver: CachingResolver, loop: ServerLoop) -> None:
+        self.resolver_id, self.resolver = resolver_id, resolver
+        self._loop = loop
+        self._udp, self._tcp = _bind_both()
+        self._transport: asyncio.DatagramTransport | None = None
+        self._server: asyncio.Server | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self._servers[0].server.server_address[:2]
+        host, port = self._udp.getsockname()[:2]
         return str(host), int(port)
 
     def start(self) -> None:
-        for server in self._servers:
-            server.start_thread()
+        self._loop.run(self._listen())
+
+    async def _listen(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Datagrams(self), sock=self._udp)
+        self._server = await asyncio.start_server(self._serve_tcp, sock=self._tcp)
 
     def stop(self) -> None:
-        for server in self._servers:
-            if getattr(server, "thread", None) is not None:  # never started: nothing waits
-                server.stop()
-            server.server.server_close()
+        transport, server = self._transport, self._server
+        if transport is None and server is None:  # never served: only the sockets to close
+            self._udp.close()
+            self._tcp.close()
+            return
+        for close in (transport.close if transport else None,
+                      server.close if server else None):
+            if close is not None:
+                self._loop.call(close)
+
+    def datagram(self, data: bytes, send: Callable[[bytes], None]) -> None:
+        """On the loop: a question that came by UDP, answered when its latency is out."""
+        self._loop.spawn(self._answer_to(data, send))
+
+    async def _answer_to(self, data: bytes, send: Callable[[bytes], None]) -> None:
+        reply = await self.reply_to(data)
+        if reply is not None:
+            send(reply)
+
+    async def reply_to(self, data: bytes) -> bytes | None:
+        try:
+            request = DNSRecord.parse(data)
+        except DNSError:
+            return None
+        if self.resolver.weather.latency_s:
+            await asyncio.sleep(self.resolver.weather.latency_s)
+        try:
+            return bytes(self.resolver.answer(request).pack())
+        except DNSError:
+            return None
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
+        """Questions over TCP, each behind its length (RFC 1035 4.2.2), until the client
+        closes."""
+        try:
+            while True:
+                size = struct.unpack("!H", await reader.readexactly(2))[0]
+                reply = await self.reply_to(await reader.readexactly(size))
+                if reply is None:
+                    return
+                writer.write(struct.pack("!H", len(reply)) + reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except asyncio.CancelledError:
+            pass  # the sim stopping: ended quietly (asyncio logs a cancelled connection)
+        finally:
+            writer.close()
 
 
-def _bind_both(resolver: CachingResolver, attempts: int = 10) -> list[DNSServer]:
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, server: ResolverServer) -> None:
+        self._server = server
+        self._transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        transport = self._transport
+        if transport is not None:
+            self._server.datagram(data, lambda reply: transport.sendto(reply, addr))
+
+
+def _bind_both(attempts: int = 10) -> tuple[socket.socket, socket.socket]:
     """A UDP port the kernel picks, then TCP on the same number (retried if taken)."""
     for _ in range(attempts):
-        udp = DNSServer(resolver, address="127.0.0.1", port=0, logger=_Quiet())
-        port = udp.server.server_address[1]
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            tcp = DNSServer(resolver, address="127.0.0.1", port=port, tcp=True,
-                            logger=_Quiet())
+            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+            tcp.listen(64)
         except OSError:
-            udp.server.server_close()
+            udp.close()
+            tcp.close()
             continue
-        return [udp, tcp]
+        return udp, tcp
     raise OSError("no loopback port free for a resolver on both UDP and TCP")
-
-
-class _Quiet:
-    """dnslib logs every query to stdout by default; the cockpit's screen is not for that."""
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda *args, **kwargs: None

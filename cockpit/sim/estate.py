@@ -34,6 +34,7 @@ from cockpit.sim.faults import Fault, FaultSet, parse_fault
 from cockpit.sim.load_balancers import FailShare, Listener, Pool, Target
 from cockpit.sim.plan_data import sentinel_tables
 from cockpit.sim.route53_changes import PROPAGATION_S, ChangeLedger, RecordData
+from cockpit.sim.server_loop import ServerLoop
 from cockpit.sim.sql_estate import AppView, SimSqlEstate
 from cockpit.sim.sql_wire import SqlWireServer
 
@@ -75,6 +76,7 @@ class SimEstate:
         self._endpoint = ""
         self._apps: dict[str, AppServerProcess] = {}
         self._resolvers: dict[str, ResolverServer] = {}
+        self._servers = ServerLoop()  # the app servers' and resolvers' one thread
         self._ledgers: dict[str, ChangeLedger] = {}
         self._instance_ids: dict[str, str] = {}
         self._instances: dict[str, Any] = {}  # moto's Instance objects, by instance id
@@ -115,11 +117,14 @@ class SimEstate:
             self._checker.stop()
         if self._metrics is not None:
             self._metrics.stop()
-        # Each loopback server waits out its own poll interval to stop: stop them together.
-        servers: list[Any] = [*self._apps.values(), *self._resolvers.values(),
-                              *self._listeners]
-        with ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
-            list(pool.map(lambda server: server.stop(), servers))
+        served: list[AppServerProcess | ResolverServer] = [*self._apps.values(),
+                                                            *self._resolvers.values()]
+        for server in served:
+            server.stop()
+        self._servers.stop()
+        # Each listener waits out its own poll interval to stop: stop them together.
+        with ThreadPoolExecutor(max_workers=max(1, len(self._listeners))) as pool:
+            list(pool.map(lambda listener: listener.stop(), self._listeners))
         for wire in self._sql_wire.values():  # first: a statement running ends, answered
             wire.stop()
         self._sql_wire.clear()
@@ -340,7 +345,7 @@ class SimEstate:
 
     def _start_app_servers(self) -> None:
         for server in self.estate.app_servers:
-            app = AppServerProcess(self._app_state(server.id, server.site))
+            app = AppServerProcess(self._app_state(server.id, server.site), self._servers)
             app.start()
             self._apps[server.id] = app
 
@@ -386,7 +391,7 @@ class SimEstate:
                                       stale=self._stale_check(resolver.id),
                                       weather=self._resolver_weather(resolver.id),
                                       addresses=book.get)
-            server = ResolverServer(resolver.id, caching)
+            server = ResolverServer(resolver.id, caching, self._servers)
             server.start()
             self._resolvers[resolver.id] = server
             for record in self.estate.records:  # users have been asking: caches are warm

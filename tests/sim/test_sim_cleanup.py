@@ -16,6 +16,7 @@ import pytest
 from cockpit.sim.appservers import AppServer, AppServerState
 from cockpit.sim.dns_server import CachingResolver, ResolverServer
 from cockpit.sim.load_balancers import Listener
+from cockpit.sim.server_loop import ServerLoop
 from cockpit.sim.sql_estate import FOLDER_PREFIX, sweep_stale_folders
 
 
@@ -38,11 +39,12 @@ def test_the_folder_of_a_killed_sim_is_swept_and_a_live_ones_is_kept(tmp_path: P
 def never_started() -> list[Any]:
     """One of each loopback server the sim builds, built and not started: what a SIGTERM
     while `cockpit sim serve` starts leaves for the stop."""
+    loop = ServerLoop()
     app = AppServer(AppServerState("oms-app-1", "aws", is_running=lambda: True,
-                                   is_down=lambda: False, database=lambda: "ok"))
+                                   is_down=lambda: False, database=lambda: "ok"), loop)
     listener = Listener("oms-alb", "127.0.0.1", 80, list, timeout_s=1.0)
     resolver = ResolverServer("vpc-resolver", CachingResolver(
-        lambda name, rtype: None, lambda name: False, speed=1.0, stale=lambda: False))
+        lambda name, rtype: None, lambda name: False, speed=1.0, stale=lambda: False), loop)
     return [app, listener, resolver]
 
 
