@@ -29,6 +29,7 @@ def install() -> None:
         _skip_default_images()
         _read_models_faster()
         _read_regions_once()
+        _match_tags_by_value()
         _hook_target_health()
         _hook_route53()
         _installed = True
@@ -73,6 +74,37 @@ def _read_regions_once() -> None:
         return list(remembered(service_name, partition_name, allow_non_regional))
 
     Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
+
+
+def _match_tags_by_value() -> None:
+    """moto matches a tag filter by compiling every value to a regular expression for each
+    instance it looks at: a DescribeInstances by the Name tags of 400 servers, at 600
+    instances, was 240,000 matches, a second and a half of the sim's interpreter, and
+    each app server pane asks it. Values with no wildcard in them match only themselves
+    (fnmatch's `*`, `?` and `[`: those go to moto as before); those are looked up in a
+    set instead, with the same result."""
+    from moto.ec2 import utils
+
+    moto_match = utils.tag_filter_matches
+
+    @functools.wraps(moto_match)
+    def tag_filter_matches(obj: Any, filter_name: str, filter_values: list[str]) -> bool:
+        wanted = _literal_values(tuple(filter_values)) if filter_name.startswith("tag:") \
+            else None
+        if wanted is None:
+            return bool(moto_match(obj, filter_name, filter_values))
+        return any(value in wanted
+                   for value in utils.get_obj_tag_values(obj, key=filter_name[4:]))
+
+    utils.tag_filter_matches = tag_filter_matches
+
+
+@functools.lru_cache(maxsize=64)
+def _literal_values(values: tuple[str, ...]) -> frozenset[str] | None:
+    """The values as a set, or None if one holds a character fnmatch reads specially."""
+    if any(c in value for value in values for c in "*?[\\"):
+        return None
+    return frozenset(values)
 
 
 def _hook_target_health() -> None:
