@@ -63,3 +63,42 @@ async def test_the_header_and_strip_are_not_laid_out_again_when_they_read_the_sa
         app.screen._tick()  # the screen's one-second redraw, with the clock pinned
         app.screen._draw_strip()
         assert updates == []
+
+
+def _dns_view(answer: str, match: str) -> Any:
+    from cockpit.runner.panes import PaneRow, PaneView, laid_out
+
+    return laid_out(PaneView(pane="dns", title="DNS", columns=[
+        "name", "source", "answer", "change", "TTL", "match"], rows=[
+        PaneRow(cells=["orders.oms.retail.example", "route53", answer, "INSYNC", "",
+                       match]),
+        PaneRow(cells=["", "dc-dns-1", "oms-web.dc1.retail.example", "", "54", match])]))
+
+
+async def test_a_pane_repaints_every_character_that_reads_differently(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the switch the answer column widens: the cells after it move right though
+    their words are the same, and must be drawn again where they now stand (a repaint of
+    the changed cells alone left the old words on screen)."""
+    from textual.geometry import Region
+
+    from cockpit.ui.widgets.pane import Pane
+
+    app = frozen_app("driver")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await drawn(pilot)
+        pane = app.screen.query_one("#pane-dns", Pane)
+        pane.show(_dns_view("oms-web.dc1.retail.example", "= match"))
+        await pilot.pause()
+        before = [line.text for line in pane._lines]
+        regions: list[Region] = []
+        monkeypatch.setattr(pane, "refresh", lambda *r, **k: regions.extend(r) or pane)
+
+        pane.show(_dns_view("oms-alb-1.ap-southeast-2.elb.amazonaws.com", "x MISMATCH"))
+        after = [line.text for line in pane._lines]
+        assert len(after) == len(before) and regions  # repainted in place, not laid out
+        width = pane.size.width
+        for y, (old, new) in enumerate(zip(before, after, strict=True)):
+            differs = [x for x in range(width) if old[x:x + 1] != new[x:x + 1]]
+            missed = [x for x in differs if not any(r.contains(x, y) for r in regions)]
+            assert not missed, f"line {y}: {new!r} left unpainted at columns {missed[:5]}..."

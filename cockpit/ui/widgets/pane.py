@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from os.path import commonprefix
 
 from rich.segment import Segment
 from rich.style import Style
@@ -195,12 +196,15 @@ def _cropped(text: str, width: int) -> str:
 
 
 def _changed_region(old: Line, new: Line, y: int, width: int) -> Region:
-    """The stretch of line `y` whose cells changed (the whole line if its style did)."""
-    if old.style != new.style or len(old.cells) != len(new.cells):
+    """The stretch of line `y` that reads differently as drawn (cropped to the width), from
+    its first differing character to its last; the whole line if its style changed. By
+    character, not by cell: when a column widens, the cells after it move though their
+    words are the same, and must be drawn again where they now stand."""
+    if old.style != new.style:
         return Region(0, y, width, 1)
-    changed = [i for i, (a, b) in enumerate(zip(old.cells, new.cells, strict=True)) if a != b]
-    start = sum(len(c) + len(GAP) for c in new.cells[:changed[0]])
-    last = changed[-1]
-    end = width if last == len(new.cells) - 1 else \
-        sum(len(c) + len(GAP) for c in new.cells[:last + 1])
-    return Region(start, y, max(min(end, width) - start, 0), 1)
+    before, after = _cropped(old.text, width), _cropped(new.text, width)
+    length = max(len(before), len(after))
+    before, after = before.ljust(length), after.ljust(length)
+    start = len(commonprefix([before, after]))
+    end = length - len(commonprefix([before[::-1], after[::-1]]))
+    return Region(start, y, max(end - start, 0), 1)
