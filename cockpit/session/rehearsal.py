@@ -163,7 +163,6 @@ def _start_thread(runner: Runner, step_id: str,
     threading.Thread(target=run, name=f"step {step_id}", daemon=True).start()
 
 
-
 def _recover(runner: Runner, step_id: str, choice: str,
              told: Callable[[StepState], None]) -> StepState:
     if choice in ("rerun", "resume"):
