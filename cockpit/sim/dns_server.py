@@ -196,15 +196,16 @@ class ResolverServer:
         self._server = await asyncio.start_server(self._serve_tcp, sock=self._tcp)
 
     def stop(self) -> None:
-        transport, server = self._transport, self._server
-        if transport is None and server is None:  # never served: only the sockets to close
+        """Each socket closed by what serves it, or directly if nothing came to (a start
+        cut short)."""
+        if self._transport is not None:
+            self._loop.call(self._transport.close)
+        else:
             self._udp.close()
+        if self._server is not None:
+            self._loop.call(self._server.close)
+        else:
             self._tcp.close()
-            return
-        for close in (transport.close if transport else None,
-                      server.close if server else None):
-            if close is not None:
-                self._loop.call(close)
 
     def datagram(self, data: bytes, send: Callable[[bytes], None]) -> None:
         """On the loop: a question that came by UDP, answered when its latency is out."""
