@@ -66,19 +66,30 @@ class EstateHandle:
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = {}
         self._facts: dict[str, Any] = {}
+        self._fetching: dict[str, threading.Lock] = {}  # one fetch of a fact at a time
         self._lock = threading.Lock()
         # Retries botocore made (throttling, 5xx) per service: the panes show them.
         self.retries: dict[str, int] = {}
 
     def remembered(self, key: str, fetch: Callable[[], T]) -> T:
-        """Facts that do not change in a window (ARNs, instance ids), fetched once."""
+        """Facts that do not change in a window (ARNs, instance ids), fetched once. Callers
+        asking at once wait for the one fetch under way and take its answer: forty target
+        groups polled together once asked DescribeInstances forty times, and at 600
+        instances those calls alone outlasted the client's read timeout (which made the
+        next poll ask forty times again). A fetch that raises leaves the next caller to
+        try."""
         with self._lock:
             if key in self._facts:
                 return cast(T, self._facts[key])
-        value = fetch()
-        with self._lock:
-            self._facts[key] = value
-        return value
+            gate = self._fetching.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._facts:
+                    return cast(T, self._facts[key])
+            value = fetch()
+            with self._lock:
+                self._facts[key] = value
+            return value
 
     def forget(self, key: str) -> None:
         with self._lock:

@@ -1,0 +1,49 @@
+"""The ALB targets pane asks AWS once for what it polls, however many target groups it shows.
+
+Every group's targets are named by server from the AWS instances; polled together, the
+groups must share one DescribeInstances, not ask it once each: at 600 instances forty of
+them outlasted the client's read timeout, and each failed poll asked forty times again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from support.estate import running_sim
+
+from bench.scale import PRESETS, plan_text
+from cockpit.plan.loader import load_plan_text
+from cockpit.plan.models import Plan
+from cockpit.runner.panes import probe_pane
+from cockpit.runner.state import derive
+
+# Four target groups of three AWS servers each: small, but every group polled at once.
+SCALE = replace(PRESETS["10x"], dc_servers=2, aws_servers=12, names=3, groups=4,
+                targets_per_group=3, resolvers=2)
+
+
+def four_groups(tmp_path: Path) -> Plan:
+    path = tmp_path / "four-groups.toml"
+    path.write_text(plan_text(SCALE))
+    return load_plan_text(path.read_text(), path)
+
+
+def test_every_target_group_polled_at_once_shares_one_describe_instances(
+        tmp_path: Path) -> None:
+    plan = four_groups(tmp_path)
+    asked: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        asked[model.name] += 1
+
+    with running_sim(plan) as (_sim, handle):
+        handle.client("ec2").meta.events.register("before-call.ec2.*", count)
+        first = probe_pane("targets", handle, plan, derive(plan, []))
+        second = probe_pane("targets", handle, plan, derive(plan, []))
+
+    assert first.error is None and second.error is None, (first.error, second.error)
+    assert {row.cells[0] for row in first.rows} == {g.id for g in plan.estate.target_groups}
+    assert asked["DescribeInstances"] == 1, asked
