@@ -9,6 +9,7 @@ import importlib
 import ipaddress
 import json
 import socket
+import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -76,18 +77,27 @@ def async_client() -> httpx.AsyncClient:
 class PoolPerServer(httpx.AsyncBaseTransport):
     """Keep-alive connections kept per server. One pool of a hundred connections scans
     every connection for every request it places (and polls each socket while at it), so
-    sixty health checks at once cost a second of CPU; a pool per server costs a lookup."""
+    sixty health checks at once cost a second of CPU; a pool per server costs a lookup.
+
+    Every pool shares one TLS context, made at the first request: a transport left to
+    make its own loads the whole CA bundle again, 50 ms of CPU and 0.9 MB kept for each
+    server (at 600 servers, half a minute and 518 MB). The context is httpx's default
+    (verify against the CA bundle, SSL_CERT_FILE and SSL_CERT_DIR honoured), as before."""
 
     PER_SERVER = httpx.Limits(max_connections=2, max_keepalive_connections=2)
 
     def __init__(self) -> None:
         self._pools: dict[tuple[str, str, int | None], httpx.AsyncHTTPTransport] = {}
+        self._tls: ssl.SSLContext | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         origin = (request.url.scheme, request.url.host, request.url.port)
         pool = self._pools.get(origin)
         if pool is None:
-            pool = self._pools[origin] = httpx.AsyncHTTPTransport(limits=self.PER_SERVER)
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+            pool = self._pools[origin] = httpx.AsyncHTTPTransport(
+                verify=self._tls, limits=self.PER_SERVER)
         return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
