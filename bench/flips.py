@@ -37,7 +37,7 @@ def find_flips(sim: Any, group_id: str, server: str, resolver: str) -> Flips:
     try:
         arn = sim._group_arns[group_id]
         target_id = sim._instance_ids[server]
-        weather = sim._resolvers[resolver]._servers[0].server.resolver.weather
+        weather = sim._resolvers[resolver].resolver.weather
     except (AttributeError, KeyError) as exc:
         raise RuntimeError(f"the sim's objects are not where bench.flips looks ({exc}): "
                            "update find_flips") from exc

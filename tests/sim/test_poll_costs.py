@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.estate import running_sim
+from support.estate import running_sim, target_states
 
 from bench.scale import PRESETS, plan_text
+from cockpit.estate import dns
 from cockpit.plan.loader import load_plan_text
 from cockpit.plan.models import Plan
 from cockpit.runner.panes import probe_pane
 from cockpit.runner.state import derive
 
 # Four target groups of three AWS servers each: small, but every group polled at once.
+# The ALB checks its targets hourly, so the sim's checker never undoes a flip under test.
 SCALE = replace(PRESETS["10x"], dc_servers=2, aws_servers=12, names=3, groups=4,
-                targets_per_group=3, resolvers=2)
+                targets_per_group=3, resolvers=2, health_interval_s=3600.0)
 
 
 def four_groups(tmp_path: Path) -> Plan:
@@ -71,3 +73,25 @@ def test_health_checks_of_every_server_load_the_ca_bundle_once(
     assert len(pane.rows) == len(plan.estate.app_servers) == 14
     assert all(row.status == "ok" for row in pane.rows), [r.cells for r in pane.rows]
     assert len(contexts) == 1
+
+
+def test_the_reaction_bench_flips_a_target_and_a_resolver_in_a_running_sim(
+        tmp_path: Path) -> None:
+    """`bench.reaction` changes the estate through the sim's own objects (`bench.flips`);
+    when those move, the bench must not be the first to find out."""
+    from bench.flips import find_flips
+    from bench.scale import GROUPS, RESOLVERS, aws_ids
+
+    plan = four_groups(tmp_path)
+    server, resolver, record = aws_ids(SCALE)[0], RESOLVERS[0], plan.estate.records[0].id
+    with running_sim(plan) as (sim, handle):
+        flips = find_flips(sim, GROUPS[0], server, resolver)
+        flips.set(broken=True)
+        broken = (target_states(handle, GROUPS[0])[server],
+                  dns.resolve(handle, [record], [resolver]).answers[0].error)
+        flips.set(broken=False)
+        mended = (target_states(handle, GROUPS[0])[server],
+                  dns.resolve(handle, [record], [resolver]).answers[0].error)
+
+    assert broken[0] == "unhealthy" and "SERVFAIL" in (broken[1] or ""), broken
+    assert mended == ("healthy", None), mended
