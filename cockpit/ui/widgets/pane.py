@@ -163,7 +163,9 @@ def pane_lines(view: PaneView, room: int = WIDE_ROWS,
     drawn = view.drawn(capped=sum(natural) + len(GAP) * (len(natural) - 1) > width)
     shown = _fitting(view.rows, room)
     lines = [Line(drawn[0], "bold")]
-    lines += [Line(drawn[index + 1], ROW_STYLES[view.rows[index].status]) for index in shown]
+    kept = set(shown)
+    lines += [Line(_named(drawn, view.rows, index, kept), ROW_STYLES[view.rows[index].status])
+              for index in shown]
     hidden = len(view.rows) - len(shown)
     if hidden:
         bad = sum(view.rows[i].status in ("bad", "warn") for i in _hidden(view.rows, shown))
@@ -184,6 +186,18 @@ def _fitting(rows: list[PaneRow], room: int) -> list[int]:
         return list(range(len(rows)))
     ranked = sorted(range(len(rows)), key=lambda i: (rows[i].status not in ("bad", "warn"), i))
     return sorted(ranked[:room - 1])
+
+
+def _named(drawn: list[tuple[str, ...]], rows: list[PaneRow], index: int,
+           shown: set[int]) -> tuple[str, ...]:
+    """Row `index` as drawn. A row that leaves its first cell to the row above it (a
+    resolver's answer under its name) takes that cell when the row above is cut, so a
+    pane cut down to its problems still says what each problem row is about."""
+    cells = drawn[index + 1]
+    if rows[index].cells[:1] != [""] or index - 1 in shown:
+        return cells
+    above = next((i for i in range(index - 1, -1, -1) if rows[i].cells[:1] != [""]), None)
+    return cells if above is None else (drawn[above + 1][0], *cells[1:])
 
 
 def _hidden(rows: list[PaneRow], shown: list[int]) -> list[int]:
