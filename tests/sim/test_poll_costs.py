@@ -4,7 +4,9 @@ The ALB targets pane names every group's targets by server from the AWS instance
 together, the groups must share one DescribeInstances, not ask it once each: at 600
 instances forty of them outlasted the client's read timeout, and each failed poll asked
 forty times again. The app servers pane's health checks load the CA bundle once, not once
-per server: 50 ms of CPU and 0.9 MB kept each, 518 MB at 600 servers.
+per server: 50 ms of CPU and 0.9 MB kept each, 518 MB at 600 servers. And a poll keeps a
+bounded number of questions in flight: 1,500 DNS questions sent at once (100x) were read
+by this process seconds after their answers came, and timed out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bench.scale import PRESETS, plan_text
 from cockpit.estate import dns
 from cockpit.plan.loader import load_plan_text
 from cockpit.plan.models import Plan
+from cockpit.runner import calls
 from cockpit.runner.panes import probe_pane
 from cockpit.runner.state import derive
 
@@ -95,3 +98,32 @@ def test_the_reaction_bench_flips_a_target_and_a_resolver_in_a_running_sim(
 
     assert broken[0] == "unhealthy" and "SERVFAIL" in (broken[1] or ""), broken
     assert mended == ("healthy", None), mended
+
+
+def test_a_dns_poll_keeps_no_more_questions_in_flight_than_its_gate_allows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six questions (three names, two resolvers), two at a time: each resolver takes
+    0.1 s to answer, so questions sent all at once would be with the resolvers together."""
+    plan = four_groups(tmp_path)
+    monkeypatch.setattr(calls, "QUESTIONS_AT_ONCE", 2)
+    with running_sim(plan, faults=["dns-latency=100"]) as (sim, handle):
+        held = [0]
+        most = [0]
+        for server in sim._resolvers.values():
+            reply_to = server.reply_to
+
+            async def counted(data: bytes, _reply_to: Any = reply_to) -> bytes | None:
+                held[0] += 1  # on the sim's one loop thread: no lock needed
+                most[0] = max(most[0], held[0])
+                try:
+                    return await _reply_to(data)  # type: ignore[no-any-return]
+                finally:
+                    held[0] -= 1
+
+            monkeypatch.setattr(server, "reply_to", counted)
+        pane = probe_pane("dns", handle, plan, derive(plan, []))
+
+    answers = [row for row in pane.rows if row.cells[1] != "route53"]
+    assert len(answers) == 6 and all(row.status == "ok" for row in answers), \
+        [row.cells for row in answers]
+    assert most[0] == 2
