@@ -251,6 +251,19 @@ def expected_dns(plan: Plan, run: RunState) -> dict[str, str]:
     return expected
 
 
+def switching_dns(plan: Plan, run: RunState) -> dict[str, str]:
+    """The value each record is being switched to, while its switch waits for Route 53 to
+    say INSYNC (the step running, the change asked for)."""
+    switching: dict[str, str] = {}
+    for step in plan.steps():
+        state = run.steps[step.id]
+        values = state.outputs.get("values", {})
+        if isinstance(step.do, Upsert) and state.status is Status.RUNNING \
+                and isinstance(values, dict):
+            switching.update({k: str(v) for k, v in values.items()})
+    return switching
+
+
 async def _dns(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
     records = [r.id for r in plan.estate.records]
     if not records:
@@ -259,11 +272,15 @@ async def _dns(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
     held, answers, change = await asyncio.gather(
         calls.blocking(("route53.record_values", *records), route53.record_values, records),
         calls.resolve(records), _last_change_status(calls, run))
-    return dns_view(plan, expected_dns(plan, run), held, answers, change)
+    return dns_view(plan, expected_dns(plan, run), held, answers, change,
+                    switching_dns(plan, run))
 
 
 def dns_view(plan: Plan, expected: dict[str, str], held: RecordsSnapshot, answers: DnsSnapshot,
-             change: str) -> PaneView:
+             change: str, switching: dict[str, str] | None = None) -> PaneView:
+    """Route 53's value and each resolver's answer for every name, against the value
+    expected now. While a switch waits on Route 53, a source that already holds the new
+    value reads `~ switching`, not a mismatch."""
     by_record = {r.record: r for r in held.records}
     asked: dict[str, list[ResolverAnswer]] = {}
     for a in answers.answers:
@@ -271,16 +288,18 @@ def dns_view(plan: Plan, expected: dict[str, str], held: RecordsSnapshot, answer
     rows = []
     for rec in plan.estate.records:
         want = _norm(expected[rec.id])
+        coming = _norm((switching or {}).get(rec.id, "")) or None
         r53 = by_record.get(rec.id)
         r53_value = r53.value if r53 and r53.value else "-"
-        rows.append(PaneRow(status="ok" if _norm(r53_value) == want else "warn", cells=[
-            rec.name.rstrip("."), "route53", _short(r53_value), change, "",
-            _match(_norm(r53_value) == want)]))
+        status, match = _judged(_norm(r53_value), want, coming, "warn")
+        rows.append(PaneRow(status=status, cells=[
+            rec.name.rstrip("."), "route53", _short(r53_value), change, "", match]))
         for a in asked.get(rec.id, []):
-            same = a.error is None and _norm(a.value or "") == want
-            rows.append(PaneRow(status="ok" if same else "bad", cells=[
+            status, match = _judged(None if a.error else _norm(a.value or ""), want, coming,
+                                    "bad")
+            rows.append(PaneRow(status=status, cells=[
                 "", a.resolver, _short(a.error or a.value or "-"), "",
-                str(a.ttl) if a.ttl is not None else "-", _match(same)]))
+                str(a.ttl) if a.ttl is not None else "-", match]))
     return PaneView(pane="dns", title=PANES["dns"], rows=rows, error=held.error,
                     note="expected: " + ", ".join(
                         f"{k}={_short(v)}" for k, v in sorted(expected.items())),
@@ -307,6 +326,17 @@ def _short(value: str) -> str:
 
 def _match(same: bool) -> str:
     return "= match" if same else "x MISMATCH"
+
+
+def _judged(value: str | None, want: str, coming: str | None,
+            otherwise: RowStatus) -> tuple[RowStatus, str]:
+    """A source's status and match cell: its value as expected, the value a running switch
+    is moving it to, or neither (`otherwise`); None is no answer."""
+    if value == want:
+        return "ok", _match(True)
+    if coming is not None and value == coming:
+        return "warn", "~ switching"
+    return otherwise, _match(False)
 
 
 # --- the availability group -----------------------------------------------------------------
