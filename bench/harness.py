@@ -116,6 +116,18 @@ def refresh_all(session: DriverSession, pool: ThreadPoolExecutor) -> dict[str, f
     return durations
 
 
+def unanswered_rows(session: DriverSession) -> int:
+    """Rows whose question got no answer at the last poll: a resolver that timed out, an
+    app server whose health check failed. A pane can end its poll without an error while
+    most of its rows are these: a refresh is only as good as its answers."""
+    panes = session.view().panes
+    timeouts = sum(any("timeout" in cell for cell in row.cells)
+                   for view in panes.values() for row in view.rows)
+    no_status = sum(not row.cells[3].isdigit() for row in panes["apps"].rows
+                    if "timeout" not in row.cells[3]) if "apps" in panes else 0
+    return timeouts + no_status
+
+
 def pane_errors(session: DriverSession) -> dict[str, str]:
     view = session.view()
     return {name: pane.error for name, pane in view.panes.items() if pane.error}
