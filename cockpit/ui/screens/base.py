@@ -165,7 +165,11 @@ class CockpitScreen(Screen[None]):
             f"{MIN_SIZE[0]}x{MIN_SIZE[1]}: enlarge the window or zoom out." if too_small else "")
         compact = width < WIDE_SIZE[0] or height < WIDE_SIZE[1]
         self.set_class(compact, "-compact")
-        self._show_one(self._shown_pane if compact else None)
+        self._show_one(self._shown_pane if compact or self.zoomed else None)
+
+    @property
+    def zoomed(self) -> bool:
+        return self.has_class("-zoomed")
 
     def _show_one(self, name: str | None) -> None:
         """Small terminals show one pane at a time; `[` and `]` cycle through them."""
@@ -181,17 +185,46 @@ class CockpitScreen(Screen[None]):
         view = self._pane_views.get(name)
         count = pane_count(view) if view is not None else None
         title = PANES[name] + (f" · {count}" if count else "")
-        if self.has_class("-compact"):
+        if self.zoomed:
+            title += f"  ({list(PANES).index(name) + 1}/{len(PANES)}: [ ] for more, z: back)"
+        elif self.has_class("-compact"):
             title += f"  ({CYCLE.index(name) + 1}/{len(CYCLE)}: [ ] for more)"
         return title
 
     def action_cycle_pane(self, step: int) -> None:
+        if self.zoomed:
+            self._zoom_into(self._cycled(list(PANES), step))
+            return
         if not self.has_class("-compact"):
             return
-        index = (CYCLE.index(self._shown_pane) + step) % len(CYCLE)
-        self._shown_pane = CYCLE[index]
+        self._shown_pane = self._cycled(CYCLE, step)
         self._show_one(self._shown_pane)
         self.notify(f"showing: {PANES.get(self._shown_pane, 'Audit log')}", timeout=1.5)
+
+    def _cycled(self, names: list[str], step: int) -> str:
+        at = names.index(self._shown_pane) if self._shown_pane in names else -step
+        return names[(at + step) % len(names)]
+
+    def action_toggle_zoom(self) -> None:
+        """One pane alone, every row of it a page at a time (the one shown on a small
+        terminal, else the app servers); z again puts the layout back."""
+        if self.zoomed:
+            self.query_one(f"#pane-{self._shown_pane}", Pane).zoom(False)
+            self.set_class(False, "-zoomed")
+            self._apply_size(self.size.width, self.size.height)
+            self.query_one(Runbook).focus()
+            return
+        self.set_class(True, "-zoomed")
+        self._zoom_into(self._shown_pane if self._shown_pane in PANES else "apps")
+
+    def _zoom_into(self, name: str) -> None:
+        if self._shown_pane in PANES:
+            self.query_one(f"#pane-{self._shown_pane}", Pane).zoom(False)
+        self._shown_pane = name
+        self._show_one(name)
+        pane = self.query_one(f"#pane-{name}", Pane)
+        pane.zoom(True)
+        pane.focus()
 
     # --- keys that work in both modes -------------------------------------------------------
 

@@ -12,9 +12,11 @@ import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from os.path import commonprefix
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -40,9 +42,24 @@ class Line:
 
 
 class Pane(Widget):
-    """Draws whatever `PaneView` the driver built (or a watcher read from state.json)."""
+    """Draws whatever `PaneView` the driver built (or a watcher read from state.json).
 
-    DEFAULT_CSS = "Pane { border: round $primary; padding: 0 1; height: 1fr; }"
+    Beside the others it shows what fits, its problems first, and counts the rest. Zoomed
+    (the screen's `z`), it has the screen to itself and shows every row in the view's order,
+    a page at a time: at 100x, 600 servers and 1,800 DNS rows can each be read."""
+
+    DEFAULT_CSS = """
+    Pane { border: round $primary; padding: 0 1; height: 1fr; }
+    Pane:focus { border: round $accent; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "scroll_rows(1)", "Down", show=False),
+        Binding("up,k", "scroll_rows(-1)", "Up", show=False),
+        Binding("pagedown", "scroll_pages(1)", "Page down", show=False),
+        Binding("pageup", "scroll_pages(-1)", "Page up", show=False),
+        Binding("home", "scroll_rows(-1000000)", "First rows", show=False),
+        Binding("end", "scroll_rows(1000000)", "Last rows", show=False),
+    ]
 
     def __init__(self, pane: str, title: str, *, stale_after_s: float = 15.0,
                  **kwargs: object) -> None:
@@ -56,6 +73,7 @@ class Pane(Widget):
         self._lines: list[Line] = [Line(("no data yet",))]
         self._caption = Line(())
         self._styles: dict[str, Style] = {}  # each row style over the pane's own
+        self.first_row: int | None = None  # zoomed: the first row shown; None beside others
         self._base: Style | None = None
 
     def show(self, view: PaneView) -> None:
@@ -66,10 +84,33 @@ class Pane(Widget):
         if self.view is not None:
             self._redraw()
 
+    # --- zoomed: every row, a page at a time ------------------------------------------------
+
+    def zoom(self, zoomed: bool) -> None:
+        """Every row, from the first, at the pane's full height (False: back beside the
+        others, problems first)."""
+        self.first_row = 0 if zoomed else None
+        self.can_focus = zoomed
+        if self.view is not None:
+            self._redraw()
+
+    def action_scroll_rows(self, rows: int) -> None:
+        if self.first_row is None or self.view is None:
+            return
+        last = max(len(self.view.rows) - self._room(), 0)
+        first = min(max(self.first_row + rows, 0), last)
+        if first != self.first_row:
+            self.first_row = first
+            self._redraw()
+
+    def action_scroll_pages(self, pages: int) -> None:
+        self.action_scroll_rows(pages * self._room())
+
     def _redraw(self) -> None:
         """Lay the view into lines, then repaint only what differs from what is drawn."""
         assert self.view is not None
-        lines, caption = pane_lines(self.view, self._room(), self.content_size.width)
+        lines, caption = pane_lines(self.view, self._room(), self.content_size.width,
+                                   self.first_row)
         if len(lines) != len(self._lines) or caption != self._caption:
             self._lines, self._caption = lines, caption
             self.refresh(layout=True)  # the height may change: draw it all again
@@ -84,7 +125,7 @@ class Pane(Widget):
     def _room(self) -> int:
         """Rows that fit: a 160-target group must not be laid out to show ten of them."""
         height = self.content_size.height
-        if self.screen.has_class("-compact") and height > 4:
+        if (self.first_row is not None or self.screen.has_class("-compact")) and height > 4:
             return height - 2  # the header row, and the caption or the "more" line
         return WIDE_ROWS
 
@@ -152,26 +193,42 @@ class Pane(Widget):
         self.set_class(bool(self.view.error), "-error")
 
 
-def pane_lines(view: PaneView, room: int = WIDE_ROWS,
-               width: int = 0) -> tuple[list[Line], Line]:
+def pane_lines(view: PaneView, room: int = WIDE_ROWS, width: int = 0,
+               first_row: int | None = None) -> tuple[list[Line], Line]:
     """The lines a view is drawn as, and its caption (the error, else the note). Columns
-    are as wide as their widest cell when `width` has room for that, else cut."""
+    are as wide as their widest cell when `width` has room for that, else cut. From
+    `first_row`, the rows in order (a zoomed pane); without it, the problems first."""
     if not view.columns:
         text = view.error or view.note or ""
         return [], Line((text,), "red" if view.error else "dim")
     natural = view.column_widths()
     drawn = view.drawn(capped=sum(natural) + len(GAP) * (len(natural) - 1) > width)
-    shown = _fitting(view.rows, room)
+    if first_row is None:
+        shown = _fitting(view.rows, room)
+    else:
+        first_row = min(first_row, max(len(view.rows) - room, 0))
+        shown = list(range(first_row, min(first_row + room, len(view.rows))))
     lines = [Line(drawn[0], "bold")]
     kept = set(shown)
     lines += [Line(_named(drawn, view.rows, index, kept), ROW_STYLES[view.rows[index].status])
               for index in shown]
-    hidden = len(view.rows) - len(shown)
-    if hidden:
+    if first_row is not None and view.rows:
+        lines.append(_position(view.rows, shown))
+    elif len(view.rows) > len(shown):
+        hidden = len(view.rows) - len(shown)
         bad = sum(view.rows[i].status in ("bad", "warn") for i in _hidden(view.rows, shown))
-        lines.append(Line((f"+{hidden} more" + (f", {bad} not ok" if bad else ""),),
-                          "bold yellow" if bad else "dim"))
+        lines.append(Line((f"+{hidden} more" + (f", {bad} not ok" if bad else "") +
+                           " (z: every row)",), "bold yellow" if bad else "dim"))
     return lines, _caption(view)
+
+
+def _position(rows: list[PaneRow], shown: list[int]) -> Line:
+    """Where a zoomed pane stands in its rows, and how many of them, shown or not, are
+    not ok."""
+    bad = sum(row.status in ("bad", "warn") for row in rows)
+    where = f"rows {shown[0] + 1}-{shown[-1] + 1} of {len(rows)}"
+    return Line((where + (f", {bad} not ok" if bad else "") +
+                 " · ↑↓ PgUp PgDn Home End · z: back",), "bold yellow" if bad else "dim")
 
 
 def _caption(view: PaneView) -> Line:
