@@ -856,12 +856,18 @@ def sim_group() -> None:
                    "--linger seconds.")
 @click.option("--linger", type=click.FloatRange(min=1), default=900.0, show_default=True,
               help="With --session: seconds without a driver before the sim stops itself.")
+@click.option("--driver-pid", type=click.IntRange(min=1),
+              help="Stop once this process, the driver that started the sim, has ended.")
 def sim_serve(plan_file: Path, endpoints_file: Path, speed: float,
-              faults: tuple[str, ...], session_dir: Path | None, linger: float) -> None:
+              faults: tuple[str, ...], session_dir: Path | None, linger: float,
+              driver_pid: int | None) -> None:
     """Serve PLAN_FILE's simulated estate until stopped; drivers may die and come back.
     `run --sim` and `rehearse --sim` start one for their session by themselves."""
     from cockpit.session.estate import SimUnavailable, serve_sim
+    from cockpit.session.served_sim import stop_when_orphaned
 
+    if driver_pid is not None:  # first: the plan and the estate take seconds to load
+        stop_when_orphaned(driver_pid)
     loaded = load_plan_or_exit(plan_file)
     try:
         serve_sim(loaded.plan, endpoints_file, speed=speed, faults=faults, ready=click.echo,
@@ -870,3 +876,9 @@ def sim_serve(plan_file: Path, endpoints_file: Path, speed: float,
     except (SimUnavailable, ValueError) as exc:
         click.echo(f"cockpit: {exc}", err=True)
         sys.exit(2)
+    # Stopped: its servers are closed and its folders removed. The interpreter's teardown
+    # (collecting moto's backends) would keep the process, and a driver waiting for it to
+    # end, most of a second more for nothing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -19,6 +19,8 @@ import select
 import signal
 import subprocess
 import sys
+import threading
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +36,10 @@ ERRORS = "sim.err"
 # seeding moto one call a resource. A driver told to stop meanwhile stops it (`stop`).
 READY_WAIT_S = 600.0
 STOP_WAIT_S = 30.0
-# A demo's estate, apart from its driver, outlives a driver killed outright this long: the
-# driver takes the session's lock seconds after the estate answers.
+DRIVER_CHECK_S = 0.25
+# A demo's estate, apart from its driver, waits this long for the driver to take the
+# session's lock (seconds after the estate answers); it also stops as soon as the driver
+# that started it has ended, however it ended (`--driver-pid`).
 APART_LINGER_S = 60.0
 
 
@@ -48,13 +52,14 @@ def request_for(choice: EstateChoice, plan_file: Path, session_dir: Path,
     """What the driver asks of its session's served sim, if its choice serves one: the
     estate of `run --sim` and `rehearse --sim` outlives the driver (it lingers `linger_s`
     once no driver holds the session); the demo's runs apart from the driver only, and is
-    stopped with it (a driver killed outright leaves it `APART_LINGER_S`)."""
+    stopped with it, and ends by itself once that driver has ended, even killed outright."""
     if not choice.sim or choice.endpoints_file is not None:
         return None
     if choice.lasting:
         return SimRequest(plan_file, session_dir, choice.speed, choice.faults, linger_s)
     if choice.apart:
-        return SimRequest(plan_file, session_dir, choice.speed, choice.faults, APART_LINGER_S)
+        return SimRequest(plan_file, session_dir, choice.speed, choice.faults, APART_LINGER_S,
+                          tied=True)
     return None
 
 
@@ -67,6 +72,7 @@ class SimRequest:
     speed: float
     faults: tuple[str, ...]
     linger_s: float
+    tied: bool = False  # it ends once this driver process has ended
 
 
 @dataclass
@@ -176,6 +182,8 @@ def _start(request: SimRequest, endpoints: Path) -> ServedSim:
                "--session", str(request.session_dir), "--linger", f"{request.linger_s:g}"]
     for fault in request.faults:
         command += ["--sim-fault", fault]
+    if request.tied:  # a driver killed before its signal handlers are set stops nothing
+        command += ["--driver-pid", str(os.getpid())]
     errors = request.session_dir / ERRORS
     fd = os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as stderr:
@@ -183,6 +191,22 @@ def _start(request: SimRequest, endpoints: Path) -> ServedSim:
                                    stderr=stderr, start_new_session=True)
     return ServedSim(process.pid, endpoints, reused=False, speed=request.speed,
                      process=process, made_folder=made_folder)
+
+
+def stop_when_orphaned(driver_pid: int) -> None:
+    """In `sim serve --driver-pid`: SIGTERM to itself once its parent is no longer
+    `driver_pid`, the driver having ended and this process been handed to init (a parent
+    never becomes that pid again, so a pid reused since cannot fool this). A driver killed
+    before its own signal handlers are set, or outright, stops nothing itself. Before the
+    sim sets its handlers the signal ends the process; after, it cuts the start short or
+    stops the estate, as a stop from the driver would."""
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(DRIVER_CHECK_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="sim-driver-watch", daemon=True).start()
 
 
 def _wait_ready(process: subprocess.Popen[bytes], errors: Path) -> None:

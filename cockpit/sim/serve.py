@@ -86,9 +86,10 @@ def served_plan(path: Path) -> str | None:
     return str(said) if said else None
 
 
-class _StartCancelled(Exception):
+class _StartCancelled(BaseException):
     """A stop while the estate was starting: a driver that went before it answered (the
-    hundred-times estate takes minutes to seed) does not wait for it to finish."""
+    hundred-times estate takes minutes to seed) does not wait for it to finish. Not an
+    Exception: raised wherever the start is, no `except Exception` on the way swallows it."""
 
 
 def serve(plan: Plan, endpoints_file: Path, *, speed: float, faults: Sequence[str],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -145,6 +146,30 @@ def test_a_driver_whose_terminal_is_killed_always_ends(
                within=GONE_WITHIN_S, what=f"the {len(served)} served estates gone")
     print(f"{ROUNDS}/{ROUNDS} ended; {opened} had opened a session; "
           f"{time.monotonic() - started:.0f}s in all")
+
+
+def test_a_demo_driver_killed_outright_takes_its_estate_with_it(
+    tmux_servers: Callable[[], Tmux], tmp_path: Path,
+) -> None:
+    """SIGKILL (or a signal before the driver's handlers are set, which CI once drew in the
+    test above) runs none of the driver's own stopping: the demo's estate, started in the
+    driver's first second, must still end, not linger for a driver that will not come."""
+    session, pidfile = tmp_path / "session", tmp_path / "pid"
+    command = (f"echo $$ > {shlex.quote(str(pidfile))}; exec {shlex.quote(str(COCKPIT))} "
+               f"demo --session {shlex.quote(str(session))}")
+    tmux = tmux_servers()
+    tmux("new-session", "-d", "-s", "cutover", "-x", "120", "-y", "40", command)
+    pid = eventually(lambda: pid_in(pidfile), lambda p: p is not None, within=10,
+                     what="the pane's pid")
+    assert pid is not None
+    # Once it serves: one still starting also ends when it finds nobody to say so to.
+    eventually(lambda: (session / "sim.json").exists(), bool, within=60,
+               what="the demo's estate serving (its endpoints file)")
+    estate = children(pid)
+    assert estate, "the demo's estate is not the driver's child"
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: [p for p in estate if alive(p)], lambda left: not left,
+               within=GONE_WITHIN_S, what="the demo's estate gone after its driver was killed")
 
 
 def test_sigterm_at_a_manual_prompt_ends_the_driver_and_gives_the_terminal_back(

@@ -310,3 +310,56 @@ def test_a_session_estate_whose_folder_is_removed_stops_at_once(
         code = serving.wait(timeout=60)  # far less than the linger
     assert code == 0
     assert sim_folders(tmpdir_env) == []
+
+
+def _running(pid: int) -> bool:
+    """Not gone and not a zombie (once orphaned, init reaps it when it likes)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+# A driver in miniature: it starts the estate as the demo's driver does, tied to itself,
+# says the estate's pid, and waits to be killed.
+TIED_DRIVER = """
+import os, subprocess, sys
+estate = subprocess.Popen([sys.argv[1], "sim", "serve", sys.argv[2], "--endpoints", sys.argv[3],
+                           "--speed", "20", "--driver-pid", str(os.getpid())],
+                          stdout=subprocess.DEVNULL, stderr=open(sys.argv[4], "wb"),
+                          stdin=subprocess.DEVNULL, start_new_session=True)
+print(estate.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("when", ["starting", "serving"])
+def test_an_estate_tied_to_its_driver_stops_once_that_driver_is_killed_outright(
+    when: str, tmp_path: Path, tmpdir_env: dict[str, str],
+) -> None:
+    """`sim serve --driver-pid` (the demo's estate): a driver killed with SIGKILL, or
+    before its own signal handlers were set, stops nothing itself; the estate sees it
+    gone and stops, whether it was still starting or already serving."""
+    endpoints, errors = tmp_path / "endpoints.json", tmp_path / "sim.err"
+    driver = subprocess.Popen([sys.executable, "-c", TIED_DRIVER, COCKPIT, str(PHASE_TWO),
+                               str(endpoints), str(errors)], env=tmpdir_env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert driver.stdout is not None
+    estate = int(driver.stdout.readline())
+    try:
+        if when == "serving":
+            eventually(lambda: (endpoints.exists(), _running(estate)),
+                       lambda seen: seen[0] or not seen[1], within=60,
+                       what="the tied estate serving (its endpoints file)")
+            assert endpoints.exists(), errors.read_text()
+        driver.kill()
+        driver.wait(timeout=30)
+        eventually(lambda: _running(estate), lambda up: not up, within=30,
+                   what=f"the estate ({when} when its driver was killed) gone")
+    finally:
+        if _running(estate):
+            os.kill(estate, signal.SIGKILL)
+    assert errors.read_text() == ""  # stopped, not refused (an option it did not know)
+    assert not endpoints.exists()
+    assert sim_folders(tmpdir_env) == []
