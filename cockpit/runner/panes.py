@@ -240,28 +240,25 @@ def targets_view(plan: Plan, snaps: list[TargetGroupSnapshot]) -> PaneView:
 
 def expected_dns(plan: Plan, run: RunState) -> dict[str, str]:
     """What each record should answer now: its switched value once a switch succeeded."""
-    expected = {r.id: r.value for r in plan.estate.records}
-    for step in plan.steps():
-        if not isinstance(step.do, Upsert):
-            continue
-        state = run.steps[step.id]
-        values = state.outputs.get("values", {})
-        if state.status is Status.SUCCEEDED and isinstance(values, dict):
-            expected.update({k: str(v) for k, v in values.items()})
-    return expected
+    return {**{r.id: r.value for r in plan.estate.records},
+            **_upserted(plan, run, Status.SUCCEEDED)}
 
 
 def switching_dns(plan: Plan, run: RunState) -> dict[str, str]:
     """The value each record is being switched to, while its switch waits for Route 53 to
     say INSYNC (the step running, the change asked for)."""
-    switching: dict[str, str] = {}
+    return _upserted(plan, run, Status.RUNNING)
+
+
+def _upserted(plan: Plan, run: RunState, status: Status) -> dict[str, str]:
+    """Record -> value of the plan's switches (Upsert steps, in plan order) now `status`."""
+    values: dict[str, str] = {}
     for step in plan.steps():
         state = run.steps[step.id]
-        values = state.outputs.get("values", {})
-        if isinstance(step.do, Upsert) and state.status is Status.RUNNING \
-                and isinstance(values, dict):
-            switching.update({k: str(v) for k, v in values.items()})
-    return switching
+        said = state.outputs.get("values", {})
+        if isinstance(step.do, Upsert) and state.status is status and isinstance(said, dict):
+            values.update({k: str(v) for k, v in said.items()})
+    return values
 
 
 async def _dns(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
