@@ -123,6 +123,28 @@ def backup_objects(handle: EstateHandle, bucket_id: str, key: str) -> BackupObje
     return BackupObjectsSnapshot(bucket=bucket, key=key, uploads=uploads, objects=objects)
 
 
+def landed(handle: EstateHandle, bucket_id: str, key: str) -> BackupObjectsSnapshot:
+    """A backup's complete objects alone (never raises): the backup pane reads the open
+    uploads of every key from its bucket's listing (`bucket_uploads`, `with_uploads`)
+    in the same moment, not one call after another per key."""
+    bucket = bucket_name(handle, bucket_id)
+    try:
+        objects = landed_objects(handle, bucket, key)
+    except probe_errors() as exc:
+        return BackupObjectsSnapshot(bucket=bucket, key=key, error=describe_error(exc))
+    return BackupObjectsSnapshot(bucket=bucket, key=key, objects=objects)
+
+
+def with_uploads(objects: BackupObjectsSnapshot,
+                 buckets: list[BackupObjectsSnapshot]) -> BackupObjectsSnapshot:
+    """`objects` (from `landed`) with the open uploads of its key (or its stripes) among
+    its bucket's (from `bucket_uploads`): what `backup_objects` reads, from two listings
+    taken at once."""
+    uploads = [u for b in buckets if b.bucket == objects.bucket for u in b.uploads
+               if stripes_of(objects.key, u.key) is not None]
+    return objects.model_copy(update={"uploads": uploads})
+
+
 def complete_set(objects: list[ObjectState], key: str) -> list[ObjectState] | None:
     """The objects that make up the whole backup, or None while any stripe is missing."""
     whole = [o for o in objects if o.key == key]

@@ -407,10 +407,13 @@ async def _backup(calls: EstateCalls, plan: Plan, run: RunState) -> PaneView:
         *(calls.blocking(("s3.bucket_uploads", b), s3.bucket_uploads, b) for b in buckets),
         *(calls.blocking(("sql.backup_progress", e), sql.backup_progress, e)
           for e in endpoints),
-        *(calls.blocking(("s3.backup_objects", *k), s3.backup_objects, *k) for k in keys))
+        *(calls.blocking(("s3.landed", *k), s3.landed, *k) for k in keys))
     uploads = cast(list[BackupObjectsSnapshot], found[:len(buckets)])
     requests = cast(list[RequestsSnapshot], found[len(buckets):len(buckets) + len(endpoints)])
-    objects = cast(list[BackupObjectsSnapshot], found[len(buckets) + len(endpoints):])
+    # A key's open uploads come from its bucket's listing, read at the same time: not a
+    # listing per key before its objects (two S3 round trips one after the other).
+    objects = [s3.with_uploads(landed, uploads) for landed in
+               cast(list[BackupObjectsSnapshot], found[len(buckets) + len(endpoints):])]
     return backup_view(calls.handle, transfers, uploads, requests, objects)
 
 

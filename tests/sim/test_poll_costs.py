@@ -6,7 +6,9 @@ instances forty of them outlasted the client's read timeout, and each failed pol
 forty times again. The app servers pane's health checks load the CA bundle once, not once
 per server: 50 ms of CPU and 0.9 MB kept each, 518 MB at 600 servers. And a poll keeps a
 bounded number of questions in flight: 1,500 DNS questions sent at once (100x) were read
-by this process seconds after their answers came, and timed out.
+by this process seconds after their answers came, and timed out. The backup pane reads a
+key's open uploads from its bucket's listing, taken beside the key's objects: not a listing
+per key, and that one before the objects, which put two S3 round trips end to end.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 
 import pytest
 from support.estate import running_sim, target_states
+from support.plans import PLANS
 
 from bench.scale import PRESETS, plan_text
-from cockpit.estate import dns
-from cockpit.plan.loader import load_plan_text
+from cockpit.estate import dns, s3, tsql
+from cockpit.plan.loader import load_plan_file, load_plan_text
 from cockpit.plan.models import Plan
 from cockpit.runner import calls
 from cockpit.runner.panes import probe_pane
@@ -127,3 +130,38 @@ def test_a_dns_poll_keeps_no_more_questions_in_flight_than_its_gate_allows(
     assert len(answers) == 6 and all(row.status == "ok" for row in answers), \
         [row.cells for row in answers]
     assert most[0] == 2
+
+
+BACKUP_KEY = "oms/OMS-phase2-full.bak"  # the phase-two plan's backup, in bucket oms-backups
+
+
+def test_the_backup_pane_reads_open_uploads_once_a_bucket_and_as_a_key_listing_would(
+        tmp_path: Path) -> None:
+    plan = load_plan_file(PLANS / "oms-phase2-simple.toml").plan
+    asked: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        asked[model.name] += 1
+
+    with running_sim(plan) as (sim, handle):
+        raw, bucket = sim.client("s3"), s3.bucket_name(handle, "oms-backups")
+        first, second = tsql.stripe_keys(BACKUP_KEY, 2)
+        for key, parts in ((first, 2), (second, 1), ("oms/OMS-last-week.bak", 1)):
+            upload = raw.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+            for number in range(1, parts + 1):
+                raw.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number,
+                                Body=b"x" * 5 * 2**20)
+        handle.client("s3").meta.events.register("before-call.s3.*", count)
+        view = probe_pane("backup", handle, plan, derive(plan, []))
+        polled = dict(asked)
+        together = s3.with_uploads(s3.landed(handle, "oms-backups", BACKUP_KEY),
+                                   [s3.bucket_uploads(handle, "oms-backups")])
+        alone = s3.backup_objects(handle, "oms-backups", BACKUP_KEY)
+
+    assert view.error is None, view.error
+    assert polled.get("ListMultipartUploads") == 1, polled
+    assert sorted(row.cells[0] for row in view.rows) == [
+        f"open upload: {key}" for key in sorted([first, second, "oms/OMS-last-week.bak"])]
+    # The backup's own uploads, its two stripes, are what a listing of its key finds.
+    assert together.model_dump(exclude={"taken_at"}) == alone.model_dump(exclude={"taken_at"})
+    assert sorted(u.key for u in together.uploads) == [first, second]
