@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from support.audit import log_entries
+from support.processes import running
 from support.waiting import eventually, eventually_timed
 from test_ui_tmux import COCKPIT, TMUX, Tmux, apps_pane_live
 
@@ -73,15 +74,6 @@ def tmux_servers(isolated_from_this_machine: None, tmp_path: Path) -> Iterator[
             server.kill()
 
 
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie (its parent, the tmux server, is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
 def pid_in(path: Path) -> int | None:
     try:
         text = path.read_text().strip()
@@ -122,7 +114,7 @@ def test_a_driver_whose_terminal_is_killed_always_ends(
         time.sleep(max(0.0, start + kill_after - time.monotonic()))
         served += children(pid)
         tmux.kill()
-        _, took = eventually_timed(lambda p=pid: alive(p), lambda up: not up,
+        _, took = eventually_timed(lambda p=pid: running(p), lambda up: not up,
                                       within=GONE_WITHIN_S,
                                       what=f"round {round_} (seed {seed}): the cockpit (pid "
                                            f"{pid}) gone after its tmux was killed "
@@ -142,7 +134,7 @@ def test_a_driver_whose_terminal_is_killed_always_ends(
                                   capture_output=True, text=True, timeout=60)
         assert verified.returncode == 0, (seed, round_, verified.stdout)
     # The cockpit tells its estate to stop and does not wait for it: each ends by itself.
-    eventually(lambda: [p for p in served if alive(p)], lambda left: not left,
+    eventually(lambda: [p for p in served if running(p)], lambda left: not left,
                within=GONE_WITHIN_S, what=f"the {len(served)} served estates gone")
     print(f"{ROUNDS}/{ROUNDS} ended; {opened} had opened a session; "
           f"{time.monotonic() - started:.0f}s in all")
@@ -168,7 +160,7 @@ def test_a_demo_driver_killed_outright_takes_its_estate_with_it(
     estate = children(pid)
     assert estate, "the demo's estate is not the driver's child"
     os.kill(pid, signal.SIGKILL)
-    eventually(lambda: [p for p in estate if alive(p)], lambda left: not left,
+    eventually(lambda: [p for p in estate if running(p)], lambda left: not left,
                within=GONE_WITHIN_S, what="the demo's estate gone after its driver was killed")
 
 

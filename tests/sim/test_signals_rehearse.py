@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import processes
 from support.audit import log_entries
 from support.plans import PLANS
 from support.waiting import eventually
@@ -312,15 +313,6 @@ def test_a_session_estate_whose_folder_is_removed_stops_at_once(
     assert sim_folders(tmpdir_env) == []
 
 
-def _running(pid: int) -> bool:
-    """Not gone and not a zombie (once orphaned, init reaps it when it likes)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
 # A driver in miniature: it starts the estate as the demo's driver does, tied to itself,
 # says the estate's pid, and waits to be killed.
 TIED_DRIVER = """
@@ -349,16 +341,16 @@ def test_an_estate_tied_to_its_driver_stops_once_that_driver_is_killed_outright(
     estate = int(driver.stdout.readline())
     try:
         if when == "serving":
-            eventually(lambda: (endpoints.exists(), _running(estate)),
+            eventually(lambda: (endpoints.exists(), processes.running(estate)),
                        lambda seen: seen[0] or not seen[1], within=60,
                        what="the tied estate serving (its endpoints file)")
             assert endpoints.exists(), errors.read_text()
         driver.kill()
         driver.wait(timeout=30)
-        eventually(lambda: _running(estate), lambda up: not up, within=30,
+        eventually(lambda: processes.running(estate), lambda up: not up, within=30,
                    what=f"the estate ({when} when its driver was killed) gone")
     finally:
-        if _running(estate):
+        if processes.running(estate):
             os.kill(estate, signal.SIGKILL)
     assert errors.read_text() == ""  # stopped, not refused (an option it did not know)
     assert not endpoints.exists()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from support.processes import running
 from support.waiting import eventually
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class Served:
         browser."""
         found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
                                text=True, check=False)
-        return [pid for pid in map(int, found.stdout.split()) if _alive(pid)]
+        return [pid for pid in map(int, found.stdout.split()) if running(pid)]
 
 
 @contextmanager
@@ -103,17 +104,8 @@ def served(session: Path, bind: str, output: Path) -> Iterator[Served]:
         finally:
             process.kill()  # no-op when it ended; the test still fails on the wait above
             process.wait()
-    eventually(lambda: [pid for pid in watchers if _alive(pid)], lambda alive: not alive,
+    eventually(lambda: [pid for pid in watchers if running(pid)], lambda alive: not alive,
                within=10, what="the server's watcher processes ended with it")
-
-
-def _alive(pid: int) -> bool:
-    """Running: a zombie (ended, not yet reaped by whoever inherited it) is not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 @contextmanager
