@@ -150,6 +150,11 @@ def served_sim(plan_file: Path, workdir: Path, *, speed: float = 1.0,
         _stop(proc)
 
 
+def served_pid(endpoints: Path) -> int:
+    """The pid of the sim serving at `endpoints` (its endpoints file says it)."""
+    return int(json.loads(endpoints.read_text(encoding="utf-8"))["pid"])
+
+
 def _wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not path.exists():

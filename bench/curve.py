@@ -54,6 +54,7 @@ from bench.common import (
     note,
     percentile,
     report,
+    served_pid,
     served_sim,
     vm_rss_mb,
 )
@@ -132,10 +133,6 @@ def join_databases(driver: Driver, scale: Scale, join: bool) -> int:
     note(f"{scale.databases} databases backed up, restored and joined in "
          f"{time.monotonic() - began:.0f} s; failed: {failed[:3] or 'none'}")
     return len(failed)
-
-
-def served_pid(endpoints: Path) -> int:
-    return int(json.loads(endpoints.read_text(encoding="utf-8"))["pid"])
 
 
 def measure_preset(name: str, runs: int, presses: int, cycles: int,

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import signal
@@ -42,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure, median, note, percentile, report, served_sim
+from bench.common import Figure, median, note, percentile, report, served_pid, served_sim
 from bench.frames import FrameWatch, check_on_screen, wait_for_panes
 from bench.harness import Driver, bench_settings, open_driver
 from bench.scale import PRESETS, RESOLVERS, aws_ids, build, group_ids
@@ -151,7 +150,7 @@ def measure(changes: int, weather: bool, seed: int, preset: str = "10x") -> list
         flips = ["--flips", f"{target[0]},{target[1]},{RESOLVERS[0]}"]
         with served_sim(plan_file, Path(tmp), faults=faults, extra=flips) as endpoints, \
                 open_driver(plan_file, Path(tmp) / "session", endpoints=endpoints) as driver:
-            sim_pid = int(json.loads(endpoints.read_text())["pid"])
+            sim_pid = served_pid(endpoints)
             samples, poll_s = asyncio.run(drive(driver, sim_pid, target, changes, seed))
     note(f"changes not shown within the timeout: {samples.missed}")
     return figures(samples, poll_s, preset)
