@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 NAMESPACE = "AWS/ApplicationELB"
+# "Each request is also limited to no more than 1000 different metrics" (PutMetricData,
+# CloudWatch API Reference): the backlog goes in requests of at most that many points.
+MAX_POINTS_A_REQUEST = 1000
 REQUESTS_PER_MINUTE = 600
 BACKLOG_MINUTES = 30
 MINUTE_S = 60.0
@@ -29,9 +32,11 @@ class AlbMetrics:
         self._thread = threading.Thread(target=self._loop, daemon=True, name="sim-alb-metrics")
 
     def start(self) -> None:
+        # The half hour at once, as a publisher catching up would send it: one request an
+        # ALB rather than one a minute (the backlog was a tenth of the demo's start).
         now = datetime.now(UTC).replace(second=0, microsecond=0)
-        for minutes_ago in range(BACKLOG_MINUTES, 0, -1):
-            self._publish(now - timedelta(minutes=minutes_ago))
+        backlog = [now - timedelta(minutes=ago) for ago in range(BACKLOG_MINUTES, 0, -1)]
+        self._publish(*backlog)
         self._thread.start()
 
     def stop(self) -> None:
@@ -43,13 +48,17 @@ class AlbMetrics:
         while not self._stop.wait(MINUTE_S):
             self._publish(datetime.now(UTC).replace(second=0, microsecond=0))
 
-    def _publish(self, minute: datetime) -> None:
+    def _publish(self, *minutes: datetime) -> None:
         errors = round(REQUESTS_PER_MINUTE * self._error_percent / 100)
         for dimension in self._dimensions:
-            data = [_point("RequestCount", dimension, minute, REQUESTS_PER_MINUTE)]
-            if errors:  # an ALB publishes no 5xx count for a minute without any
-                data.append(_point("HTTPCode_ELB_5XX_Count", dimension, minute, errors))
-            self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
+            data = []
+            for minute in minutes:
+                data.append(_point("RequestCount", dimension, minute, REQUESTS_PER_MINUTE))
+                if errors:  # an ALB publishes no 5xx count for a minute without any
+                    data.append(_point("HTTPCode_ELB_5XX_Count", dimension, minute, errors))
+            for first in range(0, len(data), MAX_POINTS_A_REQUEST):
+                self._cloudwatch.put_metric_data(
+                    Namespace=NAMESPACE, MetricData=data[first:first + MAX_POINTS_A_REQUEST])
 
 
 def _point(metric: str, dimension: str, minute: datetime, value: float) -> dict[str, Any]:
