@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from cockpit.sim.elb_health import GroupHealth
@@ -29,6 +30,7 @@ def install() -> None:
         _skip_default_images()
         _read_models_faster()
         _read_regions_once()
+        _offerings_when_asked()  # before anything imports moto's EC2 module
         _match_tags_by_value()
         _hook_target_health()
         _hook_route53()
@@ -74,6 +76,82 @@ def _read_regions_once() -> None:
         return list(remembered(service_name, partition_name, allow_non_regional))
 
     Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
+
+
+OFFERINGS_DIR = "/instance_type_offerings/"
+
+
+def _offerings_when_asked() -> None:
+    """moto reads every region's instance-type offerings (some ninety gzipped JSON files)
+    as its EC2 module imports: a third of a second of every sim's start, for RunInstances'
+    check of a placement's zone (and DescribeInstanceTypeOfferings, which the cockpit
+    never calls) in one region. Each region's list is read the first time it is looked
+    at instead. Nothing changes if moto's EC2 module is already imported."""
+    import importlib
+    import sys
+
+    if "moto.ec2.models.instance_types" in sys.modules:
+        return
+    from moto.utilities import utils
+
+    read = utils.load_resource
+    deferred: list[_OfferingsOnDemand] = []
+
+    def load_resource(resource: str) -> Any:
+        if OFFERINGS_DIR not in resource:
+            return read(resource)
+        deferred.append(_OfferingsOnDemand(resource, read))
+        return deferred[-1]
+
+    utils.load_resource = load_resource  # what the module binds as it imports
+    try:
+        importlib.import_module("moto.ec2.models.instance_types")
+    finally:
+        utils.load_resource = read
+    for offerings in deferred:  # moto's own loop over them at import found them empty
+        offerings.arm()
+
+
+class _OfferingsOnDemand(list[dict[str, Any]]):
+    """One region's offerings, read from moto's file when first looked at, each marked with
+    its location type as moto marks them (the folder they are in)."""
+
+    def __init__(self, resource: str, read: Any) -> None:
+        super().__init__()
+        self._resource, self._read = resource, read
+        self._location_type = resource.split(OFFERINGS_DIR, 1)[1].split("/", 1)[0]
+        self._armed = self._filled = False
+        self._lock = threading.Lock()
+
+    def arm(self) -> None:
+        self._armed = True
+
+    def _fill(self) -> None:
+        if self._filled or not self._armed:
+            return
+        with self._lock:
+            if not self._filled:
+                offerings = self._read(self._resource)
+                for offering in offerings:
+                    offering["LocationType"] = self._location_type
+                super().extend(offerings)
+                self._filled = True
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._fill()
+        return super().__len__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._fill()
+        return super().__getitem__(index)
+
+    def __contains__(self, item: object) -> bool:
+        self._fill()
+        return super().__contains__(item)
 
 
 def _match_tags_by_value() -> None:
