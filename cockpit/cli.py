@@ -597,10 +597,11 @@ def demo(session_dir: Path | None) -> None:
 
 def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
            take_over: bool = False) -> int:
-    loaded, folder = load_plan_or_exit(plan_file), folder_for(session_dir, plan_file)
-    settings = settings_or_exit()
+    settings, folder = settings_or_exit(), folder_for(session_dir, plan_file)
     _warn_if_not_multiplexed()
-    early = _start_sim_early(loaded.path, folder.path, choice, settings.sim.linger_s)
+    # The estate first: it loads the plan itself, so its start need not wait for ours.
+    early = _start_sim_early(plan_file, folder.path, choice, settings.sim.linger_s)
+    loaded = _load_plan_or_discard(plan_file, early)
     from cockpit.session.opening import DriverOpening
     from cockpit.ui.app import drive, make_opening_app
 
@@ -634,6 +635,17 @@ def _start_sim_early(plan_file: Path, session_dir: Path, choice: EstateChoice,
 
     request = request_for(choice, plan_file, session_dir, linger_s)
     return None if request is None else start_for_session(request)
+
+
+def _load_plan_or_discard(plan_file: Path, early: ServedSim | None) -> LoadedPlan:
+    """The plan; one that does not load stops the estate just started for it, and leaves
+    nothing of it behind (its problems are ours to say)."""
+    try:
+        return load_plan_or_exit(plan_file)
+    except SystemExit:
+        if early is not None and not early.reused:
+            early.discard()
+        raise
 
 
 def _warn_if_not_multiplexed() -> None:

@@ -136,6 +136,16 @@ class ServedSim:
             self._wait_gone(STOP_WAIT_S)
         self._forget()
 
+    def discard(self) -> None:
+        """Stop a sim started for nothing (its plan did not load in the driver): what it
+        said about it is the driver's to say, so neither its errors nor a folder made for
+        it are kept."""
+        self.stop()
+        self.endpoints.with_name(ERRORS).unlink(missing_ok=True)
+        if self.made_folder:
+            with suppress(OSError):
+                self.endpoints.parent.rmdir()
+
     def _forget(self) -> None:
         self.endpoints.unlink(missing_ok=True)
         errors = self.endpoints.with_name(ERRORS)
