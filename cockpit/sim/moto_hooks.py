@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cockpit.sim.elb_health import GroupHealth
@@ -32,6 +32,7 @@ def install() -> None:
         _read_regions_once()
         _offerings_when_asked()  # before anything imports moto's EC2 module
         _match_tags_by_value()
+        _pick_attributes_by_known_keys()
         _hook_target_health()
         _hook_route53()
         _installed = True
@@ -79,6 +80,8 @@ def _read_regions_once() -> None:
 
 
 OFFERINGS_DIR = "/instance_type_offerings/"
+# Field names worked out and kept (a 10x refresh's answers need a few hundred).
+KNOWN_KEYS_KEPT = 20_000
 
 
 def _offerings_when_asked() -> None:
@@ -183,6 +186,40 @@ def _literal_values(values: tuple[str, ...]) -> frozenset[str] | None:
     if any(c in value for value in values for c in "*?[\\"):
         return None
     return frozenset(values)
+
+
+def _pick_attributes_by_known_keys() -> None:
+    """moto writes each answer by looking up, for every field of every object, the names
+    the field may go by on that object (a few alias rules, each an object made per field):
+    two thirds of the sim's interpreter while a 10x refresh's DescribeInstances and
+    DescribeTargetHealth are answered (py-spy). The names depend only on the object's
+    class, the field and the field's shape (its name, serialisation name and parent, fixed
+    once moto has its service model), so each list of names is worked out once. The
+    shapes are keys by identity and held by the cache, so none is mistaken for another."""
+    from moto.core.serialize import AttributePicker, XFormedAttributePicker
+
+    for picker in (AttributePicker, XFormedAttributePicker):
+        picker.get_possible_keys = _known_keys(  # type: ignore[method-assign,assignment]
+            picker.__dict__["get_possible_keys"])
+
+
+def _known_keys(original: Callable[[Any, Any], Iterator[str]]
+                ) -> Callable[[Any, Any], Iterator[str]]:
+    known: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+    @functools.wraps(original)
+    def get_possible_keys(self: Any, context: Any) -> Iterator[str]:
+        shape = context.shape
+        key = (type(self), tuple(self.alias_providers), type(context.obj), context.key, shape,
+               getattr(shape, "parent", None))
+        names = known.get(key)
+        if names is None:
+            names = tuple(original(self, context))
+            if len(known) < KNOWN_KEYS_KEPT:
+                known[key] = names
+        return iter(names)
+
+    return get_possible_keys
 
 
 def _hook_target_health() -> None:
