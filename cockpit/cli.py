@@ -638,11 +638,11 @@ def _start_sim_early(plan_file: Path, session_dir: Path, choice: EstateChoice,
 
 
 def _load_plan_or_discard(plan_file: Path, early: ServedSim | None) -> LoadedPlan:
-    """The plan; one that does not load stops the estate just started for it, and leaves
-    nothing of it behind (its problems are ours to say)."""
+    """The plan; one that does not load (or a Ctrl-C while it loads) stops the estate just
+    started for it, and leaves nothing of it behind (its problems are ours to say)."""
     try:
         return load_plan_or_exit(plan_file)
-    except SystemExit:
+    except BaseException:
         if early is not None and not early.reused:
             early.discard()
         raise
