@@ -1,11 +1,11 @@
 """How a pane's poll reaches the estate from an event loop: waits in parallel, not in threads.
 
 HTTP health checks go out on one pooled `httpx.AsyncClient` (keep-alive to every server)
-and DNS questions on dnspython's async resolver, up to QUESTIONS_AT_ONCE of them in flight
-at once. boto3 and pyodbc have no async API: their calls run in one bounded pool of
-threads, so a 100x estate cannot start hundreds of threads, and an identical call already
-in flight is joined rather than made again, so panes polled at the same moment never
-repeat a call.
+and each resolver's DNS questions on one socket, read with dnspython (`dns_socket`), up to
+QUESTIONS_AT_ONCE of them in flight at once. boto3 and pyodbc have no async API: their
+calls run in one bounded pool of threads, so a 100x estate cannot start hundreds of
+threads, and an identical call already in flight is joined rather than made again, so
+panes polled at the same moment never repeat a call.
 """
 
 from __future__ import annotations
