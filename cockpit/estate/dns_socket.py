@@ -125,11 +125,12 @@ def _expire(waiting: asyncio.Future[bytes]) -> None:
 def _read(name: str, rtype: str, reply: asyncio.Future[bytes]) -> Reply:
     if reply.cancelled() or reply.exception() is not None:
         return ASK_AGAIN
-    if not reply.result():
+    wire = reply.result()
+    if not wire:
         return TIMED_OUT
     query = _query(name, rtype)[0]
     try:
-        response = dns.message.from_wire(reply.result(), raise_on_truncation=True)
+        response = dns.message.from_wire(wire, raise_on_truncation=True)
     except dns.exception.DNSException:  # a truncated reply is one too: TCP is asked
         return ASK_AGAIN
     if not isinstance(response, dns.message.QueryMessage) or \

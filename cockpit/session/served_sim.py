@@ -85,6 +85,7 @@ class ServedSim:
     made_folder: bool = False  # the session folder was made for it: gone with it if empty
     _ready: bool = False
     _waited_for: bool = True  # stop() waits until it is gone (not after let_go)
+    _keep_errors: bool = True  # what it said is kept (not after discard)
 
     @classmethod
     def found_at(cls, endpoints: Path) -> ServedSim | None:
@@ -140,17 +141,15 @@ class ServedSim:
         """Stop a sim started for nothing (its plan did not load in the driver): what it
         said about it is the driver's to say, so neither its errors nor a folder made for
         it are kept."""
+        self._keep_errors = False
         self.stop()
-        self.endpoints.with_name(ERRORS).unlink(missing_ok=True)
-        if self.made_folder:
-            with suppress(OSError):
-                self.endpoints.parent.rmdir()
 
     def _forget(self) -> None:
         self.endpoints.unlink(missing_ok=True)
         errors = self.endpoints.with_name(ERRORS)
         with suppress(OSError):
-            if errors.stat().st_size == 0:  # kept only when it says something
+            # kept only when it says something, and it is not the driver's to say
+            if not self._keep_errors or errors.stat().st_size == 0:
                 errors.unlink()
         if self.made_folder:
             with suppress(OSError):  # not empty: a session was opened in it, and stays

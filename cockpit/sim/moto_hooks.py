@@ -119,7 +119,7 @@ class _OfferingsOnDemand(list[dict[str, Any]]):
     """One region's offerings, read from moto's file when first looked at, each marked with
     its location type as moto marks them (the folder they are in)."""
 
-    def __init__(self, resource: str, read: Any) -> None:
+    def __init__(self, resource: str, read: Callable[[str], Any]) -> None:
         super().__init__()
         self._resource, self._read = resource, read
         self._location_type = resource.split(OFFERINGS_DIR, 1)[1].split("/", 1)[0]
