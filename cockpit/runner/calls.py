@@ -1,7 +1,8 @@
 """How a pane's poll reaches the estate from an event loop: waits in parallel, not in threads.
 
-HTTP health checks go out on one pooled `httpx.AsyncClient` (keep-alive to every server)
-and each resolver's DNS questions on one socket, read with dnspython (`dns_socket`), up to
+HTTP health checks go out on one kept connection a server, read by h11 (`health_wire`;
+what it cannot read is asked again on one pooled `httpx.AsyncClient`), and each
+resolver's DNS questions on one socket, read with dnspython (`dns_socket`), up to
 QUESTIONS_AT_ONCE of them in flight at once. boto3 and pyodbc have no async API: their
 calls run in one bounded pool of threads, so a 100x estate cannot start hundreds of
 threads, and an identical call already in flight is joined rather than made again, so
@@ -43,6 +44,7 @@ class EstateCalls:
         self.handle = handle
         self._pool = pool
         self._client = client
+        self._wire = http.health_wire()
         self._in_flight: dict[Hashable, asyncio.Future[Any]] = {}
         self._questions = asyncio.Semaphore(QUESTIONS_AT_ONCE)
 
@@ -53,7 +55,11 @@ class EstateCalls:
         pool = ThreadPoolExecutor(BLOCKING_CALLS_AT_ONCE, thread_name_prefix="estate-call")
         try:
             async with http.async_client() as client:
-                yield cls(handle, pool, client)
+                calls = cls(handle, pool, client)
+                try:
+                    yield calls
+                finally:
+                    calls.close_wire()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -71,11 +77,15 @@ class EstateCalls:
 
     async def health(self, servers: list[str]) -> AppHealthSnapshot:
         return await http.check_health_async(self._client, self.handle, servers,
-                                             self._questions)
+                                             self._questions, self._wire)
 
     async def resolve(self, records: list[str],
                       resolvers: list[str] | None = None) -> DnsSnapshot:
         return await dns.resolve_async(self.handle, records, resolvers, self._questions)
 
+    def close_wire(self) -> None:
+        self._wire.close()
+
     async def aclose(self) -> None:
+        self.close_wire()
         await self._client.aclose()

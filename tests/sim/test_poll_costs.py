@@ -78,7 +78,9 @@ def test_health_checks_of_every_server_load_the_ca_bundle_once(
     assert pane.error is None, pane.error
     assert len(pane.rows) == len(plan.estate.app_servers) == 14
     assert all(row.status == "ok" for row in pane.rows), [r.cells for r in pane.rows]
-    assert len(contexts) == 1
+    # One a process at most (its kept connections and httpx's pools share it), none for
+    # plain HTTP on kept connections; before, each server's pool loaded the bundle again.
+    assert len(contexts) <= 1
 
 
 def test_the_reaction_bench_flips_a_target_and_a_resolver_in_a_running_sim(
