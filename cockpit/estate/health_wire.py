@@ -64,6 +64,7 @@ class HealthWire:
                  tls: Callable[[], ssl.SSLContext]) -> None:
         self._connect_s, self._answer_s, self._tls = connect_s, answer_s, tls
         self._lines: dict[tuple[str, str, int], _Line] = {}
+        self._replaced: list[_Line] = []  # still answering a check when replaced
 
     async def get(self, url: str) -> Reply:
         """GET `url` on the server's kept connection (opened if none is)."""
@@ -85,12 +86,26 @@ class HealthWire:
         opened = await self._open(target)
         if not isinstance(opened, _Line):
             return opened
+        replaced = self._lines.get(target.origin)
+        if replaced is not None and replaced is not line:  # opened meanwhile by another check
+            self._let_go(replaced)
         self._lines[target.origin] = opened
         reply = await opened.ask(target, started, self._answer_s)
         return ASK_AGAIN if reply is _STALE else reply
 
+    def _let_go(self, line: _Line) -> None:
+        """Close a connection no longer kept, once its check (if any) has its answer."""
+        for done in [kept for kept in self._replaced if not kept.busy]:
+            done.close()
+        self._replaced = [kept for kept in self._replaced if kept.busy]
+        if line.busy:
+            self._replaced.append(line)
+        else:
+            line.close()
+
     def close(self) -> None:
-        lines, self._lines = list(self._lines.values()), {}
+        lines, self._lines = [*self._lines.values(), *self._replaced], {}
+        self._replaced = []
         for line in lines:
             line.close()
 

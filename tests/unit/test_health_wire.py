@@ -53,6 +53,8 @@ class Endpoint:
     def __init__(self) -> None:
         self.connections = 0
         self.requests = 0
+        self.ended = 0
+        self._one_ended = asyncio.Event()
         self._open: list[asyncio.StreamWriter] = []
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -77,6 +79,14 @@ class Endpoint:
             pass
         finally:
             writer.close()
+            self.ended += 1
+            self._one_ended.set()
+
+    async def until_all_ended(self) -> None:
+        """Back once every connection it accepted has been closed."""
+        while self.ended < self.connections:
+            self._one_ended.clear()
+            await self._one_ended.wait()
 
     async def drop_kept(self) -> None:
         """Close every connection from the server's side, as an idle timeout would; back
@@ -198,3 +208,19 @@ def test_what_is_not_plain_http_is_asked_again() -> None:
 
     for url in ("ftp://127.0.0.1/health", "http://user:pw@127.0.0.1/health", "http://[::1"):
         assert asyncio.run(ask(url)) is ASK_AGAIN
+
+
+def test_checks_of_one_server_at_once_are_all_answered_and_every_connection_closed() -> None:
+    async def checks() -> tuple[list[AppHealth], int]:
+        async with endpoint() as (served, base), _client() as client:
+            wire = http.health_wire()
+            results = await asyncio.gather(*(_check(client, base + "/healthy", wire)
+                                             for _ in range(3)))
+            results.append(await _check(client, base + "/healthy", wire))
+            wire.close()
+            await asyncio.wait_for(served.until_all_ended(), 5)
+            return list(results), served.connections
+
+    results, connections = asyncio.run(checks())
+    assert [r.status for r in results] == [200] * 4, results
+    assert connections >= 2  # each opened its own; none is left open by the wire
