@@ -53,15 +53,14 @@ class EstateCalls:
     async def opened(cls, handle: EstateHandle) -> AsyncIterator[EstateCalls]:
         """Calls with a pool and a client of their own, closed at the end (one-off polls)."""
         pool = ThreadPoolExecutor(BLOCKING_CALLS_AT_ONCE, thread_name_prefix="estate-call")
+        calls = cls(handle, pool, http.async_client())
         try:
-            async with http.async_client() as client:
-                calls = cls(handle, pool, client)
-                try:
-                    yield calls
-                finally:
-                    calls.close_wire()
+            yield calls
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            try:
+                await calls.aclose()
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     async def blocking(self, key: tuple[Hashable, ...], call: Callable[..., T],
                        *args: Any) -> T:
@@ -83,9 +82,6 @@ class EstateCalls:
                       resolvers: list[str] | None = None) -> DnsSnapshot:
         return await dns.resolve_async(self.handle, records, resolvers, self._questions)
 
-    def close_wire(self) -> None:
-        self._wire.close()
-
     async def aclose(self) -> None:
-        self.close_wire()
+        self._wire.close()
         await self._client.aclose()
