@@ -31,7 +31,8 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from cockpit.audit.segments import segment_name
 from cockpit.estate.errors import describe_error
@@ -198,6 +199,8 @@ class MirrorPublisher:
             path = closed if closed.exists() else self.folder.panes
             try:
                 with path.open("rb") as part:
+                    if path != closed and _rotated_since(closed, part):
+                        continue  # the live part we opened is the next one: read the closed
                     part.seek(self._pane_offset)
                     data = part.read(PANE_CHUNK_MAX)
             except FileNotFoundError:
@@ -278,6 +281,16 @@ def _remember_published(folder: SessionFolder, progress: dict[str, Any]) -> None
     finally:
         os.close(fd)
     os.replace(tmp, folder.mirrored)
+
+
+def _rotated_since(closed: Path, opened: BinaryIO) -> bool:
+    """The part being read was closed (renamed) between looking for it and opening the live
+    part, so what was opened is a new live part: reading it at the closed part's offset
+    would publish another part's bytes under this one's name."""
+    try:
+        return closed.stat().st_ino != os.fstat(opened.fileno()).st_ino
+    except FileNotFoundError:
+        return False  # not closed yet: the live part opened is this one
 
 
 def pane_chunk_name(part: int, offset: int) -> str:
