@@ -20,6 +20,7 @@ import boto3
 import httpx
 
 from cockpit.estate.handle import Endpoints
+from cockpit.estate.http import tls_context
 from cockpit.estate.service_models import whole_botocore_session
 from cockpit.plan.models import AppServer, DnsRecord, Estate, HostedZone, Plan
 from cockpit.sim import moto_hooks
@@ -170,7 +171,7 @@ class SimEstate:
         self._moto = AwsServer(AwsWeather())  # calm while the sim seeds; weather comes after
         self._moto.start()
         self._endpoint = self._moto.endpoint
-        httpx.post(f"{self._endpoint}/moto-api/reset", timeout=10)
+        httpx.post(f"{self._endpoint}/moto-api/reset", timeout=10, verify=tls_context())
 
     def _bring_weather(self) -> None:
         """The faults that make AWS slow, throttled, failing, silent or expired."""

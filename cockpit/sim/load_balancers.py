@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from cockpit.estate.http import tls_context
+
 # The pages an ALB answers with when it has no target to give a request to, or the target
 # failed it: status line, title and body as AWS sends them.
 PAGES = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
@@ -73,8 +75,11 @@ class Listener:
         self.name, self.address, self.port, self.pool = name, address, port, pool
         self.fail = fail or FailShare(0.0)
         self.server_header = server_header
+        # The process's one TLS context: each client would load the CA bundle again (50 ms
+        # of the estate's start a listener), though a target is reached over plain HTTP.
         self.client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-                                   trust_env=False, follow_redirects=False)
+                                   trust_env=False, follow_redirects=False,
+                                   verify=tls_context())
         self._turn = itertools.count()
         self._lock = threading.Lock()
         handler = type("Handler", (_ListenerHandler,), {"listener": self})
