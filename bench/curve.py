@@ -158,7 +158,9 @@ def measure_preset(name: str, runs: int, presses: int, cycles: int,
             note(f"{name}: {presses} presses in {time.monotonic() - began:.0f} s, p99 "
                  f"{percentile(pressed.latencies, 99) * 1000:.0f} ms")
             more_refreshes(drv, cycles)
-            rss = vm_rss_mb()
+            # The screen's process and, once the presses had it follow, its poller's.
+            poller = drv.session.polled_apart_by
+            rss = vm_rss_mb() + (vm_rss_mb(poller) if poller is not None else 0.0)
     latencies = [ms(v) for v in pressed.latencies]
     return {
         "preset": name, "refresh_ms": ms(median(walls)), "slowest_ms": ms(slowest_s),
@@ -178,7 +180,7 @@ ROWS: list[tuple[str, str, str]] = [  # key, figure, unit
     ("ratio", "refresh / slowest single call", "x"),
     ("press_p50_ms", "key press to repaint p50", "ms"),
     ("press_p99_ms", "key press to repaint p99", "ms"),
-    ("rss_mb", "driver RSS after the refreshes", "MB"),
+    ("rss_mb", "driver RSS after the refreshes (with its poller)", "MB"),
     ("cpu_s", "CPU per refresh, cockpit's process", "s"),
     ("sim_cpu_s", "CPU per refresh, the sim's process (net of idle)", "s"),
     ("cpu_floor", "the busier process's CPU / slowest call", "x"),
@@ -265,7 +267,7 @@ def figures(results: list[dict[str, Any]]) -> list[Figure]:
         return out
     out.append(report(Figure(f"key press to repaint p99, {last['preset']}",
                              last["press_p99_ms"], "ms", 50.0, "max", "< 50 ms")))
-    out.append(report(Figure(f"driver RSS after {last['refreshes']} refreshes, "
+    out.append(report(Figure(f"driver RSS (with its poller) after {last['refreshes']} refreshes, "
                              f"{last['preset']}", last["rss_mb"], "MB", 120.0, "max")))
     return out
 

@@ -25,6 +25,7 @@ from cockpit.runner.opening import PlanRecord, open_as_driver
 from cockpit.runner.pane_recording import PaneRecorder
 from cockpit.runner.pane_trends import PaneTrends
 from cockpit.runner.panes import PaneView, panes_watched_by
+from cockpit.runner.poll_process import PollProcess, can_poll_apart
 from cockpit.runner.poller import PanePoller
 from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
@@ -59,6 +60,9 @@ class DriverSession(ReadsFolder):
         self._panes: dict[str, PaneView] = {}
         self._lock = threading.Lock()
         self._poller: PanePoller | None = None
+        self._apart: PollProcess | None = None  # the poller the screen follows, if apart
+        # A poller process made while the estate opened, for the screen to follow.
+        self.poll_child: PollProcess | None = None
         self._show_pane: Callable[[PaneView], None] | None = None
         self._watched: tuple[int, set[str]] = (-1, set())
 
@@ -86,11 +90,15 @@ class DriverSession(ReadsFolder):
 
     @property
     def warnings(self) -> list[str]:
-        poller = self._poller
-        if poller is None or poller.write_problem is None:
-            return self.runner.warnings
-        return [*self.runner.warnings,
-                f"state.json not written (watchers see older panes): {poller.write_problem}"]
+        said = list(self.runner.warnings)
+        apart = self._apart
+        if apart is not None and apart.problem is not None:
+            said.append(apart.problem)
+        for poller in (self._poller, apart):
+            if poller is not None and poller.write_problem is not None:
+                said.append("state.json not written (watchers see older panes): "
+                            f"{poller.write_problem}")
+        return said
 
     def view(self) -> SessionView:
         with self._lock:
@@ -126,14 +134,47 @@ class DriverSession(ReadsFolder):
         """Poll every pane on its own cadence from now on; each view built goes to `show`
         (from the poller's thread: it must only hand the view over)."""
         self._show_pane = show
-        self.poller.follow(cadence)
+        self._following().follow(cadence)
+
+    def _following(self) -> PollProcess | PanePoller:
+        """The poller the screen follows: a process of its own where the estate can be
+        reached from one (the screen's keys then never wait for a poll), else this
+        process's."""
+        with self._lock:
+            if self._apart is None and can_poll_apart(self.handle.endpoints):
+                child, self.poll_child = self.poll_child or PollProcess(), None
+                child.open(self.handle.estate, self.handle.endpoints, self.plan,
+                           run_state=self.runner.state,
+                           run_mark=lambda: len(self.runner.entries),
+                           on_view=self._settle, persist=self._publish_panes,
+                           in_process=lambda: self.poller)
+                self._apart = child
+            if self._apart is not None:
+                return self._apart
+        return self.poller
+
+    @property
+    def polled(self) -> dict[str, int]:
+        """How many views of each pane the poller the screen follows has built."""
+        apart = self._apart
+        if apart is not None and apart.problem is None:
+            return dict(apart.polled)
+        return dict(self.poller.polled)
+
+    @property
+    def polled_apart_by(self) -> int | None:
+        """The pid of the process polling the panes the screen follows; None while this
+        process does (never followed, an estate simulated here, or the child died)."""
+        apart = self._apart
+        return apart.pid if apart is not None and apart.problem is None else None
 
     def stop_following_panes(self) -> None:
         self._show_pane = None
         with self._lock:
-            poller = self._poller
-        if poller is not None:
-            poller.unfollow()
+            pollers = (self._poller, self._apart)
+        for poller in pollers:
+            if poller is not None:
+                poller.unfollow()
 
     def _settle(self, view: PaneView) -> PaneView:
         """On the poller's loop: what the pane shows now, recorded for replay when it
@@ -283,9 +324,10 @@ class DriverSession(ReadsFolder):
         # The poller first: no view may land (and be recorded or published) after the
         # session's last word.
         with self._lock:
-            poller = self._poller
-        if poller is not None:
-            poller.close()
+            pollers = (self._apart, self.poll_child, self._poller)
+        for poller in pollers:
+            if poller is not None:
+                poller.close()
         try:
             self.runner.close(hangup=self.hung_up, wait_s=wait_s)
         finally:
@@ -385,14 +427,40 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                         ask_manual: ManualPrompt | None = None,
                         close_wait_s: float = 30.0,
                         abandon: Callable[[], str | None] | None = None,
-                        early: ServedSim | None = None,
+                        early: ServedSim | None = None, poll_apart: bool = False,
                         ) -> Iterator[DriverSession]:
     """Open the estate and drive a session on it; at the end the session is closed on the
     record (a running step first brought to its end), then the estate. `abandon` is asked
     once the estate is open, before the lock is taken: a reason means no session is opened
     (OpeningCancelled), and the estate is stopped again. `early` is the session's served
-    sim, started before this was called (`served_sim.start_for_session`)."""
+    sim, started before this was called (`served_sim.start_for_session`). `poll_apart`:
+    a screen will follow the panes, so the process that polls them starts now, beside the
+    estate (an estate simulated in this process is polled from this process)."""
     settings = settings or CockpitSettings()
+    in_here = choice.sim and not (choice.apart or choice.lasting)
+    with _spare_poller(poll_apart and not in_here) as spare, \
+            _opened(loaded, folder, choice, settings, take_over, ask_manual, close_wait_s,
+                    abandon, early) as session:
+        session.poll_child = spare.pop() if spare else None
+        yield session
+
+
+@contextmanager
+def _spare_poller(wanted: bool) -> Iterator[list[PollProcess]]:
+    """A poller process for the session to take; closed here if it did not."""
+    spare = [PollProcess()] if wanted else []
+    try:
+        yield spare
+    finally:
+        for child in spare:
+            child.close()
+
+
+@contextmanager
+def _opened(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice,
+            settings: CockpitSettings, take_over: bool, ask_manual: ManualPrompt | None,
+            close_wait_s: float, abandon: Callable[[], str | None] | None,
+            early: ServedSim | None) -> Iterator[DriverSession]:
     choice = replace(choice, plan_sha256=loaded.sha256,
                      served_for=request_for(choice, loaded.path, folder.path,
                                             settings.sim.linger_s))
