@@ -4,22 +4,23 @@ In the driver's process the poller's threads (botocore's XML, h11, dnspython, th
 out) took turns with the screen for one interpreter: with every pane polled each second a
 key press waited 45-57 ms for its frame at p99, and 15 ms with the polling paused. Here a
 child process runs the same `PanePoller`, on a read-only handle of its own (a poll only
-reads), and each view it builds comes back over a pipe, where the driver settles it as it
+reads), and each view it builds comes back over a socket, where the driver settles it as it
 settled its own: recorded, published to `state.json`, shown. What the child needs of the
 driver is sent when it changes: each pane's interval now, and the run state (the DNS pane
 reads which switch has been made).
 
-The child ends when its pipe closes, so a driver killed outright leaves no poller behind;
-it ignores the terminal's Ctrl-C and hang-up, which are the driver's to act on. A child
-that dies is said in `problem`, and the panes go on being polled in the driver's process.
+The child ends when its socket closes, so a driver killed outright leaves no poller
+behind; it runs in a session of its own, so the terminal's Ctrl-C and hang-up reach only
+the driver, which acts on them and then closes it. A child that dies is said in
+`problem`, and the panes go on being polled in the driver's process.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import pickle
-import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Hashable
 from multiprocessing.connection import Connection
@@ -35,7 +36,7 @@ CLOSE_WAIT_S = 5.0  # a child that does not end on its own by then is killed
 
 
 def can_poll_apart(endpoints: Endpoints) -> bool:
-    """A child can reach this estate only through what a pipe carries: addresses and
+    """A child can reach this estate only through what a socket carries: addresses and
     credentials, not the connections of a simulated estate living in this process."""
     try:
         pickle.dumps(endpoints)
@@ -62,12 +63,16 @@ class PollProcess:
         self._cadence: Cadence | None = None
         self._closed = threading.Event()
         self._send_lock = threading.Lock()
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-        self._conn, theirs = context.Pipe()
-        self._process = context.Process(target=serve_polls, args=(theirs,),
-                                        name="cockpit-pane-poller", daemon=True)
-        self._process.start()
+        ours, theirs = socket.socketpair()
+        # A fresh interpreter (never a fork of this threaded one), in a session of its own
+        # (the terminal's Ctrl-C and hang-up are the driver's to act on), its output
+        # nowhere (the terminal is the screen's).
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
         theirs.close()
+        self._conn = Connection(ours.detach())  # the connection owns the descriptor now
         self._reader: threading.Thread | None = None
 
     def open(self, estate: Estate, endpoints: Endpoints, plan: Plan, *,
@@ -81,7 +86,7 @@ class PollProcess:
         self._reader.start()
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self._process.pid
 
     @property
@@ -111,10 +116,11 @@ class PollProcess:
             return
         self._closed.set()
         self._send(("close",))
-        self._process.join(CLOSE_WAIT_S)
-        if self._process.is_alive():
+        try:
+            self._process.wait(CLOSE_WAIT_S)
+        except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.join(CLOSE_WAIT_S)
+            self._process.wait(CLOSE_WAIT_S)
         self._conn.close()
         if self._reader is not None:
             self._reader.join(CLOSE_WAIT_S)
@@ -169,7 +175,7 @@ class PollProcess:
             self._on_view(view)
             if self._conn.poll():  # more views waiting: one write covers them all
                 return
-        except Exception:  # one view's fault, or the pipe closed meanwhile (the next read
+        except Exception:  # one view's fault, or the socket closed meanwhile (the next read
             return  # ends): as in a poll in this process, never the end of the panes
         try:
             self._persist()
@@ -180,8 +186,11 @@ class PollProcess:
 
     def _take_over(self) -> None:
         """The child died: say so, and poll from this process from now on."""
-        self._process.join(CLOSE_WAIT_S)
-        self.problem = (f"the panes' poller process ended (exit code {self._process.exitcode}); "
+        try:
+            code: int | None = self._process.wait(CLOSE_WAIT_S)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.problem = (f"the panes' poller process ended (exit code {code}); "
                         "the panes are polled in the driver's process")
         self._fallback = self._in_process()
         if self._cadence is not None:
@@ -199,9 +208,8 @@ def _interval(cadence: Cadence, pane: str) -> float | None:
 
 
 def serve_polls(conn: Connection) -> None:
-    """The child's life: ready itself, then poll as the driver says until the pipe closes
+    """The child's life: ready itself, then poll as the driver says until the socket closes
     or says close."""
-    _leave_the_terminal()
     _read_ahead()
     try:
         message = conn.recv()
@@ -255,12 +263,5 @@ def _obey(conn: Connection, poller: PanePoller, told: dict[str, Any]) -> None:
             told[kind] = message[1]
 
 
-def _leave_the_terminal() -> None:
-    """Ctrl-C and a hang-up are the driver's to act on (it records them, then closes this
-    pipe); and the screen is the driver's: nothing of this process may be written on it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)
-    os.dup2(quiet, 2)
-    os.close(quiet)
+if __name__ == "__main__":
+    serve_polls(Connection(int(sys.argv[1])))
