@@ -98,6 +98,7 @@ async def _presses(app: Any, driver: Driver, count: int, presses: Presses,
 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_panes(app, pilot)
+        await _polled_apart(driver)
         runbook = app.screen.query_one(Runbook)
         runbook.focus()
         await pilot.pause()
@@ -111,6 +112,17 @@ async def _presses(app: Any, driver: Driver, count: int, presses: Presses,
         took = time.perf_counter() - started
         app.exit()
     return presses, took
+
+
+async def _polled_apart(driver: Driver, timeout_s: float = 30.0) -> None:
+    """The steady state: the first views come from the driver's own poller while its
+    poller process starts; the presses begin once that process polls (or never does)."""
+    waited = 0.0
+    while driver.session.polled_apart_by is None and waited < timeout_s:
+        await asyncio.sleep(0.05)
+        waited += 0.05
+    apart = driver.session.polled_apart_by is not None
+    note(f"panes polled by {'a process of their own' if apart else 'the driver itself'}")
 
 
 def _direction(runbook: Any, going_down: bool) -> bool:

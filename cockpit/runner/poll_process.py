@@ -49,10 +49,11 @@ class PollProcess:
     """A child process that polls the panes; `open` gives it the estate, `close` ends it
     (idempotent).
 
-    Made before the estate is known (the child imports and reads ahead while the estate
-    opens), then opened: `on_view` settles each view in this process (from the reader's
-    thread, quickly), `persist` writes what was settled once no more views wait to be
-    read, and `in_process` makes the poller that takes over if the child dies."""
+    The child imports and reads ahead first (1.5 s of CPU), then says it is `ready`; the
+    screen's panes are polled in the driver's process until then. `open` gives it the
+    estate: `on_view` settles each view in this process (from the reader's thread,
+    quickly), `persist` writes what was settled once no more views wait to be read, and
+    `in_process` makes the poller that takes over if the child dies."""
 
     def __init__(self) -> None:
         self.took_s: dict[str, float] = {}
@@ -73,7 +74,10 @@ class PollProcess:
             start_new_session=True)
         theirs.close()
         self._conn = Connection(ours.detach())  # the connection owns the descriptor now
-        self._reader: threading.Thread | None = None
+        self.ready = threading.Event()
+        self._when_ready: list[Callable[[], None]] = []
+        self._reader = threading.Thread(target=self._read, name="pane-views", daemon=True)
+        self._reader.start()
 
     def open(self, estate: Estate, endpoints: Endpoints, plan: Plan, *,
              run_state: Callable[[], RunState], run_mark: Callable[[], Hashable],
@@ -82,8 +86,15 @@ class PollProcess:
         self._run_state, self._run_mark = run_state, run_mark
         self._on_view, self._persist, self._in_process = on_view, persist, in_process
         self._send(("open", estate, endpoints, plan, run_state()))
-        self._reader = threading.Thread(target=self._read, name="pane-views", daemon=True)
-        self._reader.start()
+
+    def when_ready(self, then: Callable[[], None]) -> None:
+        """`then()` once the child is ready (at once if it is; from the reader's thread if
+        not); never if it dies first."""
+        with self._send_lock:
+            if not self.ready.is_set():
+                self._when_ready.append(then)
+                return
+        then()
 
     @property
     def pid(self) -> int:
@@ -122,8 +133,7 @@ class PollProcess:
             self._process.kill()
             self._process.wait(CLOSE_WAIT_S)
         self._conn.close()
-        if self._reader is not None:
-            self._reader.join(CLOSE_WAIT_S)
+        self._reader.join(CLOSE_WAIT_S)
         if self._fallback is not None:
             self._fallback.close()
 
@@ -164,8 +174,17 @@ class PollProcess:
                 break
             if message[0] == "view":
                 self._settle(message[1], message[2])
+            elif message[0] == "ready":
+                self._now_ready()
         if not self._closed.is_set():
             self._take_over()
+
+    def _now_ready(self) -> None:
+        with self._send_lock:
+            self.ready.set()
+            waiting, self._when_ready = self._when_ready, []
+        for then in waiting:
+            then()
 
     def _settle(self, view: PaneView, took_s: float | None) -> None:
         if took_s is not None:
@@ -211,6 +230,7 @@ def serve_polls(conn: Connection) -> None:
     """The child's life: ready itself, then poll as the driver says until the socket closes
     or says close."""
     _read_ahead()
+    conn.send(("ready",))
     try:
         message = conn.recv()
     except (EOFError, OSError):
@@ -238,8 +258,8 @@ def serve_polls(conn: Connection) -> None:
 
 
 def _read_ahead() -> None:
-    """What the first poll would read, read while the estate opens: the AWS service
-    models, and httpx's transport."""
+    """What the first poll would read, read before the child says it is ready: the AWS
+    service models, and httpx's transport."""
     from cockpit.estate import http, service_models
 
     service_models.read_ahead()

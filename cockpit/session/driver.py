@@ -24,7 +24,7 @@ from cockpit.runner.milestones import Slip
 from cockpit.runner.opening import PlanRecord, open_as_driver
 from cockpit.runner.pane_recording import PaneRecorder
 from cockpit.runner.pane_trends import PaneTrends
-from cockpit.runner.panes import PaneView, panes_watched_by
+from cockpit.runner.panes import PANES, PaneView, panes_watched_by
 from cockpit.runner.poll_process import PollProcess, can_poll_apart
 from cockpit.runner.poller import PanePoller
 from cockpit.runner.preflight import check_before_opening
@@ -61,8 +61,8 @@ class DriverSession(ReadsFolder):
         self._lock = threading.Lock()
         self._poller: PanePoller | None = None
         self._apart: PollProcess | None = None  # the poller the screen follows, if apart
-        # A poller process made while the estate opened, for the screen to follow.
-        self.poll_child: PollProcess | None = None
+        self._cadence: PaneCadence | None = None
+        self._handed_over = False  # the process polls what the screen follows
         self._show_pane: Callable[[PaneView], None] | None = None
         self._watched: tuple[int, set[str]] = (-1, set())
 
@@ -133,43 +133,61 @@ class DriverSession(ReadsFolder):
     def follow_panes(self, show: Callable[[PaneView], None], cadence: PaneCadence) -> None:
         """Poll every pane on its own cadence from now on; each view built goes to `show`
         (from the poller's thread: it must only hand the view over)."""
-        self._show_pane = show
-        self._following().follow(cadence)
+        self._show_pane, self._cadence = show, cadence
+        apart = self._poller_process()
+        if apart is None:
+            self.poller.follow(cadence)
+            return
+        if not apart.ready.is_set():
+            self.poller.follow(cadence)  # until the process is ready: the first views now
+        apart.when_ready(lambda: self._hand_over(apart, cadence))
 
-    def _following(self) -> PollProcess | PanePoller:
-        """The poller the screen follows: a process of its own where the estate can be
-        reached from one (the screen's keys then never wait for a poll), else this
-        process's."""
+    def _poller_process(self) -> PollProcess | None:
+        """The process that polls the panes the screen follows, started on the first
+        follow (its imports then cost the estate's start nothing); None where the estate
+        cannot be reached from one (simulated in this process)."""
         with self._lock:
             if self._apart is None and can_poll_apart(self.handle.endpoints):
-                child, self.poll_child = self.poll_child or PollProcess(), None
-                child.open(self.handle.estate, self.handle.endpoints, self.plan,
-                           run_state=self.runner.state,
-                           run_mark=lambda: len(self.runner.entries),
-                           on_view=self._settle, persist=self._publish_panes,
-                           in_process=lambda: self.poller)
-                self._apart = child
-            if self._apart is not None:
-                return self._apart
-        return self.poller
+                self._apart = PollProcess()
+                self._apart.open(self.handle.estate, self.handle.endpoints, self.plan,
+                                 run_state=self.runner.state,
+                                 run_mark=lambda: len(self.runner.entries),
+                                 on_view=self._settle, persist=self._publish_panes,
+                                 in_process=lambda: self.poller)
+            return self._apart
+
+    def _hand_over(self, apart: PollProcess, cadence: PaneCadence) -> None:
+        """The process is ready: it polls from now on, unless the screen stopped following
+        (or follows with another cadence) meanwhile."""
+        with self._lock:
+            if self._show_pane is None or self._cadence is not cadence:
+                return
+            in_process = self._poller
+            self._handed_over = True
+        apart.follow(cadence)
+        if in_process is not None:
+            in_process.unfollow()
 
     @property
     def polled(self) -> dict[str, int]:
-        """How many views of each pane the poller the screen follows has built."""
-        apart = self._apart
-        if apart is not None and apart.problem is None:
-            return dict(apart.polled)
-        return dict(self.poller.polled)
+        """How many views of each pane were built for the screen (by either poller)."""
+        counts = dict.fromkeys(PANES, 0)
+        for poller in (self._poller, self._apart):
+            for pane, n in (poller.polled if poller is not None else {}).items():
+                counts[pane] = counts.get(pane, 0) + n
+        return counts
 
     @property
     def polled_apart_by(self) -> int | None:
         """The pid of the process polling the panes the screen follows; None while this
-        process does (never followed, an estate simulated here, or the child died)."""
+        process does (not yet handed over, an estate simulated here, or the child died)."""
         apart = self._apart
-        return apart.pid if apart is not None and apart.problem is None else None
+        if apart is None or not self._handed_over or apart.problem is not None:
+            return None
+        return apart.pid
 
     def stop_following_panes(self) -> None:
-        self._show_pane = None
+        self._show_pane, self._cadence, self._handed_over = None, None, False
         with self._lock:
             pollers = (self._poller, self._apart)
         for poller in pollers:
@@ -324,7 +342,7 @@ class DriverSession(ReadsFolder):
         # The poller first: no view may land (and be recorded or published) after the
         # session's last word.
         with self._lock:
-            pollers = (self._apart, self.poll_child, self._poller)
+            pollers = (self._apart, self._poller)
         for poller in pollers:
             if poller is not None:
                 poller.close()
@@ -427,40 +445,14 @@ def open_driver_session(loaded: LoadedPlan, folder: SessionFolder, choice: Estat
                         ask_manual: ManualPrompt | None = None,
                         close_wait_s: float = 30.0,
                         abandon: Callable[[], str | None] | None = None,
-                        early: ServedSim | None = None, poll_apart: bool = False,
+                        early: ServedSim | None = None,
                         ) -> Iterator[DriverSession]:
     """Open the estate and drive a session on it; at the end the session is closed on the
     record (a running step first brought to its end), then the estate. `abandon` is asked
     once the estate is open, before the lock is taken: a reason means no session is opened
     (OpeningCancelled), and the estate is stopped again. `early` is the session's served
-    sim, started before this was called (`served_sim.start_for_session`). `poll_apart`:
-    a screen will follow the panes, so the process that polls them starts now, beside the
-    estate (an estate simulated in this process is polled from this process)."""
+    sim, started before this was called (`served_sim.start_for_session`)."""
     settings = settings or CockpitSettings()
-    in_here = choice.sim and not (choice.apart or choice.lasting)
-    with _spare_poller(poll_apart and not in_here) as spare, \
-            _opened(loaded, folder, choice, settings, take_over, ask_manual, close_wait_s,
-                    abandon, early) as session:
-        session.poll_child = spare.pop() if spare else None
-        yield session
-
-
-@contextmanager
-def _spare_poller(wanted: bool) -> Iterator[list[PollProcess]]:
-    """A poller process for the session to take; closed here if it did not."""
-    spare = [PollProcess()] if wanted else []
-    try:
-        yield spare
-    finally:
-        for child in spare:
-            child.close()
-
-
-@contextmanager
-def _opened(loaded: LoadedPlan, folder: SessionFolder, choice: EstateChoice,
-            settings: CockpitSettings, take_over: bool, ask_manual: ManualPrompt | None,
-            close_wait_s: float, abandon: Callable[[], str | None] | None,
-            early: ServedSim | None) -> Iterator[DriverSession]:
     choice = replace(choice, plan_sha256=loaded.sha256,
                      served_for=request_for(choice, loaded.path, folder.path,
                                             settings.sim.linger_s))

@@ -72,7 +72,7 @@ class DriverOpening:
                 self.loaded, self.folder, self.choice, settings=self.settings,
                 take_over=self.take_over, ask_manual=self.ask_manual,
                 close_wait_s=self.close_wait_s, abandon=self._abandoned,
-                early=self._early, poll_apart=True))
+                early=self._early))
             with self._state:
                 self.session = session
                 hung_up, stopped_by = self._hung_up, self._stopped_by

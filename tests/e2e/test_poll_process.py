@@ -1,6 +1,7 @@
 """The panes the screen follows are polled in a process of their own, so the screen's keys
-never wait for a poll: started while the estate opens, ended with the driver (even one
-killed outright), and if it dies the driver says so and polls the panes itself."""
+never wait for a poll: the driver polls them itself until that process is ready, which
+ends with the driver (even one killed outright); if it dies the driver says so and polls
+the panes itself again."""
 
 from __future__ import annotations
 
@@ -59,6 +60,13 @@ class Shown:
             return self._changed.wait_for(
                 lambda: {v.pane for v in self.views[start:]} >= set(PANES), WAIT_S)
 
+    def handed_over(self, session: DriverSession) -> int:
+        """Once the poller process polls: how many views had been shown by then."""
+        with self._changed:
+            assert self._changed.wait_for(
+                lambda: session.polled_apart_by is not None, WAIT_S), "never handed over"
+            return len(self.views)
+
 
 @pytest.fixture
 def opened(tmp_path: Path) -> Iterator[DriverSession]:
@@ -76,27 +84,29 @@ def opened(tmp_path: Path) -> Iterator[DriverSession]:
 
 def test_the_followed_panes_are_polled_by_a_process_of_their_own(
         opened: DriverSession) -> None:
-    child = opened.poll_child
-    assert child is not None and child.pid is not None, "no poller started with the estate"
     shown = Shown()
     opened.follow_panes(shown.show, lambda pane: 0.3)
     assert shown.every_pane_after(0), "not every pane was shown"
-    assert opened.polled_apart_by == child.pid != os.getpid()
+    assert shown.every_pane_after(shown.handed_over(opened)), "none shown from the process"
+    child = opened.polled_apart_by
+    assert child is not None and child != os.getpid()
+    polled = opened.polled
     views = {v.pane: v for v in shown.views}
     assert views["apps"].error is None and len(views["apps"].rows) == 4
     assert all(row.status == "ok" for row in views["apps"].rows)
     assert views["dns"].error is None and views["dns"].rows
     assert (opened.folder.path / "state.json").exists()  # watchers see the same panes
+    assert all(polled[pane] >= 2 for pane in PANES), polled
     opened.stop_following_panes()
     opened.close(wait_s=10)
-    assert _ends_within(child.pid, 10), "the poller outlived its session"
+    assert _ends_within(child, 10), "the poller outlived its session"
 
 
 def test_a_poller_that_dies_is_said_and_the_driver_polls_the_panes_itself(
         opened: DriverSession) -> None:
     shown = Shown()
     opened.follow_panes(shown.show, lambda pane: 0.3)
-    assert shown.every_pane_after(0)
+    assert shown.every_pane_after(shown.handed_over(opened))
     pid = opened.polled_apart_by
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -114,7 +124,6 @@ def test_an_estate_simulated_in_the_drivers_process_is_polled_from_it(
                             settings=CockpitSettings(), estate_wait_s=0)
     try:
         session = opening.open()
-        assert session.poll_child is None
         shown = Shown()
         session.follow_panes(shown.show, lambda pane: 0.3)
         assert shown.every_pane_after(0)
