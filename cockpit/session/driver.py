@@ -130,11 +130,16 @@ class DriverSession(ReadsFolder):
         """Probe these panes now, all at once (their calls wait in parallel)."""
         return self.poller.poll(panes)
 
-    def follow_panes(self, show: Callable[[PaneView], None], cadence: PaneCadence) -> None:
+    def follow_panes(self, show: Callable[[PaneView], None], cadence: PaneCadence, *,
+                     apart: bool = True) -> None:
         """Poll every pane on its own cadence from now on; each view built goes to `show`
-        (from the poller's thread: it must only hand the view over)."""
+        (from the poller's thread: it must only hand the view over). `apart`: in a
+        process of its own (settings.polling.apart)."""
         self._show_pane, self._cadence = show, cadence
-        apart = self._poller_process()
+        process = self._poller_process() if apart else None
+        self._follow_with(process, cadence)
+
+    def _follow_with(self, apart: PollProcess | None, cadence: PaneCadence) -> None:
         if apart is None:
             self.poller.follow(cadence)
             return

@@ -110,9 +110,11 @@ class PanePoller(Protocol):
     def poll_pane(self, pane: str) -> PaneView:
         """One pane's fresh view, published for watchers (blocks: boto3, httpx, dns)."""
 
-    def follow_panes(self, show: Callable[[PaneView], None], cadence: PaneCadence) -> None:
+    def follow_panes(self, show: Callable[[PaneView], None], cadence: PaneCadence, *,
+                     apart: bool = True) -> None:
         """Poll every pane on its own cadence from now on, off the caller's thread; each
-        view goes to `show`, from the poller's thread."""
+        view goes to `show`, from the poller's thread. `apart`: in a process of its own
+        where the estate can be reached from one."""
 
     def stop_following_panes(self) -> None:
         """No more views to `show`, and no more polling on a cadence (the screen has gone);

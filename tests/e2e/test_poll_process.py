@@ -90,6 +90,7 @@ def test_the_followed_panes_are_polled_by_a_process_of_their_own(
     assert shown.every_pane_after(shown.handed_over(opened)), "none shown from the process"
     child = opened.polled_apart_by
     assert child is not None and child != os.getpid()
+    assert _poller_children() == [child]
     polled = opened.polled
     views = {v.pane: v for v in shown.views}
     assert views["apps"].error is None and len(views["apps"].rows) == 4
@@ -156,3 +157,24 @@ def test_the_poller_ends_with_a_driver_killed_outright(tmp_path: Path) -> None:
         assert _ends_within(child, 10), "the poller outlived its driver"
     finally:
         driver.kill()
+
+
+def _poller_children() -> list[int]:
+    """Our child processes that are pane pollers, as `ps` would show them."""
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"cockpit.runner.poll_process" in cmdline:
+                found.append(int(pid))
+    return found
+
+
+def test_a_driver_set_to_poll_in_its_own_process_starts_no_poller(
+        opened: DriverSession) -> None:
+    shown = Shown()
+    opened.follow_panes(shown.show, lambda pane: 0.3, apart=False)
+    assert shown.every_pane_after(0)
+    assert shown.every_pane_after(len(shown.views))  # a second round, still from here
+    assert opened.polled_apart_by is None
+    assert _poller_children() == []

@@ -21,6 +21,7 @@ DEFAULTS = {
     ("polling", "pane_every_s"): 2.0,
     ("polling", "pane_fast_every_s"): 0.5,
     ("polling", "watch_read_every_s"): 0.5,
+    ("polling", "apart"): True,
     ("display", "stale_after_s"): 15.0,
     ("runner", "until_poll_s"): 5.0,
     ("runner", "progress_every_s"): 30.0,

@@ -61,7 +61,8 @@ class DriverScreen(CockpitScreen):
         self._offer_orphan_abort()
         self._say_last_readiness()
         self._warned = set(self.session.warnings)  # said by the command line on opening
-        self.session.follow_panes(self._pane_polled, self._every_s)
+        self.session.follow_panes(self._pane_polled, self._every_s,
+                                  apart=self.context.settings.polling.apart)
         # timed by the event loop itself, so a loop stuck in the terminal's writes stops
         # beating; the beat runs in a worker (it may derive the run and append to the log)
         self._beat()
