@@ -63,6 +63,7 @@ class DriverSession(ReadsFolder):
         self._apart: PollProcess | None = None  # the poller the screen follows, if apart
         self._cadence: PaneCadence | None = None
         self._handed_over = False  # the process polls what the screen follows
+        self._apart_after: set[str] | None = None  # panes to show before it starts
         self._show_pane: Callable[[PaneView], None] | None = None
         self._watched: tuple[int, set[str]] = (-1, set())
 
@@ -136,8 +137,35 @@ class DriverSession(ReadsFolder):
         (from the poller's thread: it must only hand the view over). `apart`: in a
         process of its own (settings.polling.apart)."""
         self._show_pane, self._cadence = show, cadence
-        process = self._poller_process() if apart else None
-        self._follow_with(process, cadence)
+        with self._lock:
+            started = self._apart
+            later = apart and started is None and can_poll_apart(self.handle.endpoints)
+            self._apart_after = set(PANES) if later else None
+        if apart and started is not None:
+            self._follow_with(started, cadence)
+        else:
+            self.poller.follow(cadence)
+
+    def _start_apart_once_shown(self, pane: str) -> None:
+        """The poller process starts once every pane has been shown: its start (1.5 s of
+        CPU) then never competes with the first polls, and the panes are live as soon as
+        they were."""
+        with self._lock:
+            waiting = self._apart_after
+            if waiting is None:
+                return
+            waiting.discard(pane)
+            if waiting:
+                return
+            self._apart_after, cadence = None, self._cadence
+        if cadence is not None:
+            threading.Thread(target=self._start_apart, args=(cadence,),
+                             name="pane-poller-start", daemon=True).start()
+
+    def _start_apart(self, cadence: PaneCadence) -> None:
+        process = self._poller_process()
+        if process is not None:
+            self._follow_with(process, cadence)
 
     def _follow_with(self, apart: PollProcess | None, cadence: PaneCadence) -> None:
         if apart is None:
@@ -148,9 +176,9 @@ class DriverSession(ReadsFolder):
         apart.when_ready(lambda: self._hand_over(apart, cadence))
 
     def _poller_process(self) -> PollProcess | None:
-        """The process that polls the panes the screen follows, started on the first
-        follow (its imports then cost the estate's start nothing); None where the estate
-        cannot be reached from one (simulated in this process)."""
+        """The process that polls the panes the screen follows, made once (its pipe
+        opened on the estate); None where the estate cannot be reached from one
+        (simulated in this process)."""
         with self._lock:
             if self._apart is None and can_poll_apart(self.handle.endpoints):
                 self._apart = PollProcess()
@@ -193,6 +221,7 @@ class DriverSession(ReadsFolder):
 
     def stop_following_panes(self) -> None:
         self._show_pane, self._cadence, self._handed_over = None, None, False
+        self._apart_after = None
         with self._lock:
             pollers = (self._poller, self._apart)
         for poller in pollers:
@@ -210,6 +239,7 @@ class DriverSession(ReadsFolder):
         show = self._show_pane  # read once: the screen may stop following meanwhile
         if show is not None:
             show(view)
+            self._start_apart_once_shown(view.pane)
         return view
 
     def _publish_panes(self) -> None:
