@@ -176,7 +176,7 @@ class FrozenDriverSource:
     def poll_pane(self, pane: str) -> PaneView:
         return self._view.panes[pane]
 
-    def follow_panes(self, show: Any, cadence: Any) -> None:
+    def follow_panes(self, show: Any, cadence: Any, *, apart: bool = True) -> None:
         for view in self._view.panes.values():
             show(view)
 
