@@ -29,7 +29,7 @@ from typing import Any
 from cockpit.estate.handle import Endpoints, EstateHandle
 from cockpit.plan.models import Estate, Plan
 from cockpit.runner.panes import PANES, PaneView
-from cockpit.runner.poller import RECHECK_S, Cadence, PanePoller
+from cockpit.runner.poller import RECHECK_S, Cadence, PanePoller, interval_now
 from cockpit.runner.state import RunState
 
 CLOSE_WAIT_S = 5.0  # a child that does not end on its own by then is killed
@@ -100,10 +100,6 @@ class PollProcess:
     def pid(self) -> int:
         return self._process.pid
 
-    @property
-    def polls(self) -> int:
-        return sum(self.polled.values())
-
     def follow(self, cadence: Cadence) -> None:
         """From now on the child polls every pane on `cadence`, asked here every RECHECK_S
         and sent when it changes."""
@@ -159,7 +155,7 @@ class PollProcess:
                     mark = now_mark
             except Exception:  # asked again in RECHECK_S; the DNS pane's last run stands
                 pass
-            now = {pane: _interval(cadence, pane) for pane in PANES}
+            now = {pane: interval_now(cadence, pane) for pane in PANES}
             if now != intervals:
                 intervals = now
                 self._send(("cadence", now))
@@ -214,13 +210,6 @@ class PollProcess:
         self._fallback = self._in_process()
         if self._cadence is not None:
             self._fallback.follow(self._cadence)
-
-
-def _interval(cadence: Cadence, pane: str) -> float | None:
-    try:
-        return cadence(pane)
-    except Exception:  # as the poller itself treats it: paused, asked again shortly
-        return None
 
 
 # --- the child -----------------------------------------------------------------------------

@@ -137,7 +137,7 @@ class PanePoller:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            if _every(cadence, pane) is not None:
+            if interval_now(cadence, pane) is not None:
                 await _never_raises(self._poll_one(pane))
                 await self._write()
             await until_due(pane, started, cadence)
@@ -178,7 +178,7 @@ async def until_due(pane: str, started: float, cadence: Cadence) -> None:
     included) for as long as polling stays paused or the screen is gone."""
     loop = asyncio.get_running_loop()
     while True:
-        every = _every(cadence, pane)
+        every = interval_now(cadence, pane)
         if every is None:
             await asyncio.sleep(RECHECK_S)
             continue
@@ -188,7 +188,7 @@ async def until_due(pane: str, started: float, cadence: Cadence) -> None:
         await asyncio.sleep(min(left, RECHECK_S))
 
 
-def _every(cadence: Cadence, pane: str) -> float | None:
+def interval_now(cadence: Cadence, pane: str) -> float | None:
     """The pane's interval now; a cadence that fails is asked again shortly (as if
     paused), never allowed to end the pane's polling."""
     try:

@@ -167,10 +167,7 @@ class DriverSession(ReadsFolder):
         if process is not None:
             self._follow_with(process, cadence)
 
-    def _follow_with(self, apart: PollProcess | None, cadence: PaneCadence) -> None:
-        if apart is None:
-            self.poller.follow(cadence)
-            return
+    def _follow_with(self, apart: PollProcess, cadence: PaneCadence) -> None:
         if not apart.ready.is_set():
             self.poller.follow(cadence)  # until the process is ready: the first views now
         apart.when_ready(lambda: self._hand_over(apart, cadence))
