@@ -106,3 +106,38 @@ async def test_a_pane_repaints_every_character_that_reads_differently(
             differs = [x for x in range(width) if old[x:x + 1] != new[x:x + 1]]
             missed = [x for x in differs if not any(r.contains(x, y) for r in regions)]
             assert not missed, f"line {y}: {new!r} left unpainted at columns {missed[:5]}..."
+
+
+async def test_a_pane_s_age_repaints_its_border_line_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every pane's age changes every second: the new age is on screen, and only the
+    border line it is written on was repainted (the whole pane was, each second, while
+    the engineer moved through the runbook)."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    from cockpit.ui.widgets.pane import Pane
+
+    app = frozen_app("driver")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await drawn(pilot)
+        pane = app.screen.query_one("#pane-apps", Pane)
+        assert pane.view is not None
+        later = pane.view.taken_at + timedelta(seconds=7)
+        repainted: list[tuple[Region, ...]] = []
+        refresh = Widget.refresh
+
+        def recorded(widget: Widget, *regions: Region, **kwargs: Any) -> Widget:
+            if widget is pane:
+                repainted.append(regions)
+            return refresh(widget, *regions, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", recorded)
+        pane.refresh_age(later)
+        await pilot.pause()
+
+        bottom = pane.region.bottom - 1
+        assert [[region.translate(pane.content_offset).translate(pane.region.offset)
+                 for region in regions] for regions in repainted] == [
+            [Region(pane.region.x, bottom, pane.region.width, 1)]]
+        assert "7s ago" in screen_text(app).splitlines()[bottom]

@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from os.path import commonprefix
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from rich.segment import Segment
 from rich.style import Style
@@ -60,6 +60,7 @@ class Pane(Widget):
         Binding("home", "scroll_rows(-1000000)", "First rows", show=False),
         Binding("end", "scroll_rows(1000000)", "Last rows", show=False),
     ]
+    _border_line: int | None = None  # which border line, while its title is being set
 
     def __init__(self, pane: str, title: str, *, stale_after_s: float = 15.0,
                  **kwargs: object) -> None:
@@ -163,17 +164,46 @@ class Pane(Widget):
     # --- the age of the data ----------------------------------------------------------------
 
     def titled(self, title: str) -> None:
-        """The border's title, set only when it reads differently: Textual repaints the
-        whole pane each time a title is set, even to the same words."""
+        """The border's title, set only when it reads differently, and only the top border
+        line repainted (see `refresh`)."""
         if title != self._title:
             self._title = title
-            self.border_title = title
+            self._border_line = 0
+            try:
+                self.border_title = title
+            finally:
+                self._border_line = None
 
     def _label(self, label: str) -> None:
-        """The border's subtitle (the data's age), likewise only when it changes."""
+        """The border's subtitle (the data's age), likewise: it changes every second on
+        every pane, and a whole pane repainted for it each time cost a fifth of the
+        screen's drawing while the engineer moves through the runbook."""
         if label != self._subtitle:
             self._subtitle = label
-            self.border_subtitle = label
+            self._border_line = -1
+            try:
+                self.border_subtitle = label
+            finally:
+                self._border_line = None
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        """As Widget's, except while a border title is set: Textual repaints the whole
+        widget for it, when only that border line reads differently."""
+        line = self._border_line
+        if line is not None and not (regions or layout or recompose):
+            regions = self._border_region(line)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _border_region(self, line: int) -> tuple[Region, ...]:
+        """The border's top (0) or bottom (-1) line, in the content's coordinates as
+        `refresh` takes regions; none (the whole pane) before the pane has a size."""
+        outer = self.outer_size
+        if not outer.height:
+            return ()
+        offset = self.content_offset
+        y = (outer.height - 1 if line < 0 else 0) - offset.y
+        return (Region(-offset.x, y, outer.width, 1),)
 
     def refresh_age(self, now: datetime | None = None) -> None:
         """Stale data is marked as such: a frozen pane must not pass for a live one."""
