@@ -186,3 +186,14 @@ def vm_rss_mb(pid: int | str = "self") -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024 / 1e6
     return float("nan")
+
+
+def pss_mb(pid: int | str = "self") -> float:
+    """Proportional set size of a process, in MB: its resident pages, each shared page
+    divided among the processes that map it. Two processes' RSS added count the shared
+    libraries (the interpreter, OpenSSL, the extension modules) twice; their PSS added,
+    once."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    return float("nan")
