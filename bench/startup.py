@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ async def _cycle(session: Any, cycles: int, timeout_s: float) -> dict[str, float
         except TimeoutError:
             pass  # reported: the cycle count says how far it got
         after_poller = _poller_rss_mb(session)
-        pss = pss_mb() + _poller_pss_mb(session)
+        pss = pss_mb() + _poller_rss_mb(session, pss_mb)
         app.exit()
     return {"first_mb": first, "after_mb": vm_rss_mb(), "first_poller_mb": first_poller,
             "after_poller_mb": after_poller, "after_pss_mb": pss,
@@ -153,15 +154,11 @@ async def _cycle(session: Any, cycles: int, timeout_s: float) -> dict[str, float
             "seconds": time.monotonic() - began}
 
 
-def _poller_rss_mb(session: Any) -> float:
-    """The RSS of the process polling the panes, when it is not the driver's own."""
+def _poller_rss_mb(session: Any, measure: Callable[[int], float] = vm_rss_mb) -> float:
+    """The RSS (or `measure`) of the process polling the panes, when it is not the
+    driver's own."""
     pid = session.polled_apart_by
-    return 0.0 if pid is None else vm_rss_mb(pid)
-
-
-def _poller_pss_mb(session: Any) -> float:
-    pid = session.polled_apart_by
-    return 0.0 if pid is None else pss_mb(pid)
+    return 0.0 if pid is None else measure(pid)
 
 
 def driver_child(endpoints: Path, cycles: int, timeout_s: float) -> None:

@@ -9,6 +9,8 @@ second, the screen stays free for the engineer's keys.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from os.path import commonprefix
@@ -168,11 +170,8 @@ class Pane(Widget):
         line repainted (see `refresh`)."""
         if title != self._title:
             self._title = title
-            self._border_line = 0
-            try:
+            with self._repainting_border(0):
                 self.border_title = title
-            finally:
-                self._border_line = None
 
     def _label(self, label: str) -> None:
         """The border's subtitle (the data's age), likewise: it changes every second on
@@ -180,11 +179,17 @@ class Pane(Widget):
         screen's drawing while the engineer moves through the runbook."""
         if label != self._subtitle:
             self._subtitle = label
-            self._border_line = -1
-            try:
+            with self._repainting_border(-1):
                 self.border_subtitle = label
-            finally:
-                self._border_line = None
+
+    @contextmanager
+    def _repainting_border(self, line: int) -> Iterator[None]:
+        """While a border title is set, `refresh` repaints border line `line` alone."""
+        self._border_line = line
+        try:
+            yield
+        finally:
+            self._border_line = None
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
                 recompose: bool = False) -> Self:
