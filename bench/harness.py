@@ -27,7 +27,7 @@ from cockpit.runner.panes import PANES
 from cockpit.runner.runner import Runner
 from cockpit.runner.state import Status
 from cockpit.session.driver import DriverSession, open_driver_session
-from cockpit.session.estate import EstateChoice
+from cockpit.session.estate_choice import EstateChoice
 from cockpit.session.folder import SessionFolder
 from cockpit.settings import (
     AwsSettings,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from cockpit.plan.loader import LoadedPlan
     from cockpit.plan.models import ReadinessMoment, Step
     from cockpit.runner.state import StepState
-    from cockpit.session.estate import EstateChoice
+    from cockpit.session.estate_choice import EstateChoice
     from cockpit.session.folder import SessionFolder
     from cockpit.session.mirror_watch import MirrorReader
     from cockpit.session.opening import DriverOpening
@@ -352,7 +352,7 @@ def estate_choice(sim: bool, speed: float, faults: tuple[str, ...],
                   sim_endpoints: Path | None) -> EstateChoice:
     """`--sim` of `run` and `rehearse` serves the estate for the session (`sim.json` in
     its folder), so that it outlives a driver that dies, as a real estate does."""
-    from cockpit.session.estate import EstateChoice
+    from cockpit.session.estate_choice import EstateChoice
 
     if (faults or speed != 1.0) and not sim:
         raise click.UsageError("--speed and --sim-fault only apply with --sim")
@@ -589,7 +589,7 @@ def run(plan_file: Path, session_dir: Path | None, sim: bool, speed: float,
 @session_option
 def demo(session_dir: Path | None) -> None:
     """The cockpit on the simulated estate: both windows of the OMS migration."""
-    from cockpit.session.estate import EstateChoice
+    from cockpit.session.estate_choice import EstateChoice
 
     sys.exit(_drive(DEMO_PLAN, session_dir, EstateChoice(sim=True, speed=DEMO_SPEED,
                                                          apart=True)))
@@ -597,11 +597,12 @@ def demo(session_dir: Path | None) -> None:
 
 def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
            take_over: bool = False) -> int:
-    settings, folder = settings_or_exit(), folder_for(session_dir, plan_file)
+    folder = folder_for(session_dir, plan_file)
     _warn_if_not_multiplexed()
     # The estate first: it loads the plan itself, so its start need not wait for ours.
-    early = _start_sim_early(plan_file, folder.path, choice, settings.sim.linger_s)
-    loaded = _load_plan_or_discard(plan_file, early)
+    early = _start_sim_early(plan_file, folder.path, choice)
+    with _discarded_if_failing(early):
+        settings, loaded = settings_or_exit(), load_plan_or_exit(plan_file)
     from cockpit.session.opening import DriverOpening
     from cockpit.ui.app import drive, make_opening_app
 
@@ -626,22 +627,27 @@ def _drive(plan_file: Path, session_dir: Path | None, choice: EstateChoice, *,
     return 0
 
 
-def _start_sim_early(plan_file: Path, session_dir: Path, choice: EstateChoice,
-                     linger_s: float) -> ServedSim | None:
+def _start_sim_early(plan_file: Path, session_dir: Path,
+                     choice: EstateChoice) -> ServedSim | None:
     """A served sim starts now, before the session layer and the screen are imported (a
     second of the interpreter's time): it starts on the other core meanwhile, and the
-    opening waits for it. Its own errors are the opening's to say."""
-    from cockpit.session.served_sim import request_for, start_for_session
+    opening waits for it. Its own errors are the opening's to say. Before the driver's
+    settings too (a third of a second of imports), unless they hold what it needs: a
+    lasting estate's linger; the demo's is fixed."""
+    from cockpit.session.served_sim import APART_LINGER_S, request_for, start_for_session
 
+    linger_s = settings_or_exit().sim.linger_s if choice.lasting else APART_LINGER_S
     request = request_for(choice, plan_file, session_dir, linger_s)
     return None if request is None else start_for_session(request)
 
 
-def _load_plan_or_discard(plan_file: Path, early: ServedSim | None) -> LoadedPlan:
-    """The plan; one that does not load (or a Ctrl-C while it loads) stops the estate just
-    started for it, and leaves nothing of it behind (its problems are ours to say)."""
+@contextmanager
+def _discarded_if_failing(early: ServedSim | None) -> Iterator[None]:
+    """Settings or a plan that do not load (or a Ctrl-C while they load) stop the estate
+    just started for them, and leave nothing of it behind (their problems are ours to
+    say)."""
     try:
-        return load_plan_or_exit(plan_file)
+        yield
     except BaseException:
         if early is not None and not early.reused:
             early.discard()

@@ -31,7 +31,8 @@ from cockpit.runner.preflight import check_before_opening
 from cockpit.runner.runner import Pacing, Runner, StepRefused
 from cockpit.runner.state import Status, StepState
 from cockpit.session.approving import approval_lines
-from cockpit.session.estate import EstateChoice, OpenEstate, open_estate
+from cockpit.session.estate import OpenEstate, open_estate
+from cockpit.session.estate_choice import EstateChoice
 from cockpit.session.folder import ReadsFolder, SessionFolder
 from cockpit.session.forecast import forecast
 from cockpit.session.mirror import MirrorPublisher, open_mirror

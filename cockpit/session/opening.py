@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cockpit.plan.loader import LoadedPlan
     from cockpit.session.driver import DriverSession
-    from cockpit.session.estate import EstateChoice
+    from cockpit.session.estate_choice import EstateChoice
     from cockpit.session.folder import SessionFolder
     from cockpit.session.protocols import ManualPrompt
     from cockpit.session.served_sim import ServedSim

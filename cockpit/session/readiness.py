@@ -20,7 +20,8 @@ from cockpit.plan.models import ReadinessMoment
 from cockpit.runner.lock import DriverLock, LockHeld
 from cockpit.runner.opening import new_session_id, secrets_of
 from cockpit.runner.readiness import ReadinessReport, check_readiness, recorded
-from cockpit.session.estate import EstateChoice, open_estate
+from cockpit.session.estate import open_estate
+from cockpit.session.estate_choice import EstateChoice
 from cockpit.session.folder import SessionFolder
 from cockpit.settings import CockpitSettings
 

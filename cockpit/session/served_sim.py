@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cockpit.session.estate import EstateChoice
+    from cockpit.session.estate_choice import EstateChoice
 
 ENDPOINTS = "sim.json"
 ERRORS = "sim.err"

@@ -20,7 +20,7 @@ from cockpit.cli import DEMO_PLAN
 from cockpit.plan.loader import load_plan_file
 from cockpit.runner.panes import PANES, PaneView
 from cockpit.session.driver import DriverSession
-from cockpit.session.estate import EstateChoice
+from cockpit.session.estate_choice import EstateChoice
 from cockpit.session.folder import SessionFolder
 from cockpit.session.opening import DriverOpening
 from cockpit.session.served_sim import request_for, start_for_session

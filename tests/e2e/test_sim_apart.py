@@ -12,7 +12,7 @@ import pytest
 
 from cockpit.cli import DEMO_PLAN
 from cockpit.plan.loader import load_plan_file
-from cockpit.session.estate import EstateChoice
+from cockpit.session.estate_choice import EstateChoice
 from cockpit.session.folder import SessionFolder
 from cockpit.session.opening import DriverOpening
 from cockpit.session.served_sim import ServedSim, ServedSimFailed, request_for, start_for_session

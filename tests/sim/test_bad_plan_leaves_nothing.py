@@ -57,3 +57,20 @@ def test_a_missing_plan_leaves_no_session_in_the_state_folder(tmp_path: Path) ->
     # Its full path, which the estate's command line names: the machine may run anything
     # else that says "nowhere" (another checkout's tests, a lingering estate of theirs).
     assert _processes_naming(str(missing)) == []
+
+
+def test_settings_that_do_not_load_leave_no_demo_estate_and_no_session(
+        tmp_path: Path) -> None:
+    """The demo's estate starts before the driver reads its settings (their imports take a
+    third of a second); settings that do not load still say where they are wrong, and stop
+    the estate started meanwhile."""
+    session = tmp_path / "session"
+    done = subprocess.run(
+        [sys.executable, "-m", "cockpit", "demo", "--session", str(session)],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env={**os.environ, "TMUX": "1", "COCKPIT_POLLING__PANE_EVERY_S": "soon"})
+    assert done.returncode == 2
+    assert "COCKPIT_POLLING__PANE_EVERY_S" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not session.exists()
+    assert _processes_naming(str(session)) == []

@@ -95,7 +95,7 @@ def test_the_instances_found_at_opening_are_pinned_and_recorded(tmp_path: Path) 
 
     from cockpit.plan.loader import load_plan_file
     from cockpit.session.driver import open_driver_session
-    from cockpit.session.estate import EstateChoice
+    from cockpit.session.estate_choice import EstateChoice
     from cockpit.session.folder import SessionFolder
 
     loaded = load_plan_file(PHASE_ONE)

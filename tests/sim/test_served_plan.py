@@ -11,7 +11,8 @@ from support.plans import PHASE_ONE
 
 from cockpit.estate.handle import Endpoints
 from cockpit.plan.loader import load_plan_file
-from cockpit.session.estate import EstateChoice, open_estate
+from cockpit.session.estate import open_estate
+from cockpit.session.estate_choice import EstateChoice
 from cockpit.sim.serve import served_plan, write_endpoints
 
 

@@ -24,7 +24,7 @@ from cockpit.plan.loader import load_plan_file
 from cockpit.runner.lock import is_held
 from cockpit.runner.state import Status, derive
 from cockpit.session.driver import OpeningCancelled
-from cockpit.session.estate import EstateChoice
+from cockpit.session.estate_choice import EstateChoice
 from cockpit.session.folder import SessionFolder
 from cockpit.session.opening import DriverOpening
 from cockpit.session.shutdown import EXIT_STUCK, Stop
