@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	# An editable install leaves the cockpit's own bytecode to its first import, which
 	# cannot write it where PYTHONDONTWRITEBYTECODE is set: then every cockpit process
-	# (the driver, its poller, the demo's estate) compiles its 30,000 lines again, half a
-	# second each. Compiled here, as pip compiles a wheel it installs.
+	# (the driver, its poller, the demo's estate) compiles its 30,000 lines again, up to
+	# half a second each. Compiled here, as pip compiles a wheel it installs.
 	$(BIN)/python -m compileall -q cockpit bench
 	touch $(STAMP)
 
