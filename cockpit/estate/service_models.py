@@ -86,18 +86,44 @@ class ModelReader(JSONFileLoader):
 
 
 class WholeModelReader(ModelReader):
-    """Every model whole: for code that calls any operation (the simulated estate)."""
+    """Every model whole: for code that calls any operation (the simulated estate).
+
+    The models of `READ_ONCE` are decoded once a process however many loaders ask: the
+    simulated estate's clients and moto's own loader (which reads through this class)
+    each asked for EC2's, a tenth of a second of the estate's start apiece. They share the
+    one dict: moto merges its extras for EC2 into it (two error shapes, AuthFailure and
+    DryRunOperation), which a client never sends, so the estate's clients are unchanged.
+    Models whose extras change operations (S3's) are not shared."""
 
     cuts = False
 
+    def _load_file(self, full_path: str, open_method: Any) -> Any:
+        if _service_of(full_path) not in READ_ONCE:
+            return super()._load_file(full_path, open_method)
+        with _decoded_lock:
+            if full_path not in _decoded:
+                _decoded[full_path] = super()._load_file(full_path, open_method)
+            return _decoded[full_path]
 
-def _kept_for(full_path: str) -> frozenset[str] | None:
-    """The operations to keep when `full_path` is a service's model
-    (`.../ec2/2016-11-15/service-2.json.gz`), else None."""
+
+READ_ONCE = frozenset({"ec2"})
+_decoded: dict[str, Any] = {}
+_decoded_lock = threading.Lock()
+
+
+def _service_of(full_path: str) -> str | None:
+    """The service whose model `full_path` is (`.../ec2/2016-11-15/service-2.json.gz`),
+    else None."""
     path = PurePath(full_path)
     if not path.name.startswith("service-2.") or len(path.parts) < 3:
         return None
-    return KEPT_OPERATIONS.get(path.parts[-3])
+    return path.parts[-3]
+
+
+def _kept_for(full_path: str) -> frozenset[str] | None:
+    """The operations to keep when `full_path` is a service's model, else None."""
+    service = _service_of(full_path)
+    return None if service is None else KEPT_OPERATIONS.get(service)
 
 
 def cut_model(payload: bytes, kept: frozenset[str]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ def install() -> None:
             return
         _skip_default_images()
         _read_models_faster()
+        _one_model_loader()
         _read_regions_once()
         _offerings_when_asked()  # before anything imports moto's EC2 module
         _match_tags_by_value()
@@ -57,26 +58,45 @@ def _read_models_faster() -> None:
     Loader.FILE_LOADER_CLASS = WholeModelReader
 
 
+def _one_model_loader() -> None:
+    """moto reads each service's model, the first time it answers that service, through a
+    loader made for the purpose, and a new loader first lists botocore's data folder (some
+    four hundred services, a file check each): 20 ms a service before its model is read,
+    in the estate's start (EC2, ELB, CloudWatch, Route 53, S3) and in a driver's first
+    calls (STS). One loader serves them all; it keeps what it has read."""
+    from moto.core import loaders, utils
+
+    # the name `_load_service_model` calls, bound in that module by its import
+    utils.create_loader = functools.cache(loaders.create_loader)  # type: ignore[attr-defined]
+
+
 def _read_regions_once() -> None:
-    """moto lists a service's regions from a fresh boto3 session, three times as its EC2
-    module imports and again for each backend it builds, and each parses the service's
-    model (EC2's is megabytes of JSON) once more: a second of the demo's start. The list
-    is the installed botocore's, fixed for the process: one session answers, once."""
+    """moto lists a service's regions and partitions from a fresh boto3 session, three
+    times as its EC2 module imports and again for each backend it builds, and each parses
+    the service's model (EC2's is megabytes of JSON) or botocore's endpoints once more: a
+    second of the demo's start. The lists are the installed botocore's, fixed for the
+    process: one session answers, once."""
     from boto3.session import Session
 
     from cockpit.estate.service_models import whole_botocore_session
 
-    original = Session.get_available_regions
+    regions, partitions = Session.get_available_regions, Session.get_available_partitions
     shared = Session(botocore_session=whole_botocore_session())
-    remembered = functools.cache(lambda service, partition, endpoints: original(
+    remembered = functools.cache(lambda service, partition, endpoints: regions(
         shared, service, partition, endpoints))
+    known_partitions = functools.cache(lambda: partitions(shared))
 
     def get_available_regions(self: Session, service_name: str,
                               partition_name: str = "aws",
                               allow_non_regional: bool = False) -> list[str]:
         return list(remembered(service_name, partition_name, allow_non_regional))
 
+    def get_available_partitions(self: Session) -> list[str]:
+        return list(known_partitions())
+
     Session.get_available_regions = get_available_regions  # type: ignore[method-assign]
+    Session.get_available_partitions = (  # type: ignore[method-assign]
+        get_available_partitions)
 
 
 OFFERINGS_DIR = "/instance_type_offerings/"

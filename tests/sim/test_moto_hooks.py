@@ -50,8 +50,8 @@ finally:
 """
 
 
-def _answers(side: str) -> dict[str, object]:
-    done = subprocess.run([sys.executable, "-c", ASK, side], capture_output=True, text=True,
+def _answers(side: str, script: str = ASK) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", script, side], capture_output=True, text=True,
                           timeout=120, check=True)
     answers: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return answers
@@ -103,3 +103,57 @@ def test_the_sims_answers_are_moto_s_own_with_the_field_names_worked_out_once() 
                 picker.get_possible_keys = method  # type: ignore[method-assign]
     assert hooked == moto_own
     assert hooked[0]["Reservations"]  # type: ignore[index]
+
+
+MODELS_ASKED = r"""
+import json, sys
+import boto3, botocore.exceptions
+if sys.argv[1] == "sim":
+    from cockpit.sim import moto_hooks
+    moto_hooks.install()
+    from cockpit.estate.service_models import whole_botocore_session
+    session = boto3.Session(botocore_session=whole_botocore_session())
+else:
+    session = boto3.Session()
+from cockpit.sim.aws_server import AwsServer, AwsWeather
+server = AwsServer(AwsWeather())
+server.start()
+try:
+    def client(service):
+        return session.client(service, endpoint_url=server.endpoint, region_name="eu-west-2",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+    def refused(call, **kwargs):
+        try:
+            call(**kwargs)
+        except botocore.exceptions.ClientError as exc:
+            return [exc.response["Error"]["Code"],
+                    exc.response["ResponseMetadata"]["HTTPStatusCode"]]
+        return "answered"
+    ec2, elbv2, s3 = client("ec2"), client("elbv2"), client("s3")
+    s3.create_bucket(Bucket="oms-backups",
+                     CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    from moto.ec2 import ec2_backends
+    print(json.dumps({
+        "regions": sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"]),
+        "dry run": refused(ec2.describe_instances, DryRun=True),
+        "no such group": refused(elbv2.describe_target_groups, Names=["nope"]),
+        "account": client("sts").get_caller_identity()["Account"],
+        "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]],
+        "zones": client("route53").list_hosted_zones()["HostedZones"],
+        "backend regions": len(ec2_backends["123456789012"].regions),
+    }))
+finally:
+    server.stop()
+"""
+
+
+def test_one_model_loader_and_ec2_s_model_shared_answer_as_moto_s_own_loaders_do() -> None:
+    """The sim reads EC2's model once for its own clients and moto's (moto merges its
+    extras into it: the dry-run refusal is one of them), serves moto's model reads from
+    one loader, and lists the partitions once: moto answers as with its own loaders."""
+    sim, moto = _answers("sim", MODELS_ASKED), _answers("moto", MODELS_ASKED)
+    assert sim == moto
+    assert sim["dry run"] == ["DryRunOperation", 412]
+    assert sim["no such group"][0] == "TargetGroupNotFound"  # type: ignore[index]
+    assert "eu-west-2" in sim["regions"]  # type: ignore[operator]
+    assert sim["buckets"] == ["oms-backups"]
