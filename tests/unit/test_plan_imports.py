@@ -41,3 +41,12 @@ def test_validate_runs_without_textual_on_the_path() -> None:
     """Even with textual unimportable, `cockpit plan validate` works (a bare CI image)."""
     plan = str(ROOT / "tests" / "data" / "bad_plans" / "_base.toml")
     assert run_python(VALIDATE_WITHOUT_TEXTUAL, plan) == "0"
+
+
+def test_the_poller_and_the_simulated_estate_do_not_import_httpx_s_command_line() -> None:
+    """httpx imports its own command-line client (rich, pygments) whenever they are
+    installed; the panes' poller process and the simulated estate never run it."""
+    modules = "cockpit.runner.poll_process, cockpit.sim.estate"
+    listed = ("print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'pygments'}), "
+              "callable(httpx.main))")
+    assert run_python(f"import sys, {modules}, httpx; {listed}") == "[] True"
