@@ -5,12 +5,10 @@ client resolves it."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import ipaddress
 import json
 import socket
-import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +18,7 @@ from cockpit.estate import dns
 from cockpit.estate.handle import EstateHandle
 from cockpit.estate.health_wire import Answer, Failed, HealthWire
 from cockpit.estate.snapshots import AppHealth, AppHealthSnapshot, HttpAnswer
+from cockpit.estate.tls import tls_context
 
 TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 REQUEST_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -81,13 +80,6 @@ def health_wire() -> HealthWire:
     """The poller's kept connections to the app servers, with httpx's time limits and its
     TLS context (the one the pooled client verifies with)."""
     return HealthWire(TIMEOUT.connect or 2.0, TIMEOUT.read or 3.0, tls_context)
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """httpx's default TLS context (the CA bundle, SSL_CERT_FILE and SSL_CERT_DIR honoured),
-    made once a process: loading the CA bundle costs 50 ms of CPU and 0.9 MB each time."""
-    return httpx.create_ssl_context()
 
 
 def read_ahead() -> None:

@@ -20,8 +20,8 @@ import boto3
 import httpx
 
 from cockpit.estate.handle import Endpoints
-from cockpit.estate.http import tls_context
 from cockpit.estate.service_models import whole_botocore_session
+from cockpit.estate.tls import tls_context
 from cockpit.plan.models import AppServer, DnsRecord, Estate, HostedZone, Plan
 from cockpit.sim import moto_hooks
 from cockpit.sim.alb_metrics import AlbMetrics

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from cockpit.estate.http import tls_context
+from cockpit.estate.tls import tls_context
 
 # The pages an ALB answers with when it has no target to give a request to, or the target
 # failed it: status line, title and body as AWS sends them.

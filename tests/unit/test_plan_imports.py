@@ -50,3 +50,10 @@ def test_the_poller_and_the_simulated_estate_do_not_import_httpx_s_command_line(
     listed = ("print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'pygments'}), "
               "callable(httpx.main))")
     assert run_python(f"import sys, {modules}, httpx; {listed}") == "[] True"
+
+
+def test_the_simulated_estate_does_not_import_the_poller_s_dns_machinery() -> None:
+    """The estate's load balancers take the process's TLS context (`estate/tls.py`), not
+    the poller's HTTP module, which brings dnspython's resolvers with it."""
+    listed = "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dns'))"
+    assert run_python(f"import sys, cockpit.sim.estate; {listed}") == "[]"
