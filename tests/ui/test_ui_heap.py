@@ -40,3 +40,25 @@ async def test_a_cockpit_still_waiting_for_a_pane_leaves_the_heap_alone(
     async with app.run_test(size=(120, 40)) as pilot:
         await drawn(pilot)
         assert gc.get_freeze_count() == 0
+
+
+async def test_the_heap_is_settled_after_the_last_pane_is_on_screen(
+        unsettled: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The full collection before the freeze holds the screen's thread for a tenth of a
+    second: it comes after the frame that shows the last pane, not before it."""
+    from cockpit.ui.widgets.pane import Pane
+
+    app = frozen_app("driver")
+    shown_when_settled: list[bool] = []
+    settle = heap.settle
+
+    def settling() -> None:
+        panes = list(app.screen.query(Pane))
+        shown_when_settled.append(bool(panes) and all(pane.view is not None
+                                                      for pane in panes))
+        settle()
+
+    monkeypatch.setattr(heap, "settle", settling)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drawn(pilot)
+    assert shown_when_settled == [True]

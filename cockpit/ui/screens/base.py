@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -47,6 +48,13 @@ class CockpitScreen(Screen[None]):
         def __init__(self, view: SessionView) -> None:
             super().__init__()
             self.view = view
+
+    @staticmethod
+    def composed_ahead() -> list[Widget]:
+        """One of each widget `compose` yields, unmounted: their styles are parsed while
+        the session opens (`ui/styles.py`)."""
+        return [CockpitHeader(), StatusStrip(), Vertical(), Horizontal(), Runbook(),
+                AuditTail(), Container(), Pane("ahead", ""), Static(), Footer()]
 
     def __init__(self, source: SessionSource, context: UiContext) -> None:
         super().__init__()
@@ -117,7 +125,10 @@ class CockpitScreen(Screen[None]):
             live = len(self._pane_views) == len(PANES)
             self._pane_views[name] = view
             if not live and len(self._pane_views) == len(PANES):
-                heap.settle()  # every pane drawn: what the window needs is loaded
+                # every pane drawn: what the window needs is loaded. After the frame that
+                # shows the last of them: a full collection holds the screen's thread
+                # 0.05-0.2 s, and the panes went live that much later.
+                self.call_after_refresh(heap.settle)
             pane.show(view)
             pane.refresh_age(self.now())
             pane.titled(self._pane_title(name))

@@ -10,6 +10,7 @@ from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from cockpit.ui import styles
 from cockpit.ui.context import UiContext
 
 if TYPE_CHECKING:
@@ -41,11 +42,17 @@ class StartingScreen(Screen[None]):
             from cockpit.ui.screens.driver import DriverScreen
 
             self._driver_screen = DriverScreen
+            self.app.call_from_thread(self._read_styles_ahead)
             session = self.opening.open()
         except Exception as exc:  # the app ends with why; the CLI prints it, no traceback
             self.app.call_from_thread(self.app.exit, f"{_reason(exc)}", 2)
             return
         self.app.call_from_thread(self._opened, session)
+
+    def _read_styles_ahead(self) -> None:
+        """On the screen's thread, idle while the estate starts: the driver's screen
+        would parse its widgets' styles as the session first shows."""
+        styles.read_ahead(self.app, self._driver_screen.composed_ahead())
 
     def _opened(self, session: Driving) -> None:
         self.app.switch_screen(self._driver_screen(session, self.context))
